@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs the compiled test files with node:test in one invocation, so that one summary closes the run.
+// Usage: node scripts/test.js [suite ...]   suites: protocol client simulator nodes e2e browser (default: all)
+"use strict";
+const { execFileSync, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+execFileSync(process.execPath, [path.join(__dirname, "build.js"), "--test"], { cwd: root, stdio: "inherit" });
+
+const all = ["protocol", "simulator", "client", "nodes", "e2e", "browser"];
+const asked = process.argv.slice(2);
+const suites = asked.length === 0 ? all : asked.flatMap((s) => (s === "unit" ? ["protocol", "simulator", "client", "nodes"] : [s]));
+
+function testFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? testFiles(p) : e.name.endsWith(".test.js") ? [p] : [];
+  });
+}
+
+const files = suites.flatMap((s) => testFiles(path.join(root, "build", "test", s))).sort();
+if (files.length === 0) {
+  console.error("no test files found for: " + suites.join(", "));
+  process.exit(1);
+}
+const args = ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files];
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, SMA_TEST_ROOT: root } });
+process.exit(r.status === null ? 1 : r.status);

@@ -1,0 +1,94 @@
+/** Decoding inverter answers into header + records, and reading records as named, scaled values. */
+import { Command } from "./constants";
+import { decodeInverterDatagram, type Net2Header } from "./net2";
+import { decodeRecords, type DataRecord, type EnumValue } from "./records";
+import { valueByLri, type ValueDef } from "./values";
+import { answerCode } from "./queries";
+
+export interface InverterAnswer {
+  header: Net2Header;
+  /** Empty for login answers and error answers. */
+  records: DataRecord[];
+  isLogin: boolean;
+}
+
+/** Decodes an inverter answer (or request) datagram. Throws only DecodeError. */
+export function decodeAnswer(buf: Buffer): InverterAnswer {
+  const { header, payload } = decodeInverterDatagram(buf);
+  const isLogin = header.command === answerCode(Command.LOGIN) || header.command === Command.LOGIN;
+  const isData = !isLogin && header.errorCode === 0 && (header.command & 0xff) % 2 === 1;
+  return { header, records: isData ? decodeRecords(header, payload) : [], isLogin };
+}
+
+export type ReadingValue = number | string | EnumValue | null;
+
+export interface Reading {
+  /** Payload name, with the class number for indexed values (dcPower2). */
+  name: string;
+  def: ValueDef;
+  /** Class byte: string / phase / battery number. */
+  index: number;
+  value: ReadingValue;
+  /** Inverter clock, ms since epoch. */
+  timestamp: number;
+}
+
+/** Reads records through the value table; records of unknown value ids are skipped. */
+export function readingsOf(records: readonly DataRecord[]): Reading[] {
+  const out: Reading[] = [];
+  for (const rec of records) {
+    const def = valueByLri(rec.lri);
+    if (!def) continue;
+    out.push({
+      name: def.indexed ? def.name + rec.cls : def.name,
+      def,
+      index: rec.cls,
+      value: convert(def, rec),
+      timestamp: rec.timestamp * 1000,
+    });
+  }
+  return out;
+}
+
+function convert(def: ValueDef, rec: DataRecord): ReadingValue {
+  const v = rec.value;
+  switch (def.type) {
+    case "u64":
+    case "u32":
+    case "s32":
+      return v.kind === "number" && v.value !== null ? scaled(v.value, def.scale) : null;
+    case "string":
+      return v.kind === "string" ? v.value : null;
+    case "enum":
+      return v.kind === "enum" ? v.value : null;
+    case "firmware":
+      return v.kind === "words" && v.value.length > 4 ? formatFirmware(v.value[4]) : null;
+  }
+}
+
+/** Divides without binary noise: 22874 / 100 = 228.74, not 228.73999999999998. */
+export function scaled(raw: number, scale: number): number {
+  if (scale === 1) return raw;
+  const digits = Math.round(Math.log10(scale));
+  return Number((raw / scale).toFixed(Math.max(0, digits)));
+}
+
+const RELEASE_TYPES = ["N", "E", "A", "B", "R", "S"];
+
+/** 0x03100A04 -> "3.10.10.R": bytes low to high are release type, build (binary), minor (BCD), major (BCD). */
+export function formatFirmware(word: number): string | null {
+  if (word === 0 || word >= 0xfffffffe) return null;
+  const type = word & 0xff;
+  const build = (word >>> 8) & 0xff;
+  const minor = (word >>> 16) & 0xff;
+  const major = (word >>> 24) & 0xff;
+  const rel = RELEASE_TYPES[type] ?? String(type);
+  return `${major.toString(16)}.${minor.toString(16).padStart(2, "0")}.${String(build).padStart(2, "0")}.${rel}`;
+}
+
+/** The readings as one flat object; where two rows give one name, the first non-null wins. */
+export function valuesOf(readings: readonly Reading[]): Record<string, ReadingValue> {
+  const out: Record<string, ReadingValue> = {};
+  for (const r of readings) if (out[r.name] == null) out[r.name] = r.value;
+  return out;
+}

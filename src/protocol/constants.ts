@@ -1,0 +1,101 @@
+/** Numbers of the Speedwire protocol, each named once. See docs in the README's developer section. */
+
+export const SPEEDWIRE_PORT = 9522;
+export const MULTICAST_GROUP = "239.12.255.254";
+
+/** "SMA\0" */
+export const SIGNATURE = 0x534d4100;
+
+/** Tag numbers of the SMA tag list (each tag: u16 BE length, u16 BE tag, data). */
+export const Tag = {
+  END: 0x0000,
+  GROUP: 0x02a0,
+  NET2: 0x0010,
+  DISCOVERY: 0x0020,
+  IP_ADDRESS: 0x0030,
+} as const;
+
+/** Protocol ids in the first two bytes of the SMA Net 2 tag. */
+export const Protocol = {
+  INVERTER: 0x6065,
+  METER: 0x6069,
+  /** Newer Home Manager / Energy Meter frames: 2 extra bytes after the id, then the meter layout. */
+  METER_EXTENDED: 0x6081,
+} as const;
+
+/** Error / status codes at offset 36 of an inverter answer. */
+export const ErrorCode = {
+  OK: 0x0000,
+  WRONG_PASSWORD: 0x0100,
+  NOT_LOGGED_IN: 0xffff,
+  UNKNOWN_COMMAND: 0x0014,
+  NOT_SUPPORTED: 0x0015,
+  REFUSED: 0x0017,
+} as const;
+
+/** Error codes that mean "this device has no such values": remember per device, do not retry. */
+export const NO_SUCH_VALUES: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_COMMAND,
+  ErrorCode.NOT_SUPPORTED,
+  ErrorCode.REFUSED,
+]);
+
+export const Command = {
+  LOGIN: 0xfffd040c,
+  LOGOFF: 0xfffd010e,
+  IDENTIFY: 0x00000200,
+} as const;
+
+/** Destination/source control words (LE) of login and logoff requests: bytes 00 01 and 00 03. */
+export const SessionControl = {
+  LOGIN: 0x0100,
+  LOGOFF: 0x0300,
+} as const;
+
+/** Control byte at offset 19 of requests. */
+export const Control = {
+  REQUEST: 0xa0,
+  /** Some clients send data queries with 0xE0; inverters answer both. */
+  REQUEST_ALT: 0xe0,
+} as const;
+
+export const UserGroup = {
+  user: 0x07,
+  installer: 0x0a,
+} as const;
+export type UserGroupName = keyof typeof UserGroup;
+
+/** Added to each password character (and used for unused bytes) in the login request. */
+export const PASSWORD_KEY: Record<UserGroupName, number> = { user: 0x88, installer: 0xbb };
+export const PASSWORD_LENGTH = 12;
+
+/** SUSyID/serial meaning "any device" in a destination. */
+export const ANY_SUSY_ID = 0xffff;
+export const ANY_SERIAL = 0xffffffff;
+
+/** Session timeout asked for at login, in seconds (what the reference clients send). */
+export const LOGIN_TIMEOUT_S = 900;
+
+/** High bit of the packet id in requests and answers. */
+export const PACKET_ID_FLAG = 0x8000;
+
+/** Record data types (byte 3 of a record). */
+export const DataType = {
+  UNSIGNED: 0x00,
+  STATUS: 0x08,
+  STRING: 0x10,
+  SIGNED: 0x40,
+} as const;
+
+/** "No value" sentinels. */
+export const NAN_S32 = 0x80000000;
+export const NAN_U32 = 0xffffffff;
+/** Some devices fill unused unsigned words with this. */
+export const NAN_U32_ALT = 0xfffffffe;
+export const NAN_U64 = 0xffffffffffffffffn;
+export const NAN_S64 = 0x8000000000000000n;
+/** End of a status/enum attribute list. */
+export const ENUM_END = 0x00fffffe;
+/** Placeholder tag in attribute lists (no value). */
+export const ENUM_NAN = 0x00fffffd;
+export const ENUM_SELECTED = 0x01000000;

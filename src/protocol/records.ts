@@ -1,0 +1,119 @@
+/**
+ * The record list of an inverter answer: fixed-size records whose size follows from the packet.
+ * Sentinels ("no value") become null here, before any scaling: no sentinel leaves this file as a number.
+ */
+import { DecodeError } from "./errors";
+import {
+  DataType, ENUM_END, ENUM_NAN, ENUM_SELECTED, NAN_S32, NAN_S64, NAN_U32, NAN_U32_ALT, NAN_U64,
+} from "./constants";
+import type { Net2Header } from "./net2";
+
+/** Record sizes real inverters use: 16 (counters), 28 (spot values), 40 (strings, lists, versions). */
+export const RECORD_SIZES: readonly number[] = [16, 28, 40];
+const RECORD_HEAD = 8;
+
+export interface EnumValue {
+  /** The selected tag number (low 24 bits), or null when none is selected. */
+  selected: number | null;
+  /** Every tag number listed, in order. */
+  tags: number[];
+}
+
+export type RecordValue =
+  | { kind: "number"; value: number | null }
+  | { kind: "string"; value: string | null }
+  | { kind: "enum"; value: EnumValue }
+  | { kind: "words"; value: number[] };
+
+export interface DataRecord {
+  /** Channel / string / phase / battery number from the class byte (1 = first). */
+  cls: number;
+  /** 16-bit value id, e.g. 0x2601. */
+  lri: number;
+  dataType: number;
+  /** Inverter clock, Unix seconds. */
+  timestamp: number;
+  size: number;
+  value: RecordValue;
+}
+
+/** Size of each record in an answer, from the header and payload; throws DecodeError if it is no known size. */
+export function recordSize(header: Net2Header, payloadLength: number): number {
+  if (payloadLength === 0) return 0;
+  const count = header.last - header.first + 1;
+  if (!Number.isSafeInteger(count) || count <= 0 || count > payloadLength) {
+    throw new DecodeError("ERECORD", `record indexes ${header.first}..${header.last} do not fit ${payloadLength} bytes`);
+  }
+  const size = payloadLength / count;
+  if (!RECORD_SIZES.includes(size)) {
+    throw new DecodeError("ERECORD", `${count} records in ${payloadLength} bytes: size ${size} is not known`);
+  }
+  return size;
+}
+
+/** Cuts the payload of an answer into records. */
+export function decodeRecords(header: Net2Header, payload: Buffer): DataRecord[] {
+  const size = recordSize(header, payload.length);
+  const records: DataRecord[] = [];
+  for (let off = 0; size > 0 && off + size <= payload.length; off += size) {
+    records.push(decodeRecord(payload.subarray(off, off + size)));
+  }
+  return records;
+}
+
+export function decodeRecord(r: Buffer): DataRecord {
+  if (r.length < RECORD_HEAD + 4) throw new DecodeError("ERECORD", `record of ${r.length} bytes`);
+  const dataType = r.readUInt8(3);
+  return {
+    cls: r.readUInt8(0),
+    lri: r.readUInt16LE(1),
+    dataType,
+    timestamp: r.readUInt32LE(4),
+    size: r.length,
+    value: decodeValue(r, dataType),
+  };
+}
+
+function decodeValue(r: Buffer, dataType: number): RecordValue {
+  if (r.length === 16) return { kind: "number", value: counter(r.readBigUInt64LE(RECORD_HEAD)) };
+  if (r.length === 40) {
+    if (dataType === DataType.STRING) return { kind: "string", value: text(r.subarray(RECORD_HEAD, 40)) };
+    if (dataType === DataType.STATUS) return { kind: "enum", value: attributeList(r) };
+    const words: number[] = [];
+    for (let off = RECORD_HEAD; off + 4 <= r.length; off += 4) words.push(r.readUInt32LE(off));
+    return { kind: "words", value: words };
+  }
+  return { kind: "number", value: spot(r.readUInt32LE(RECORD_HEAD), dataType === DataType.SIGNED) };
+}
+
+/** A 32-bit spot value, or null for the sentinel of its type. */
+export function spot(raw: number, signed: boolean): number | null {
+  if (signed) return raw === NAN_S32 ? null : raw | 0;
+  return raw === NAN_U32 || raw === NAN_U32_ALT ? null : raw;
+}
+
+/** A 64-bit counter compared with both sentinels while still a BigInt. */
+export function counter(raw: bigint): number | null {
+  if (raw === NAN_U64 || raw === NAN_S64) return null;
+  return raw > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(raw);
+}
+
+function text(b: Buffer): string | null {
+  const end = b.indexOf(0);
+  const s = b.subarray(0, end < 0 ? b.length : end).toString("latin1").replace(/[^\x20-\x7e]/g, "").trim();
+  return s.length > 0 ? s : null;
+}
+
+function attributeList(r: Buffer): EnumValue {
+  const tags: number[] = [];
+  let selected: number | null = null;
+  for (let off = RECORD_HEAD; off + 4 <= r.length; off += 4) {
+    const word = r.readUInt32LE(off);
+    const tag = word & 0x00ffffff;
+    if (tag === ENUM_END) break;
+    if (tag === ENUM_NAN || word === 0) continue;
+    tags.push(tag);
+    if ((word & 0xff000000) === ENUM_SELECTED && selected === null) selected = tag;
+  }
+  return { selected, tags };
+}
