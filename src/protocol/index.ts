@@ -11,3 +11,5 @@ export * from "./requests";
 export * from "./answers";
 export * from "./answer-builders";
 export * from "./discovery";
+export * from "./obis";
+export * from "./meter";

@@ -11,8 +11,10 @@
 import { DecodeError } from "./errors";
 import { Protocol, SIGNATURE, Tag } from "./constants";
 import { readNet2, writeNet2Datagram } from "./framing";
-import { FIRMWARE_ID, FIRMWARE_LENGTH, OBIS_BY_FIELD, OBIS_BY_ID, OBIS_CHANNELS, formatFirmware, parseFirmware } from "./obis";
-import type { ObisChannel } from "./obis";
+import {
+  OBIS_BY_FIELD, OBIS_BY_ID, OBIS_CHANNELS, OBIS_FIRMWARE_ID, OBIS_FIRMWARE_LENGTH,
+  formatMeterFirmware, parseMeterFirmware, type ObisChannel,
+} from "./obis";
 
 export type MeterVariant = "emeter10" | "emeter20" | "shm20";
 export type MeterProtocol = typeof Protocol.METER | typeof Protocol.METER_EXTENDED;
@@ -79,7 +81,7 @@ export function isMeterDatagram(buf: Buffer): boolean {
 
 /** Value length of a record id, or null when it cannot be known. */
 function recordLength(id: number): number | null {
-  if (id === FIRMWARE_ID) return FIRMWARE_LENGTH;
+  if (id === OBIS_FIRMWARE_ID) return OBIS_FIRMWARE_LENGTH;
   const type = (id >>> 8) & 0xff;
   return type === 4 || type === 8 ? type : null;
 }
@@ -116,8 +118,8 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
     }
     const at = off + 4;
     off = at + len;
-    if (id === FIRMWARE_ID) {
-      firmware = formatFirmware(d.readUInt32BE(at));
+    if (id === OBIS_FIRMWARE_ID) {
+      firmware = formatMeterFirmware(d.readUInt32BE(at));
       continue;
     }
     const ch = OBIS_BY_ID.get(id);
@@ -160,7 +162,7 @@ export interface MeterEncodeInput {
 }
 
 /** The channels a variant sends, in wire order. */
-export function channelsOf(variant: MeterVariant): readonly ObisChannel[] {
+export function meterChannelsOf(variant: MeterVariant): readonly ObisChannel[] {
   const freq = METER_VARIANTS[variant].frequency;
   return OBIS_CHANNELS.filter((c) => freq || !c.optional);
 }
@@ -183,13 +185,13 @@ export function encodeMeterDatagram(m: MeterEncodeInput): Buffer {
     if (!OBIS_BY_FIELD.has(key)) throw new DecodeError("EENCODE", `unknown meter field ${key}`);
   }
   const fwText = m.firmware === undefined ? info.firmware : m.firmware;
-  const fw = fwText === null ? null : parseFirmware(fwText);
+  const fw = fwText === null ? null : parseMeterFirmware(fwText);
   if (fwText !== null && fw === null) throw new DecodeError("EENCODE", `firmware "${fwText}" is not like 2.3.4.R`);
   const protocol = m.protocol ?? Protocol.METER;
   if (protocol !== Protocol.METER && protocol !== Protocol.METER_EXTENDED) {
     throw new DecodeError("EENCODE", `protocol ${hex(protocol)} is not a meter protocol`);
   }
-  const channels = channelsOf(m.variant);
+  const channels = meterChannelsOf(m.variant);
   const extra = protocol === Protocol.METER_EXTENDED ? EXTENDED_EXTRA : 0;
   const size = HEADER_BYTES + extra + channels.reduce((n, c) => n + 4 + c.type, 0) + (fw === null ? 0 : 8);
   const net2 = Buffer.alloc(size);
@@ -210,7 +212,7 @@ export function encodeMeterDatagram(m: MeterEncodeInput): Buffer {
     off += 4 + c.type;
   }
   if (fw !== null) {
-    net2.writeUInt32BE(FIRMWARE_ID, off);
+    net2.writeUInt32BE(OBIS_FIRMWARE_ID, off);
     net2.writeUInt32BE(fw, off + 4);
   }
   return writeNet2Datagram(net2);

@@ -34,8 +34,8 @@ export interface ObisChannel {
 }
 
 /** Record id of the firmware version: 4 bytes major, minor, build, release type. */
-export const FIRMWARE_ID = 0x90000000;
-export const FIRMWARE_LENGTH = 4;
+export const OBIS_FIRMWARE_ID = 0x90000000;
+export const OBIS_FIRMWARE_LENGTH = 4;
 
 interface Quantity {
   field: string;
@@ -123,14 +123,14 @@ export const OBIS_BY_ID: ReadonlyMap<number, ObisChannel> = new Map(OBIS_CHANNEL
 export const OBIS_BY_FIELD: ReadonlyMap<string, ObisChannel> = new Map(OBIS_CHANNELS.map((c) => [c.field, c]));
 
 /** 0x02030452 -> "2.3.4.R". The 4th byte is an ASCII capital on meters; any other byte is shown as a number. */
-export function formatFirmware(raw: number): string {
+export function formatMeterFirmware(raw: number): string {
   const release = raw & 0xff;
   const tail = release >= 0x41 && release <= 0x5a ? String.fromCharCode(release) : String(release);
   return `${(raw >>> 24) & 0xff}.${(raw >>> 16) & 0xff}.${(raw >>> 8) & 0xff}.${tail}`;
 }
 
 /** "2.3.4.R" -> 0x02030452 (letters as ASCII, as meters send them; "2.3.4.7" -> byte 7); null if malformed. */
-export function parseFirmware(text: string): number | null {
+export function parseMeterFirmware(text: string): number | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.([A-Z]|\d{1,3})$/.exec(text);
   if (!m) return null;
   const release = /^[A-Z]$/.test(m[4]) ? m[4].charCodeAt(0) : Number(m[4]);

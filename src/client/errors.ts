@@ -1,0 +1,27 @@
+/** Typed errors of the client: every failed read ends with one of these, with a code users can branch on. */
+export type SmaErrorCode =
+  | "ETIMEDOUT" // no answer within timeout x (retries + 1)
+  | "EAUTH" // wrong password (or login refused); reads fail fast during the back-off
+  | "ENOTSUPPORTED" // the device has none of the values asked for
+  | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
+  | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
+  | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
+  | "EINVAL"; // bad configuration (password too long, port out of range ...)
+
+export class SmaError extends Error {
+  readonly code: SmaErrorCode;
+  /** Speedwire error code from the device, where there was one. */
+  readonly deviceCode?: number;
+  /** True when this error repeats a known outage (inverter asleep): log it once, not on every poll. */
+  quiet = false;
+  constructor(code: SmaErrorCode, message: string, deviceCode?: number) {
+    super(message);
+    this.name = "SmaError";
+    this.code = code;
+    if (deviceCode !== undefined) this.deviceCode = deviceCode;
+  }
+}
+
+export function isSmaError(e: unknown): e is SmaError {
+  return e instanceof SmaError;
+}

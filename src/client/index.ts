@@ -1,0 +1,8 @@
+/** Time and state: the shared socket, inverter sessions, discovery and the meter listener. */
+export * from "./errors";
+export * from "./identity";
+export * from "./transport";
+export * from "./session";
+export * from "./client";
+export * from "./discovery";
+export * from "./meter-listener";

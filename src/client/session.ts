@@ -1,0 +1,283 @@
+/**
+ * One inverter: login, a queue with one request in flight, retries, re-login, back-off after a wrong
+ * password, "asleep" after it stops answering, and logoff on close.
+ */
+import { EventEmitter } from "node:events";
+import * as dns from "node:dns/promises";
+import * as net from "node:net";
+import {
+  ANY_DEVICE, Command, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode, buildLogin, buildLogoff,
+  buildQuery, passwordProblem, readingsOf, valuesOf,
+  type Address, type DataRecord, type InverterAnswer, type QueryName, type Reading, type ReadingValue,
+  type UserGroupName,
+} from "../protocol";
+import { SmaError } from "./errors";
+import type { Transport } from "./transport";
+
+export interface InverterOptions {
+  host: string;
+  port?: number;
+  /** Empty: whatever device answers at that address. */
+  serial?: number;
+  group?: UserGroupName;
+  password: string;
+  /** Per attempt. */
+  timeoutMs?: number;
+  retries?: number;
+  /** First wait after a wrong password; doubles up to authBackoffMaxMs. */
+  authBackoffMs?: number;
+  authBackoffMaxMs?: number;
+  /** Log in again before a read when the last answer is older than this (the session asked for is 900 s). */
+  sessionIdleMs?: number;
+}
+
+export type InverterState = "idle" | "connecting" | "reading" | "ok" | "asleep" | "auth" | "error" | "closed";
+
+export interface ReadResult {
+  values: Record<string, ReadingValue>;
+  readings: Reading[];
+  device: Address;
+  /** Newest record time of the device, ms since epoch (now when the device sent no record). */
+  timestamp: number;
+  /** Queries the device answered with "no such values" (remembered until close). */
+  unsupported: QueryName[];
+}
+
+export const DEFAULTS = {
+  port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
+  sessionIdleMs: 600_000,
+} as const;
+
+export class InverterSession extends EventEmitter {
+  readonly options: Required<Omit<InverterOptions, "serial">> & { serial?: number };
+  private _state: InverterState = "idle";
+  private address?: string;
+  private device?: Address;
+  private loggedIn = false;
+  private lastAnswerAt = 0;
+  private everAnswered = false;
+  private authBackoffUntil = 0;
+  private authBackoffMs: number;
+  private authError?: SmaError;
+  private readonly unsupported = new Set<QueryName>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly aborts = new Set<(e: SmaError) => void>();
+  /** Counted for tests and benchmarks. */
+  readonly stats = { reads: 0, requests: 0, logins: 0, timeouts: 0 };
+
+  constructor(private readonly transport: Transport, options: InverterOptions) {
+    super();
+    this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
+    this.authBackoffMs = this.options.authBackoffMs;
+    const problem = passwordProblem(this.options.password);
+    if (problem) this.authError = new SmaError("EINVAL", problem);
+  }
+
+  get state(): InverterState {
+    return this._state;
+  }
+
+  /** The device's SUSyID and serial once it has answered. */
+  get identity(): Address | undefined {
+    return this.device;
+  }
+
+  private setState(state: InverterState, error?: SmaError): void {
+    if (state === this._state && !error) return;
+    this._state = state;
+    this.emit("state", state, error);
+  }
+
+  /** Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError. */
+  read(queries: readonly QueryName[]): Promise<ReadResult> {
+    const job = this.tail.then(() => this.runRead(queries));
+    this.tail = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runRead(queries: readonly QueryName[]): Promise<ReadResult> {
+    if (this._state === "closed") throw new SmaError("ECLOSED", "inverter connection closed");
+    if (this.authError?.code === "EINVAL") throw this.authError;
+    if (this.authError && Date.now() < this.authBackoffUntil) throw this.authError;
+    this.stats.reads++;
+    const wasAsleep = this._state === "asleep";
+    try {
+      await this.resolveHost();
+      if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
+        this.setState("connecting");
+        await this.login();
+      }
+      this.setState("reading");
+      const result = await this.queryAll(queries);
+      this.setState("ok");
+      return result;
+    } catch (e) {
+      const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
+      if (err.code === "ETIMEDOUT") {
+        err.quiet = wasAsleep;
+        this.loggedIn = false;
+        this.setState(this.everAnswered ? "asleep" : "error", err);
+      } else if (err.code === "EAUTH") {
+        this.setState("auth", err);
+      } else if (err.code !== "ECLOSED") {
+        this.setState("error", err);
+      }
+      throw err;
+    }
+  }
+
+  private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
+    const records: DataRecord[] = [];
+    const unsupported: QueryName[] = [];
+    for (const name of queries) {
+      if (this.unsupported.has(name)) {
+        unsupported.push(name);
+        continue;
+      }
+      let answer = await this.query(name);
+      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN) {
+        this.loggedIn = false;
+        await this.login();
+        answer = await this.query(name);
+      }
+      if (NO_SUCH_VALUES.has(answer.errorCode)) {
+        this.unsupported.add(name);
+        unsupported.push(name);
+        continue;
+      }
+      if (answer.errorCode !== 0) {
+        throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${answer.errorCode}`, answer.errorCode);
+      }
+      records.push(...answer.records);
+    }
+    const readings = readingsOf(records);
+    const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
+    return {
+      values: valuesOf(readings), readings, unsupported,
+      device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
+      timestamp: newest > 0 ? newest : Date.now(),
+    };
+  }
+
+  private async query(name: QueryName): Promise<{ errorCode: number; records: DataRecord[] }> {
+    const q = QUERIES[name];
+    return this.exchange(q.command, (packetId) => buildQuery({
+      source: this.transport.identity, destination: this.destination(), packetId, query: q,
+    }));
+  }
+
+  private destination(): Address {
+    return this.device ?? (this.options.serial !== undefined ? { susyId: ANY_DEVICE.susyId, serial: this.options.serial } : ANY_DEVICE);
+  }
+
+  private async login(): Promise<void> {
+    this.stats.logins++;
+    const { group, password } = this.options;
+    let answer: { errorCode: number; source?: Address };
+    try {
+      answer = await this.exchange(Command.LOGIN, (packetId) => buildLogin({
+        source: this.transport.identity, destination: this.destination(), packetId, group, password,
+        time: Math.floor(Date.now() / 1000),
+      }));
+    } catch (e) {
+      if (e instanceof SmaError && e.code === "ETIMEDOUT" && !this.everAnswered) {
+        throw new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${this.options.port} to login `
+          + "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)");
+      }
+      throw e;
+    }
+    if (answer.errorCode === ErrorCode.WRONG_PASSWORD) {
+      this.authError = new SmaError("EAUTH", `login as ${group} refused: wrong password`, answer.errorCode);
+      this.authBackoffUntil = Date.now() + this.authBackoffMs;
+      this.authBackoffMs = Math.min(this.authBackoffMs * 2, this.options.authBackoffMaxMs);
+      throw this.authError;
+    }
+    if (answer.errorCode !== 0) {
+      throw new SmaError("EPROTOCOL", `login answered with error ${answer.errorCode}`, answer.errorCode);
+    }
+    this.authError = undefined;
+    this.authBackoffMs = this.options.authBackoffMs;
+    this.loggedIn = true;
+  }
+
+  /** Sends a request and waits for its whole answer (all fragments), resending on timeout. */
+  private exchange(command: number, build: (packetId: number) => Buffer):
+    Promise<{ errorCode: number; records: DataRecord[]; source: Address }> {
+    const address = this.address as string;
+    const { port, timeoutMs } = this.options;
+    const retries = this._state === "asleep" ? 0 : this.options.retries;
+    const packetId = this.transport.nextPacketId();
+    const datagram = build(packetId);
+    this.stats.requests++;
+    return new Promise((resolve, reject) => {
+      const records: DataRecord[] = [];
+      let attempt = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
+        clearTimeout(timer);
+        this.transport.forget(packetId);
+        this.aborts.delete(abort);
+        if (err) reject(err);
+        else if (answer) resolve({ errorCode: answer.header.errorCode, records, source: answer.header.source });
+      };
+      const abort = (e: SmaError): void => finish(e);
+      this.aborts.add(abort);
+      const send = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(onTimeout, timeoutMs);
+        this.transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
+          finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+      };
+      const onTimeout = (): void => {
+        this.stats.timeouts++;
+        if (attempt++ < retries) send();
+        else finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${port} after ${attempt} attempt(s) of ${timeoutMs} ms`));
+      };
+      this.transport.expect({
+        packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
+        onAnswer: (answer) => {
+          this.lastAnswerAt = Date.now();
+          this.everAnswered = true;
+          this.device = answer.header.source;
+          records.push(...answer.records);
+          if (answer.header.fragment === 0) finish(undefined, answer);
+          else timer = (clearTimeout(timer), setTimeout(onTimeout, timeoutMs));
+        },
+      });
+      send();
+    });
+  }
+
+  private async resolveHost(): Promise<void> {
+    if (this.address) return;
+    const host = this.options.host;
+    if (net.isIPv4(host)) {
+      this.address = host;
+      return;
+    }
+    try {
+      this.address = (await dns.lookup(host, { family: 4 })).address;
+    } catch (e) {
+      throw new SmaError("EUNREACHABLE", `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  }
+
+  /** Logs off (no answer is expected) and ends every waiting read with ECLOSED. Bounded in time. */
+  async close(timeoutMs = 500): Promise<void> {
+    if (this._state === "closed") return;
+    const wasLoggedIn = this.loggedIn && this.address;
+    this.setState("closed");
+    for (const abort of [...this.aborts]) abort(new SmaError("ECLOSED", "inverter connection closed"));
+    if (!wasLoggedIn) return;
+    this.loggedIn = false;
+    const logoff = buildLogoff({ source: this.transport.identity, destination: this.destination(), packetId: this.transport.nextPacketId() });
+    await Promise.race([
+      this.transport.send(logoff, this.address as string, this.options.port).catch(() => undefined),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

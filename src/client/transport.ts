@@ -1,0 +1,135 @@
+/**
+ * One UDP socket for every inverter of the process. Answers are matched to the request waiting for them
+ * by packet id, then checked against the address, serial and answer code that request expects.
+ * Anything else (other hosts, stale ids, wrong serials, garbage) is dropped and counted, never thrown.
+ */
+import * as dgram from "node:dgram";
+import { EventEmitter } from "node:events";
+import { decodeAnswer, type Address, type InverterAnswer } from "../protocol";
+import { clientIdentity } from "./identity";
+
+export interface Expectation {
+  packetId: number;
+  address: string;
+  port: number;
+  answerCommand: number;
+  /** When set, the answer's source serial must be this one. */
+  serial?: number;
+  onAnswer(answer: InverterAnswer): void;
+}
+
+export interface TransportStats {
+  sent: number;
+  received: number;
+  matched: number;
+  malformed: number;
+  unmatched: number;
+  rejected: number;
+  sendErrors: number;
+}
+
+export class Transport extends EventEmitter {
+  readonly identity: Address;
+  readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0 };
+  private socket?: dgram.Socket;
+  private opening?: Promise<dgram.Socket>;
+  private readonly waiting = new Map<number, Expectation>();
+  private packetCounter: number;
+
+  constructor(identity: Address = clientIdentity(), private readonly bindAddress?: string) {
+    super();
+    this.identity = identity;
+    this.packetCounter = Math.floor(Math.random() * 0x7fff);
+  }
+
+  /** 15-bit packet ids, never 0, never one that is still waiting for an answer. */
+  nextPacketId(): number {
+    do {
+      this.packetCounter = (this.packetCounter % 0x7fff) + 1;
+    } while (this.waiting.has(this.packetCounter));
+    return this.packetCounter;
+  }
+
+  get port(): number | undefined {
+    return this.socket?.address().port;
+  }
+
+  open(): Promise<dgram.Socket> {
+    if (this.socket) return Promise.resolve(this.socket);
+    this.opening ??= new Promise<dgram.Socket>((resolve, reject) => {
+      const s = dgram.createSocket({ type: "udp4" });
+      s.on("message", (msg, rinfo) => this.receive(msg, rinfo));
+      s.once("error", reject);
+      s.bind({ port: 0, address: this.bindAddress }, () => {
+        s.off("error", reject);
+        // A socket error must never become an uncaught exception in Node-RED.
+        s.on("error", (err) => this.emit("socketError", err));
+        this.socket = s;
+        resolve(s);
+      });
+    }).finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  expect(e: Expectation): void {
+    this.waiting.set(e.packetId, e);
+  }
+
+  forget(packetId: number): void {
+    this.waiting.delete(packetId);
+  }
+
+  async send(buf: Buffer, address: string, port: number): Promise<void> {
+    const s = await this.open();
+    await new Promise<void>((resolve, reject) => {
+      s.send(buf, port, address, (err) => {
+        if (err) {
+          this.stats.sendErrors++;
+          reject(err);
+        } else {
+          this.stats.sent++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.stats.received++;
+    let answer: InverterAnswer;
+    try {
+      answer = decodeAnswer(msg);
+    } catch {
+      this.stats.malformed++;
+      return;
+    }
+    const h = answer.header;
+    const e = this.waiting.get(h.packetId);
+    if (!e) {
+      this.stats.unmatched++;
+      return;
+    }
+    const forUs = h.destination.serial === this.identity.serial || h.destination.serial === 0xffffffff;
+    const fromIt = rinfo.address === e.address && rinfo.port === e.port;
+    const serialOk = e.serial === undefined || h.source.serial === e.serial;
+    if (!forUs || !fromIt || !serialOk || h.command !== e.answerCommand) {
+      this.stats.rejected++;
+      return;
+    }
+    this.stats.matched++;
+    try {
+      e.onAnswer(answer);
+    } catch (err) {
+      this.emit("handlerError", err);
+    }
+  }
+
+  async close(): Promise<void> {
+    const s = this.socket ?? (this.opening ? await this.opening.catch(() => undefined) : undefined);
+    this.socket = undefined;
+    this.waiting.clear();
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Every query node is this: on any input, ask the config node's session for the node's queries,
+ * shape the payload, send; on failure done(err) so Catch nodes see it, with a status that says why.
+ */
+import { SmaError, type InverterSession, type InverterState } from "../../client";
+import type { Node, NodeAPI, NodeDef } from "./red";
+import type { QueryNodeSpec } from "./payloads";
+import { errorStatus, noConfigStatus, okStatus, stateStatus } from "./status";
+
+/** What a query node needs from its sma-inverter config node. */
+export interface InverterConfigNode extends Node {
+  session?: InverterSession;
+}
+
+export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
+  RED.nodes.registerType(spec.type, function (this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const config = def as NodeDef & { inverter?: string; topic?: string };
+    const inverter = config.inverter ? (RED.nodes.getNode(config.inverter) as InverterConfigNode | null) : null;
+    const session = inverter?.session;
+    if (!session) {
+      this.status(noConfigStatus(RED));
+      this.on("input", (_msg, _send, done: (e?: Error) => void) => done(new SmaError("EINVAL", "no sma-inverter configured")));
+      return;
+    }
+    let lastOk: Date | undefined;
+    const onState = (state: InverterState, err?: SmaError): void => {
+      const s = stateStatus(RED, state, err);
+      if (s) this.status(s);
+      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk));
+    };
+    session.on("state", onState);
+    this.on("close", () => session.off("state", onState));
+
+    this.on("input", (msg: Record<string, unknown>, send: (m: unknown) => void, done: (e?: Error) => void) => {
+      const queries = spec.queries(config);
+      session.read(queries).then((result) => {
+        msg.payload = spec.payload(result, config);
+        msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
+        msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp };
+        lastOk = new Date();
+        const unsupported = result.unsupported.length > 0 && result.unsupported.length === queries.length;
+        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk));
+        send(msg);
+        done();
+      }, (e: unknown) => {
+        const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
+        if (err.code === "ECLOSED") return done();
+        this.status(errorStatus(RED, err));
+        // An inverter asleep for the night fails every poll: say it once, then only show the status.
+        if (err.quiet) return done();
+        done(err);
+      });
+    });
+  });
+}

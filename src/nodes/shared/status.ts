@@ -1,0 +1,51 @@
+/** One mapping from client states and errors to status dots, so every node looks alike. */
+import type { InverterState, SmaError, SmaErrorCode } from "../../client";
+import type { NodeAPI, NodeStatus } from "./red";
+
+const NS = "node-red-contrib-sma-speedwire/sma-inverter:status.";
+
+const ERROR_KEYS: Record<SmaErrorCode, string> = {
+  ETIMEDOUT: "timeout",
+  EAUTH: "auth",
+  ENOTSUPPORTED: "notSupported",
+  EUNREACHABLE: "unreachable",
+  EPROTOCOL: "protocol",
+  ECLOSED: "closed",
+  EINVAL: "error",
+};
+
+export function hhmmss(d: Date = new Date()): string {
+  return d.toTimeString().slice(0, 8);
+}
+
+export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
+  if (err.code === "ETIMEDOUT" && err.quiet) return { fill: "grey", shape: "ring", text: RED._(NS + "asleep") };
+  if (err.code === "ENOTSUPPORTED") return { fill: "grey", shape: "ring", text: RED._(NS + "notSupported") };
+  return { fill: "red", shape: "ring", text: RED._(NS + ERROR_KEYS[err.code], { code: err.code }) };
+}
+
+export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError): NodeStatus | undefined {
+  switch (state) {
+    case "connecting":
+      return { fill: "yellow", shape: "ring", text: RED._(NS + "connecting") };
+    case "reading":
+      return { fill: "blue", shape: "dot", text: RED._(NS + "reading") };
+    case "asleep":
+      return { fill: "grey", shape: "ring", text: RED._(NS + "asleep") };
+    case "auth":
+      return { fill: "red", shape: "ring", text: RED._(NS + "auth") };
+    case "error":
+      return err ? errorStatus(RED, err) : { fill: "red", shape: "ring", text: RED._(NS + "error", { code: "?" }) };
+    default:
+      // "ok" is set by each node with its own time; idle and closed leave the dot as it is.
+      return undefined;
+  }
+}
+
+export function okStatus(RED: NodeAPI, at: Date = new Date()): NodeStatus {
+  return { fill: "green", shape: "dot", text: RED._(NS + "ok", { time: hhmmss(at) }) };
+}
+
+export function noConfigStatus(RED: NodeAPI): NodeStatus {
+  return { fill: "red", shape: "ring", text: RED._(NS + "noConfig") };
+}

@@ -1,0 +1,233 @@
+/** The client against simulated inverters on 127.0.0.1: the stories users meet. */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import { SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
+import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
+import { QUERY_NAMES, type QueryName } from "../../src/protocol";
+
+const clients: SpeedwireClient[] = [];
+const sims: SimulatedInverter[] = [];
+after(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(sims.map((s) => s.stop()));
+});
+
+async function sim(opts: Partial<SimulatedInverterOptions> = {}): Promise<SimulatedInverter> {
+  const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, ...opts });
+  sims.push(s);
+  await s.start();
+  return s;
+}
+
+function client(): SpeedwireClient {
+  const c = new SpeedwireClient();
+  clients.push(c);
+  return c;
+}
+
+function session(c: SpeedwireClient, s: SimulatedInverter, o: Partial<InverterOptions> = {}) {
+  return c.inverter({ host: "127.0.0.1", port: s.port, password: "0000", timeoutMs: 300, retries: 2, ...o });
+}
+
+const SPOT: QueryName[] = ["energy", "times", "acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency", "dcPower", "dcVoltageCurrent"];
+
+function assertSameValues(got: Record<string, unknown>, want: Record<string, unknown>, names: string[]): void {
+  for (const n of names) assert.deepEqual(got[n] ?? null, want[n] ?? null, n);
+}
+
+describe("reading an inverter", () => {
+  for (const phases of [1, 2, 3]) {
+    for (const strings of [1, 2, 3, 4]) {
+      it(`reads energy, AC and DC equal to the inverter's values (${phases} phase(s), ${strings} string(s))`, async () => {
+        const s = await sim({ phases, strings, serial: 3000000000 + phases * 10 + strings });
+        const r = await session(client(), s).read(SPOT);
+        const want = s.currentValues();
+        const names = Object.keys(want).filter((k) => /^(totalYield|dayYield|operatingTime|feedInTime|ac|gridFrequency|dc)/.test(k));
+        assert.ok(names.some((n) => n === `dcPower${strings}`), `dcPower${strings} served`);
+        assertSameValues(r.values, want, names);
+        assert.equal(r.device.serial, s.serial);
+        assert.equal(Object.keys(r.values).filter((k) => /^dcPower\d$/.test(k)).length, strings);
+      });
+    }
+  }
+
+  it("a sleeping-for-the-night inverter that still answers gives null spot values, never 0", async () => {
+    const s = await sim({ night: true });
+    const r = await session(client(), s).read(["acPowerPhase", "dcPower"]);
+    const spot = Object.entries(r.values).filter(([k]) => /^(acPower|dcPower)/.test(k));
+    assert.ok(spot.length >= 2);
+    for (const [k, v] of spot) assert.equal(v, null, k);
+  });
+
+  it("reads every query of the table from a hybrid inverter in one call", async () => {
+    const s = await sim({ profile: "hybrid", batteries: 2 });
+    const r = await session(client(), s).read(QUERY_NAMES);
+    assert.deepEqual(r.unsupported, []);
+    assertSameValues(r.values, s.currentValues(), Object.keys(s.currentValues()));
+  });
+
+  it("remembers queries the device does not support and does not ask again", async () => {
+    const s = await sim({ profile: "pv" });
+    const inv = session(client(), s);
+    const first = await inv.read(["batterySoc", "acPowerPhase"]);
+    assert.deepEqual(first.unsupported, ["batterySoc"]);
+    const asked = s.stats.queries.batterySoc ?? 0;
+    await inv.read(["batterySoc", "acPowerPhase"]);
+    assert.equal(s.stats.queries.batterySoc ?? 0, asked);
+  });
+});
+
+describe("sessions", () => {
+  it("logs in once and reuses the session across reads", async () => {
+    const s = await sim();
+    const inv = session(client(), s);
+    for (let i = 0; i < 5; i++) await inv.read(["acPowerPhase"]);
+    assert.equal(s.stats.logins, 1);
+  });
+
+  it("logs in again by itself after the inverter restarts mid-session", async () => {
+    const s = await sim();
+    const inv = session(client(), s);
+    await inv.read(["acPowerPhase"]);
+    s.restart();
+    const r = await inv.read(["acPowerPhase", "energy"]);
+    assert.equal(r.values.totalYield, s.currentValues().totalYield);
+    assert.equal(s.stats.logins, 2);
+  });
+
+  it("a wrong password is EAUTH, and the client tries to log in once per back-off window", async () => {
+    const s = await sim({ userPassword: "1234" });
+    const inv = session(client(), s, { password: "9999", authBackoffMs: 400 });
+    const errors: string[] = [];
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      await inv.read(["acPowerPhase"]).then(() => errors.push("ok"), (e: SmaError) => errors.push(e.code));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(errors.length > 10);
+    assert.ok(errors.every((e) => e === "EAUTH"), errors.join(","));
+    // Windows of 400 ms then 800 ms: logins at 0 and ~400 ms, none more within 1 s.
+    assert.equal(s.stats.logins, 2);
+  });
+
+  it("the password never appears in errors", async () => {
+    const s = await sim({ userPassword: "1234" });
+    const inv = session(client(), s, { password: "s3cr3t" });
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError);
+    assert.ok(!JSON.stringify({ m: err.message, s: err.stack }).includes("s3cr3t"));
+  });
+
+  it("no answer ends each read with ETIMEDOUT within timeout x (retries + 1)", async () => {
+    const s = await sim({ sleeping: true });
+    const inv = session(client(), s, { timeoutMs: 100, retries: 2 });
+    const t0 = Date.now();
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError && err.code === "ETIMEDOUT");
+    assert.ok(Date.now() - t0 < 100 * 3 + 200);
+  });
+
+  it("an inverter that falls asleep: one error, then quiet errors; it wakes by itself", async () => {
+    const s = await sim();
+    const inv = session(client(), s, { timeoutMs: 80, retries: 1 });
+    await inv.read(["acPowerPhase"]);
+    s.setSleeping(true);
+    const e1 = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    const e2 = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(e1 instanceof SmaError && e2 instanceof SmaError);
+    assert.equal(e1.quiet, false);
+    assert.equal(e2.quiet, true);
+    assert.equal(inv.state, "asleep");
+    s.setSleeping(false);
+    const r = await inv.read(["acPowerPhase"]);
+    assert.equal(inv.state, "ok");
+    assert.ok("acPowerL1" in r.values);
+  });
+
+  it("close logs off and ends waiting reads with ECLOSED", async () => {
+    const s = await sim();
+    const inv = session(client(), s);
+    await inv.read(["acPowerPhase"]);
+    s.setSleeping(true);
+    const pending = inv.read(["acPowerPhase"]).catch((e: SmaError) => e.code);
+    s.setSleeping(false);
+    await new Promise((r) => setTimeout(r, 20));
+    await inv.close();
+    assert.equal(await pending, "ECLOSED");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(s.stats.logoffs, 1);
+  });
+});
+
+describe("hostile networks", () => {
+  it("30 % loss each way: 1000 reads all complete with correct values", async () => {
+    const c = client();
+    const plant = await Promise.all(Array.from({ length: 10 }, (_, i) => sim({ lossRequests: 0.3, lossAnswers: 0.3, seed: i + 1, serial: 3100000000 + i })));
+    const results = await Promise.all(plant.map(async (s) => {
+      const inv = session(c, s, { timeoutMs: 25, retries: 30 });
+      let ok = 0;
+      for (let i = 0; i < 100; i++) {
+        const r = await inv.read(["acPowerPhase"]);
+        assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
+        assert.equal(r.device.serial, s.serial);
+        ok++;
+      }
+      return ok;
+    }));
+    assert.equal(results.reduce((a, b) => a + b, 0), 1000);
+  });
+
+  it("20 inverters through one socket: every value lands with its inverter; a sleeping one does not hold up the others", async () => {
+    const c = client();
+    const plant = await Promise.all(Array.from({ length: 20 }, (_, i) => sim({
+      serial: 3200000000 + i, values: { acPowerL1: 1000 + i }, latencyMs: 20, sleeping: i === 7,
+    })));
+    const t0 = Date.now();
+    const settled = await Promise.allSettled(plant.map(async (s) => {
+      const r = await session(c, s, { timeoutMs: 200, retries: 1 }).read(["acPowerPhase"]);
+      return { serial: r.device.serial, p: r.values.acPowerL1, at: Date.now() - t0 };
+    }));
+    settled.forEach((x, i) => {
+      if (i === 7) {
+        assert.equal(x.status, "rejected");
+        return;
+      }
+      assert.equal(x.status, "fulfilled");
+      if (x.status === "fulfilled") {
+        assert.equal(x.value.serial, 3200000000 + i);
+        assert.equal(x.value.p, 1000 + i);
+        assert.ok(x.value.at < 400, `inverter ${i} took ${x.value.at} ms`);
+      }
+    });
+    assert.equal(c.transport.port !== undefined, true);
+  });
+
+  it("garbage and spoofed datagrams at the client's socket change nothing", async () => {
+    const c = client();
+    const s = await sim({ latencyMs: 5 });
+    const inv = session(c, s);
+    await inv.read(["acPowerPhase"]);
+    const attacker = dgram.createSocket("udp4");
+    const port = c.transport.port as number;
+    let stop = false;
+    const flood = (async () => {
+      let n = 0;
+      while (!stop) {
+        const junk = Buffer.alloc(20 + (n % 200), n & 0xff);
+        if (n % 3 === 0) Buffer.from("534d4100000402a0000000010026001060650990", "hex").copy(junk);
+        attacker.send(junk, port, "127.0.0.1");
+        n++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    for (let i = 0; i < 50; i++) {
+      const r = await inv.read(["acPowerPhase"]);
+      assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
+    }
+    stop = true;
+    await flood;
+    attacker.close();
+    assert.ok(c.transport.stats.malformed + c.transport.stats.unmatched + c.transport.stats.rejected > 0);
+  });
+});

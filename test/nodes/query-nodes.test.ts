@@ -1,0 +1,199 @@
+/** Every query node in a Node-RED runtime (test helper) against a simulated inverter on 127.0.0.1. */
+import { after, afterEach, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { helper, load, nextMessage, type TestNode } from "../harness/red-helper";
+import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
+import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
+import energyNode = require("../../src/nodes/sma-energy/sma-energy");
+import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
+import dcNode = require("../../src/nodes/sma-spot-dc/sma-spot-dc");
+import statusNode = require("../../src/nodes/sma-status/sma-status");
+import infoNode = require("../../src/nodes/sma-device-info/sma-device-info");
+import batteryNode = require("../../src/nodes/sma-battery/sma-battery");
+import gridNode = require("../../src/nodes/sma-grid/sma-grid");
+import readNode = require("../../src/nodes/sma-read/sma-read");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const catchNode = require("@node-red/nodes/core/common/25-catch.js");
+
+const NODES = [inverterNode, energyNode, acNode, dcNode, statusNode, infoNode, batteryNode, gridNode, readNode, catchNode];
+const sims: SimulatedInverter[] = [];
+
+async function sim(opts: Partial<SimulatedInverterOptions> = {}): Promise<SimulatedInverter> {
+  const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, ...opts });
+  sims.push(s);
+  await s.start();
+  return s;
+}
+
+function flow(s: SimulatedInverter, type: string, extra: Record<string, unknown> = {}, inv: Record<string, unknown> = {}) {
+  return [
+    { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(s.port), serial: "", group: "user", timeout: "200", retries: "1", ...inv },
+    { id: "q", type, inverter: "inv", topic: "", wires: [["out"]], ...extra },
+    { id: "out", type: "helper" },
+    { id: "c", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
+    { id: "caught", type: "helper" },
+  ];
+}
+
+async function readOnce(s: SimulatedInverter, type: string, extra: Record<string, unknown> = {}, password = "0000") {
+  await load(NODES, flow(s, type, extra), { inv: { password } });
+  const out = helper.getNode("out");
+  const got = nextMessage(out);
+  helper.getNode("q").receive({ payload: "go" });
+  return got;
+}
+
+before(() => undefined);
+afterEach(async () => {
+  await helper.unload();
+});
+after(async () => {
+  await Promise.all(sims.map((x) => x.stop()));
+});
+
+const expectKeys = (p: Record<string, unknown>, keys: string[]) => assert.deepEqual(Object.keys(p).sort(), [...keys].sort());
+
+describe("query nodes send flat payloads in stated units", () => {
+  it("sma-energy: totalYield, dayYield (Wh), operatingTime, feedInTime (s)", async () => {
+    const s = await sim();
+    const msg = await readOnce(s, "sma-energy");
+    const v = s.currentValues();
+    assert.deepEqual(msg.payload, { totalYield: v.totalYield, dayYield: v.dayYield, operatingTime: v.operatingTime, feedInTime: v.feedInTime });
+    assert.equal(msg.topic, `sma/${s.serial}/energy`);
+    const sma = msg.sma as Record<string, number>;
+    assert.equal(sma.serial, s.serial);
+    assert.equal(typeof sma.timestamp, "number");
+  });
+
+  it("sma-spot-ac: power, per-phase power, voltage, current and frequency", async () => {
+    const s = await sim({ phases: 3 });
+    const msg = await readOnce(s, "sma-spot-ac", { topic: "house/ac" });
+    const p = msg.payload as Record<string, unknown>;
+    const v = s.currentValues();
+    expectKeys(p, ["power", "powerL1", "powerL2", "powerL3", "voltageL1", "voltageL2", "voltageL3", "currentL1", "currentL2", "currentL3", "frequency"]);
+    assert.equal(p.powerL2, v.acPowerL2);
+    assert.equal(p.voltageL3, v.acVoltageL3);
+    assert.equal(p.currentL1, v.acCurrentL1);
+    assert.equal(p.frequency, v.gridFrequency);
+    assert.equal(p.power, v.acPower);
+    assert.equal(msg.topic, "house/ac");
+  });
+
+  it("sma-spot-dc: power is the sum of the strings, with power/voltage/current per string", async () => {
+    const s = await sim({ strings: 3 });
+    const msg = await readOnce(s, "sma-spot-dc");
+    const p = msg.payload as Record<string, number>;
+    const v = s.currentValues() as Record<string, number>;
+    expectKeys(p, ["power", "power1", "power2", "power3", "voltage1", "voltage2", "voltage3", "current1", "current2", "current3"]);
+    assert.equal(p.power, Number((v.dcPower1 + v.dcPower2 + v.dcPower3).toFixed(6)));
+    assert.equal(p.voltage2, v.dcVoltage2);
+  });
+
+  it("at night the spot values are null, not 0", async () => {
+    const s = await sim({ night: true });
+    const msg = await readOnce(s, "sma-spot-ac");
+    const p = msg.payload as Record<string, unknown>;
+    for (const k of ["power", "powerL1", "currentL1"]) assert.equal(p[k], null, k);
+  });
+
+  it("sma-status names status and relay and keeps their codes", async () => {
+    const s = await sim();
+    const p = (await readOnce(s, "sma-status")).payload as Record<string, unknown>;
+    expectKeys(p, ["status", "statusCode", "gridRelay", "gridRelayCode", "temperature", "operatingTime", "feedInTime"]);
+    assert.equal(p.status, "Ok");
+    assert.equal(p.statusCode, 307);
+    assert.equal(p.gridRelay, "Closed");
+    assert.equal(typeof p.temperature, "number");
+  });
+
+  it("sma-device-info gives model, class, firmware, serial", async () => {
+    const s = await sim();
+    const p = (await readOnce(s, "sma-device-info")).payload as Record<string, unknown>;
+    assert.equal(p.serial, s.serial);
+    assert.equal(typeof p.firmware, "string");
+    assert.match(String(p.firmware), /^\d+\.\d{2}\.\d{2}\.[A-Z]$/);
+    assert.equal(p.deviceClass, "Solar inverter");
+    assert.equal(typeof p.model, "string");
+  });
+
+  it("sma-battery on a battery inverter with two batteries gives suffixed fields", async () => {
+    const s = await sim({ profile: "battery", batteries: 2 });
+    const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
+    for (const k of ["soc", "temperature", "voltage", "current", "chargePower", "dischargePower", "chargeTotal", "dischargeTotal", "temperature1", "temperature2", "voltage2", "current1"]) {
+      assert.ok(k in p, k);
+    }
+    assert.equal(p.soc, s.currentValues().batterySoc);
+  });
+
+  it("sma-battery on a PV-only inverter gives nulls and no error, poll after poll", async () => {
+    const s = await sim({ profile: "pv" });
+    await load(NODES, flow(s, "sma-battery"), { inv: { password: "0000" } });
+    const caught: unknown[] = [];
+    helper.getNode("caught").on("input", (() => caught.push(1)) as (...a: never[]) => void);
+    for (let i = 0; i < 3; i++) {
+      const got = nextMessage(helper.getNode("out"));
+      helper.getNode("q").receive({});
+      const p = (await got).payload as Record<string, unknown>;
+      assert.ok(Object.values(p).every((x) => x === null));
+    }
+    assert.equal(caught.length, 0);
+    assert.equal(s.stats.queries.batterySoc ?? 0, 1);
+  });
+
+  it("sma-grid: import/export power and energy, signed power", async () => {
+    const s = await sim({ profile: "hybrid" });
+    const p = (await readOnce(s, "sma-grid")).payload as Record<string, number>;
+    expectKeys(p, ["powerImport", "powerExport", "power", "energyImport", "energyExport"]);
+    assert.equal(p.power, p.powerImport - p.powerExport);
+  });
+
+  it("sma-read gives exactly the ticked values under the table's names", async () => {
+    const s = await sim({ strings: 2 });
+    const p = (await readOnce(s, "sma-read", { values: ["totalYield", "gridFrequency", "dcPower"] })).payload as Record<string, unknown>;
+    expectKeys(p, ["totalYield", "gridFrequency", "dcPower1", "dcPower2"]);
+    assert.equal(p.gridFrequency, s.currentValues().gridFrequency);
+  });
+});
+
+describe("errors reach Catch nodes with a code", () => {
+  async function caughtError(s: SimulatedInverter, password: string): Promise<Record<string, unknown>> {
+    await load(NODES, flow(s, "sma-spot-ac"), { inv: { password } });
+    const got = nextMessage(helper.getNode("caught"));
+    helper.getNode("q").receive({ payload: 1 });
+    return got;
+  }
+
+  it("a wrong password gives EAUTH", async () => {
+    const s = await sim({ userPassword: "1234" });
+    const msg = await caughtError(s, "0000");
+    const error = msg.error as Record<string, unknown>;
+    assert.equal(error.code, "EAUTH");
+    assert.ok(!JSON.stringify(msg).includes("1234"));
+  });
+
+  it("no answer gives ETIMEDOUT once; while the inverter sleeps later polls stay quiet", async () => {
+    const s = await sim({ sleeping: true });
+    const msg = await caughtError(s, "0000");
+    assert.equal((msg.error as Record<string, unknown>).code, "ETIMEDOUT");
+  });
+
+  it("a query node without a config node fails with EINVAL", async () => {
+    await load(NODES, [{ id: "q", type: "sma-energy", inverter: "", wires: [] },
+      { id: "c", type: "catch", scope: null, wires: [["caught"]] }, { id: "caught", type: "helper" }]);
+    const got = nextMessage(helper.getNode("caught"));
+    helper.getNode("q").receive({});
+    assert.equal(((await got).error as Record<string, unknown>).code, "EINVAL");
+  });
+});
+
+describe("redeploy", () => {
+  it("closing the flow logs off from the inverter", async () => {
+    const s = await sim();
+    await readOnce(s, "sma-energy");
+    await helper.unload();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(s.stats.logoffs, 1);
+  });
+});
+
+export type { TestNode };
