@@ -149,14 +149,17 @@ describe("sessions", () => {
     const s = await sim();
     const inv = session(client(), s);
     await inv.read(["acPowerPhase"]);
-    s.setSleeping(true);
-    const pending = inv.read(["acPowerPhase"]).catch((e: SmaError) => e.code);
-    s.setSleeping(false);
-    await new Promise((r) => setTimeout(r, 20));
-    await inv.close();
+    s.set("acPowerL1", 1);
+    const slow = await sim({ latencyMs: 300 });
+    const inv2 = session(client(), slow);
+    await inv2.read(["acPowerPhase"]);
+    const pending = inv2.read(["acPowerPhase"]).catch((e: SmaError) => e.code);
+    await new Promise((r) => setTimeout(r, 30));
+    await inv2.close();
     assert.equal(await pending, "ECLOSED");
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(s.stats.logoffs, 1);
+    assert.equal(slow.stats.logoffs, 1);
+    assert.equal(s.stats.logoffs, 0);
   });
 });
 

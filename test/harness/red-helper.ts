@@ -1,5 +1,4 @@
 /** node-red-node-test-helper with the few types the tests use (the package ships none). */
-import * as path from "node:path";
 
 export interface TestNode {
   id: string;
@@ -23,7 +22,7 @@ interface Helper {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper: Helper = require("node-red-node-test-helper");
-helper.init(path.dirname(require.resolve("node-red/package.json")) + "/red.js");
+helper.init(require.resolve("node-red"));
 
 export function load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown> = {}): Promise<void> {
   return new Promise((resolve) => helper.load(nodes, flow, credentials, resolve));

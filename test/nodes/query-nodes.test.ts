@@ -172,9 +172,17 @@ describe("errors reach Catch nodes with a code", () => {
   });
 
   it("no answer gives ETIMEDOUT once; while the inverter sleeps later polls stay quiet", async () => {
-    const s = await sim({ sleeping: true });
-    const msg = await caughtError(s, "0000");
-    assert.equal((msg.error as Record<string, unknown>).code, "ETIMEDOUT");
+    const s = await sim();
+    await readOnce(s, "sma-spot-ac");
+    s.setSleeping(true);
+    const caught: unknown[] = [];
+    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m)) as (...a: never[]) => void);
+    for (let i = 0; i < 3; i++) {
+      helper.getNode("q").receive({ payload: i });
+      await new Promise((r) => setTimeout(r, 450));
+    }
+    assert.equal(caught.length, 1);
+    assert.equal(((caught[0] as Record<string, unknown>).error as Record<string, unknown>).code, "ETIMEDOUT");
   });
 
   it("a query node without a config node fails with EINVAL", async () => {

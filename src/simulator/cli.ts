@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/** sma-speedwire-sim: simulated SMA inverters (and, through the meter hook, an energy meter) on this machine. */
+import { parseArgs } from "node:util";
+import { SimulatedInverter } from "./inverter";
+import { PROFILES, type ProfileName } from "./profiles";
+
+const USAGE = `Usage: sma-speedwire-sim [options]
+
+Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
+
+  --address A             address to bind (default 127.0.0.1; 0.0.0.0 for the LAN)
+  --port N                UDP port (default 9522; 0 = any free port)
+  --count N               N inverters on consecutive ports with consecutive serials (default 1)
+  --serial N              serial number (default per profile, e.g. 3010538116)
+  --susy N                SUSyID (default per profile, e.g. 378)
+  --profile P             pv | battery | hybrid (default pv)
+  --phases N              1..3 AC phases
+  --strings N             1..4 DC strings / MPP trackers
+  --batteries N           batteries (battery and hybrid profiles)
+  --user-password S       (default 0000)
+  --installer-password S  (default 1111)
+  --latency MS            answer delay in ms (default 0)
+  --loss P                probability 0..1 of losing each request and each answer (default 0)
+  --fragment N            at most N records per datagram (multi-datagram answers)
+  --night                 answer with "no value" spot values, like an inverter after sunset
+  --static                fixed values instead of following the sun over the day
+  --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
+  --meter                 also simulate an energy meter (see the meter options when available)
+  -h, --help              this text
+`;
+
+const OPTIONS = {
+  address: { type: "string", default: "127.0.0.1" },
+  port: { type: "string", default: "9522" },
+  count: { type: "string", default: "1" },
+  serial: { type: "string" },
+  susy: { type: "string" },
+  profile: { type: "string", default: "pv" },
+  phases: { type: "string" },
+  strings: { type: "string" },
+  batteries: { type: "string" },
+  "user-password": { type: "string", default: "0000" },
+  "installer-password": { type: "string", default: "1111" },
+  latency: { type: "string", default: "0" },
+  loss: { type: "string", default: "0" },
+  fragment: { type: "string" },
+  night: { type: "boolean", default: false },
+  static: { type: "boolean", default: false },
+  multicast: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  // Hook for the energy meter simulator: its owner adds the --meter-* flags here and wires startMeter below.
+  meter: { type: "boolean", default: false },
+} as const;
+
+type Args = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+
+interface Stoppable { stop(): Promise<void> }
+
+/** TODO(meter): start a SimulatedMeter from the --meter flags, print its line and return it. */
+async function startMeter(_args: Args): Promise<Stoppable | undefined> {
+  return undefined;
+}
+
+function num(args: Args, name: keyof Args, min: number, max: number): number | undefined {
+  const raw = args[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const profile = args.profile as ProfileName;
+  if (!(profile in PROFILES)) throw new Error(`--profile must be one of ${Object.keys(PROFILES).join(", ")}`);
+  const count = num(args, "count", 1, 1000) ?? 1;
+  const port = num(args, "port", 0, 65535) ?? 9522;
+  const serial = num(args, "serial", 1, 0xfffffffe) ?? PROFILES[profile].serial;
+  const loss = num(args, "loss", 0, 1) ?? 0;
+  const inverters: Stoppable[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(inverters.map((s) => s.stop()));
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void stopAll().then(() => process.exit(0)));
+  try {
+    for (let i = 0; i < count; i++) {
+      const inv = new SimulatedInverter({
+        address: args.address, port: port === 0 ? 0 : port + i, serial: serial + i, susyId: num(args, "susy", 1, 0xfffe), profile,
+        phases: num(args, "phases", 1, 3), strings: num(args, "strings", 1, 4), batteries: num(args, "batteries", 0, 8),
+        userPassword: args["user-password"], installerPassword: args["installer-password"],
+        latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
+        maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,
+        joinMulticast: args.multicast,
+      });
+      inverters.push(inv);
+      const at = await inv.start();
+      console.log(`SMA inverter simulator ${inv.serial} listening on ${at.address}:${at.port} (user password ${args["user-password"]})`);
+    }
+    if (args.meter) {
+      const meter = await startMeter(args);
+      if (meter) inverters.push(meter);
+      else console.log("--meter: the energy meter simulator is not wired into this command yet");
+    }
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(`sma-speedwire-sim: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+  process.exit(2);
+});

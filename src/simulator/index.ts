@@ -1,0 +1,5 @@
+/** The Speedwire simulators: inverters (one or a plant) and the energy meter / Home Manager. */
+export * from "./inverter";
+export * from "./profiles";
+export * from "./plant";
+export * from "./meter";

@@ -1,0 +1,336 @@
+/**
+ * A simulated SMA inverter on a UDP socket: sessions, the value table's queries, error answers, fragments, loss
+ * and latency. It speaks only through src/protocol. Every datagram is untrusted: bad ones are counted, never thrown.
+ */
+import * as dgram from "node:dgram";
+import { EventEmitter } from "node:events";
+import * as os from "node:os";
+import {
+  ANY_SERIAL, ANY_SUSY_ID, Command, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, PASSWORD_LENGTH, QUERIES, QUERY_NAMES,
+  UserGroup, buildDataAnswer, buildDiscoveryAnswer, buildErrorAnswer, buildLoginAnswer, decodeInverterDatagram,
+  decodeRecord, encodePassword, findQuery, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
+  type Address, type Net2Header, type QueryName, type ReadingValue, type UserGroupName, type ValueDef,
+} from "../protocol";
+import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "../protocol/sim-support";
+import {
+  PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
+  type ValueSource,
+} from "./profiles";
+
+export interface SimulatedInverterOptions extends DeviceOptions {
+  /** Default "127.0.0.1". */ address?: string;
+  /** Default 0 (ephemeral). */ port?: number;
+  serial?: number;
+  susyId?: number;
+  /** Default "0000". */ userPassword?: string;
+  /** Default "1111". */ installerPassword?: string;
+  /** 66-byte login answer without password echo (true) or 78 bytes with it; default per profile. */
+  shortLoginAnswer?: boolean;
+  /** Overrides by value-table name (dcPower2, deviceStatus, ...): a value or a function of the clock. */
+  values?: Record<string, ValueSource>;
+  /** Default () => new Date(); also drives session timeouts. */ clock?: () => Date;
+  /** Answers nothing at all, not even discovery. */ sleeping?: boolean;
+  latencyMs?: number | { min: number; max: number };
+  /** Probability 0..1 that a request is lost before the device sees it. */ lossRequests?: number;
+  /** Probability 0..1 that each answer datagram is lost. */ lossAnswers?: number;
+  /** Seed of the loss and jitter random numbers. */ seed?: number;
+  /** Split bigger answers into fragments of this many records. */ maxRecordsPerDatagram?: number;
+  /** Idle session lifetime; default the timeout the login asked for (900 s). */ sessionTimeoutS?: number;
+  /** Queries refused with 0x0015 on top of the profile's own refusals. */ unsupported?: QueryName[];
+  /** Send AC currents as 0x4650..52 (older devices) instead of 0x4653..55 (STP x.0-3AV-40). */ legacyCurrentIds?: boolean;
+  /** First record index per query, instead of RECORD_INDEX_BASE. */ recordIndexBase?: Partial<Record<QueryName, number>>;
+  /** Join 239.12.255.254 to hear multicast discovery (bind to 0.0.0.0). */ joinMulticast?: boolean;
+}
+
+export interface InverterStats {
+  received: number; malformed: number; ignored: number; logins: number; loginFailures: number; logoffs: number;
+  queries: Record<string, number>; notLoggedIn: number; refused: number; dropped: number; answered: number;
+  discovery: number; identify: number; sent: number;
+}
+
+export interface RequestEvent {
+  kind: "discovery" | "identify" | "login" | "logoff" | "query" | "malformed" | "ignored" | "dropped" | "asleep";
+  from: string;
+  command?: number;
+  query?: string;
+  errorCode?: number;
+}
+
+interface Session { lastSeenMs: number; timeoutS: number }
+
+/** mulberry32: small, seedable, good enough for loss and jitter. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class SimulatedInverter extends EventEmitter {
+  /** The options as given; start() reads address and port from here. */
+  readonly options: SimulatedInverterOptions;
+  readonly stats: InverterStats = {
+    received: 0, malformed: 0, ignored: 0, logins: 0, loginFailures: 0, logoffs: 0, queries: {}, notLoggedIn: 0,
+    refused: 0, dropped: 0, answered: 0, discovery: 0, identify: 0, sent: 0,
+  };
+  readonly serial: number;
+  readonly susyId: number;
+  private readonly model: ModelConfig;
+  private readonly overrides: Record<string, ValueSource>;
+  private readonly refusals: Partial<Record<QueryName, number>>;
+  private readonly passwords: Record<UserGroupName, string>;
+  private readonly clock: () => Date;
+  private readonly random: () => number;
+  private readonly sessions = new Map<string, Session>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private socket?: dgram.Socket;
+  private sleeping: boolean;
+  private downUntil = 0;
+
+  constructor(options: SimulatedInverterOptions = {}) {
+    super();
+    this.options = options;
+    const profile = PROFILES[options.profile ?? "pv"] ?? PROFILES.pv;
+    this.serial = options.serial ?? profile.serial;
+    this.susyId = options.susyId ?? profile.susyId;
+    this.passwords = { user: options.userPassword ?? "0000", installer: options.installerPassword ?? "1111" };
+    for (const p of Object.values(this.passwords)) if (passwordProblem(p)) throw new Error(`simulator password: ${passwordProblem(p)}`);
+    this.model = modelFor(options, profile, this.serial);
+    this.refusals = { ...profile.refuses };
+    for (const q of options.unsupported ?? []) this.refusals[q] = ErrorCode.NOT_SUPPORTED;
+    this.overrides = { ...options.values };
+    this.clock = options.clock ?? (() => new Date());
+    this.random = rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.sleeping = !!options.sleeping;
+  }
+
+  get address(): string {
+    return this.socket?.address().address ?? this.options.address ?? "127.0.0.1";
+  }
+
+  /** The bound port, 0 before start(). */
+  get port(): number {
+    return this.socket?.address().port ?? 0;
+  }
+
+  async start(): Promise<{ address: string; port: number }> {
+    if (!this.socket) {
+      const multicast = !!this.options.joinMulticast;
+      const s = dgram.createSocket({ type: "udp4", reuseAddr: multicast });
+      s.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
+      await new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.bind({ address: this.options.address ?? "127.0.0.1", port: this.options.port ?? 0 }, () => {
+          s.off("error", reject);
+          resolve();
+        });
+      }).catch((e: unknown) => {
+        s.removeAllListeners("message");
+        throw e;
+      });
+      // A socket error must not crash the process hosting the simulator.
+      s.on("error", (err) => this.emit("socketError", err));
+      if (multicast) {
+        try {
+          s.addMembership(MULTICAST_GROUP);
+        } catch (err) {
+          this.emit("socketError", err);
+        }
+      }
+      this.socket = s;
+    }
+    return { address: this.address, port: this.port };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  setNight(night: boolean): void {
+    this.model.night = night;
+  }
+
+  setSleeping(sleeping: boolean): void {
+    this.sleeping = sleeping;
+  }
+
+  set(name: string, value: ValueSource): void {
+    this.overrides[name] = value;
+  }
+
+  /** Forgets every session like a reboot; with downMs it answers nothing for that long. */
+  restart(opts: { downMs?: number } = {}): void {
+    this.sessions.clear();
+    this.downUntil = opts.downMs ? Date.now() + opts.downMs : 0;
+    this.emit("restart");
+  }
+
+  /** What the device would send now, decoded as a client decodes it: table names, null for "no value". */
+  currentValues(): Record<string, ReadingValue> {
+    const now = this.clock();
+    const records: Buffer[] = [];
+    for (const name of QUERY_NAMES.filter((n) => !this.refusals[n])) {
+      const q = QUERIES[name];
+      const rows = rowsForRequest(q.command, q.first, q.last, !!this.options.legacyCurrentIds).filter((d) => !this.refusals[d.query]);
+      records.push(...this.recordsOf(rows, q.first, q.last, now));
+    }
+    return valuesOf(readingsOf(records.map((r) => decodeRecord(r))));
+  }
+
+  private get me(): Address {
+    return { susyId: this.susyId, serial: this.serial };
+  }
+
+  private onMessage(msg: Buffer, from: dgram.RemoteInfo): void {
+    this.stats.received++;
+    const who = `${from.address}:${from.port}`;
+    if (this.sleeping || Date.now() < this.downUntil) return void this.emit("request", { kind: "asleep", from: who });
+    if (this.chance(this.options.lossRequests)) {
+      this.stats.dropped++;
+      return void this.emit("request", { kind: "dropped", from: who });
+    }
+    try {
+      this.handle(msg, from, who);
+    } catch {
+      this.stats.malformed++;
+      this.emit("request", { kind: "malformed", from: who });
+    }
+  }
+
+  private handle(msg: Buffer, from: dgram.RemoteInfo, who: string): void {
+    if (isDiscoveryRequest(msg)) {
+      this.stats.discovery++;
+      this.reply([buildDiscoveryAnswer(this.ownAddress())], from);
+      return void this.emit("request", { kind: "discovery", from: who });
+    }
+    const { header: h, payload } = decodeInverterDatagram(msg);
+    const dst = h.destination;
+    const forMe = (dst.susyId === ANY_SUSY_ID || dst.susyId === this.susyId) && (dst.serial === ANY_SERIAL || dst.serial === this.serial);
+    // Odd answer codes are answers (another device's, or our own echoed back): not requests.
+    if (!forMe || (h.command & 0xff) % 2 === 1) {
+      this.stats.ignored++;
+      return void this.emit("request", { kind: "ignored", from: who, command: h.command });
+    }
+    const key = `${who}/${h.source.susyId}/${h.source.serial}`;
+    if (h.command === Command.LOGIN) this.login(h, payload, key, from);
+    else if (h.command === Command.LOGOFF) {
+      this.stats.logoffs++;
+      this.sessions.delete(key);
+      this.emit("request", { kind: "logoff", from: who, command: h.command });
+    } else if (sameFamily(h.command, Command.IDENTIFY)) {
+      this.stats.identify++;
+      this.reply([buildDataAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command,
+        firstIndex: 0, records: [buildIdentifyRecord(this.me)] })], from);
+      this.emit("request", { kind: "identify", from: who, command: h.command });
+    } else this.query(h, key, from, who);
+  }
+
+  private login(h: Net2Header, payload: Buffer, key: string, from: dgram.RemoteInfo): void {
+    this.stats.logins++;
+    if (payload.length < 8 + PASSWORD_LENGTH) throw new Error("short login request");
+    const echo = payload.subarray(8, 8 + PASSWORD_LENGTH);
+    const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === h.first);
+    const ok = !!group && encodePassword(this.passwords[group], group).equals(echo);
+    if (ok) this.sessions.set(key, { lastSeenMs: this.clock().getTime(), timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S) });
+    else this.stats.loginFailures++;
+    const errorCode = ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
+    const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
+    this.reply([buildLoginAnswer({ source: this.me, destination: h.source, packetId: h.packetId, errorCode, group: h.first,
+      timeoutS: h.last, time: payload.readUInt32LE(0), passwordEcho: short ? undefined : echo })], from);
+    this.emit("request", { kind: "login", from: `${from.address}:${from.port}`, command: h.command, errorCode });
+  }
+
+  private query(h: Net2Header, key: string, from: dgram.RemoteInfo, who: string): void {
+    const rows = rowsForRequest(h.command, h.first, h.last, !!this.options.legacyCurrentIds);
+    const name = findQuery(h.command, h.first, h.last) ?? rows[0]?.query ?? "unknown";
+    this.stats.queries[name] = (this.stats.queries[name] ?? 0) + 1;
+    const served = rows.filter((d) => !this.refusals[d.query]);
+    let records: Buffer[] = [];
+    let errorCode: number = ErrorCode.OK;
+    if (!this.session(key)) errorCode = ErrorCode.NOT_LOGGED_IN;
+    else if (!QUERY_NAMES.some((n) => sameFamily(QUERIES[n].command, h.command))) errorCode = ErrorCode.UNKNOWN_COMMAND;
+    else {
+      records = this.recordsOf(served, h.first, h.last, this.clock());
+      if (records.length === 0) errorCode = (rows[0] && this.refusals[rows[0].query]) ?? ErrorCode.NOT_SUPPORTED;
+    }
+    if (errorCode === ErrorCode.NOT_LOGGED_IN) this.stats.notLoggedIn++;
+    else if (errorCode !== ErrorCode.OK) this.stats.refused++;
+    this.reply(errorCode !== ErrorCode.OK
+      ? [buildErrorAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command, first: h.first, last: h.last, errorCode })]
+      : buildFragmentedAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command, records,
+        firstIndex: this.options.recordIndexBase?.[name as QueryName] ?? RECORD_INDEX_BASE[name as QueryName] ?? 1,
+      }, this.options.maxRecordsPerDatagram), from);
+    this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode });
+  }
+
+  /** The live session of a client (touching it), or undefined when there is none or it lapsed. */
+  private session(key: string): Session | undefined {
+    const s = this.sessions.get(key);
+    const now = this.clock().getTime();
+    if (s && now - s.lastSeenMs > s.timeoutS * 1000) this.sessions.delete(key);
+    else if (s) s.lastSeenMs = now;
+    return this.sessions.get(key);
+  }
+
+  private recordsOf(rows: ValueDef[], first: number, last: number, now: Date): Buffer[] {
+    const values = profileValues(now, this.model);
+    for (const [k, src] of Object.entries(this.overrides)) values[k] = resolveValue(src, now);
+    const ts = Math.floor(now.getTime() / 1000);
+    const out: Buffer[] = [];
+    for (const def of rows) {
+      const count = !def.indexed ? 1 : def.group === "dc" ? this.model.strings : this.model.batteries;
+      // The class byte range of the request (low bytes of first/last) limits the channels sent.
+      for (let cls = Math.max(1, first & 0xff); cls <= Math.min(count, last & 0xff); cls++) {
+        const name = def.indexed ? def.name + cls : def.name;
+        out.push(...buildRecords(def, cls, this.model.night && nullAtNight(def) ? null : values[name] ?? null, ts));
+      }
+    }
+    return out;
+  }
+
+  private reply(datagrams: Buffer[], to: dgram.RemoteInfo): void {
+    this.stats.answered++;
+    const kept: Buffer[] = [];
+    for (const d of datagrams) {
+      if (this.chance(this.options.lossAnswers)) this.stats.dropped++;
+      else kept.push(d);
+    }
+    const send = (): void => {
+      for (const d of kept) {
+        try {
+          this.socket?.send(d, to.port, to.address, () => undefined);
+          this.stats.sent++;
+        } catch {
+          // The socket closed meanwhile (stop() during latency): nothing to send to.
+        }
+      }
+    };
+    const lat = this.options.latencyMs ?? 0;
+    const delay = typeof lat === "number" ? lat : lat.min + this.random() * Math.max(0, lat.max - lat.min);
+    if (delay <= 0) return send();
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      send();
+    }, delay);
+    this.timers.add(t);
+  }
+
+  private chance(p: number | undefined): boolean {
+    return !!p && p > 0 && (p >= 1 || this.random() < p);
+  }
+
+  /** The address discovery answers report: the bound one, or the first external IPv4 when bound to all. */
+  private ownAddress(): string {
+    const a = this.address;
+    if (a !== "0.0.0.0") return a;
+    const ext = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal);
+    return ext?.address ?? "127.0.0.1";
+  }
+}
