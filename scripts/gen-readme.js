@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Writes the README's generated tables (value table, meter channels) from the code's own tables.
+// `node scripts/gen-readme.js --check` exits 1 when the README is out of date (the tests call it).
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const dist = process.env.SMA_SRC_DIR || path.join(root, "dist");
+const { VALUES, QUERIES, OBIS_CHANNELS } = require(path.join(dist, "protocol"));
+
+const hex = (n, w) => "0x" + n.toString(16).toUpperCase().padStart(w, "0");
+
+function valueTable() {
+  const rows = ["| name | label | unit | scale | type | id | query (command, first–last) |", "|---|---|---|---|---|---|---|"];
+  for (const v of VALUES) {
+    const q = QUERIES[v.query];
+    rows.push(`| \`${v.name}${v.indexed ? "<n>" : ""}\` | ${v.label} | ${v.unit || "–"} | ${v.scale === 1 ? "1" : "1/" + v.scale} | ${v.type} | ${hex(v.lri, 4)} | ${v.query} (${hex(q.command, 8)}, ${hex(q.first, 8)}–${hex(q.last, 8)}) |`);
+  }
+  return rows.join("\n");
+}
+
+function meterTable() {
+  const rows = ["| field | OBIS | unit | raw unit |", "|---|---|---|---|"];
+  for (const c of OBIS_CHANNELS) rows.push(`| \`${c.field}\` | ${c.obis} | ${c.unit} | ${c.rawUnit} |`);
+  return rows.join("\n");
+}
+
+const SECTIONS = { values: valueTable, meter: meterTable };
+
+function render(text) {
+  let out = text;
+  for (const [name, fn] of Object.entries(SECTIONS)) {
+    const re = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
+    if (!re.test(out)) throw new Error(`README has no generated:${name} section`);
+    out = out.replace(re, (_m, open, close) => `${open}\n${fn()}\n${close}`);
+  }
+  return out;
+}
+
+const file = path.join(root, "README.md");
+const text = fs.readFileSync(file, "utf8");
+const next = render(text);
+if (process.argv.includes("--check")) {
+  if (next !== text) {
+    console.error("README.md generated tables are out of date: run `npm run build && node scripts/gen-readme.js`");
+    process.exit(1);
+  }
+} else {
+  fs.writeFileSync(file, next);
+}
