@@ -10,6 +10,8 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-explicit-any": "error",
+      // `import x = require()` is how TypeScript imports CommonJS `export =` modules (our Node-RED nodes).
+      "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
       eqeqeq: ["error", "always", { null: "ignore" }],
       "no-console": "off"
     }

@@ -128,7 +128,8 @@ export class SimulatedInverter extends EventEmitter {
           resolve();
         });
       }).catch((e: unknown) => {
-        s.removeAllListeners("message");
+        // EADDRINUSE and the like: free the handle, the caller may retry on another port.
+        s.close();
         throw e;
       });
       // A socket error must not crash the process hosting the simulator.

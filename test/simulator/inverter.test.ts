@@ -1,0 +1,364 @@
+/** The simulated inverter over a real UDP socket on 127.0.0.1, driven by the codec's request builders. */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import {
+  ANY_SERIAL, ANY_SUSY_ID, ErrorCode, QUERIES, QUERY_NAMES, answerCode, buildDiscovery, buildIdentify, buildLogin, buildLogoff,
+  buildQuery, decodeAnswer, decodeDiscoveryAnswer, readingsOf, valuesOf, type Address, type DataRecord, type Net2Header,
+  type QueryDef, type QueryName, type UserGroupName,
+} from "../../src/protocol";
+import { RECORD_INDEX_BASE, SimulatedInverter, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
+import { capturesOfKind, bytes } from "../harness/fixtures";
+
+const ME: Address = { susyId: 0x7d, serial: 975748674 };
+const NOON = new Date(2025, 5, 21, 13, 0, 0);
+const sims: SimulatedInverter[] = [];
+const sockets: dgram.Socket[] = [];
+const plants: SimulatedPlant[] = [];
+after(async () => {
+  await Promise.all([...sims.map((s) => s.stop()), ...plants.map((p) => p.stop())]);
+  for (const s of sockets) s.close();
+});
+
+async function sim(o: SimulatedInverterOptions = {}): Promise<SimulatedInverter> {
+  const s = new SimulatedInverter({ clock: () => NOON, ...o });
+  sims.push(s);
+  await s.start();
+  return s;
+}
+
+async function socket(): Promise<dgram.Socket> {
+  const s = dgram.createSocket("udp4");
+  sockets.push(s);
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
+  return s;
+}
+
+let packetId = 1;
+const ids = () => ({ source: ME, packetId: packetId++ & 0x7fff });
+
+/** Sends and collects datagrams until one with fragment 0 arrives (or any non-inverter one), or `ms` pass. */
+function exchange(sock: dgram.Socket, buf: Buffer, port: number, ms = 300, host = "127.0.0.1"): Promise<Buffer[]> {
+  return new Promise((resolve) => {
+    const got: Buffer[] = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      sock.off("message", on);
+      resolve(got);
+    };
+    const on = (m: Buffer): void => {
+      got.push(m);
+      try {
+        if (decodeAnswer(m).header.fragment === 0) done();
+      } catch {
+        done();
+      }
+    };
+    const timer = setTimeout(done, ms);
+    sock.on("message", on);
+    sock.send(buf, port, host);
+  });
+}
+
+async function login(sock: dgram.Socket, s: SimulatedInverter, password = "0000", group: UserGroupName = "user", destination?: Address) {
+  const got = await exchange(sock, buildLogin({ ...ids(), destination, group, password, time: 1700000000 }), s.port);
+  return { raw: got, header: got.length > 0 ? decodeAnswer(got[0]).header : undefined };
+}
+
+interface Asked { headers: Net2Header[]; records: DataRecord[]; values: Record<string, unknown>; raw: Buffer[] }
+
+async function ask(sock: dgram.Socket, s: SimulatedInverter, q: Pick<QueryDef, "command" | "first" | "last">, destination?: Address): Promise<Asked> {
+  const raw = await exchange(sock, buildQuery({ ...ids(), destination, query: q }), s.port);
+  const answers = raw.map((b) => decodeAnswer(b));
+  const records = answers.flatMap((a) => a.records);
+  return { headers: answers.map((a) => a.header), records, values: valuesOf(readingsOf(records)), raw };
+}
+
+describe("login", () => {
+  it("accepts the user and installer passwords; a wrong one is error 0x0100 and opens no session", async () => {
+    const s = await sim({ userPassword: "1234", installerPassword: "abcd" });
+    const c = await socket();
+    assert.equal((await login(c, s, "1234")).header?.errorCode, ErrorCode.OK);
+    assert.equal((await login(c, s, "abcd", "installer")).header?.errorCode, ErrorCode.OK);
+    const bad = await socket();
+    const wrong = await login(bad, s, "1235");
+    assert.equal(wrong.header?.errorCode, ErrorCode.WRONG_PASSWORD);
+    assert.equal((await ask(bad, s, QUERIES.acPowerPhase)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+    assert.equal((await login(bad, s, "1234", "installer")).header?.errorCode, ErrorCode.WRONG_PASSWORD);
+    assert.deepEqual([s.stats.logins, s.stats.loginFailures], [4, 2]);
+  });
+
+  it("answers in 66 bytes without the password echo, or 78 bytes with it", async () => {
+    for (const [shortLoginAnswer, length] of [[true, 66], [false, 78]] as const) {
+      const s = await sim({ shortLoginAnswer });
+      const { raw, header } = await login(await socket(), s);
+      assert.equal(raw[0].length, length);
+      assert.equal(header?.command, answerCode(0xfffd040c));
+      assert.deepEqual(header?.source, { susyId: s.susyId, serial: s.serial });
+      assert.deepEqual(header?.destination, ME);
+    }
+  });
+});
+
+describe("queries", () => {
+  it("without a session: error 0xFFFF echoing first/last, no records", async () => {
+    const s = await sim();
+    const a = await ask(await socket(), s, QUERIES.acPowerPhase);
+    assert.equal(a.raw.length, 1);
+    const h = a.headers[0];
+    assert.deepEqual([h.errorCode, h.command, h.first, h.last], [ErrorCode.NOT_LOGGED_IN, 0x51000201, 0x464000, 0x4642ff]);
+    assert.equal(a.records.length, 0);
+    assert.equal(s.stats.notLoggedIn, 1);
+  });
+
+  for (let phases = 1; phases <= 3; phases++) {
+    it(`every query answers currentValues() (${phases} phase(s), 1..4 strings, hybrid with 2 batteries)`, async () => {
+      for (let strings = 1; strings <= 4; strings++) {
+        const s = await sim({ profile: "hybrid", phases, strings, batteries: 2 });
+        const c = await socket();
+        await login(c, s);
+        const records: DataRecord[] = [];
+        for (const name of QUERY_NAMES) {
+          const a = await ask(c, s, QUERIES[name]);
+          assert.equal(a.headers[0].errorCode, 0, name);
+          assert.equal(a.headers[0].first, RECORD_INDEX_BASE[name], `${name} record index base`);
+          records.push(...a.records);
+        }
+        const got = valuesOf(readingsOf(records));
+        assert.deepEqual(got, s.currentValues());
+        const phase = [1, 2, 3].map((k) => got[`acPowerL${k}`] as number | null);
+        phase.forEach((p, i) => assert.equal(p === null, i >= phases, `acPowerL${i + 1}`));
+        assert.equal(got.acPower, phase.reduce<number>((a, b) => a + (b ?? 0), 0));
+        assert.ok(`dcPower${strings}` in got && !(`dcPower${strings + 1}` in got));
+        assert.ok("batteryTemperature2" in got && !("batteryTemperature3" in got));
+      }
+    });
+  }
+
+  it("the pv profile's numbers are consistent: AC = 0.97 x DC, ~230 V, 50 Hz", async () => {
+    const s = await sim({ strings: 3 });
+    const v = s.currentValues() as Record<string, number>;
+    assert.equal(v.acPower, Math.round((v.dcPower1 + v.dcPower2 + v.dcPower3) * 0.97));
+    for (const k of [1, 2, 3]) assert.ok(Math.abs(v[`acVoltageL${k}`] - 230) < 5);
+    assert.equal(v.gridFrequency, 50);
+    assert.ok(v.totalYield > v.dayYield && v.dayYield > 0);
+  });
+
+  it("values: fixed, functions of the clock, and set()", async () => {
+    const s = await sim({ values: { acPowerL1: 1234, dcPower2: (now) => now.getHours() * 100, deviceStatus: { selected: 455, tags: [455] } } });
+    s.set("gridFrequency", 49.87);
+    const c = await socket();
+    await login(c, s);
+    assert.equal((await ask(c, s, QUERIES.acPowerPhase)).values.acPowerL1, 1234);
+    assert.equal((await ask(c, s, QUERIES.dcPower)).values.dcPower2, 1300);
+    assert.equal((await ask(c, s, QUERIES.gridFrequency)).values.gridFrequency, 49.87);
+    assert.deepEqual((await ask(c, s, QUERIES.deviceStatus)).values.deviceStatus, { selected: 455, tags: [455] });
+  });
+
+  it("a day yield that grows over a time-varying day", async () => {
+    let t = new Date(2025, 5, 21, 9, 0, 0);
+    const s = await sim({ timeVarying: true, clock: () => t });
+    const morning = s.currentValues();
+    t = new Date(2025, 5, 21, 15, 0, 0);
+    const afternoon = s.currentValues();
+    assert.ok((afternoon.dayYield as number) > (morning.dayYield as number));
+    assert.ok((afternoon.totalYield as number) > (morning.totalYield as number));
+  });
+
+  it("night: spot values decode to null, counters stay, status Ok", async () => {
+    const day = await sim();
+    const s = await sim({ night: true });
+    const c = await socket();
+    await login(c, s);
+    const ac = await ask(c, s, QUERIES.acPowerPhase);
+    const dc = await ask(c, s, QUERIES.dcPower);
+    for (const v of [...Object.values(ac.values), ...Object.values(dc.values)]) assert.equal(v, null);
+    assert.ok(ac.records.length === 3 && dc.records.length === 2);
+    assert.equal((await ask(c, s, QUERIES.energy)).values.totalYield, day.currentValues().totalYield);
+    assert.deepEqual((await ask(c, s, QUERIES.deviceStatus)).values.deviceStatus, { selected: 307, tags: [307] });
+    s.setNight(false);
+    assert.equal(typeof (await ask(c, s, QUERIES.acPowerPhase)).values.acPowerL1, "number");
+  });
+
+  it("pv refuses battery and grid queries with 0x0015; battery refuses yield and DC with 0x0017; unknown commands 0x0014", async () => {
+    const pv = await sim({ unsupported: ["temperature"] });
+    const bat = await sim({ profile: "battery" });
+    const c = await socket();
+    await login(c, pv);
+    await login(c, bat);
+    const refused = async (s: SimulatedInverter, q: Pick<QueryDef, "command" | "first" | "last">, code: number) => {
+      const a = await ask(c, s, q);
+      assert.deepEqual([a.headers[0].errorCode, a.headers[0].first, a.headers[0].last, a.records.length], [code, q.first, q.last, 0]);
+    };
+    const pvRefuses: QueryName[] = ["batterySoc", "batteryInfo", "batteryPower", "batteryEnergy", "gridPower", "gridEnergy", "temperature"];
+    for (const n of pvRefuses) await refused(pv, QUERIES[n], ErrorCode.NOT_SUPPORTED);
+    for (const n of ["energy", "dcPower", "dcVoltageCurrent"] as const) await refused(bat, QUERIES[n], ErrorCode.REFUSED);
+    await refused(pv, { command: 0x5a000200, first: 0x00100000, last: 0x0010ffff }, ErrorCode.UNKNOWN_COMMAND);
+    assert.equal(pv.stats.queries.batterySoc, 1);
+  });
+
+  it("battery profile with 2 batteries: indexed rows with class bytes 1 and 2", async () => {
+    const s = await sim({ profile: "battery", batteries: 2 });
+    const c = await socket();
+    await login(c, s);
+    const a = await ask(c, s, QUERIES.batteryInfo);
+    assert.deepEqual(a.records.map((r) => [r.lri, r.cls]), [[0x495b, 1], [0x495b, 2], [0x495c, 1], [0x495c, 2], [0x495d, 1], [0x495d, 2]]);
+    const want = s.currentValues();
+    for (const k of ["batteryTemperature1", "batteryTemperature2", "batteryVoltage1", "batteryVoltage2", "batteryCurrent1", "batteryCurrent2"]) {
+      assert.equal(a.values[k], want[k], k);
+    }
+    assert.equal((await ask(c, s, QUERIES.batterySoc)).values.batterySoc, want.batterySoc);
+  });
+
+  it("fragments: each datagram self-contained, counter down to 0, record indexes continue", async () => {
+    const whole = await sim({ strings: 4 });
+    const s = await sim({ strings: 4, maxRecordsPerDatagram: 2 });
+    const c = await socket();
+    await login(c, s);
+    await login(c, whole);
+    for (const q of [QUERIES.acVoltageCurrent, QUERIES.dcVoltageCurrent]) {
+      const a = await ask(c, s, q);
+      const n = Math.ceil(a.records.length / 2);
+      assert.equal(a.raw.length, n);
+      assert.deepEqual(a.headers.map((h) => h.fragment), Array.from({ length: n }, (_, i) => n - 1 - i));
+      a.headers.forEach((h, i) => assert.equal(h.first, a.headers[0].first + 2 * i));
+      assert.equal(a.headers[n - 1].last, a.headers[0].first + a.records.length - 1);
+      assert.ok(a.headers.every((h) => h.packetId === a.headers[0].packetId));
+      assert.deepEqual(a.values, (await ask(c, whole, q)).values);
+    }
+  });
+});
+
+describe("sessions", () => {
+  it("restart forgets sessions (0xFFFF, then login works); downMs keeps it silent for a while", async () => {
+    const s = await sim();
+    const c = await socket();
+    await login(c, s);
+    assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, 0);
+    s.restart();
+    assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+    await login(c, s);
+    assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, 0);
+    s.restart({ downMs: 150 });
+    assert.equal((await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1 }), s.port, 100)).length, 0);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal((await login(c, s)).header?.errorCode, 0);
+  });
+
+  it("an idle session lapses after sessionTimeoutS; queries keep it alive", async () => {
+    let t = NOON.getTime();
+    const s = await sim({ sessionTimeoutS: 60, clock: () => new Date(t) });
+    const c = await socket();
+    await login(c, s);
+    for (const step of [50_000, 50_000]) {
+      t += step;
+      assert.equal((await ask(c, s, QUERIES.gridFrequency)).headers[0].errorCode, 0);
+    }
+    t += 61_000;
+    assert.equal((await ask(c, s, QUERIES.gridFrequency)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+  });
+
+  it("logoff ends the session without an answer", async () => {
+    const s = await sim();
+    const c = await socket();
+    await login(c, s);
+    assert.equal((await exchange(c, buildLogoff(ids()), s.port, 150)).length, 0);
+    assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+    assert.equal(s.stats.logoffs, 1);
+  });
+
+  it("sessions belong to the client's address:port; answers go to the sender", async () => {
+    const s = await sim();
+    const a = await socket();
+    const b = await socket();
+    await login(a, s);
+    assert.equal((await ask(b, s, QUERIES.energy)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+    assert.equal((await ask(a, s, QUERIES.energy)).headers[0].errorCode, 0);
+  });
+
+  it("answers requests to its serial or to ANY, ignores other serials", async () => {
+    const s = await sim();
+    const c = await socket();
+    assert.equal((await login(c, s, "0000", "user", { susyId: s.susyId, serial: s.serial + 1 })).raw.length, 0);
+    assert.equal(s.stats.ignored, 1);
+    assert.equal((await login(c, s, "0000", "user", { susyId: ANY_SUSY_ID, serial: s.serial })).header?.errorCode, 0);
+    assert.equal((await ask(c, s, QUERIES.energy, { susyId: s.susyId, serial: s.serial })).headers[0].errorCode, 0);
+    assert.equal((await ask(c, s, QUERIES.energy, { susyId: ANY_SUSY_ID, serial: ANY_SERIAL })).headers[0].errorCode, 0);
+  });
+});
+
+describe("network", () => {
+  it("sleeping: no answer within 300 ms, not even to discovery; answers again once awake", async () => {
+    const s = await sim({ sleeping: true });
+    const c = await socket();
+    assert.equal((await login(c, s)).raw.length, 0);
+    assert.equal((await exchange(c, buildDiscovery(), s.port)).length, 0);
+    s.setSleeping(false);
+    assert.equal((await login(c, s)).header?.errorCode, 0);
+  });
+
+  it("loss 100 % each way: no answer, counted as dropped; a seed repeats the same losses", async () => {
+    const lostRequests = await sim({ lossRequests: 1 });
+    const lostAnswers = await sim({ lossAnswers: 1 });
+    const c = await socket();
+    assert.equal((await login(c, lostRequests)).raw.length, 0);
+    assert.equal((await login(c, lostAnswers)).raw.length, 0);
+    assert.deepEqual([lostRequests.stats.dropped, lostRequests.stats.logins], [1, 0]);
+    assert.deepEqual([lostAnswers.stats.dropped, lostAnswers.stats.logins], [1, 1]);
+    const twins = [await sim({ lossAnswers: 0.5, seed: 7 }), await sim({ lossAnswers: 0.5, seed: 7 })];
+    for (let i = 0; i < 40; i++) for (const t of twins) c.send(buildDiscovery(), t.port, "127.0.0.1");
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(twins[0].stats.dropped, twins[1].stats.dropped);
+    assert.ok(twins[0].stats.dropped > 5 && twins[0].stats.dropped < 35, String(twins[0].stats.dropped));
+  });
+
+  it("latency delays answers", async () => {
+    const s = await sim({ latencyMs: { min: 60, max: 80 } });
+    const t0 = Date.now();
+    assert.equal((await login(await socket(), s)).header?.errorCode, 0);
+    assert.ok(Date.now() - t0 >= 55);
+  });
+
+  it("discovery is answered with the device's address; identify with SUSyID and serial, no login needed", async () => {
+    const s = await sim();
+    const c = await socket();
+    const d = await exchange(c, buildDiscovery(), s.port);
+    assert.equal(decodeDiscoveryAnswer(d[0]).address, "127.0.0.1");
+    const id = decodeAnswer((await exchange(c, buildIdentify(ids()), s.port))[0]);
+    assert.deepEqual([id.header.errorCode, id.header.command, id.header.source], [0, 0x201, { susyId: s.susyId, serial: s.serial }]);
+    const words = id.records[0].value.kind === "words" ? id.records[0].value.value : [];
+    assert.deepEqual([id.records[0].lri, words[1] >>> 16, words[2]], [3, s.susyId, s.serial]);
+  });
+
+  it("garbage is counted as malformed and never stops it answering", async () => {
+    const s = await sim();
+    const c = await socket();
+    const events: string[] = [];
+    s.on("request", (e: { kind: string }) => events.push(e.kind));
+    const login0 = buildLogin({ ...ids(), group: "user", password: "0000", time: 1 });
+    const meter = capturesOfKind("energy-meter").map(bytes);
+    const junk = [Buffer.alloc(0), Buffer.from("hello"), Buffer.from("534d4100ffff02a0", "hex"), login0.subarray(0, 40),
+      Buffer.concat([login0.subarray(0, 54), Buffer.alloc(4)]), ...meter, Buffer.alloc(600, 0x53)];
+    for (const j of junk) c.send(j, s.port, "127.0.0.1");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.stats.malformed, junk.length);
+    assert.ok(events.filter((k) => k === "malformed").length === junk.length);
+    assert.equal((await login(c, s)).header?.errorCode, 0);
+  });
+
+  it("a plant: several inverters on their own addresses/ports with their own serials; stop() is idempotent", async () => {
+    const plant = new SimulatedPlant([{}, { profile: "battery" }, { profile: "hybrid" }, { address: "127.0.0.2" }]);
+    plants.push(plant);
+    const members = await plant.start();
+    assert.equal(new Set(members.map((m) => `${m.address}:${m.port}`)).size, 4);
+    assert.equal(new Set(members.map((m) => m.serial)).size, 4);
+    assert.equal(members[3].address, "127.0.0.2");
+    const c = await socket();
+    for (const m of members) {
+      const id = decodeAnswer((await exchange(c, buildIdentify(ids()), m.port, 300, m.address))[0]);
+      assert.equal(id.header.source.serial, m.serial);
+    }
+    await plant.stop();
+    await plant.stop();
+  });
+});
