@@ -234,12 +234,15 @@ export class SimulatedInverter extends EventEmitter {
   }
 
   private login(h: Net2Header, payload: Buffer, key: string, from: dgram.RemoteInfo): void {
-    this.stats.logins++;
     if (payload.length < 8 + PASSWORD_LENGTH) throw new Error("short login request");
+    this.stats.logins++;
+    // Clients that change port per poll leave sessions behind: drop the lapsed ones.
+    const now = this.clock().getTime();
+    for (const [k, v] of this.sessions) if (now - v.lastSeenMs > v.timeoutS * 1000) this.sessions.delete(k);
     const echo = payload.subarray(8, 8 + PASSWORD_LENGTH);
     const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === h.first);
     const ok = !!group && encodePassword(this.passwords[group], group).equals(echo);
-    if (ok) this.sessions.set(key, { lastSeenMs: this.clock().getTime(), timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S) });
+    if (ok) this.sessions.set(key, { lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S) });
     else this.stats.loginFailures++;
     const errorCode = ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;

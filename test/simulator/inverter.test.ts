@@ -255,6 +255,8 @@ describe("sessions", () => {
       assert.equal((await ask(c, s, QUERIES.gridFrequency)).headers[0].errorCode, 0);
     }
     t += 61_000;
+    // Another client's login prunes lapsed sessions; it must not revive this one.
+    await login(await socket(), s);
     assert.equal((await ask(c, s, QUERIES.gridFrequency)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
   });
 
