@@ -28,16 +28,15 @@ function freePort(preferred) {
 
 async function startSimulators() {
   const sim = require(path.join(root, "dist", "simulator"));
-  const inverter = new sim.SimulatedInverter({ address: "127.0.0.1", port: 9522, profile: "hybrid", phases: 3, strings: 2, batteries: 1, timeVarying: true });
-  await inverter.start().catch(async () => {
-    // 9522 is taken (another listener on this machine): any free port will do for the demo.
-    await inverter.stop();
-    Object.assign(inverter.options ?? {}, { port: 0 });
-  });
-  if (!inverter.port) {
-    const fallback = new sim.SimulatedInverter({ address: "127.0.0.1", port: 0, profile: "hybrid", phases: 3, strings: 2, batteries: 1, timeVarying: true });
-    await fallback.start();
-    return { inverter: fallback, sim };
+  const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1 };
+  let inverter = new sim.SimulatedInverter({ ...options, port: 9522 });
+  try {
+    await inverter.start();
+  } catch {
+    // 9522 is taken on this machine (a real listener or another tool): any free port does for the demo.
+    await inverter.stop().catch(() => undefined);
+    inverter = new sim.SimulatedInverter({ ...options, port: 0 });
+    await inverter.start();
   }
   return { inverter, sim };
 }
@@ -66,7 +65,7 @@ async function main() {
   const meterPort = await freePort(9523);
   let meter;
   if (sim.SimulatedMeter) {
-    meter = new sim.SimulatedMeter({ target: { address: "127.0.0.1", port: meterPort }, variant: "shm20", intervalMs: 1000 });
+    meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000 });
     await meter.start();
   }
   const uiPort = await freePort(Number(process.env.PORT) || 1880);
