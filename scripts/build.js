@@ -23,10 +23,22 @@ function copyAssets(fromDir, toDir) {
   }
 }
 
+// Plain query nodes share one editor: a node folder without its own .html gets the template's.
+function generateQueryEditors(srcOut) {
+  const nodes = path.join(root, "src", "nodes");
+  const template = fs.readFileSync(path.join(nodes, "shared", "query-node.html.template"), "utf8");
+  for (const type of fs.readdirSync(nodes)) {
+    const dir = path.join(nodes, type);
+    if (type === "shared" || !fs.existsSync(path.join(dir, type + ".ts")) || fs.existsSync(path.join(dir, type + ".html"))) continue;
+    fs.writeFileSync(path.join(root, srcOut, "nodes", type, type + ".html"), template.replace(/\{\{type\}\}/g, type));
+  }
+}
+
 function compile(project, outDir, srcOut) {
   fs.rmSync(path.join(root, outDir), { recursive: true, force: true });
   execFileSync(process.execPath, [tsc, "-p", project], { cwd: root, stdio: "inherit" });
   copyAssets(path.join(root, "src"), path.join(root, srcOut));
+  generateQueryEditors(srcOut);
 }
 
 compile("tsconfig.json", "dist", "dist");
