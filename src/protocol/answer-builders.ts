@@ -108,7 +108,11 @@ export function buildRecord(def: ValueDef, cls: number, value: SimValue, timesta
   r.writeUInt16LE(def.lri, 1);
   r.writeUInt8(dataType, 3);
   r.writeUInt32LE(timestamp >>> 0, 4);
-  const num = typeof value === "number" ? Math.round(value * def.scale) : null;
+  const raw = typeof value === "number" && Number.isFinite(value) ? Math.round(value * def.scale) : null;
+  // Values a record cannot hold are sent as "no value", as a device would.
+  const fits = raw !== null && (def.type === "s32" ? raw > -0x80000000 && raw <= 0x7fffffff
+    : raw >= 0 && (def.type === "u64" ? raw <= Number.MAX_SAFE_INTEGER : raw < 0xfffffffe));
+  const num = fits ? raw : null;
   switch (def.type) {
     case "u64":
       r.writeBigUInt64LE(num === null ? NAN_U64 : BigInt(num), 8);
@@ -143,13 +147,14 @@ function isEnum(v: SimValue): v is EnumValue {
 }
 
 function writeAttributeList(r: Buffer, e: EnumValue): void {
-  const tags = e.tags.slice(0, 7);
+  // Real devices pack up to 8 tags per record; the end mark only follows when there is room.
+  const tags = e.tags.slice(0, 8);
   let off = 8;
   for (const t of tags) {
     r.writeUInt32LE(((t & 0x00ffffff) | (t === e.selected ? ENUM_SELECTED : 0)) >>> 0, off);
     off += 4;
   }
-  r.writeUInt32LE(ENUM_END, off);
+  if (off < r.length) r.writeUInt32LE(ENUM_END, off);
 }
 
 const RELEASE = "NEABRS";

@@ -89,6 +89,15 @@ export function formatFirmware(word: number): string | null {
 /** The readings as one flat object; where two rows give one name, the first non-null wins. */
 export function valuesOf(readings: readonly Reading[]): Record<string, ReadingValue> {
   const out: Record<string, ReadingValue> = {};
-  for (const r of readings) if (out[r.name] == null) out[r.name] = r.value;
+  for (const r of readings) {
+    const prev = out[r.name];
+    if (prev == null) out[r.name] = r.value;
+    // A long attribute list spans several records; the selected tag may be in a later one.
+    else if (isEnum(prev) && isEnum(r.value)) out[r.name] = { selected: prev.selected ?? r.value.selected, tags: [...prev.tags, ...r.value.tags] };
+  }
   return out;
+}
+
+function isEnum(v: ReadingValue): v is EnumValue {
+  return typeof v === "object" && v !== null && Array.isArray(v.tags);
 }

@@ -52,8 +52,8 @@ export function rowsForRequest(command: number, first: number, last: number, leg
     && !(legacy ? NEWER : OLDER).has(d)).sort((a, b) => a.lri - b.lri);
 }
 
-/** buildRecord's attribute list holds 7 tags and the end mark. */
-const TAGS_PER_RECORD = 7;
+/** buildRecord packs up to 8 tags in one attribute-list record, as real devices do. */
+const TAGS_PER_RECORD = 8;
 
 /**
  * The records of one row and channel. Longer attribute lists continue in further records of the same id (real
