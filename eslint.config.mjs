@@ -22,7 +22,7 @@ export default tseslint.config(
       sourceType: "commonjs",
       globals: {
         require: "readonly", module: "writable", process: "readonly", console: "readonly",
-        __dirname: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly",
+        __dirname: "readonly", globalThis: "readonly", setImmediate: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly",
         setInterval: "readonly", clearInterval: "readonly", URL: "readonly", fetch: "readonly"
       }
     },
