@@ -194,6 +194,36 @@ describe("errors reach Catch nodes with a code", () => {
   });
 });
 
+describe("status dots", () => {
+  async function statusesOf(s: SimulatedInverter, password: string): Promise<Record<string, string>[]> {
+    await load(NODES, flow(s, "sma-spot-ac"), { inv: { password } });
+    const q = helper.getNode("q") as TestNode & { status: (st: Record<string, string>) => void };
+    const seen: Record<string, string>[] = [];
+    const original = q.status.bind(q);
+    q.status = (st: Record<string, string>) => {
+      seen.push(st);
+      original(st);
+    };
+    q.receive({});
+    await new Promise((r) => setTimeout(r, 300));
+    return seen;
+  }
+
+  it("a good read goes connecting (yellow) and ends as a green dot", async () => {
+    const seen = await statusesOf(await sim(), "0000");
+    assert.equal(seen[0].fill, "yellow");
+    const last = seen[seen.length - 1];
+    assert.deepEqual([last.fill, last.shape], ["green", "dot"]);
+    assert.match(last.text, /status\.ok$/);
+  });
+
+  it("a wrong password ends in a red ring", async () => {
+    const seen = await statusesOf(await sim({ userPassword: "1234" }), "0000");
+    const last = seen[seen.length - 1];
+    assert.deepEqual([last.fill, last.shape], ["red", "ring"]);
+  });
+});
+
 describe("redeploy", () => {
   it("closing the flow logs off from the inverter", async () => {
     const s = await sim();

@@ -1,0 +1,44 @@
+/** Status texts exist in every language for every key the runtime uses, and fit a status dot (< 20 characters). */
+import { it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { repoRoot } from "../harness/fixtures";
+
+const LANGS = ["en-US", "de"];
+/** Keys src/nodes/shared/status.ts asks for, with the longest values they are filled with. */
+const RUNTIME_KEYS = ["connecting", "reading", "ok", "asleep", "timeout", "auth", "notSupported", "unreachable", "protocol", "error", "closed", "noConfig"];
+const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600" };
+
+function catalog(type: string, lang: string): Record<string, unknown> {
+  const file = path.join(repoRoot(), "src", "nodes", type, "locales", lang, `${type}.json`);
+  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+}
+
+function fill(text: string): string {
+  return text.replace(/__(\w+)__/g, (_m, k: string) => (FILL as Record<string, string>)[k] ?? "xxxxxxxx");
+}
+
+it("every status key the runtime uses exists in every language", () => {
+  for (const lang of LANGS) {
+    const status = catalog("sma-inverter", lang).status as Record<string, string>;
+    for (const key of RUNTIME_KEYS) assert.equal(typeof status[key], "string", `${lang} status.${key}`);
+  }
+});
+
+it("every status text is under 20 characters with its values filled in", () => {
+  for (const type of ["sma-inverter", "sma-energy-meter"]) {
+    for (const lang of LANGS) {
+      const status = catalog(type, lang).status as Record<string, string>;
+      for (const [key, text] of Object.entries(status)) assert.ok(fill(text).length < 20, `${type} ${lang} status.${key}: "${fill(text)}"`);
+    }
+  }
+});
+
+it("en-US and de catalogs have the same keys", () => {
+  const keys = (o: unknown, pre = ""): string[] => (o && typeof o === "object"
+    ? Object.entries(o).flatMap(([k, v]) => keys(v, `${pre}${k}.`)) : [pre]);
+  for (const type of fs.readdirSync(path.join(repoRoot(), "src", "nodes")).filter((t) => t.startsWith("sma-"))) {
+    assert.deepEqual(keys(catalog(type, "de")).sort(), keys(catalog(type, "en-US")).sort(), type);
+  }
+});
