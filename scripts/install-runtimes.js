@@ -88,6 +88,13 @@ function main() {
   } else {
     install();
     found = check(prefix);
+    const setup = path.join(prefix, "node_modules", "node", "installArchSpecificPackage.js");
+    if (!found && fs.existsSync(setup)) {
+      // npm configured not to run install scripts: run the `node` package's preinstall ourselves.
+      console.log("install-runtimes: no Node binary yet, running the node package's installArchSpecificPackage");
+      execFileSync(process.execPath, [setup], { cwd: path.dirname(setup), stdio: "inherit" });
+      found = check(prefix);
+    }
     if (!found) {
       console.error("install-runtimes: installed, but no Node 22 binary + Node-RED 5 found under " + prefix);
       process.exit(1);

@@ -4,10 +4,12 @@
  */
 import { spawn, execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "./fixtures";
+import { cleanEnv, freePort, openFdCount, udpSocketCount } from "./runtimes";
+
+export { cleanEnv, freePort, until } from "./runtimes";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 
@@ -25,6 +27,8 @@ export interface StartOptions {
   flows?: unknown[];
   /** Extra settings (JSON-serialisable) merged over the generated ones. */
   settings?: Record<string, unknown>;
+  /** functionGlobalContext entries as name -> module to require, e.g. { dgram: "node:dgram" }. */
+  globalModules?: Record<string, string>;
   env?: Record<string, string>;
   /** Keep the userDir after stop() (for debugging). */
   keep?: boolean;
@@ -59,7 +63,8 @@ export interface NodeRedHandle {
   deploy(flows: unknown[], type?: "full" | "nodes" | "flows" | "reload"): Promise<{ rev: string }>;
   getFlows(): Promise<{ flows: unknown[]; rev: string }>;
   inject(nodeId: string): Promise<void>;
-  nodeTypes(): Promise<{ id: string; module: string; types: string[]; enabled: boolean; err?: string }[]>;
+  /** GET /nodes: the node sets; err is a string or an error object when a set failed to load. */
+  nodeTypes(): Promise<{ id: string; module: string; version?: string; types: string[]; enabled: boolean; err?: unknown }[]>;
   readonly debugMessages: DebugMessage[];
   clearDebug(): void;
   waitForDebug(pred: (m: DebugMessage) => boolean, timeoutMs?: number): Promise<DebugMessage>;
@@ -80,39 +85,6 @@ interface WsLike {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const WebSocketImpl = require("ws") as new (url: string) => WsLike;
 
-/** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** process.env without npm's script variables and the node:test marker, for child processes. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(k) && k !== "NODE_TEST_CONTEXT" && k !== "NODE_OPTIONS") env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-/** Polls until check() returns a value (not undefined) or the time is up. */
-export async function until<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function decode(format: string, msg: string): unknown {
   if (format === "number") return Number(msg);
   if (format === "boolean") return msg === "true";
@@ -126,7 +98,8 @@ function decode(format: string, msg: string): unknown {
   }
 }
 
-function settingsJs(port: number, userDir: string, level: LogLevel, extra: Record<string, unknown>): string {
+function settingsJs(port: number, userDir: string, level: LogLevel, extra: Record<string, unknown>,
+  globalModules: Record<string, string>): string {
   const settings: Record<string, unknown> = {
     uiHost: "127.0.0.1",
     uiPort: port,
@@ -146,12 +119,14 @@ function settingsJs(port: number, userDir: string, level: LogLevel, extra: Recor
     runtimeState: { enabled: false, ui: false },
     ...extra,
   };
-  return "module.exports = " + JSON.stringify(settings, null, 2) + ";\n";
+  const globals = Object.entries(globalModules).map(([k, m]) => `  ${JSON.stringify(k)}: require(${JSON.stringify(m)}),`);
+  return "module.exports = " + JSON.stringify(settings, null, 2) + ";\n" +
+    (globals.length ? `module.exports.functionGlobalContext = {\n${globals.join("\n")}\n};\n` : "");
 }
 
 function npmInstall(cwd: string, tgz: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile("npm", ["install", "--no-audit", "--no-fund", "--no-save=false", tgz], { cwd, env: cleanEnv() },
+    execFile("npm", ["install", "--no-audit", "--no-fund", tgz], { cwd, env: cleanEnv() },
       (err, stdout, stderr) => (err ? reject(new Error(`npm install ${tgz} failed: ${err.message}\n${stdout}${stderr}`)) : resolve()));
   });
 }
@@ -163,11 +138,16 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "sma-nr-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  fs.writeFileSync(path.join(userDir, "settings.js"), settingsJs(port, userDir, opts.logLevel ?? "info", opts.settings ?? {}));
+  fs.writeFileSync(path.join(userDir, "settings.js"), settingsJs(port, userDir, opts.logLevel ?? "info", opts.settings ?? {},
+    opts.globalModules ?? {}));
   fs.writeFileSync(path.join(userDir, "package.json"),
     JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true, dependencies: {} }, null, 2));
   if (opts.flows) fs.writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
-  if (opts.installPackageTgz) await npmInstall(userDir, opts.installPackageTgz);
+  const discard = (): void => void (opts.keep || fs.rmSync(userDir, { recursive: true, force: true }));
+  if (opts.installPackageTgz) await npmInstall(userDir, opts.installPackageTgz).catch((e: unknown) => {
+    discard();
+    throw e;
+  });
 
   const child = spawn(opts.nodeBinary ?? process.execPath,
     [redJs, "--userDir", userDir, "--settings", path.join(userDir, "settings.js")],
@@ -184,13 +164,21 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
   child.stderr.on("data", onData);
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("exit", (code, signal) => {
-      exitInfo = { code, signal };
+    const ended = (info: { code: number | null; signal: NodeJS.Signals | null }): void => {
+      exitInfo ??= info;
       for (const w of [...logWaiters]) w();
       resolve(exitInfo);
+    };
+    child.on("exit", (code, signal) => ended({ code, signal }));
+    child.on("error", (err) => {
+      output += `spawn error: ${err.message}\n`;
+      ended({ code: -1, signal: null });
     });
   });
   const pid = child.pid ?? -1;
+  // Never leave an orphan behind if the test process ends without stop().
+  const killOnExit = (): void => void (exitInfo ?? child.kill("SIGKILL"));
+  process.once("exit", killOnExit);
 
   const waitForLog = (re: RegExp, timeoutMs = 10_000): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -217,19 +205,24 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text}`);
-    return text ? (JSON.parse(text) as unknown) : undefined;
+    return text && /json/.test(res.headers.get("content-type") ?? "") ? (JSON.parse(text) as unknown) : text;
   };
 
   // Ready = the admin API answers (independent of the log level).
   const startEnd = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
-    if (exitInfo) throw new Error(`Node-RED exited during start (${JSON.stringify(exitInfo)}):\n${output}`);
+    if (exitInfo) {
+      discard();
+      throw new Error(`Node-RED exited during start (${JSON.stringify(exitInfo)}):\n${output}`);
+    }
     try {
       await api("GET", "settings");
       break;
     } catch {
       if (Date.now() > startEnd) {
         child.kill("SIGKILL");
+        await exited;
+        discard();
         throw new Error(`Node-RED did not answer on ${url} within ${opts.startTimeoutMs ?? 30_000} ms:\n${output}`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -239,6 +232,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
   // The editor's comms channel: debug messages and node status.
   const debugMessages: DebugMessage[] = [];
   const statuses = new Map<string, NodeStatus>();
+  const deployedRevisions: string[] = []; // runtime-deploy notifications: sent once the flows have started
   const commsWaiters = new Set<() => void>();
   const ws = new WebSocketImpl(`ws://127.0.0.1:${port}/comms`);
   await new Promise<void>((resolve, reject) => {
@@ -267,6 +261,8 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
           topic: typeof rec.topic === "string" ? rec.topic : undefined,
           property: typeof rec.property === "string" ? rec.property : undefined,
         });
+      } else if (topic === "notification/runtime-deploy") {
+        deployedRevisions.push(String(rec.revision));
       } else if (topic.startsWith("status/")) {
         statuses.set(topic.slice("status/".length), rec as NodeStatus);
       }
@@ -275,6 +271,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
   });
   ws.send(JSON.stringify({ subscribe: "debug" }));
   ws.send(JSON.stringify({ subscribe: "status/#" }));
+  ws.send(JSON.stringify({ subscribe: "notification/runtime-deploy" }));
 
   const waitComms = <T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -292,23 +289,18 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
       tick();
     });
 
-  const procFdLinks = (): string[] => {
-    const dir = `/proc/${pid}/fd`;
-    return fs.readdirSync(dir).map((fd) => {
-      try {
-        return fs.readlinkSync(path.join(dir, fd));
-      } catch {
-        return "";
-      }
-    });
-  };
-
   return {
     url, port, userDir, pid,
     log: () => output,
     waitForLog,
-    deploy: async (flows, type = "full") =>
-      (await api("POST", "flows", { flows }, { "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": type })) as { rev: string },
+    // POST /flows answers before the new flows have started; wait for the runtime-deploy notification.
+    deploy: async (flows, type = "full") => {
+      const seen = deployedRevisions.length;
+      const res = (await api("POST", "flows", { flows },
+        { "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": type })) as { rev: string };
+      await waitComms(`flows ${res.rev} started`, () => (deployedRevisions.indexOf(res.rev, seen) >= 0 ? true : undefined), 30_000);
+      return res;
+    },
     getFlows: async () => (await api("GET", "flows", undefined, { "Node-RED-API-Version": "v2" })) as { flows: unknown[]; rev: string },
     inject: async (nodeId) => {
       await api("POST", `inject/${encodeURIComponent(nodeId)}`, {});
@@ -324,30 +316,17 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
         const s = statuses.get(nodeId);
         return s && pred(s) ? s : undefined;
       }, timeoutMs),
-    openFds: () => fs.readdirSync(`/proc/${pid}/fd`).length,
-    udpSockets: () => {
-      const inodes = new Set<string>();
-      for (const f of ["udp", "udp6"]) {
-        const p = `/proc/${pid}/net/${f}`;
-        if (!fs.existsSync(p)) continue;
-        for (const line of fs.readFileSync(p, "utf8").split("\n").slice(1)) {
-          const cols = line.trim().split(/\s+/);
-          if (cols.length > 9) inodes.add(cols[9]);
-        }
-      }
-      return procFdLinks().filter((l) => {
-        const m = /^socket:\[(\d+)\]$/.exec(l);
-        return m !== null && inodes.has(m[1]);
-      }).length;
-    },
+    openFds: () => openFdCount(pid),
+    udpSockets: () => udpSocketCount(pid),
     stop: async (timeoutMs = 10_000) => {
       ws.close();
       if (!exitInfo) child.kill("SIGINT");
       const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
       const info = await exited;
       clearTimeout(timer);
+      process.removeListener("exit", killOnExit);
       await new Promise<void>((r) => (logStream ? logStream.end(() => r()) : r()));
-      if (!opts.keep) fs.rmSync(userDir, { recursive: true, force: true });
+      discard();
       return info;
     },
   };
