@@ -1,0 +1,102 @@
+/** sma-energy-meter in the test helper, fed by a simulated Home Manager over unicast on 127.0.0.1. */
+import { after, afterEach, it } from "node:test";
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import { helper, load, nextMessage } from "../harness/red-helper";
+import { SimulatedMeter } from "../../src/simulator";
+import meterNode = require("../../src/nodes/sma-energy-meter/sma-energy-meter");
+
+const meters: SimulatedMeter[] = [];
+afterEach(async () => {
+  await helper.unload();
+  await Promise.all(meters.splice(0).map((m) => m.stop()));
+});
+after(() => undefined);
+
+async function freePort(): Promise<number> {
+  const s = dgram.createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function meterFlow(port: number, extra: Record<string, unknown> = {}) {
+  return [{ id: "m", type: "sma-energy-meter", group: "127.0.0.1", port: String(port), iface: "", serial: "", throttle: "0", onlyChanges: false, watchdog: "0", wires: [["out"]], ...extra },
+    { id: "out", type: "helper" }];
+}
+
+it("sends what the meter measured, with topic and msg.sma", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port));
+  const m = new SimulatedMeter({ address: "127.0.0.1", port, serial: 3000000077, values: { powerImport: 1234.5, powerExport: 0, voltageL1: 231.2 }, intervalMs: 100000 });
+  meters.push(m);
+  await m.start();
+  const got = nextMessage(helper.getNode("out"));
+  await m.sendNow();
+  const msg = await got;
+  const p = msg.payload as Record<string, number>;
+  assert.equal(p.powerImport, 1234.5);
+  assert.equal(p.power, 1234.5);
+  assert.equal(p.voltageL1, 231.2);
+  assert.equal(msg.topic, "sma/3000000077/meter");
+  assert.equal((msg.sma as Record<string, number>).serial, 3000000077);
+});
+
+it("the serial filter lets one meter through", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port, { serial: "3000000002" }));
+  const a = new SimulatedMeter({ address: "127.0.0.1", port, serial: 3000000001, intervalMs: 100000 });
+  const b = new SimulatedMeter({ address: "127.0.0.1", port, serial: 3000000002, intervalMs: 100000 });
+  meters.push(a, b);
+  await a.start();
+  await b.start();
+  const seen: string[] = [];
+  helper.getNode("out").on("input", ((msg: Record<string, unknown>) => seen.push(String(msg.topic))) as (...x: never[]) => void);
+  for (let i = 0; i < 3; i++) {
+    await a.sendNow();
+    await b.sendNow();
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual([...new Set(seen)], ["sma/3000000002/meter"]);
+  assert.ok(seen.length >= 3, String(seen.length));
+});
+
+it("throttle sends at most one message per interval, the newest frame last", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port, { throttle: "1" }));
+  let n = 0;
+  const m = new SimulatedMeter({ address: "127.0.0.1", port, intervalMs: 100000, values: () => ({ powerImport: ++n }) });
+  meters.push(m);
+  await m.start();
+  const seen: number[] = [];
+  helper.getNode("out").on("input", ((msg: Record<string, unknown>) => seen.push((msg.payload as Record<string, number>).powerImport)) as (...x: never[]) => void);
+  for (let i = 0; i < 10; i++) {
+    await m.sendNow();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(seen.length, 2, JSON.stringify(seen));
+  assert.equal(seen[1], n);
+});
+
+it("garbage produces nothing; after unload the port is free again", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port));
+  const seen: unknown[] = [];
+  helper.getNode("out").on("input", ((msg: unknown) => seen.push(msg)) as (...x: never[]) => void);
+  const s = dgram.createSocket("udp4");
+  for (const junk of [Buffer.from("hello"), Buffer.from("534d4100000402a000000001", "hex"), Buffer.alloc(600, 7)]) {
+    await new Promise((r) => s.send(junk, port, "127.0.0.1", r));
+  }
+  s.close();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(seen.length, 0);
+  await helper.unload();
+  const again = dgram.createSocket({ type: "udp4", reuseAddr: false });
+  await new Promise<void>((resolve, reject) => {
+    again.once("error", reject);
+    again.bind(port, "0.0.0.0", () => resolve());
+  });
+  again.close();
+});
