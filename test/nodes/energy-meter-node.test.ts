@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { helper, load, nextMessage } from "../harness/red-helper";
 import { SimulatedMeter } from "../../src/simulator";
+import { encodeMeterDatagram } from "../../src/protocol";
 import meterNode = require("../../src/nodes/sma-energy-meter/sma-energy-meter");
 
 const meters: SimulatedMeter[] = [];
@@ -99,4 +100,30 @@ it("garbage produces nothing; after unload the port is free again", async () => 
     again.bind(port, "0.0.0.0", () => resolve());
   });
   again.close();
+});
+
+it("onlyChanges drops repeated readings; the watchdog says 'no data' once the meter stops, with one warning", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port, { onlyChanges: true, watchdog: "1" }));
+  const node = helper.getNode("m") as unknown as { warn: (m: unknown) => void; status: (s: Record<string, string>) => void };
+  const warnings: unknown[] = [];
+  const statuses: Record<string, string>[] = [];
+  const warn = node.warn.bind(node);
+  const status = node.status.bind(node);
+  node.warn = (m: unknown) => { warnings.push(m); warn(m); };
+  node.status = (s: Record<string, string>) => { statuses.push(s); status(s); };
+  const seen: unknown[] = [];
+  helper.getNode("out").on("input", ((msg: unknown) => seen.push(msg)) as (...x: never[]) => void);
+  const sock = dgram.createSocket("udp4");
+  // Four frames with the same readings (only the ticker differs), then a changed one.
+  for (const [i, power] of [500, 500, 500, 500, 600].entries()) {
+    const frame = encodeMeterDatagram({ variant: "shm20", serial: 3000000009, tickerMs: 1000 + i, values: { powerImport: power, energyImport: 1000 } });
+    await new Promise((r) => sock.send(frame, port, "127.0.0.1", r));
+  }
+  sock.close();
+  await new Promise((r) => setTimeout(r, 2600));
+  assert.equal(seen.length, 2, "one message for the unchanged readings, one for the change");
+  assert.equal(warnings.length, 1);
+  assert.match(String(warnings[0]), /IGMP/);
+  assert.ok(statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)), JSON.stringify(statuses));
 });
