@@ -19,27 +19,60 @@ export interface DiscoveredDevice {
 export interface DiscoverOptions {
   timeoutMs?: number;
   /** Where to send the discovery request (default the SMA multicast group on every IPv4 interface). */
-  targets?: { address: string; port: number; iface?: string }[];
-  /** Port devices answer identify queries on. */
+  targets?: DiscoveryTarget[];
+  /** Port to send identify queries to (default: the port the discovery answer came from, 9522 on real devices). */
   devicePort?: number;
   identity?: Address;
+  /** Stop waiting as soon as a device for which this returns true has been identified. */
+  stopWhen?: (device: DiscoveredDevice) => boolean;
+}
+
+/** Where discovery is sent: an address with an optional port ("192.168.1.255", "10.0.0.7:9522"). */
+export interface DiscoveryTarget {
+  address: string;
+  port: number;
+  iface?: string;
+}
+
+/**
+ * Parses discovery targets from settings: "a.b.c.d" or "a.b.c.d:port", as a list or comma/space separated.
+ * Anything else is left out (settings come from users' files: never throw on them).
+ */
+export function parseTargets(input: unknown): DiscoveryTarget[] {
+  const items = Array.isArray(input) ? input : typeof input === "string" ? input.split(/[\s,]+/) : [];
+  const out: DiscoveryTarget[] = [];
+  for (const item of items) {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(String(item).trim());
+    if (!m || m[1].split(".").some((o) => Number(o) > 255)) continue;
+    const port = m[2] === undefined ? SPEEDWIRE_PORT : Number(m[2]);
+    if (port >= 1 && port <= 65535) out.push({ address: m[1], port });
+  }
+  return out;
 }
 
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDevice[]> {
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const devicePort = opts.devicePort ?? SPEEDWIRE_PORT;
   const identity = opts.identity ?? clientIdentity();
   const socket = dgram.createSocket({ type: "udp4" });
   const found = new Map<string, DiscoveredDevice>();
   const identifyIds = new Map<number, string>();
   let packetId = 1;
+  let finished = false;
+  let wake: () => void = () => undefined;
+  const stop = (): void => {
+    finished = true;
+    wake();
+  };
   socket.on("error", () => undefined);
   socket.on("message", (msg, rinfo) => {
     try {
       const a = decodeAnswer(msg);
       const address = identifyIds.get(a.header.packetId);
       const d = address ? found.get(address) : undefined;
-      if (d && a.header.errorCode === 0) Object.assign(d, { serial: a.header.source.serial, susyId: a.header.source.susyId });
+      if (d && a.header.errorCode === 0) {
+        Object.assign(d, { serial: a.header.source.serial, susyId: a.header.source.susyId });
+        if (opts.stopWhen?.(d)) stop();
+      }
       return;
     } catch {
       // not an inverter answer: maybe a discovery answer
@@ -54,9 +87,11 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     found.set(rinfo.address, { address: rinfo.address });
     const id = packetId++;
     identifyIds.set(id, rinfo.address);
-    socket.send(buildIdentify({ source: identity, packetId: id }), devicePort, rinfo.address, () => undefined);
+    socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);
   });
   await new Promise<void>((resolve) => socket.bind(0, resolve));
+  // Targets may be a subnet's broadcast address (networks where multicast does not pass, e.g. Docker bridges).
+  socket.setBroadcast(true);
   const request = buildDiscovery();
   const targets = opts.targets ?? multicastTargets();
   for (const t of targets) {
@@ -69,7 +104,15 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     }
     await new Promise<void>((resolve) => socket.send(request, t.port, t.address, () => resolve()));
   }
-  await new Promise((r) => setTimeout(r, timeoutMs));
+  if (!finished) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
   socket.close();
   const bySerial = new Map<string, DiscoveredDevice>();
   for (const d of found.values()) {
@@ -79,8 +122,8 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   return [...bySerial.values()];
 }
 
-function multicastTargets(): { address: string; port: number; iface?: string }[] {
-  const out: { address: string; port: number; iface?: string }[] = [];
+function multicastTargets(): DiscoveryTarget[] {
+  const out: DiscoveryTarget[] = [];
   for (const list of Object.values(os.networkInterfaces())) {
     for (const i of list ?? []) {
       if (i.family === "IPv4" && !i.internal) out.push({ address: MULTICAST_GROUP, port: SPEEDWIRE_PORT, iface: i.address });

@@ -4,6 +4,7 @@ export type SmaErrorCode =
   | "EAUTH" // wrong password (or login refused); reads fail fast during the back-off
   | "ENOTSUPPORTED" // the device has none of the values asked for
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
+  | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
   | "EINVAL"; // bad configuration (password too long, port out of range ...)

@@ -12,6 +12,7 @@ import {
   type UserGroupName,
 } from "../protocol";
 import { SmaError } from "./errors";
+import { discover, type DiscoverOptions } from "./discovery";
 import type { Transport } from "./transport";
 
 export interface InverterOptions {
@@ -29,9 +30,18 @@ export interface InverterOptions {
   authBackoffMaxMs?: number;
   /** Log in again before a read when the last answer is older than this (the session asked for is 900 s). */
   sessionIdleMs?: number;
+  /**
+   * How the device is found by its serial when the host is empty or stops answering (targets default to
+   * the SMA multicast group on every interface; tests point them at loopback).
+   */
+  discovery?: Pick<DiscoverOptions, "targets" | "devicePort" | "timeoutMs">;
+  /** First wait after a search that did not find the serial; doubles up to discoveryBackoffMaxMs. */
+  discoveryBackoffMs?: number;
+  discoveryBackoffMaxMs?: number;
 }
 
-export type InverterState = "idle" | "connecting" | "reading" | "ok" | "asleep" | "auth" | "error" | "closed";
+export type InverterState =
+  | "idle" | "searching" | "connecting" | "reading" | "ok" | "asleep" | "auth" | "error" | "closed";
 
 export interface ReadResult {
   values: Record<string, ReadingValue>;
@@ -45,11 +55,11 @@ export interface ReadResult {
 
 export const DEFAULTS = {
   port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
-  sessionIdleMs: 600_000,
+  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000,
 } as const;
 
 export class InverterSession extends EventEmitter {
-  readonly options: Required<Omit<InverterOptions, "serial">> & { serial?: number };
+  readonly options: Required<Omit<InverterOptions, "serial" | "discovery">> & Pick<InverterOptions, "serial" | "discovery">;
   private _state: InverterState = "idle";
   private address?: string;
   private device?: Address;
@@ -60,6 +70,10 @@ export class InverterSession extends EventEmitter {
   private authBackoffMs: number;
   private authError?: SmaError;
   private readonly unsupported = new Set<QueryName>();
+  private foundAt?: string;
+  private discoveryUntil = 0;
+  private discoveryBackoffMs: number;
+  private notFound?: SmaError;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
@@ -69,12 +83,18 @@ export class InverterSession extends EventEmitter {
     super();
     this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
     this.authBackoffMs = this.options.authBackoffMs;
+    this.discoveryBackoffMs = this.options.discoveryBackoffMs;
     const problem = passwordProblem(this.options.password);
     if (problem) this.authError = new SmaError("EINVAL", problem);
   }
 
   get state(): InverterState {
     return this._state;
+  }
+
+  /** The address the device was found at by its serial (empty host, or the host stopped answering). */
+  get foundAddress(): string | undefined {
+    return this.foundAt;
   }
 
   /** The device's SUSyID and serial once it has answered. */
@@ -102,15 +122,13 @@ export class InverterSession extends EventEmitter {
     this.stats.reads++;
     const wasAsleep = this._state === "asleep";
     try {
-      await this.resolveHost();
-      if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
-        this.setState("connecting");
-        await this.login();
+      try {
+        return await this.readOnce(queries);
+      } catch (e) {
+        // The host stopped answering: the device may have a new address (DHCP). Look for its serial.
+        if (!(e instanceof SmaError && e.code === "ETIMEDOUT" && (await this.relocate()))) throw e;
+        return await this.readOnce(queries);
       }
-      this.setState("reading");
-      const result = await this.queryAll(queries);
-      this.setState("ok");
-      return result;
     } catch (e) {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
       if (err.code === "ETIMEDOUT") {
@@ -124,6 +142,18 @@ export class InverterSession extends EventEmitter {
       }
       throw err;
     }
+  }
+
+  private async readOnce(queries: readonly QueryName[]): Promise<ReadResult> {
+    await this.resolveHost();
+    if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
+      this.setState("connecting");
+      await this.login();
+    }
+    this.setState("reading");
+    const result = await this.queryAll(queries);
+    this.setState("ok");
+    return result;
   }
 
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
@@ -251,6 +281,12 @@ export class InverterSession extends EventEmitter {
   private async resolveHost(): Promise<void> {
     if (this.address) return;
     const host = this.options.host;
+    if (host === "") {
+      if (this.options.serial === undefined) throw new SmaError("EINVAL", "neither a host nor a serial number is set");
+      const address = await this.locate();
+      if (!address) throw this.notFound ?? new SmaError("ENOTFOUND", `no SMA device with serial number ${this.options.serial} answered the search`);
+      return;
+    }
     if (net.isIPv4(host)) {
       this.address = host;
       return;
@@ -260,6 +296,49 @@ export class InverterSession extends EventEmitter {
     } catch (e) {
       throw new SmaError("EUNREACHABLE", `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
+  }
+
+  /** After a timeout: true when the serial was found at another address (the caller reads again there). */
+  private async relocate(): Promise<boolean> {
+    if (this.options.serial === undefined || this._state === "closed") return false;
+    const before = this.address;
+    const address = await this.locate();
+    return address !== undefined && address !== before;
+  }
+
+  /**
+   * Searches for the configured serial (at most once per back-off window; a failed search doubles the
+   * window) and switches to the address it answers from. Resolves with that address, or undefined.
+   */
+  private async locate(): Promise<string | undefined> {
+    const serial = this.options.serial as number;
+    if (Date.now() < this.discoveryUntil) {
+      if (this.notFound) this.notFound.quiet = true;
+      return undefined;
+    }
+    this.setState("searching");
+    const devices = await discover({
+      ...this.options.discovery, identity: this.transport.identity, stopWhen: (d) => d.serial === serial,
+    }).catch(() => []);
+    if (this._state === "closed") throw new SmaError("ECLOSED", "inverter connection closed");
+    const device = devices.find((d) => d.serial === serial);
+    if (!device) {
+      this.discoveryUntil = Date.now() + this.discoveryBackoffMs;
+      this.discoveryBackoffMs = Math.min(this.discoveryBackoffMs * 2, this.options.discoveryBackoffMaxMs);
+      this.notFound = new SmaError("ENOTFOUND", `no SMA device with serial number ${serial} answered the search`);
+      return undefined;
+    }
+    this.discoveryBackoffMs = this.options.discoveryBackoffMs;
+    this.discoveryUntil = 0;
+    this.notFound = undefined;
+    if (device.address !== this.address) {
+      const previous = this.address;
+      this.address = device.address;
+      this.foundAt = device.address;
+      this.loggedIn = false;
+      this.emit("found", device.address, previous);
+    }
+    return device.address;
   }
 
   /** Logs off (no answer is expected) and ends every waiting read with ECLOSED. Bounded in time. */

@@ -224,6 +224,31 @@ describe("status dots", () => {
   });
 });
 
+describe("an inverter addressed by its serial (empty host)", () => {
+  it("is found by the search set in settings.js, read, and its status says where it was found", async (t) => {
+    const first = await sim({ address: "127.0.0.91", serial: 3000000911 });
+    const second = await sim({ address: "127.0.0.92", port: first.port, serial: 3000000912 });
+    helper.settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
+    t.after(() => helper.settings({ smaSpeedwire: undefined }));
+    await load(NODES, flow(second, "sma-spot-ac", {}, { host: "", serial: "3000000912" }), { inv: { password: "0000" } });
+    const q = helper.getNode("q") as TestNode & { status: (st: Record<string, string>) => void };
+    const seen: Record<string, string>[] = [];
+    const original = q.status.bind(q);
+    q.status = (st: Record<string, string>) => {
+      seen.push(st);
+      original(st);
+    };
+    const got = nextMessage(helper.getNode("out"));
+    q.receive({});
+    const msg = await got;
+    assert.equal((msg.sma as Record<string, number>).serial, 3000000912);
+    assert.equal((msg.payload as Record<string, unknown>).power, second.currentValues().acPower);
+    assert.equal(first.stats.logins, 0);
+    assert.match(seen[0].text, /status\.searching$/);
+    assert.match(seen[seen.length - 1].text, /status\.okFound$/);
+  });
+});
+
 describe("redeploy", () => {
   it("closing the flow logs off from the inverter", async () => {
     const s = await sim();

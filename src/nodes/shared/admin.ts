@@ -2,6 +2,7 @@
 import { VALUES } from "../../protocol";
 import { discover, ipv4Interfaces } from "../../client";
 import type { NodeAPI } from "./red";
+import { discoverySettings } from "./settings";
 
 let registered = false;
 
@@ -19,7 +20,8 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     res.json(ipv4Interfaces());
   });
   RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
-    const timeoutMs = Math.min(Math.max(Number(req.query.timeout) || 3000, 500), 10000);
-    discover({ timeoutMs }).then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
+    const settings = discoverySettings(RED);
+    const timeoutMs = Math.min(Math.max(Number(req.query.timeout) || settings.timeoutMs || 3000, 500), 10000);
+    discover({ ...settings, timeoutMs }).then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
   });
 }

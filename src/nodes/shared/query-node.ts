@@ -27,7 +27,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
     const onState = (state: InverterState, err?: SmaError): void => {
       const s = stateStatus(RED, state, err);
       if (s) this.status(s);
-      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk));
+      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress));
     };
     session.on("state", onState);
     this.on("close", () => session.off("state", onState));
@@ -40,7 +40,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp };
         lastOk = new Date();
         const unsupported = result.unsupported.length > 0 && result.unsupported.length === queries.length;
-        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk));
+        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress));
         send(msg);
         done();
       }, (e: unknown) => {

@@ -63,4 +63,6 @@ export interface NodeAPI {
   auth: { needsPermission(permission: string): Middleware };
   _(key: string, substitutions?: Record<string, string | number>): string;
   log: { warn(msg: unknown): void; info(msg: unknown): void };
+  /** settings.js, as the runtime exposes it to nodes (absent in some test stubs). */
+  settings?: Record<string, unknown>;
 }

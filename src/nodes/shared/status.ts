@@ -9,6 +9,7 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   EAUTH: "auth",
   ENOTSUPPORTED: "notSupported",
   EUNREACHABLE: "unreachable",
+  ENOTFOUND: "notFound",
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
   EINVAL: "error",
@@ -26,6 +27,8 @@ export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
 
 export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError): NodeStatus | undefined {
   switch (state) {
+    case "searching":
+      return { fill: "yellow", shape: "ring", text: RED._(NS + "searching") };
     case "connecting":
       return { fill: "yellow", shape: "ring", text: RED._(NS + "connecting") };
     case "reading":
@@ -42,8 +45,10 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
   }
 }
 
-export function okStatus(RED: NodeAPI, at: Date = new Date()): NodeStatus {
-  return { fill: "green", shape: "dot", text: RED._(NS + "ok", { time: hhmmss(at) }) };
+/** "ok 12:00:01", or "ok 12:00:01 at 192.168.1.23" when the inverter was found by its serial. */
+export function okStatus(RED: NodeAPI, at: Date = new Date(), foundAt?: string): NodeStatus {
+  const text = foundAt ? RED._(NS + "okFound", { time: hhmmss(at), host: foundAt }) : RED._(NS + "ok", { time: hhmmss(at) });
+  return { fill: "green", shape: "dot", text };
 }
 
 export function noConfigStatus(RED: NodeAPI): NodeStatus {

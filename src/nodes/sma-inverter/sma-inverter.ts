@@ -7,6 +7,9 @@ import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
 import { intOr } from "../shared/fields";
+import { discoverySettings } from "../shared/settings";
+
+const NS = "node-red-contrib-sma-speedwire/sma-inverter:";
 
 interface InverterDef extends NodeDef {
   host?: string;
@@ -32,6 +35,12 @@ export = (RED: NodeAPI): void => {
       password: node.credentials?.password ?? "",
       timeoutMs: intOr(c.timeout, 1500, 100, 60000),
       retries: intOr(c.retries, 2, 0, 10),
+      discovery: discoverySettings(RED),
+    });
+    const serial = node.session.options.serial;
+    node.session.on("found", (host: string, previous?: string) => {
+      if (previous) node.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
+      else node.log(RED._(NS + "log.found", { serial: serial ?? "", host }));
     });
     node.on("close", (_removed: boolean, done: () => void) => {
       const session = node.session;
