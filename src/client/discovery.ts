@@ -12,6 +12,8 @@ import { clientIdentity } from "./identity";
 
 export interface DiscoveredDevice {
   address: string;
+  /** The port the device answered from (9522 on real devices). */
+  port: number;
   serial?: number;
   susyId?: number;
 }
@@ -84,7 +86,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     }
     // The address the datagram came from is the one we can reach; the one inside may be stale.
     if (found.has(rinfo.address)) return;
-    found.set(rinfo.address, { address: rinfo.address });
+    found.set(rinfo.address, { address: rinfo.address, port: rinfo.port });
     const id = packetId++;
     identifyIds.set(id, rinfo.address);
     socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);

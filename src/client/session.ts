@@ -61,7 +61,7 @@ export const DEFAULTS = {
 export class InverterSession extends EventEmitter {
   readonly options: Required<Omit<InverterOptions, "serial" | "discovery">> & Pick<InverterOptions, "serial" | "discovery">;
   private _state: InverterState = "idle";
-  private address?: string;
+  private addressInUse?: string;
   private device?: Address;
   private loggedIn = false;
   private lastAnswerAt = 0;
@@ -90,6 +90,11 @@ export class InverterSession extends EventEmitter {
 
   get state(): InverterState {
     return this._state;
+  }
+
+  /** The IPv4 address requests go to (undefined before the first read resolves it). */
+  get address(): string | undefined {
+    return this.addressInUse;
   }
 
   /** The address the device was found at by its serial (empty host, or the host stopped answering). */
@@ -233,7 +238,7 @@ export class InverterSession extends EventEmitter {
   /** Sends a request and waits for its whole answer (all fragments), resending on timeout. */
   private exchange(command: number, build: (packetId: number) => Buffer):
     Promise<{ errorCode: number; records: DataRecord[]; source: Address }> {
-    const address = this.address as string;
+    const address = this.addressInUse as string;
     const { port, timeoutMs } = this.options;
     const retries = this._state === "asleep" ? 0 : this.options.retries;
     const packetId = this.transport.nextPacketId();
@@ -279,7 +284,7 @@ export class InverterSession extends EventEmitter {
   }
 
   private async resolveHost(): Promise<void> {
-    if (this.address) return;
+    if (this.addressInUse) return;
     const host = this.options.host;
     if (host === "") {
       if (this.options.serial === undefined) throw new SmaError("EINVAL", "neither a host nor a serial number is set");
@@ -288,11 +293,11 @@ export class InverterSession extends EventEmitter {
       return;
     }
     if (net.isIPv4(host)) {
-      this.address = host;
+      this.addressInUse = host;
       return;
     }
     try {
-      this.address = (await dns.lookup(host, { family: 4 })).address;
+      this.addressInUse = (await dns.lookup(host, { family: 4 })).address;
     } catch (e) {
       throw new SmaError("EUNREACHABLE", `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
@@ -301,7 +306,7 @@ export class InverterSession extends EventEmitter {
   /** After a timeout: true when the serial was found at another address (the caller reads again there). */
   private async relocate(): Promise<boolean> {
     if (this.options.serial === undefined || this._state === "closed") return false;
-    const before = this.address;
+    const before = this.addressInUse;
     const address = await this.locate();
     return address !== undefined && address !== before;
   }
@@ -331,9 +336,9 @@ export class InverterSession extends EventEmitter {
     this.discoveryBackoffMs = this.options.discoveryBackoffMs;
     this.discoveryUntil = 0;
     this.notFound = undefined;
-    if (device.address !== this.address) {
-      const previous = this.address;
-      this.address = device.address;
+    if (device.address !== this.addressInUse) {
+      const previous = this.addressInUse;
+      this.addressInUse = device.address;
       this.foundAt = device.address;
       this.loggedIn = false;
       this.emit("found", device.address, previous);
@@ -344,14 +349,14 @@ export class InverterSession extends EventEmitter {
   /** Logs off (no answer is expected) and ends every waiting read with ECLOSED. Bounded in time. */
   async close(timeoutMs = 500): Promise<void> {
     if (this._state === "closed") return;
-    const wasLoggedIn = this.loggedIn && this.address;
+    const wasLoggedIn = this.loggedIn && this.addressInUse;
     this.setState("closed");
     for (const abort of [...this.aborts]) abort(new SmaError("ECLOSED", "inverter connection closed"));
     if (!wasLoggedIn) return;
     this.loggedIn = false;
     const logoff = buildLogoff({ source: this.transport.identity, destination: this.destination(), packetId: this.transport.nextPacketId() });
     await Promise.race([
-      this.transport.send(logoff, this.address as string, this.options.port).catch(() => undefined),
+      this.transport.send(logoff, this.addressInUse as string, this.options.port).catch(() => undefined),
       new Promise((r) => setTimeout(r, timeoutMs).unref()),
     ]);
   }

@@ -53,9 +53,9 @@ describe("discovery", () => {
     const found = await discover({ targets: targets(port, hosts), devicePort: port, timeoutMs: 400 });
     const byAddress = [...found].sort((a, b) => a.address.localeCompare(b.address));
     assert.deepEqual(byAddress, [
-      { address: "127.0.0.11", serial: 3000000101, susyId: 120 },
-      { address: "127.0.0.12", serial: 3000000102, susyId: 121 },
-      { address: "127.0.0.13", serial: 3000000103, susyId: 122 },
+      { address: "127.0.0.11", port, serial: 3000000101, susyId: 120 },
+      { address: "127.0.0.12", port, serial: 3000000102, susyId: 121 },
+      { address: "127.0.0.13", port, serial: 3000000103, susyId: 122 },
     ]);
     for (const sim of s) assert.equal(sim.stats.discovery, 1);
   });

@@ -242,6 +242,7 @@ describe("an inverter addressed by its serial (empty host)", () => {
     q.receive({});
     const msg = await got;
     assert.equal((msg.sma as Record<string, number>).serial, 3000000912);
+    assert.equal((msg.sma as Record<string, unknown>).address, "127.0.0.92");
     assert.equal((msg.payload as Record<string, unknown>).power, second.currentValues().acPower);
     assert.equal(first.stats.logins, 0);
     assert.match(seen[0].text, /status\.searching$/);

@@ -27,7 +27,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
     const onState = (state: InverterState, err?: SmaError): void => {
       const s = stateStatus(RED, state, err);
       if (s) this.status(s);
-      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress));
+      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress !== undefined));
     };
     session.on("state", onState);
     this.on("close", () => session.off("state", onState));
@@ -37,10 +37,10 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       session.read(queries).then((result) => {
         msg.payload = spec.payload(result, config);
         msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
-        msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp };
+        msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address };
         lastOk = new Date();
         const unsupported = result.unsupported.length > 0 && result.unsupported.length === queries.length;
-        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress));
+        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress !== undefined));
         send(msg);
         done();
       }, (e: unknown) => {

@@ -45,9 +45,9 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
   }
 }
 
-/** "ok 12:00:01", or "ok 12:00:01 at 192.168.1.23" when the inverter was found by its serial. */
-export function okStatus(RED: NodeAPI, at: Date = new Date(), foundAt?: string): NodeStatus {
-  const text = foundAt ? RED._(NS + "okFound", { time: hhmmss(at), host: foundAt }) : RED._(NS + "ok", { time: hhmmss(at) });
+/** "ok 12:00:01", or "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged). */
+export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false): NodeStatus {
+  const text = RED._(NS + (foundBySerial ? "okFound" : "ok"), { time: hhmmss(at) });
   return { fill: "green", shape: "dot", text };
 }
 

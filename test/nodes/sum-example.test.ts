@@ -1,0 +1,63 @@
+/**
+ * The README's way to combine several inverters: the example flow "Sum AC power of several inverters" as
+ * shipped (inject -> one sma-spot-ac per inverter -> join -> function), run against two simulated inverters.
+ */
+import { after, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { helper, load, nextMessage } from "../harness/red-helper";
+import { repoRoot } from "../harness/fixtures";
+import { SimulatedInverter } from "../../src/simulator";
+import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
+import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const joinNode = require("@node-red/nodes/core/sequence/17-split.js");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const functionNode = require("@node-red/nodes/core/function/10-function.js");
+
+interface FlowNode { id: string; type: string; wires?: string[][]; [k: string]: unknown }
+
+const sims: SimulatedInverter[] = [];
+after(async () => {
+  await helper.unload();
+  await Promise.all(sims.map((s) => s.stop()));
+});
+
+it("example 'Sum AC power of several inverters' adds up the AC power of two inverters", async () => {
+  const file = path.join(repoRoot(), "examples", "Sum AC power of several inverters.json");
+  const flow = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
+  for (const watts of [3000, 1234]) {
+    const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false, values: { acPower: watts } });
+    await s.start();
+    sims.push(s);
+  }
+  // What a user edits after import: each config node's address and password. Nothing else.
+  const configs = flow.filter((n) => n.type === "sma-inverter");
+  assert.equal(configs.length, 2);
+  const credentials: Record<string, unknown> = {};
+  configs.forEach((c, i) => {
+    Object.assign(c, { host: "127.0.0.1", port: String(sims[i].port) });
+    credentials[c.id] = { password: "0000" };
+  });
+  // The debug node at the end is replaced by a helper node that receives what it would show.
+  const debug = flow.find((n) => n.type === "debug");
+  assert.ok(debug, "the example ends in a debug node");
+  // The inject node (core, timer-driven) is left out: the test sends its message to what it is wired to.
+  const inject = flow.find((n) => n.type === "inject") as FlowNode;
+  const nodes = flow.filter((n) => n.type !== "tab" && n.type !== "comment" && n !== inject)
+    .map((n) => {
+      if (n === debug) return { id: n.id, type: "helper" };
+      // The helper runs one flow without tabs; a node with x/y but no tab would be taken for a global one.
+      const { z: _z, x: _x, y: _y, ...rest } = n;
+      return rest;
+    });
+  await load([inverterNode, acNode, joinNode, functionNode], nodes, credentials);
+  const got = nextMessage(helper.getNode(debug.id), 8000);
+  const targets = (inject.wires ?? [])[0] ?? [];
+  assert.equal(targets.length, 2, "the inject triggers both inverters");
+  for (const id of targets) helper.getNode(id).receive({ payload: Date.now() });
+  const msg = await got;
+  assert.equal(msg.payload, 4234);
+  assert.equal(msg.topic, "sma/total/ac/power");
+});
