@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { bytes, loadCaptures, type Capture } from "../harness/fixtures";
 import {
   buildDiscovery, buildIdentify, buildLogin, buildLogoff, buildQuery, decodeAnswer, decodeDiscoveryAnswer,
-  decodeInverterDatagram, isDiscoveryRequest, readingsOf, valuesOf, Command, ErrorCode, type EnumValue,
+  decodeInverterDatagram, isDiscoveryRequest, readingsOf, valuesOf, Command, DEVICE_TYPE_TAGS, ErrorCode, type EnumValue,
   type Net2Header, type UserGroupName,
 } from "../../src/protocol";
 
@@ -156,6 +156,20 @@ describe("real discovery answers", () => {
   for (const c of loadCaptures().filter((x) => x.kind === "discovery-response" && !isInverter(x))) {
     it(`${c.id} gives the device's address`, () => {
       assert.equal(decodeDiscoveryAnswer(bytes(c)).address, (c.derived as Json).ip);
+    });
+  }
+});
+
+describe("model names of real devices", () => {
+  const squash = (s: string): string => s.replace(/\s+/g, "").toUpperCase();
+  for (const c of loadCaptures().filter((x) => x.kind === "inverter-response" && isInverter(x))) {
+    const tag = valuesOf(readingsOf(decodeAnswer(bytes(c)).records)).deviceType;
+    const selected = plain(tag);
+    if (typeof selected !== "number") continue;
+    it(`${c.id}: type tag ${selected} is the model the capture names`, () => {
+      const model = DEVICE_TYPE_TAGS[selected];
+      assert.ok(model, `tag ${selected} has a model name`);
+      assert.ok(squash(c.device).includes(squash(model)), `"${model}" in "${c.device}"`);
     });
   }
 });
