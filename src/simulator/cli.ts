@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-/** sma-speedwire-sim: simulated SMA inverters (and, through the meter hook, an energy meter) on this machine. */
+/** sma-speedwire-sim: simulated SMA inverters and, with --meter, an energy meter / Home Manager on this machine. */
 import { parseArgs } from "node:util";
 import { SimulatedInverter } from "./inverter";
+import type { MeterVariant } from "../protocol";
+import { SimulatedMeter } from "./meter";
 import { PROFILES, type ProfileName } from "./profiles";
 
 const USAGE = `Usage: sma-speedwire-sim [options]
@@ -25,7 +27,11 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --night                 answer with "no value" spot values, like an inverter after sunset
   --static                fixed values instead of following the sun over the day
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
-  --meter                 also simulate an energy meter (see the meter options when available)
+  --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
+  --meter-to A[:N]        where it sends (default 239.12.255.254:9522 multicast; e.g. 127.0.0.1:9523)
+  --meter-variant V       shm20 | emeter20 | emeter10 (default shm20)
+  --meter-serial N        its serial number (default 3000000001)
+  --meter-interval MS     ms between datagrams (default 1000)
   -h, --help              this text
 `;
 
@@ -48,17 +54,33 @@ const OPTIONS = {
   static: { type: "boolean", default: false },
   multicast: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
-  // Hook for the energy meter simulator: its owner adds the --meter-* flags here and wires startMeter below.
   meter: { type: "boolean", default: false },
+  "meter-to": { type: "string", default: "239.12.255.254:9522" },
+  "meter-variant": { type: "string", default: "shm20" },
+  "meter-serial": { type: "string" },
+  "meter-interval": { type: "string", default: "1000" },
 } as const;
 
 type Args = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
 interface Stoppable { stop(): Promise<void> }
 
-/** TODO(meter): start a SimulatedMeter from the --meter flags, print its line and return it. */
-async function startMeter(_args: Args): Promise<Stoppable | undefined> {
-  return undefined;
+const METER_VARIANTS: readonly MeterVariant[] = ["shm20", "emeter20", "emeter10"];
+
+/** Starts a SimulatedMeter from the --meter-* flags and prints where it sends. */
+async function startMeter(args: Args): Promise<Stoppable> {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(args["meter-to"]);
+  if (!m) throw new Error("--meter-to must be an IPv4 address with an optional :port");
+  const variant = args["meter-variant"] as MeterVariant;
+  if (!METER_VARIANTS.includes(variant)) throw new Error(`--meter-variant must be one of ${METER_VARIANTS.join(", ")}`);
+  const port = m[2] === undefined ? 9522 : Number(m[2]);
+  if (port < 1 || port > 65535) throw new Error("--meter-to: port must be from 1 to 65535");
+  const meter = new SimulatedMeter({
+    address: m[1], port, variant, serial: num(args, "meter-serial", 1, 0xfffffffe), intervalMs: num(args, "meter-interval", 50, 600_000),
+  });
+  await meter.start();
+  console.log(`SMA energy meter simulator ${meter.serial} (${variant}) sending to ${m[1]}:${port} every ${args["meter-interval"]} ms`);
+  return meter;
 }
 
 function num(args: Args, name: keyof Args, min: number, max: number): number | undefined {
@@ -101,11 +123,7 @@ async function main(argv: string[]): Promise<void> {
       const at = await inv.start();
       console.log(`SMA inverter simulator ${inv.serial} listening on ${at.address}:${at.port} (user password ${args["user-password"]})`);
     }
-    if (args.meter) {
-      const meter = await startMeter(args);
-      if (meter) inverters.push(meter);
-      else console.log("--meter: the energy meter simulator is not wired into this command yet");
-    }
+    if (args.meter) inverters.push(await startMeter(args));
   } catch (e) {
     await stopAll();
     throw e;
