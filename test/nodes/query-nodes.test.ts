@@ -194,16 +194,23 @@ describe("errors reach Catch nodes with a code", () => {
   });
 });
 
+/** Every status the node sets from now on, in order. */
+function recordStatuses(node: TestNode): Record<string, string>[] {
+  const seen: Record<string, string>[] = [];
+  const n = node as TestNode & { status: (st: Record<string, string>) => void };
+  const original = n.status.bind(n);
+  n.status = (st: Record<string, string>) => {
+    seen.push(st);
+    original(st);
+  };
+  return seen;
+}
+
 describe("status dots", () => {
   async function statusesOf(s: SimulatedInverter, password: string): Promise<Record<string, string>[]> {
     await load(NODES, flow(s, "sma-spot-ac"), { inv: { password } });
-    const q = helper.getNode("q") as TestNode & { status: (st: Record<string, string>) => void };
-    const seen: Record<string, string>[] = [];
-    const original = q.status.bind(q);
-    q.status = (st: Record<string, string>) => {
-      seen.push(st);
-      original(st);
-    };
+    const q = helper.getNode("q");
+    const seen = recordStatuses(q);
     q.receive({});
     await new Promise((r) => setTimeout(r, 300));
     return seen;
@@ -231,13 +238,8 @@ describe("an inverter addressed by its serial (empty host)", () => {
     helper.settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
     t.after(() => helper.settings({ smaSpeedwire: undefined }));
     await load(NODES, flow(second, "sma-spot-ac", {}, { host: "", serial: "3000000912" }), { inv: { password: "0000" } });
-    const q = helper.getNode("q") as TestNode & { status: (st: Record<string, string>) => void };
-    const seen: Record<string, string>[] = [];
-    const original = q.status.bind(q);
-    q.status = (st: Record<string, string>) => {
-      seen.push(st);
-      original(st);
-    };
+    const q = helper.getNode("q");
+    const seen = recordStatuses(q);
     const got = nextMessage(helper.getNode("out"));
     q.receive({});
     const msg = await got;
