@@ -4,10 +4,18 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startNodeRed } from "../harness/nodered";
-import { chromiumMissing, collectConsoleErrors, launchBrowser, openEditor, screenshot } from "../harness/browser";
+import { artifactsDir, chromiumMissing, collectConsoleErrors, launchBrowser, openEditor, screenshot } from "../harness/browser";
 import { skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
 import { repoRoot } from "../harness/fixtures";
+import type { Locator } from "playwright-core";
+
+/** PNG of one element into test-artifacts/<name>.png; returns its path. */
+async function screenshotOf(element: Locator, name: string): Promise<string> {
+  const file = path.join(artifactsDir(), name + ".png");
+  await element.screenshot({ path: file });
+  return file;
+}
 
 const TYPES = ["sma-energy", "sma-spot-ac", "sma-spot-dc", "sma-status", "sma-device-info", "sma-battery", "sma-grid", "sma-read", "sma-energy-meter"];
 
@@ -60,6 +68,32 @@ test("editor: SMA palette, inverter dialog with masked password, help, examples 
     const help = String(await page.evaluate(`document.querySelector("script[data-help-name='sma-energy']")?.textContent ?? ""`));
     assert.match(help, /totalYield/);
     assert.match(help, /Wh/);
+
+    // Selecting the node on the canvas with the Help tab open shows its help there.
+    await page.evaluate(`RED.sidebar.show("help")`);
+    await page.locator("g.red-ui-flow-node-group[id='q1'] rect.red-ui-flow-node").click();
+    const helpTitle = page.locator("#red-ui-sidebar .red-ui-sidebar-help-stack h1.red-ui-help-title");
+    await page.waitForFunction(`document.querySelector("#red-ui-sidebar .red-ui-help-title")?.textContent === "energy"`, undefined, { timeout: 10_000 });
+    assert.equal(await helpTitle.innerText(), "energy", "the help title is the node's palette label");
+    const helpBody = page.locator("#red-ui-sidebar .red-ui-sidebar-help-stack div.red-ui-help").first();
+    assert.ok(await helpBody.isVisible(), "the help text is visible");
+    assert.match(await helpBody.innerText(), /Reads the energy counters of an SMA inverter/);
+    const headings = [...help.matchAll(/<h3>([^<]*)<\/h3>/g)].map((m) => m[1]);
+    assert.ok(headings.includes("Outputs"), "the help has an Outputs section");
+    assert.deepEqual(await helpBody.locator("h3").allInnerTexts(), headings, "the sidebar shows the help's sections");
+    assert.match(await helpBody.innerText(), /totalYield\s+number \| null\s+Total yield since commissioning, in Wh/);
+    t.diagnostic("screenshot: " + (await screenshotOf(page.locator("#red-ui-sidebar"), "sma-energy-help-sidebar")));
+
+    // The config node's dialog: its help button shows the sma-inverter help in the same sidebar.
+    await page.evaluate(`RED.editor.editConfig("", "sma-inverter", "inv1")`);
+    await page.locator("#node-config-input-host").waitFor({ timeout: 10_000 });
+    await page.locator(".red-ui-tray:visible .red-ui-tray-footer-left button:has(i.fa-book)").last().click();
+    await page.waitForFunction(`document.querySelector("#red-ui-sidebar .red-ui-help-title")?.textContent === "SMA inverter"`, undefined, { timeout: 10_000 });
+    assert.match(await helpBody.innerText(), /The connection to one SMA inverter over Speedwire \(UDP port 9522\)/);
+    assert.match(await helpBody.innerText(), /Port\s+number\s+UDP port of the inverter, 9522/);
+    t.diagnostic("screenshot: " + (await screenshotOf(page.locator("#red-ui-sidebar"), "sma-inverter-help-sidebar")));
+    await page.locator("#node-config-dialog-cancel").click();
+    await page.waitForTimeout(500);
 
     // Every example imports with no unknown node types (influxdb nodes come from another package).
     for (const file of fs.readdirSync(path.join(repoRoot(), "examples")).filter((f) => f.endsWith(".json"))) {
