@@ -4,8 +4,8 @@
  */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { startNodeRed } from "../harness/nodered";
-import { chromiumMissing, collectConsoleErrors, launchBrowser, openEditor, screenshot } from "../harness/browser";
+import { withEditor } from "../harness/editor";
+import { chromiumMissing, screenshot } from "../harness/browser";
 import { skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
 import { SimulatedInverter } from "../../src/simulator";
@@ -17,23 +17,13 @@ test("editor: Search lists the simulated inverters and fills host, port and seri
   await b.start();
   t.after(() => Promise.all([a.stop(), b.stop()]));
   const tgz = await packPackage();
-  const nr = await startNodeRed({
-    logLevel: "info", installPackageTgz: tgz,
-    settings: { smaSpeedwire: { discoveryTargets: [`127.0.0.111:${a.port}`, `127.0.0.112:${a.port}`], discoveryTimeout: 1000 } },
-  });
-  t.after(async () => void (await nr.stop()));
-  await nr.waitForLog(/Server now running at/, 30_000);
-  await nr.deploy([
+  const settings = { smaSpeedwire: { discoveryTargets: [`127.0.0.111:${a.port}`, `127.0.0.112:${a.port}`], discoveryTimeout: 1000 } };
+  const flows = [
     { id: "tab1", type: "tab", label: "sma" },
     { id: "inv1", type: "sma-inverter", name: "roof", host: "", port: "9522", serial: "", group: "user", timeout: "1500", retries: "2" },
     { id: "q1", z: "tab1", type: "sma-spot-ac", inverter: "inv1", topic: "", x: 200, y: 100, wires: [[]] },
-  ]);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = collectConsoleErrors(page);
-  try {
-    await openEditor(page, nr.url);
+  ];
+  await withEditor(t, { name: "sma-inverter-search", installPackageTgz: tgz, settings, flows }, async ({ page }) => {
     await page.evaluate(`RED.editor.editConfig("", "sma-inverter", "inv1")`);
     await page.locator("#sma-inverter-search").waitFor({ timeout: 10_000 });
     await page.locator("#sma-inverter-search").click();
@@ -59,10 +49,5 @@ test("editor: Search lists the simulated inverters and fills host, port and seri
     assert.equal(await page.locator("#sma-inverter-discover ul.sma-inverter-causes li").count(), 4);
     assert.equal(await page.locator("#sma-inverter-search").isDisabled(), false);
     await page.locator("#node-config-dialog-cancel").click();
-  } catch (err) {
-    await screenshot(page, "sma-inverter-search-failure").catch(() => undefined);
-    t.diagnostic("Node-RED log:\n" + nr.log());
-    throw err;
-  }
-  assert.deepEqual(errors, [], "no console errors");
+  });
 });

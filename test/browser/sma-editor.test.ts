@@ -3,8 +3,8 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startNodeRed } from "../harness/nodered";
-import { artifactsDir, chromiumMissing, collectConsoleErrors, launchBrowser, openEditor, screenshot } from "../harness/browser";
+import { withEditor } from "../harness/editor";
+import { artifactsDir, chromiumMissing, screenshot } from "../harness/browser";
 import { skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
 import { repoRoot } from "../harness/fixtures";
@@ -21,20 +21,12 @@ const TYPES = ["sma-energy", "sma-spot-ac", "sma-spot-dc", "sma-status", "sma-de
 
 test("editor: SMA palette, inverter dialog with masked password, help, examples import", { skip: skipLocally(chromiumMissing()), timeout: 180_000 }, async (t) => {
   const tgz = await packPackage();
-  const nr = await startNodeRed({ logLevel: "info", installPackageTgz: tgz });
-  t.after(async () => void (await nr.stop()));
-  await nr.waitForLog(/Server now running at/, 30_000);
-  await nr.deploy([
+  const flows = [
     { id: "tab1", type: "tab", label: "sma" },
     { id: "inv1", type: "sma-inverter", name: "roof", host: "127.0.0.1", port: "9522", serial: "", group: "user", timeout: "1500", retries: "2" },
     { id: "q1", z: "tab1", type: "sma-energy", inverter: "inv1", topic: "", x: 200, y: 100, wires: [[]] },
-  ]);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = collectConsoleErrors(page);
-  try {
-    await openEditor(page, nr.url);
+  ];
+  await withEditor(t, { name: "sma-editor", installPackageTgz: tgz, flows }, async ({ page }) => {
     for (const type of TYPES) {
       assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type='${type}']`).count(), 1, `palette has ${type}`);
     }
@@ -103,10 +95,5 @@ test("editor: SMA palette, inverter dialog with masked password, help, examples 
       assert.deepEqual(unknown.filter((ty) => !ty.startsWith("influxdb")), [], file);
     }
     await page.waitForTimeout(500);
-  } catch (err) {
-    await screenshot(page, "sma-editor-failure").catch(() => undefined);
-    t.diagnostic("Node-RED log:\n" + nr.log());
-    throw err;
-  }
-  assert.deepEqual(errors, [], "no console errors");
+  });
 });
