@@ -9,16 +9,48 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const tsc = require.resolve("typescript/bin/tsc");
 const ASSET = /\.(html|json|svg|png)$/;
+// Help text shared by several nodes: src/nodes/shared/help/<lang>/<name>.html, pulled into a node's
+// locales/<lang>/*.html by a line `<!-- include: name -->`. Only the expanded help is copied, not the fragments.
+const HELP = path.join(root, "src", "nodes", "shared", "help");
+const INCLUDE = /^([ \t]*)<!-- include: ([\w-]+) -->[ \t]*$/gm;
+
+function fail(message) {
+  console.error("build: " + message);
+  process.exit(1);
+}
+
+/** The text of a locales .html file with every include line replaced by its fragment, indented like the line. */
+function expandIncludes(file) {
+  const text = fs.readFileSync(file, "utf8");
+  const rel = path.relative(root, file);
+  if (!text.includes("<!-- include:")) return text;
+  if (path.basename(path.dirname(path.dirname(file))) !== "locales") fail(`${rel}: includes work only in locales/<lang>/ help files`);
+  const lang = path.basename(path.dirname(file));
+  const expanded = text.replace(INCLUDE, (_line, indent, name) => {
+    const langDir = path.join(HELP, lang);
+    if (!fs.existsSync(langDir)) fail(`${rel}: include "${name}" has no shared help for language "${lang}" (${path.relative(root, langDir)}/ is missing)`);
+    const fragment = path.join(langDir, name + ".html");
+    if (!fs.existsSync(fragment)) {
+      const known = fs.readdirSync(langDir).filter((f) => f.endsWith(".html")).map((f) => f.slice(0, -5));
+      fail(`${rel}: unknown include "${name}" (no ${path.relative(root, fragment)}; known for ${lang}: ${known.join(", ") || "none"})`);
+    }
+    return fs.readFileSync(fragment, "utf8").replace(/\n$/, "").split("\n").map((l) => (l ? indent + l : l)).join("\n");
+  });
+  const left = /<!-- include:.*/.exec(expanded);
+  if (left) fail(`${rel}: malformed or nested include "${left[0].trim()}" (write <!-- include: name --> alone on its line; fragments cannot include)`);
+  return expanded;
+}
 
 function copyAssets(fromDir, toDir) {
-  if (!fs.existsSync(fromDir)) return;
+  if (!fs.existsSync(fromDir) || fromDir === HELP) return;
   for (const entry of fs.readdirSync(fromDir, { withFileTypes: true })) {
     const from = path.join(fromDir, entry.name);
     const to = path.join(toDir, entry.name);
     if (entry.isDirectory()) copyAssets(from, to);
     else if (ASSET.test(entry.name)) {
       fs.mkdirSync(toDir, { recursive: true });
-      fs.copyFileSync(from, to);
+      if (entry.name.endsWith(".html")) fs.writeFileSync(to, expandIncludes(from));
+      else fs.copyFileSync(from, to);
     }
   }
 }
