@@ -49,5 +49,10 @@ test("editor: Search lists the simulated inverters and fills host, port and seri
     assert.equal(await page.locator("#sma-inverter-discover ul.sma-inverter-causes li").count(), 4);
     assert.equal(await page.locator("#sma-inverter-search").isDisabled(), false);
     await page.locator("#node-config-dialog-cancel").click();
+
+    // The package's shared editor resource is served and loaded: it turns a failed admin call into one line.
+    const line = await page.evaluate(`window.SmaSpeedwireEditor.ajaxError({ status: 500, responseJSON: { error: "boom" } }, "error", "",
+      (k, o) => k + " " + JSON.stringify(o), { noConnection: "a", notAvailable: "b", failed: "c" })`);
+    assert.equal(line, 'c {"status":500,"message":"boom"}');
   });
 });

@@ -1,0 +1,39 @@
+/*
+ * Helpers shared by this package's editor dialogs. Node-RED serves this folder at
+ * resources/node-red-contrib-sma-speedwire/ and each dialog that needs it loads it with a <script> tag;
+ * loading it twice is harmless.
+ */
+/* global window */
+(function () {
+    "use strict";
+    if (window.SmaSpeedwireEditor) {
+        return;
+    }
+    /**
+     * One line that says why an admin request failed: no connection, endpoint missing (runtime not restarted
+     * after an install), or the runtime's message. t is the dialog's i18n function, keys has the keys
+     * { noConnection, notAvailable, failed } of its catalog ("failed" gets __status__ and __message__).
+     */
+    function ajaxError(xhr, textStatus, errorThrown, t, keys) {
+        if (!xhr || xhr.status === 0) {
+            return t(keys.noConnection);
+        }
+        if (xhr.status === 404) {
+            return t(keys.notAvailable);
+        }
+        var message = "";
+        var body = xhr.responseJSON;
+        if (body && typeof body === "object") {
+            message = body.message || body.error || "";
+        }
+        if (!message && typeof xhr.responseText === "string" && !/^\s*</.test(xhr.responseText)) {
+            message = xhr.responseText;
+        }
+        message = String(message || errorThrown || textStatus || "").trim();
+        if (message.length > 200) {
+            message = message.substring(0, 200) + "…";
+        }
+        return t(keys.failed, { status: xhr.status, message: message || xhr.status });
+    }
+    window.SmaSpeedwireEditor = { ajaxError: ajaxError };
+})();
