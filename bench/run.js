@@ -1,15 +1,29 @@
 #!/usr/bin/env node
-// `npm run bench`: performance figures, medians of several runs after a warm-up; the last line is JSON.
-// Figures that need a real Node-RED process (read overhead, redeploy fds, meter CPU) are not measured yet: null.
+// `npm run bench`: the performance figures of README "Performance". Each figure is the median of several runs
+// after a warm-up; figures compared with a baseline measure both side by side in the same run. Prints a table,
+// then details, then as its LAST line one JSON object with the figures.
+//
+// Needs `node scripts/build.js --test` first (dist/ and the test harness in build/test/harness), which the
+// npm script does. BENCH_QUICK=1 runs every part with small counts (a smoke test of the bench, not figures).
 "use strict";
 const path = require("node:path");
-const dist = path.join(__dirname, "..", "dist");
+const { median, machine } = require("./lib");
+
+const root = path.join(__dirname, "..");
+const dist = path.join(root, "dist");
 const p = require(path.join(dist, "protocol"));
 const { SpeedwireClient } = require(path.join(dist, "client"));
 const { SimulatedInverter } = require(path.join(dist, "simulator"));
+const harness = path.join(root, "build", "test", "harness");
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const QUICK = !!process.env.BENCH_QUICK && process.env.BENCH_QUICK !== "0";
+const N = QUICK
+  ? { rateRuns: 3, heapReads: 5000, heapRuns: 1, readRuns: 1, reads: 40, readWarmup: 10, hotReads: 40, floorRounds: 30, cpuRuns: 1, cpuWindowMs: 3000, redeploys: 20 }
+  : { rateRuns: 6, heapReads: 100_000, heapRuns: 3, readRuns: 3, reads: 400, readWarmup: 100, hotReads: 300, floorRounds: 300, cpuRuns: 3, cpuWindowMs: 10_000, redeploys: 200 };
+
+// energy (2 queries) + AC (4) + DC (2): what sma-energy, sma-spot-ac and sma-spot-dc ask together.
 const FULL_READ = ["energy", "times", "acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency", "dcPower", "dcVoltageCurrent"];
+const PACKAGE = "node-red-contrib-sma-speedwire";
 
 function answersOf(query, sim) {
   const q = p.QUERIES[query];
@@ -22,9 +36,10 @@ function answersOf(query, sim) {
   return [...bySize.values()].map((rs) => p.buildDataAnswer({ source: { susyId: 1, serial: 2 }, destination: { susyId: 3, serial: 4 }, packetId: 5, command: q.command, firstIndex: 0, records: rs }));
 }
 
+/** Items per second of fn over items: runs of >= ms each, the first one a warm-up, median of the others. */
 function rate(fn, items, ms = 400) {
   const runs = [];
-  for (let r = 0; r < 6; r++) {
+  for (let r = 0; r < N.rateRuns; r++) {
     let n = 0;
     const t0 = process.hrtime.bigint();
     let t;
@@ -44,67 +59,164 @@ async function fullRead(sessions) {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/**
+ * plant_50_ratio: a full read of 50 simulated inverters (50 ms latency each) in parallel through one client,
+ * divided by a full read of one, alternating one/all 5 times after a warm-up; medians. Also counts the
+ * requests one full read sends (requests_per_full_read), from the session's own counter.
+ */
 async function plantRatio() {
   const client = new SpeedwireClient();
   const sims = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
-    const s = new SimulatedInverter({ port: 0, serial: 3300000000 + i, latencyMs: 50 });
+    const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, serial: 3300000000 + i, latencyMs: 50 });
     await s.start();
     return s;
   }));
   const sessions = sims.map((s) => client.inverter({ host: "127.0.0.1", port: s.port, password: "0000", timeoutMs: 2000 }));
   await fullRead(sessions); // logins and warm-up
-  const one = [], all = [];
+  const one = [], all = [], requests = [];
   for (let i = 0; i < 5; i++) {
+    const before = sessions[0].stats.requests;
     one.push(await fullRead(sessions.slice(0, 1)));
+    requests.push(sessions[0].stats.requests - before);
     all.push(await fullRead(sessions));
   }
   await client.close();
   await Promise.all(sims.map((s) => s.stop()));
-  return { ratio: median(all) / median(one), oneMs: median(one), allMs: median(all) };
+  return { ratio: median(all) / median(one), oneMs: median(one), allMs: median(all), requests: median(requests) };
 }
 
+async function settledHeap() {
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+/** heap_growth_mb_100k_reads: heapUsed after gc, after minus before 100,000 sequential reads (1,000 warm-up). */
 async function heapGrowth(reads) {
   const client = new SpeedwireClient();
-  const sim = new SimulatedInverter({ port: 0 });
+  const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0 });
   await sim.start();
   const s = client.inverter({ host: "127.0.0.1", port: sim.port, password: "0000" });
   for (let i = 0; i < 1000; i++) await s.read(["acPowerPhase"]);
-  globalThis.gc?.();
-  const before = process.memoryUsage().heapUsed;
+  const before = await settledHeap();
+  const t0 = Date.now();
   for (let i = 0; i < reads; i++) await s.read(["acPowerPhase"]);
-  globalThis.gc?.();
-  const after = process.memoryUsage().heapUsed;
+  const ms = Date.now() - t0;
+  const after = await settledHeap();
   await client.close();
   await sim.stop();
-  return (after - before) / 1048576;
+  return { mb: (after - before) / 1048576, ms };
 }
 
+/** Starts Node-RED with the packed package npm-installed into its user dir; checks that the node types loaded. */
+async function startNodeRedWithPackage() {
+  const { startNodeRed } = require(path.join(harness, "nodered.js"));
+  const { packPackage } = require(path.join(harness, "pack.js"));
+  const tgz = await packPackage();
+  const nr = await startNodeRed({ installPackageTgz: tgz, logLevel: "warn" });
+  const sets = (await nr.nodeTypes()).filter((s) => s.module === PACKAGE);
+  const loaded = sets.flatMap((s) => (s.err ? [] : s.types));
+  for (const t of ["sma-inverter", "sma-spot-ac", "sma-energy", "sma-energy-meter"]) {
+    if (!loaded.includes(t)) {
+      await nr.stop();
+      throw new Error(`${t} did not load from ${tgz}: ${JSON.stringify(sets.map((s) => [s.id, s.err ?? "ok"]))}`);
+    }
+  }
+  return { nr, version: require(path.join(root, "node_modules", "node-red", "package.json")).version };
+}
+
+const loadAverage = () => require("node:os").loadavg()[0].toFixed(2);
+const fmt = (v, digits = 2) => (v === null || v === undefined ? "null" : typeof v === "number" && !Number.isInteger(v) ? v.toFixed(digits) : String(v));
+const round = (v, digits = 2) => Number(v.toFixed(digits));
+
 async function main() {
+  const t0 = Date.now();
+  const load0 = loadAverage();
+  const log = (what) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0)} s] ${what}\n`);
+
+  log("codec");
   const sim = new SimulatedInverter({ port: 0, strings: 2 });
   const responses = ["energy", "acPowerPhase", "acVoltageCurrent", "dcPower", "dcVoltageCurrent", "deviceStatus"].flatMap((q) => answersOf(q, sim));
   const codec = rate((b) => p.valuesOf(p.readingsOf(p.decodeAnswer(b).records)), responses);
   const meterFrame = p.encodeMeterDatagram({ variant: "shm20", serial: 3000000001, tickerMs: 1, values: { powerImport: 1234.5 } });
   const meter = rate((b) => p.decodeMeterDatagram(b), [meterFrame]);
+  log("plant of 50");
   const plant = await plantRatio();
-  const heap = await heapGrowth(Number(process.env.BENCH_READS) || 100000);
+  log(`heap, ${N.heapRuns} x ${N.heapReads} reads`);
+  const heaps = [];
+  for (let i = 0; i < N.heapRuns; i++) heaps.push(await heapGrowth(N.heapReads));
+
+  log("Node-RED: pack, install, start");
+  const { nr, version: nrVersion } = await startNodeRedWithPackage();
+  const { readOverhead, udpFloor, meterCpu } = require("./nodered-figures");
+  const { fdGrowth } = require("./fd-growth");
+  let ro, hot, floor, cpu, fd;
+  try {
+    log(`read overhead, ${N.readRuns} x ${N.reads} reads (+ baseline)`);
+    ro = await readOverhead(nr, { runs: N.readRuns, reads: N.reads, warmup: N.readWarmup });
+    log("read overhead without simulated latency");
+    hot = await readOverhead(nr, { runs: 1, reads: N.hotReads, warmup: N.readWarmup, latencyMs: 0 });
+    log("machine floor: bare UDP exchanges between two processes");
+    floor = await udpFloor({ rounds: N.floorRounds });
+    log(`meter CPU, ${N.cpuRuns} runs of ${N.cpuWindowMs / 1000} s windows`);
+    cpu = await meterCpu(nr, { runs: N.cpuRuns, windowMs: N.cpuWindowMs });
+    log(`fd growth over ${N.redeploys} redeploys`);
+    fd = await fdGrowth(nr, { redeploys: N.redeploys });
+  } finally {
+    await nr.stop();
+  }
+
+  const heap = median(heaps.map((h) => h.mb));
   const figures = {
     codec_responses_per_s: codec,
     meter_datagrams_per_s: meter,
-    read_overhead_ms_p50: null,
-    read_overhead_ms_p99: null,
-    plant_50_ratio: Number(plant.ratio.toFixed(2)),
-    requests_per_full_read: FULL_READ.length,
-    heap_growth_mb_100k_reads: Number(heap.toFixed(2)),
-    fd_growth_200_redeploys: null,
-    meter_cpu_pct_at_50_per_s: null,
+    read_overhead_ms_p50: round(ro.p50),
+    read_overhead_ms_p99: round(ro.p99),
+    plant_50_ratio: round(plant.ratio),
+    requests_per_full_read: plant.requests,
+    heap_growth_mb_100k_reads: round(heap),
+    fd_growth_200_redeploys: fd.growth,
+    meter_cpu_pct_at_50_per_s: round(cpu.default.net),
   };
-  console.log("figure                      value");
-  for (const [k, v] of Object.entries(figures)) console.log(k.padEnd(28) + String(v));
-  console.log(`(full read of 1 inverter ${plant.oneMs.toFixed(1)} ms, of 50 in parallel ${plant.allMs.toFixed(1)} ms, 50 ms simulated latency; heap figure ${globalThis.gc ? "after gc" : "without --expose-gc"})`);
+  const goals = {
+    codec_responses_per_s: ["—", () => true],
+    meter_datagrams_per_s: ["—", () => true],
+    read_overhead_ms_p50: ["— (p99 goal)", () => true],
+    read_overhead_ms_p99: ["< 5", (v) => v < 5],
+    plant_50_ratio: ["< 1.5", (v) => v < 1.5],
+    requests_per_full_read: ["<= 8", (v) => v <= 8],
+    heap_growth_mb_100k_reads: ["< 5", (v) => v < 5],
+    fd_growth_200_redeploys: ["0", (v) => v <= 0],
+    meter_cpu_pct_at_50_per_s: ["< 5", (v) => v < 5],
+  };
+  console.log(`machine: ${machine()}, Node-RED ${nrVersion}${QUICK ? "  (BENCH_QUICK: small counts, not figures)" : ""}`);
+  console.log("");
+  console.log("figure".padEnd(28) + "value".padStart(12) + "   goal".padEnd(17) + "met");
+  for (const [k, v] of Object.entries(figures)) {
+    const [goal, ok] = goals[k];
+    console.log(k.padEnd(28) + fmt(v).padStart(12) + ("   " + goal).padEnd(17) + (goal === "—" || goal.startsWith("— ") ? "" : ok(v) ? "yes" : "NO"));
+  }
+  console.log("");
+  console.log(`read overhead: ${ro.reads} reads in ${ro.runs} runs (p50/p99 per run: ${ro.perRun} ms); sma-spot-ac round trip p50 ${fmt(ro.rttP50)} ms, `
+    + `simulator held p50 ${fmt(ro.heldP50)} ms (4 answers, 20 ms each), baseline flow p50 ${fmt(ro.baseP50)} / p99 ${fmt(ro.baseP99)} ms`);
+  console.log(`read overhead with simulator latency 0: p50 ${fmt(hot.p50)} ms, p99 ${fmt(hot.p99)} ms (${hot.reads} reads)`);
+  console.log(`machine floor, 4 bare UDP exchanges between two plain Node processes, 20 ms hold each: p50 ${fmt(floor.p50)} ms, p99 ${fmt(floor.p99)} ms (${floor.rounds} rounds)`);
+  console.log(`plant: full read of 1 inverter ${fmt(plant.oneMs, 1)} ms, of 50 in parallel ${fmt(plant.allMs, 1)} ms (50 ms simulated latency, ${plant.requests} requests per inverter)`);
+  console.log(`heap: ${heaps.map((h) => `${fmt(h.mb)} MB (${(h.ms / 1000).toFixed(1)} s)`).join(", ")} over ${N.heapReads} reads per run${globalThis.gc ? ", after gc" : ", WITHOUT --expose-gc"}`);
+  for (const [name, c] of Object.entries({ "default (throttle 5 s)": cpu.default, "throttle 0": cpu.throttle0 })) {
+    console.log(`meter CPU, ${name}: ${fmt(c.load)} % with meters - ${fmt(c.idle)} % idle = ${fmt(c.net)} % of one core at ${fmt(c.rate, 1)} datagrams/s (median of ${cpu.runs} x ${cpu.windowMs / 1000} s)`);
+  }
+  console.log(`fds: ${fd.before} before, ${fd.after} after ${fd.redeploys} redeploys (${fd.detail}); UDP sockets ${fd.udpBefore} -> ${fd.udpAfter}`);
+  console.log(`bench took ${((Date.now() - t0) / 1000).toFixed(0)} s; load average (1 min) ${load0} at the start, ${loadAverage()} at the end`);
   console.log(JSON.stringify(figures));
 }
 
-main().catch((e) => {
+main().then(() => {
+  // Nothing should keep the process alive; if something does, do not hang the bench.
+  setTimeout(() => process.exit(0), 5000).unref();
+}, (e) => {
   console.error(e);
   process.exit(1);
 });

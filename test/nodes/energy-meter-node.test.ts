@@ -127,3 +127,28 @@ it("onlyChanges drops repeated readings; the watchdog says 'no data' once the me
   assert.match(String(warnings[0]), /IGMP/);
   assert.ok(statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)), JSON.stringify(statuses));
 });
+
+it("without throttle every datagram is sent, but the status dot only changes when its text does", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port));
+  const node = helper.getNode("m") as unknown as { status: (s: Record<string, string>) => void };
+  const statuses: Record<string, string>[] = [];
+  const original = node.status.bind(node);
+  node.status = (s) => {
+    statuses.push(s);
+    original(s);
+  };
+  const m = new SimulatedMeter({ address: "127.0.0.1", port, serial: 3000000078, values: { powerImport: 500, powerExport: 0 }, intervalMs: 100000 });
+  meters.push(m);
+  await m.start();
+  const out = helper.getNode("out");
+  let sent = 0;
+  out.on("input", (() => sent++) as (...x: never[]) => void);
+  for (let i = 0; i < 5; i++) {
+    const got = nextMessage(out);
+    await m.sendNow();
+    await got;
+  }
+  assert.ok(sent >= 5, `messages: ${sent}`);
+  assert.equal(statuses.filter((s) => s.fill === "green").length, 1, JSON.stringify(statuses));
+});

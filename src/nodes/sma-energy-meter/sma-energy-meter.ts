@@ -41,19 +41,25 @@ export = (RED: NodeAPI): void => {
     const meters = new Map<number, { lastSent: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }>();
     let lastData = Date.now();
     let warned = false;
+    let lastStatus = "";
     this.status({ fill: "yellow", shape: "ring", text: RED._(NS + "status.waiting") });
 
     const emit = (d: MeterDatagram): void => {
       const payload = payloadOf(d);
       const state = meters.get(d.serial) ?? { lastSent: 0 };
       meters.set(d.serial, state);
-      const text = JSON.stringify(payload);
-      if (c.onlyChanges && state.lastPayload === text) return;
-      state.lastPayload = text;
+      if (c.onlyChanges) {
+        const text = JSON.stringify(payload);
+        if (state.lastPayload === text) return;
+        state.lastPayload = text;
+      }
       state.lastSent = Date.now();
       this.send({ payload, topic: `sma/${d.serial}/meter`, sma: { serial: d.serial, susyId: d.susyId, firmware: d.firmware } });
       const p = d.power;
-      this.status({ fill: "green", shape: "dot", text: RED._(NS + "status.ok", { power: p === null ? "–" : String(Math.round(p)) }) });
+      const statusText = RED._(NS + "status.ok", { power: p === null ? "–" : String(Math.round(p)) });
+      // At 10 datagrams/s without throttle, repeat only what changes on the dot.
+      if (statusText !== lastStatus) this.status({ fill: "green", shape: "dot", text: statusText });
+      lastStatus = statusText;
     };
 
     const onMeter = (e: MeterEvent): void => {
@@ -74,6 +80,7 @@ export = (RED: NodeAPI): void => {
       }, wait);
     };
     const onError = (err: NodeJS.ErrnoException): void => {
+      lastStatus = "";
       this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.code ?? "?" }) });
       this.error(`energy meter listener: ${err.message}`);
     };
@@ -83,6 +90,7 @@ export = (RED: NodeAPI): void => {
     const watchdog = watchdogMs > 0 ? setInterval(() => {
       const silent = Date.now() - lastData;
       if (silent < watchdogMs) return;
+      lastStatus = "";
       this.status({ fill: "yellow", shape: "ring", text: RED._(NS + "status.noData", { s: String(Math.round(silent / 1000)) }) });
       if (!warned) this.warn(`no energy meter data for ${Math.round(silent / 1000)} s; usual causes: ${CAUSES}`);
       warned = true;
