@@ -3,6 +3,7 @@
  * by packet id, then checked against the address, serial and answer code that request expects.
  * Anything else (other hosts, stale ids, wrong serials, garbage) is dropped and counted, never thrown.
  */
+import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import { decodeAnswer, type Address, type InverterAnswer } from "../protocol";
@@ -34,20 +35,29 @@ export class Transport extends EventEmitter {
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly waiting = new Map<number, Expectation>();
-  private packetCounter: number;
+  private readonly recentIds = new Set<number>();
+  private readonly recentOrder: number[] = [];
 
   constructor(identity: Address = clientIdentity(), private readonly bindAddress?: string) {
     super();
     this.identity = identity;
-    this.packetCounter = Math.floor(Math.random() * 0x7fff);
   }
 
-  /** 15-bit packet ids, never 0, never one that is still waiting for an answer. */
+  /**
+   * A random 15-bit packet id, never 0, never one still waiting for an answer nor one of the last 1024 given
+   * out (so a late answer to an old request cannot pass for a new one). Random, so that an attacker who
+   * cannot see the traffic cannot guess the id an answer must carry (answers are also checked for address,
+   * port and serial).
+   */
   nextPacketId(): number {
+    let id: number;
     do {
-      this.packetCounter = (this.packetCounter % 0x7fff) + 1;
-    } while (this.waiting.has(this.packetCounter));
-    return this.packetCounter;
+      id = randomInt(1, 0x8000);
+    } while (this.waiting.has(id) || this.recentIds.has(id));
+    this.recentIds.add(id);
+    this.recentOrder.push(id);
+    if (this.recentOrder.length > 1024) this.recentIds.delete(this.recentOrder.shift() as number);
+    return id;
   }
 
   get port(): number | undefined {

@@ -54,6 +54,8 @@ export interface RequestEvent {
   command?: number;
   query?: string;
   errorCode?: number;
+  /** The request's packet id (login, logoff, query, identify). */
+  packetId?: number;
 }
 
 interface Session { lastSeenMs: number; timeoutS: number }
@@ -154,6 +156,16 @@ export class SimulatedInverter extends EventEmitter {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
+  /**
+   * Sends any bytes from the simulator's own socket (its address and port), as a spoofer on the device's
+   * address would: for tests of clients that must tell real answers from forged ones. Rejects before start().
+   */
+  sendRaw(buf: Buffer, address: string, port: number): Promise<void> {
+    const s = this.socket;
+    if (!s) return Promise.reject(new Error("simulator not started"));
+    return new Promise((resolve, reject) => s.send(buf, port, address, (err) => (err ? reject(err) : resolve())));
+  }
+
   setNight(night: boolean): void {
     this.model.night = night;
   }
@@ -224,12 +236,12 @@ export class SimulatedInverter extends EventEmitter {
     else if (h.command === Command.LOGOFF) {
       this.stats.logoffs++;
       this.sessions.delete(key);
-      this.emit("request", { kind: "logoff", from: who, command: h.command });
+      this.emit("request", { kind: "logoff", from: who, command: h.command, packetId: h.packetId });
     } else if (sameFamily(h.command, Command.IDENTIFY)) {
       this.stats.identify++;
       this.reply([buildDataAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command,
         firstIndex: 0, records: [buildIdentifyRecord(this.me)] })], from);
-      this.emit("request", { kind: "identify", from: who, command: h.command });
+      this.emit("request", { kind: "identify", from: who, command: h.command, packetId: h.packetId });
     } else this.query(h, key, from, who);
   }
 
@@ -248,7 +260,7 @@ export class SimulatedInverter extends EventEmitter {
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
     this.reply([buildLoginAnswer({ source: this.me, destination: h.source, packetId: h.packetId, errorCode, group: h.first,
       timeoutS: h.last, time: payload.readUInt32LE(0), passwordEcho: short ? undefined : echo })], from);
-    this.emit("request", { kind: "login", from: `${from.address}:${from.port}`, command: h.command, errorCode });
+    this.emit("request", { kind: "login", from: `${from.address}:${from.port}`, command: h.command, errorCode, packetId: h.packetId });
   }
 
   private query(h: Net2Header, key: string, from: dgram.RemoteInfo, who: string): void {
@@ -271,7 +283,7 @@ export class SimulatedInverter extends EventEmitter {
       : buildFragmentedAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command, records,
         firstIndex: this.options.recordIndexBase?.[name as QueryName] ?? RECORD_INDEX_BASE[name as QueryName] ?? 1,
       }, this.options.maxRecordsPerDatagram), from);
-    this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode });
+    this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode, packetId: h.packetId });
   }
 
   /** The live session of a client (touching it), or undefined when there is none or it lapsed. */

@@ -1,0 +1,437 @@
+/**
+ * The installed package in a real Node-RED process (the first runtime pair, Node-RED 4.1 / Node 20) under the
+ * conditions that break Speedwire integrations: many redeploys while reads run, an attacker on the network
+ * sending garbage and forged answers to the client's socket, an inverter that answers nothing, and a trace
+ * log that must never show a password (user or installer, plain or in its encoded wire form).
+ * One Node-RED process (log level trace) serves the whole file; the secrets test runs last and stops it.
+ */
+import { after, before, describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { startNodeRed, until, type DebugMessage, type NodeRedHandle } from "../harness/nodered";
+import { assertAvailable, runtimes, skipLocally } from "../harness/runtimes";
+import { packPackage } from "../harness/pack";
+import { redeploySoak } from "../harness/redeploys";
+import { SpeedwireClient } from "../../src/client";
+import { SimulatedInverter, type RequestEvent, type SimulatedInverterOptions } from "../../src/simulator";
+import {
+  ANY_DEVICE, QUERIES, buildLogin, buildQuery, decodeInverterDatagram, encodePassword, type QueryName, type UserGroupName,
+} from "../../src/protocol";
+
+const rt = runtimes()[0];
+const USER_PW = "Usr-Pw-4711";
+const INSTALLER_PW = "Inst#Pw-0815";
+const WRONG_PW = "Bad-Inst-99";
+/** Redeploys in CI (half full, half nodes); scripts/soak.js runs 200. */
+const REDEPLOYS = 50;
+/** A fixed noon: the simulators' values (and record times) do not move during a test. */
+const NOON = new Date("2024-06-21T12:00:00Z");
+const TYPED_CODES = ["ETIMEDOUT", "EAUTH", "ENOTSUPPORTED", "EUNREACHABLE", "ENOTFOUND", "EPROTOCOL", "ECLOSED", "EINVAL"];
+const BAD_LOG = /uncaught|unhandled|EADDRINUSE/i;
+const SPOT_AC: QueryName[] = ["acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency"];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function node(tab: string, o: Record<string, unknown>): Record<string, unknown> {
+  return { z: tab, x: 100, y: 100, ...o };
+}
+
+function inverterNode(id: string, sim: SimulatedInverter, o: Record<string, unknown>): Record<string, unknown> {
+  const { password, ...rest } = o;
+  return { id, type: "sma-inverter", name: `inverter ${id}`, host: "127.0.0.1", port: String(sim.port), serial: "", group: "user",
+    timeout: "500", retries: "1", credentials: { password }, ...rest };
+}
+
+function inject(tab: string, id: string, target: string, repeat = ""): Record<string, unknown> {
+  return node(tab, { id, type: "inject", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat,
+    once: repeat !== "", onceDelay: 0.05, wires: [[target]] });
+}
+
+function debug(tab: string, id: string, complete = "true"): Record<string, unknown> {
+  return node(tab, { id, type: "debug", active: true, tosidebar: true, console: false, complete,
+    targetType: complete === "true" ? "full" : "msg", wires: [] });
+}
+
+const sims: SimulatedInverter[] = [];
+async function sim(o: SimulatedInverterOptions): Promise<SimulatedInverter> {
+  const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, clock: () => NOON, ...o });
+  await s.start();
+  sims.push(s);
+  return s;
+}
+
+/** The client ports the simulator hears requests from (but the one excluded), as they come. */
+function portsOf(s: SimulatedInverter, exclude: number): Set<number> {
+  const ports = new Set<number>();
+  s.on("request", (e: RequestEvent) => {
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(e.from);
+    if (m && Number(m[1]) !== exclude && e.kind !== "malformed" && e.kind !== "ignored") ports.add(Number(m[1]));
+  });
+  return ports;
+}
+
+/** The answers a simulator sends to a fresh client for the given queries (login first), keyed by query. */
+async function captureAnswers(s: SimulatedInverter, queries: QueryName[], password: string): Promise<Map<QueryName, Buffer[]>> {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  const byId = new Map<number, Buffer[]>();
+  sock.on("message", (m: Buffer) => {
+    try {
+      const id = decodeInverterDatagram(m).header.packetId;
+      byId.set(id, [...(byId.get(id) ?? []), m]);
+    } catch {
+      // not an inverter datagram
+    }
+  });
+  const me = { susyId: 0x7d, serial: 0x3a000001 };
+  const send = (b: Buffer): Promise<void> => new Promise((r) => sock.send(b, s.port, "127.0.0.1", () => r()));
+  try {
+    await send(buildLogin({ source: me, destination: ANY_DEVICE, packetId: 1, group: "user", password, time: Math.floor(Date.now() / 1000) }));
+    await until("login answer", () => (byId.has(1) ? true : undefined), 2000);
+    const out = new Map<QueryName, Buffer[]>();
+    for (const [i, q] of queries.entries()) {
+      await send(buildQuery({ source: me, destination: ANY_DEVICE, packetId: 10 + i, query: QUERIES[q] }));
+      out.set(q, await until(`answer to ${q}`, () => byId.get(10 + i), 2000));
+    }
+    return out;
+  } finally {
+    sock.close();
+  }
+}
+
+/** A copy of an answer with packet id (0x8000 flag kept), destination (broadcast) and optionally source serial set. */
+function forge(answer: Buffer, packetId: number, sourceSerial?: number): Buffer {
+  const b = Buffer.from(answer);
+  b.writeUInt32LE(0xffffffff, 22);
+  if (sourceSerial !== undefined) b.writeUInt32LE(sourceSerial >>> 0, 30);
+  b.writeUInt16LE((b.readUInt16LE(40) & 0x8000) | (packetId & 0x7fff), 40);
+  return b;
+}
+
+function assertCleanLog(log: string, what: string): void {
+  const bad = log.split("\n").filter((l) => BAD_LOG.test(l));
+  assert.deepEqual(bad, [], `${what}: log lines with Uncaught / unhandled / EADDRINUSE`);
+}
+
+describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocally(rt.missing), timeout: 240_000 }, () => {
+  let nr: NodeRedHandle;
+  before(async () => {
+    assertAvailable(rt.missing);
+    const tgz = await packPackage();
+    nr = await startNodeRed({ nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "trace", installPackageTgz: tgz });
+    await nr.waitForLog(/Server now running at/, 30_000);
+  });
+  after(async () => {
+    await nr?.stop().catch(() => undefined);
+    await Promise.all(sims.map((s) => s.stop()));
+  });
+
+  it(`${REDEPLOYS} redeploys (full and nodes alternating) while reads run: fds and UDP sockets come back, every session logs off`, async (t) => {
+    const logFrom = nr.log().length;
+    const plant = await Promise.all([0, 1, 2].map((k) => sim({ serial: 3300000001 + k, userPassword: USER_PW })));
+    const tab = "soak";
+    const readers = plant.flatMap((_, k) => [`rac${k}`, `ren${k}`]);
+    // Every redeploy changes each config node's timeout, so that a "nodes" deploy restarts them and their readers.
+    const flowsFor = (i: number): unknown[] => [
+      { id: tab, type: "tab", label: "soak" },
+      ...plant.flatMap((s, k) => [
+        inverterNode(`rinv${k}`, s, { password: USER_PW, timeout: String(1000 + ((i + 100) % 50)), retries: "1" }),
+        inject(tab, `rinjac${k}`, `rac${k}`, "0.1"),
+        node(tab, { id: `rac${k}`, type: "sma-spot-ac", inverter: `rinv${k}`, topic: "", wires: [[]] }),
+        inject(tab, `rinjen${k}`, `ren${k}`, "0.1"),
+        node(tab, { id: `ren${k}`, type: "sma-energy", inverter: `rinv${k}`, topic: "", wires: [[]] }),
+      ]),
+      node(tab, { id: "rcatch", type: "catch", scope: null, uncaught: false, wires: [["rcatchdbg"]] }),
+      debug(tab, "rcatchdbg", "error"),
+    ];
+    let logoffs0: number[] = [];
+    let logins0: number[] = [];
+    const r = await redeploySoak(nr, {
+      count: REDEPLOYS, flowsFor, readers, warmup: 2, stableMs: 1000,
+      onStart: () => {
+        logoffs0 = plant.map((s) => s.stats.logoffs);
+        logins0 = plant.map((s) => s.stats.logins);
+        nr.clearDebug();
+      },
+    });
+    const queries = plant.reduce((n, s) => n + Object.values(s.stats.queries).reduce((a, b) => a + b, 0), 0);
+    t.diagnostic(`redeploys ${r.redeploys} (full ${r.full}, nodes ${r.nodes}) in ${r.durationMs} ms; fds ${r.fdStart} -> ${r.fdEnd} `
+      + `(max ${r.fdMax}, settled in ${r.settleMs} ms); UDP sockets ${r.udpStart} -> ${r.udpEnd} (max ${r.udpMax}); `
+      + `logoffs +${plant.map((s, k) => s.stats.logoffs - logoffs0[k]).join("/")}, logins +${plant.map((s, k) => s.stats.logins - logins0[k]).join("/")}; `
+      + `${queries} queries answered`);
+    assert.equal(r.full, REDEPLOYS / 2);
+    assert.equal(r.nodes, REDEPLOYS / 2);
+    assert.ok(r.fdEnd <= r.fdStart, `open fds back to ${r.fdStart} (now ${r.fdEnd})`);
+    assert.equal(r.udpStart, 1, "one shared UDP socket while inverters are configured");
+    assert.equal(r.udpEnd, 1, "still one UDP socket after the redeploys");
+    assert.ok(r.udpMax <= 1, `never more than one UDP socket after a redeploy (max ${r.udpMax})`);
+    // Each redeploy closed one logged-in session per inverter (every reader had read since the deploy before):
+    // exactly one logoff each, and exactly one login by the session that replaced it.
+    for (const [k, s] of plant.entries()) {
+      await until(`logoffs of inverter ${k}`, () => (s.stats.logoffs - logoffs0[k] >= REDEPLOYS ? true : undefined), 5000)
+        .catch(() => undefined);
+      assert.equal(s.stats.logoffs - logoffs0[k], REDEPLOYS, `inverter ${k}: one logoff per redeploy`);
+      assert.equal(s.stats.logins - logins0[k], REDEPLOYS, `inverter ${k}: one login per new session`);
+    }
+    assert.deepEqual(nr.debugMessages.filter((m) => m.id === "rcatchdbg").map((m) => m.msg), [], "no read failed");
+
+    // Removing the inverters logs the last sessions off and closes the shared socket.
+    const logoffsBefore = plant.map((s) => s.stats.logoffs);
+    await nr.deploy([{ id: tab, type: "tab", label: "soak" }], "full");
+    await until("UDP socket closed", () => (nr.udpSockets() === 0 ? true : undefined), 10_000);
+    await until("last logoffs", () => (plant.every((s, k) => s.stats.logoffs === logoffsBefore[k] + 1) ? true : undefined), 5000);
+    assertCleanLog(nr.log().slice(logFrom), "redeploys");
+  });
+
+  it("an attacker's garbage, mutated answers and forged answers never reach a flow", async (t) => {
+    const logFrom = nr.log().length;
+    const real = await sim({ serial: 3300000101, userPassword: USER_PW, latencyMs: 15 });
+    // The forger: the same serial, other values. Its real answers are the material of the forged ones.
+    const evil = await sim({ serial: 3300000101, userPassword: USER_PW, values: { acPowerL1: 4242, acPowerL2: 4243, acPowerL3: 4244, gridFrequency: 55.55 } });
+    const forged = await captureAnswers(evil, SPOT_AC, USER_PW);
+    const genuine = await captureAnswers(real, SPOT_AC, USER_PW);
+    await evil.stop();
+
+    // Control: the forged answers are good enough to fool a client when the serial is right too (a spoofer on the
+    // device's own address and port with the right packet id is indistinguishable), so what stops the ones below
+    // is the client's checks, not broken material.
+    const control = new SpeedwireClient();
+    let controlPort = 0;
+    try {
+      const session = control.inverter({ host: "127.0.0.1", port: real.port, password: USER_PW, timeoutMs: 500, retries: 0 });
+      await session.read(["acPowerPhase"]);
+      controlPort = control.transport.port ?? 0;
+      const spoofRight = (e: RequestEvent): void => {
+        const f = forged.get(e.query as QueryName)?.[0];
+        if (e.kind === "query" && f && e.packetId !== undefined) void real.sendRaw(forge(f, e.packetId), "127.0.0.1", control.transport.port ?? 0);
+      };
+      real.on("request", spoofRight);
+      const fooled = await session.read(["acPowerPhase"]).finally(() => real.off("request", spoofRight));
+      assert.equal(fooled.values.acPowerL1, 4242, "control: a forged answer with right id, serial, address and port is taken");
+    } finally {
+      await control.close();
+    }
+    const clientPorts = portsOf(real, controlPort);
+    let lastId = 0;
+    real.on("request", (e: RequestEvent) => void (e.packetId !== undefined && (lastId = e.packetId)));
+
+    const tab = "attack";
+    await nr.deploy([
+      { id: tab, type: "tab", label: "attack" },
+      inverterNode("ainv", real, { password: USER_PW, timeout: "300", retries: "2" }),
+      inject(tab, "ainj", "aac", "0.1"),
+      node(tab, { id: "aac", type: "sma-spot-ac", inverter: "ainv", topic: "", wires: [["adbg"]] }),
+      debug(tab, "adbg"),
+      node(tab, { id: "acatch", type: "catch", scope: ["aac"], uncaught: false, wires: [["acatchdbg"]] }),
+      debug(tab, "acatchdbg", "error"),
+    ], "full");
+    nr.clearDebug();
+    const first = await nr.waitForDebug((m) => m.id === "adbg", 10_000);
+    type AcMsg = { payload: Record<string, number | null>; topic: string; sma: { serial: number; timestamp: number } };
+    const ref = first.value as AcMsg;
+    const want = real.currentValues();
+    assert.equal(ref.payload.powerL1, want.acPowerL1);
+    assert.equal(ref.payload.powerL3, want.acPowerL3);
+    assert.equal(ref.payload.frequency, want.gridFrequency);
+    assert.notEqual(ref.payload.powerL1, 4242, "the forger's values differ from the true ones");
+    assert.equal(clientPorts.size, 1, `Node-RED's client talks from one port (${[...clientPorts].join(", ")})`);
+    const nrPort = [...clientPorts][0];
+
+    const attacker = dgram.createSocket("udp4");
+    await new Promise<void>((r) => attacker.bind(0, "127.0.0.1", () => r()));
+    const sent = { random: 0, smaRandom: 0, mutated: 0, wrongId: 0, wrongSerialRightId: 0, wrongPortRightId: 0 };
+    const fromAttacker = (b: Buffer): void => attacker.send(b, nrPort, "127.0.0.1");
+    const fromDevice = (b: Buffer): void => void real.sendRaw(b, "127.0.0.1", nrPort).catch(() => undefined);
+    const safeId = (): number => ((lastId + 16_384) % 0x7fff) + 1; // far from every id in flight
+    const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)];
+    const answers = [...genuine.values(), ...forged.values()].flat();
+    const header = genuine.get("acPowerPhase")?.[0] ?? Buffer.alloc(0);
+
+    // Right packet id, forged values, wrong serial from the device's own address and port, or right serial
+    // from another port: sent the moment the request arrives, 15 ms before the true answer.
+    const onRequest = (e: RequestEvent): void => {
+      if (e.kind !== "query" || e.from !== `127.0.0.1:${nrPort}` || e.packetId === undefined) return;
+      const f = forged.get(e.query as QueryName)?.[0];
+      if (!f) return;
+      fromDevice(forge(f, e.packetId, real.serial + 1));
+      sent.wrongSerialRightId++;
+      fromAttacker(forge(f, e.packetId));
+      sent.wrongPortRightId++;
+    };
+    real.on("request", onRequest);
+    const attackStart = nr.debugMessages.length;
+    const end = Date.now() + 4000;
+    let n = 0;
+    while (Date.now() < end) {
+      for (let j = 0; j < 10; j++, n++) {
+        const send = n % 2 ? fromDevice : fromAttacker;
+        switch (n % 4 === 3 ? 3 : (n >> 1) % 3) {
+          case 0: { // random bytes, sometimes behind a real Speedwire header
+            const junk = Buffer.alloc(Math.floor(Math.random() * 300));
+            for (let i = 0; i < junk.length; i++) junk[i] = Math.floor(Math.random() * 256);
+            if (n % 3 === 0 && junk.length > 42) {
+              header.copy(junk, 0, 0, 42);
+              sent.smaRandom++;
+            } else sent.random++;
+            send(junk);
+            break;
+          }
+          case 1: { // a real answer with a few bytes flipped, cut or extended
+            let m = Buffer.from(pick(answers));
+            for (let k = 1 + Math.floor(Math.random() * 4); k > 0; k--) m[Math.floor(Math.random() * m.length)] ^= 1 + Math.floor(Math.random() * 255);
+            if (n % 5 === 0) m = m.subarray(0, Math.floor(Math.random() * m.length));
+            if (n % 7 === 0) m = Buffer.concat([m, Buffer.alloc(1 + Math.floor(Math.random() * 40), 0xff)]);
+            if (m.length >= 42) m.writeUInt16LE(0x8000 | safeId(), 40);
+            send(m);
+            sent.mutated++;
+            break;
+          }
+          default: { // a forged answer, right serial, a packet id nobody waits for
+            send(forge(pick([...forged.values()])[0], safeId()));
+            sent.wrongId++;
+          }
+        }
+      }
+      await sleep(10);
+    }
+    real.off("request", onRequest);
+    const duringAttack = nr.debugMessages.slice(attackStart).filter((m) => m.id === "adbg").length;
+    await until("reads after the attack", () => (nr.debugMessages.slice(attackStart).filter((m) => m.id === "adbg").length >= duringAttack + 3 ? true : undefined), 10_000);
+    attacker.close();
+    const total = Object.values(sent).reduce((a, b) => a + b, 0);
+    const outputs = nr.debugMessages.filter((m) => m.id === "adbg");
+    const errors = nr.debugMessages.filter((m) => m.id === "acatchdbg");
+    t.diagnostic(`attacker datagrams ${total} ${JSON.stringify(sent)}; reads during the attack ${duringAttack}, `
+      + `outputs ${outputs.length}, caught errors ${errors.length} ${JSON.stringify(errors.map((m) => (m.value as { code?: string }).code))}`);
+
+    process.kill(nr.pid, 0); // still running
+    assert.ok((await nr.nodeTypes()).length > 0, "admin API answers");
+    assert.ok(sent.wrongSerialRightId > 10 && sent.wrongPortRightId > 10 && sent.mutated > 100 && sent.wrongId > 100 && sent.random > 100);
+    assert.ok(duringAttack >= 10, `reads went on during the attack (${duringAttack})`);
+    for (const m of outputs) {
+      const v = m.value as AcMsg;
+      assert.deepEqual(v.payload, ref.payload, "every output holds the true values");
+      assert.equal(v.topic, ref.topic);
+      assert.equal(v.sma.serial, real.serial);
+      assert.equal(v.sma.timestamp, ref.sma.timestamp);
+    }
+    for (const m of errors) assert.ok(TYPED_CODES.includes(String((m.value as { code?: unknown }).code)), `typed error: ${m.msg}`);
+    await nr.deploy([{ id: tab, type: "tab", label: "attack" }], "full");
+    assertCleanLog(nr.log().slice(logFrom), "attack");
+  });
+
+  it("an inverter that answers nothing: ETIMEDOUT at a Catch node within timeout x (retries + 1) + margin", async (t) => {
+    const logFrom = nr.log().length;
+    const TIMEOUT = 300;
+    const RETRIES = 2;
+    const MARGIN = 1000; // inject via the admin API, message to the Catch node, debug over the comms websocket
+    const deadline = TIMEOUT * (RETRIES + 1);
+    const mute = await sim({ serial: 3300000201, userPassword: USER_PW, lossAnswers: 1 });
+    const tab = "loss";
+    await nr.deploy([
+      { id: tab, type: "tab", label: "loss" },
+      inverterNode("linv", mute, { password: USER_PW, timeout: String(TIMEOUT), retries: String(RETRIES) }),
+      inject(tab, "linj", "lac"),
+      node(tab, { id: "lac", type: "sma-spot-ac", inverter: "linv", topic: "", wires: [["ldbg"]] }),
+      debug(tab, "ldbg"),
+      node(tab, { id: "lcatch", type: "catch", scope: ["lac"], uncaught: false, wires: [["lcatchdbg"]] }),
+      debug(tab, "lcatchdbg", "error"),
+    ], "full");
+    nr.clearDebug();
+    const t0 = Date.now();
+    await nr.inject("linj");
+    const caught = await nr.waitForDebug((m) => m.id === "lcatchdbg", deadline + 5000);
+    const elapsed = Date.now() - t0;
+    t.diagnostic(`100 % answer loss: ETIMEDOUT after ${elapsed} ms (timeout ${TIMEOUT} ms x ${RETRIES + 1} attempts = ${deadline} ms, `
+      + `margin ${MARGIN} ms); login attempts seen by the inverter ${mute.stats.logins}`);
+    assert.equal((caught.value as { code?: string }).code, "ETIMEDOUT");
+    assert.ok(elapsed <= deadline + MARGIN, `ETIMEDOUT after ${elapsed} ms > ${deadline} + ${MARGIN} ms`);
+    assert.ok(elapsed >= deadline, `gave up after ${elapsed} ms, before all ${RETRIES + 1} attempts of ${TIMEOUT} ms`);
+    assert.equal(mute.stats.logins, RETRIES + 1, "the login was sent once plus once per retry");
+    assert.equal(nr.debugMessages.filter((m) => m.id === "ldbg").length, 0, "no output");
+    const st = await nr.waitForStatus("lac", (s) => s.fill === "red", 5000);
+    assert.ok(st.text, "a red status that says why");
+    await nr.deploy([{ id: tab, type: "tab", label: "loss" }], "full");
+    assertCleanLog(nr.log().slice(logFrom), "loss");
+  });
+
+  it("no password, plain or encoded (user and installer), in the trace log, flows, debug, status or caught errors", async (t) => {
+    const s = await sim({ serial: 3300000301, userPassword: USER_PW, installerPassword: INSTALLER_PW });
+    const tab = "secrets";
+    const flowsOf = (timeout: string): unknown[] => [
+      { id: tab, type: "tab", label: "secrets" },
+      inverterNode("suser", s, { password: USER_PW, group: "user", timeout }),
+      inverterNode("sinst", s, { password: INSTALLER_PW, group: "installer", timeout }),
+      inverterNode("swrong", s, { password: WRONG_PW, group: "installer", timeout }),
+      ...["user", "inst", "wrong"].flatMap((w) => [
+        inject(tab, `sinj${w}`, `sac${w}`),
+        node(tab, { id: `sac${w}`, type: "sma-spot-ac", inverter: `s${w}`, topic: "", wires: [["sdbg"]] }),
+      ]),
+      debug(tab, "sdbg"),
+      node(tab, { id: "scatch", type: "catch", scope: null, uncaught: false, wires: [["scatchdbg"]] }),
+      debug(tab, "scatchdbg"),
+    ];
+    const readAll = async (): Promise<void> => {
+      nr.clearDebug();
+      for (const w of ["user", "inst", "wrong"]) await nr.inject(`sinj${w}`);
+      await until("two outputs and one caught error", () => {
+        const outs = nr.debugMessages.filter((m) => m.id === "sdbg").length;
+        const errs = nr.debugMessages.filter((m) => m.id === "scatchdbg").length;
+        return outs >= 2 && errs >= 1 ? true : undefined;
+      }, 10_000);
+    };
+    const seen: DebugMessage[] = [];
+    const statusTexts: string[] = [];
+    const keep = (): void => {
+      seen.push(...nr.debugMessages);
+      statusTexts.push(JSON.stringify([...nr.statuses]));
+    };
+    await nr.deploy(flowsOf("500"), "full");
+    await readAll();
+    keep();
+    const caught = nr.debugMessages.find((m) => m.id === "scatchdbg");
+    assert.equal((caught?.value as { error?: { code?: string } }).error?.code, "EAUTH", "the wrong installer password is refused");
+    const logins = s.stats.logins;
+    assert.ok(logins >= 3 && s.stats.loginFailures >= 1);
+    await nr.deploy(flowsOf("600"), "full");
+    await readAll();
+    keep();
+    const flowsJson = fs.readFileSync(path.join(nr.userDir, "flows.json"), "utf8");
+    const credJson = fs.readFileSync(path.join(nr.userDir, "flows_cred.json"), "utf8");
+    const adminFlows = JSON.stringify(await nr.getFlows());
+    const logoffs = s.stats.logoffs;
+    const info = await nr.stop();
+    t.diagnostic(`stopped (${JSON.stringify(info)}); log ${nr.log().length} chars at trace; logins ${s.stats.logins}, logoffs ${s.stats.logoffs}`);
+    await until("logoffs on stop", () => (s.stats.logoffs >= logoffs + 2 ? true : undefined), 3000).catch(() => undefined);
+    assert.equal(s.stats.logoffs, logoffs + 2, "the stop logged off both logged-in sessions (user and installer)");
+
+    const places: Record<string, string> = {
+      "the trace log": nr.log(), "flows.json": flowsJson, "flows_cred.json": credJson, "GET /flows": adminFlows,
+      "debug messages": JSON.stringify(seen.filter((m) => m.id === "sdbg")),
+      "caught errors": JSON.stringify(seen.filter((m) => m.id === "scatchdbg")), "status texts": statusTexts.join("\n"),
+    };
+    const secrets: [string, string, UserGroupName][] = [["user", USER_PW, "user"], ["installer", INSTALLER_PW, "installer"], ["wrong installer", WRONG_PW, "installer"]];
+    for (const [who, pw, group] of secrets) {
+      const enc = encodePassword(pw, group);
+      const chars = enc.subarray(0, pw.length); // the encoded characters, without the padding
+      const forms: Record<string, string> = {
+        plain: pw,
+        "encoded, hex": chars.toString("hex"),
+        "encoded, HEX": chars.toString("hex").toUpperCase(),
+        "encoded, spaced hex (Buffer inspect)": [...chars].map((b) => b.toString(16).padStart(2, "0")).join(" "),
+        "encoded, bytes as JSON": [...chars].join(","),
+        "encoded, base64 (12 bytes)": enc.toString("base64"),
+        "encoded, latin1 text": chars.toString("latin1"),
+      };
+      for (const [where, text] of Object.entries(places)) {
+        for (const [form, needle] of Object.entries(forms)) {
+          assert.ok(!text.includes(needle), `${who} password (${form}) found in ${where}`);
+        }
+      }
+    }
+    assert.match(nr.log(), /\[trace\] /, "the log really is at trace level");
+    assertCleanLog(nr.log(), "whole run");
+  });
+});
