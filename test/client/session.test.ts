@@ -164,9 +164,11 @@ describe("sessions", () => {
 });
 
 describe("hostile networks", () => {
-  it("30 % loss each way: 1000 reads all complete with correct values", async () => {
+  it("30 % loss each way and 0-10 ms jittered latency: 1000 reads all complete with correct values", async () => {
     const c = client();
-    const plant = await Promise.all(Array.from({ length: 10 }, (_, i) => sim({ lossRequests: 0.3, lossAnswers: 0.3, seed: i + 1, serial: 3100000000 + i })));
+    const plant = await Promise.all(Array.from({ length: 10 }, (_, i) => sim({
+      lossRequests: 0.3, lossAnswers: 0.3, latencyMs: { min: 0, max: 10 }, seed: i + 1, serial: 3100000000 + i,
+    })));
     const results = await Promise.all(plant.map(async (s) => {
       const inv = session(c, s, { timeoutMs: 25, retries: 30 });
       let ok = 0;
