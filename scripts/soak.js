@@ -26,6 +26,7 @@ const need = (p) => {
 const { startNodeRed, until } = need("test/harness/nodered");
 const { packPackage } = need("test/harness/pack");
 const { redeploySoak } = need("test/harness/redeploys");
+const { debug, inject, inverterNode, node, pollingFlows, pollingReaders } = need("test/harness/flows");
 const { SimulatedInverter } = need("src/simulator");
 
 function arg(name, dflt) {
@@ -47,13 +48,7 @@ const BAD_LOG = /uncaught|unhandled|EADDRINUSE/i;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const say = (s) => process.stderr.write(s + "\n");
 
-const node = (tab, o) => ({ z: tab, x: 100, y: 100, ...o });
-const inverter = (id, sim, o = {}) => ({ id, type: "sma-inverter", name: `inverter ${id}`, host: "127.0.0.1", port: String(sim.port),
-  serial: "", group: "user", timeout: "500", retries: "1", credentials: { password: PW }, ...o });
-const inject = (tab, id, target, repeat = "") => node(tab, { id, type: "inject", props: [{ p: "payload" }], payload: "",
-  payloadType: "date", repeat, once: repeat !== "", onceDelay: 0.05, wires: [[target]] });
-const debug = (tab, id, complete = "true") => node(tab, { id, type: "debug", active: true, tosidebar: true, console: false,
-  complete, targetType: complete === "true" ? "full" : "msg", wires: [] });
+const inverter = (id, sim, o = {}) => inverterNode(id, sim.port, PW, o);
 
 const failures = [];
 const check = (ok, what) => {
@@ -73,19 +68,8 @@ async function sims(n, o) {
 async function redeploys(nr) {
   const plant = await sims(3, (k) => ({ serial: 3400000001 + k, latencyMs: 2 }));
   const tab = "soak";
-  const readers = plant.flatMap((_, k) => [`ac${k}`, `en${k}`]);
-  const flowsFor = (i) => [
-    { id: tab, type: "tab", label: "soak" },
-    ...plant.flatMap((s, k) => [
-      inverter(`inv${k}`, s, { timeout: String(1000 + ((i + 100) % 50)) }),
-      inject(tab, `injac${k}`, `ac${k}`, "0.1"),
-      node(tab, { id: `ac${k}`, type: "sma-spot-ac", inverter: `inv${k}`, topic: "", wires: [[]] }),
-      inject(tab, `injen${k}`, `en${k}`, "0.1"),
-      node(tab, { id: `en${k}`, type: "sma-energy", inverter: `inv${k}`, topic: "", wires: [[]] }),
-    ]),
-    node(tab, { id: "catch", type: "catch", scope: null, uncaught: false, wires: [["catchdbg"]] }),
-    debug(tab, "catchdbg", "error"),
-  ];
+  const readers = pollingReaders("", plant.length);
+  const flowsFor = (i) => pollingFlows(tab, "", plant.map((p) => p.port), PW, i);
   let logoffs0 = [];
   let logins0 = [];
   const r = await redeploySoak(nr, {

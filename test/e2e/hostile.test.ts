@@ -14,6 +14,7 @@ import { startNodeRed, until, type DebugMessage, type NodeRedHandle } from "../h
 import { assertAvailable, runtimes, skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
 import { redeploySoak } from "../harness/redeploys";
+import { debug, inject, inverterNode as inverterAt, node, pollingFlows, pollingReaders } from "../harness/flows";
 import { SpeedwireClient } from "../../src/client";
 import { SimulatedInverter, type RequestEvent, type SimulatedInverterOptions } from "../../src/simulator";
 import {
@@ -34,24 +35,9 @@ const SPOT_AC: QueryName[] = ["acPowerTotal", "acPowerPhase", "acVoltageCurrent"
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function node(tab: string, o: Record<string, unknown>): Record<string, unknown> {
-  return { z: tab, x: 100, y: 100, ...o };
-}
-
 function inverterNode(id: string, sim: SimulatedInverter, o: Record<string, unknown>): Record<string, unknown> {
   const { password, ...rest } = o;
-  return { id, type: "sma-inverter", name: `inverter ${id}`, host: "127.0.0.1", port: String(sim.port), serial: "", group: "user",
-    timeout: "500", retries: "1", credentials: { password }, ...rest };
-}
-
-function inject(tab: string, id: string, target: string, repeat = ""): Record<string, unknown> {
-  return node(tab, { id, type: "inject", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat,
-    once: repeat !== "", onceDelay: 0.05, wires: [[target]] });
-}
-
-function debug(tab: string, id: string, complete = "true"): Record<string, unknown> {
-  return node(tab, { id, type: "debug", active: true, tosidebar: true, console: false, complete,
-    targetType: complete === "true" ? "full" : "msg", wires: [] });
+  return inverterAt(id, sim.port, String(password), rest);
 }
 
 const sims: SimulatedInverter[] = [];
@@ -132,20 +118,9 @@ describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocal
     const logFrom = nr.log().length;
     const plant = await Promise.all([0, 1, 2].map((k) => sim({ serial: 3300000001 + k, userPassword: USER_PW })));
     const tab = "soak";
-    const readers = plant.flatMap((_, k) => [`rac${k}`, `ren${k}`]);
+    const readers = pollingReaders("r", plant.length);
     // Every redeploy changes each config node's timeout, so that a "nodes" deploy restarts them and their readers.
-    const flowsFor = (i: number): unknown[] => [
-      { id: tab, type: "tab", label: "soak" },
-      ...plant.flatMap((s, k) => [
-        inverterNode(`rinv${k}`, s, { password: USER_PW, timeout: String(1000 + ((i + 100) % 50)), retries: "1" }),
-        inject(tab, `rinjac${k}`, `rac${k}`, "0.1"),
-        node(tab, { id: `rac${k}`, type: "sma-spot-ac", inverter: `rinv${k}`, topic: "", wires: [[]] }),
-        inject(tab, `rinjen${k}`, `ren${k}`, "0.1"),
-        node(tab, { id: `ren${k}`, type: "sma-energy", inverter: `rinv${k}`, topic: "", wires: [[]] }),
-      ]),
-      node(tab, { id: "rcatch", type: "catch", scope: null, uncaught: false, wires: [["rcatchdbg"]] }),
-      debug(tab, "rcatchdbg", "error"),
-    ];
+    const flowsFor = (i: number): unknown[] => pollingFlows(tab, "r", plant.map((p) => p.port), USER_PW, i);
     let logoffs0: number[] = [];
     let logins0: number[] = [];
     const r = await redeploySoak(nr, {
