@@ -208,7 +208,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
     return text && /json/.test(res.headers.get("content-type") ?? "") ? (JSON.parse(text) as unknown) : text;
   };
 
-  // Ready = the admin API answers (independent of the log level).
+  // Ready = the admin API answers (independent of the log level; /auth/login is open even with adminAuth).
   const startEnd = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
     if (exitInfo) {
@@ -216,7 +216,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
       throw new Error(`Node-RED exited during start (${JSON.stringify(exitInfo)}):\n${output}`);
     }
     try {
-      await api("GET", "settings");
+      await api("GET", "auth/login");
       break;
     } catch {
       if (Date.now() > startEnd) {
