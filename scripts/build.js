@@ -10,9 +10,10 @@ const root = path.resolve(__dirname, "..");
 const tsc = require.resolve("typescript/bin/tsc");
 const ASSET = /\.(html|json|svg|png)$/;
 // Help text shared by several nodes: src/nodes/shared/help/<lang>/<name>.html, pulled into a node's
-// locales/<lang>/*.html by a line `<!-- include: name -->`. Only the expanded help is copied, not the fragments.
+// locales/<lang>/*.html by a line `<!-- include: name -->` or `<!-- include: name arg -->` (the fragment's
+// {{arg}} becomes arg). Only the expanded help is copied, not the fragments.
 const HELP = path.join(root, "src", "nodes", "shared", "help");
-const INCLUDE = /^([ \t]*)<!-- include: ([\w-]+) -->[ \t]*$/gm;
+const INCLUDE = /^([ \t]*)<!-- include: ([\w-]+)(?: ([\w-]+))? -->[ \t]*$/gm;
 
 function fail(message) {
   console.error("build: " + message);
@@ -26,7 +27,7 @@ function expandIncludes(file) {
   if (!text.includes("<!-- include:")) return text;
   if (path.basename(path.dirname(path.dirname(file))) !== "locales") fail(`${rel}: includes work only in locales/<lang>/ help files`);
   const lang = path.basename(path.dirname(file));
-  const expanded = text.replace(INCLUDE, (_line, indent, name) => {
+  const expanded = text.replace(INCLUDE, (_line, indent, name, arg) => {
     const langDir = path.join(HELP, lang);
     if (!fs.existsSync(langDir)) fail(`${rel}: include "${name}" has no shared help for language "${lang}" (${path.relative(root, langDir)}/ is missing)`);
     const fragment = path.join(langDir, name + ".html");
@@ -34,7 +35,11 @@ function expandIncludes(file) {
       const known = fs.readdirSync(langDir).filter((f) => f.endsWith(".html")).map((f) => f.slice(0, -5));
       fail(`${rel}: unknown include "${name}" (no ${path.relative(root, fragment)}; known for ${lang}: ${known.join(", ") || "none"})`);
     }
-    return fs.readFileSync(fragment, "utf8").replace(/\n$/, "").split("\n").map((l) => (l ? indent + l : l)).join("\n");
+    const body = fs.readFileSync(fragment, "utf8").replace(/\n$/, "");
+    if (body.includes("{{arg}}") !== (arg !== undefined)) {
+      fail(`${rel}: include "${name}" ${arg === undefined ? "needs an argument" : "takes no argument"}`);
+    }
+    return body.replaceAll("{{arg}}", arg ?? "").split("\n").map((l) => (l ? indent + l : l)).join("\n");
   });
   const left = /<!-- include:.*/.exec(expanded);
   if (left) fail(`${rel}: malformed or nested include "${left[0].trim()}" (write <!-- include: name --> alone on its line; fragments cannot include)`);
