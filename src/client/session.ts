@@ -12,6 +12,7 @@ import {
   type UserGroupName,
 } from "../protocol";
 import { SmaError } from "./errors";
+import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
 import type { Transport } from "./transport";
 
@@ -64,16 +65,15 @@ export class InverterSession extends EventEmitter {
   private addressInUse?: string;
   private device?: Address;
   private loggedIn = false;
+  /** 0 until the device first answers. */
   private lastAnswerAt = 0;
-  private everAnswered = false;
-  private authBackoffUntil = 0;
-  private authBackoffMs: number;
-  private authError?: SmaError;
+  /** Counts reads that ended with the device asleep: reads queued before the last of them end at once, quietly. */
+  private asleepTimeouts = 0;
+  private readonly invalid?: SmaError;
+  private readonly auth: Backoff;
+  private readonly search: Backoff;
   private readonly unsupported = new Set<QueryName>();
   private foundAt?: string;
-  private discoveryUntil = 0;
-  private discoveryBackoffMs: number;
-  private notFound?: SmaError;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
@@ -81,11 +81,13 @@ export class InverterSession extends EventEmitter {
 
   constructor(private readonly transport: Transport, options: InverterOptions) {
     super();
+    // One listener per query node using this inverter: many nodes are normal, not a leak.
+    this.setMaxListeners(0);
     this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
-    this.authBackoffMs = this.options.authBackoffMs;
-    this.discoveryBackoffMs = this.options.discoveryBackoffMs;
+    this.auth = new Backoff(this.options.authBackoffMs, this.options.authBackoffMaxMs);
+    this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
     const problem = passwordProblem(this.options.password);
-    if (problem) this.authError = new SmaError("EINVAL", problem);
+    if (problem) this.invalid = new SmaError("EINVAL", problem);
   }
 
   get state(): InverterState {
@@ -108,24 +110,34 @@ export class InverterSession extends EventEmitter {
   }
 
   private setState(state: InverterState, error?: SmaError): void {
-    if (state === this._state && !error) return;
+    // Closed is final: a read that was under way when the session closed cannot bring it back.
+    if (this._state === "closed" || (state === this._state && !error)) return;
     this._state = state;
     this.emit("state", state, error);
   }
 
   /** Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError. */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
-    const job = this.tail.then(() => this.runRead(queries));
+    const queuedAfter = this.asleepTimeouts;
+    const job = this.tail.then(() => this.runRead(queries, queuedAfter));
     this.tail = job.catch(() => undefined);
     return job;
   }
 
-  private async runRead(queries: readonly QueryName[]): Promise<ReadResult> {
-    if (this._state === "closed") throw new SmaError("ECLOSED", "inverter connection closed");
-    if (this.authError?.code === "EINVAL") throw this.authError;
-    if (this.authError && Date.now() < this.authBackoffUntil) throw this.authError;
-    this.stats.reads++;
+  private async runRead(queries: readonly QueryName[], queuedAfter: number): Promise<ReadResult> {
+    if (this._state === "closed") throw closedError();
+    if (this.invalid) throw this.invalid;
+    const refused = this.auth.blocking();
+    if (refused) throw refused;
     const wasAsleep = this._state === "asleep";
+    // Reads that queued up behind a read that found the device asleep end at once, so that polls faster than
+    // the timeout do not pile up all night; a read asked for after that one probes the device again.
+    if (wasAsleep && queuedAfter < this.asleepTimeouts) {
+      const err = new SmaError("ETIMEDOUT", `no answer from ${this.options.host || this.addressInUse}:${this.options.port} (asleep)`);
+      err.quiet = true;
+      throw err;
+    }
+    this.stats.reads++;
     try {
       try {
         return await this.readOnce(queries);
@@ -139,7 +151,8 @@ export class InverterSession extends EventEmitter {
       if (err.code === "ETIMEDOUT") {
         err.quiet = wasAsleep;
         this.loggedIn = false;
-        this.setState(this.everAnswered ? "asleep" : "error", err);
+        if (this.lastAnswerAt > 0) this.asleepTimeouts++;
+        this.setState(this.lastAnswerAt > 0 ? "asleep" : "error", err);
       } else if (err.code === "EAUTH") {
         this.setState("auth", err);
       } else if (err.code !== "ECLOSED") {
@@ -215,29 +228,26 @@ export class InverterSession extends EventEmitter {
         time: Math.floor(Date.now() / 1000),
       }));
     } catch (e) {
-      if (e instanceof SmaError && e.code === "ETIMEDOUT" && !this.everAnswered) {
+      if (e instanceof SmaError && e.code === "ETIMEDOUT" && this.lastAnswerAt === 0) {
         throw new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${this.options.port} to login `
           + "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)");
       }
       throw e;
     }
     if (answer.errorCode === ErrorCode.WRONG_PASSWORD) {
-      this.authError = new SmaError("EAUTH", `login as ${group} refused: wrong password`, answer.errorCode);
-      this.authBackoffUntil = Date.now() + this.authBackoffMs;
-      this.authBackoffMs = Math.min(this.authBackoffMs * 2, this.options.authBackoffMaxMs);
-      throw this.authError;
+      throw this.auth.fail(new SmaError("EAUTH", `login as ${group} refused: wrong password`, answer.errorCode));
     }
     if (answer.errorCode !== 0) {
       throw new SmaError("EPROTOCOL", `login answered with error ${answer.errorCode}`, answer.errorCode);
     }
-    this.authError = undefined;
-    this.authBackoffMs = this.options.authBackoffMs;
+    this.auth.reset();
     this.loggedIn = true;
   }
 
   /** Sends a request and waits for its whole answer (all fragments), resending on timeout. */
   private exchange(command: number, build: (packetId: number) => Buffer):
     Promise<{ errorCode: number; records: DataRecord[]; source: Address }> {
+    if (this._state === "closed") return Promise.reject(closedError());
     const address = this.addressInUse as string;
     const { port, timeoutMs } = this.options;
     const retries = this._state === "asleep" ? 0 : this.options.retries;
@@ -245,7 +255,8 @@ export class InverterSession extends EventEmitter {
     const datagram = build(packetId);
     this.stats.requests++;
     return new Promise((resolve, reject) => {
-      const records: DataRecord[] = [];
+      // Keyed by fragment number (counting down to 0): a fragment that arrives again after a resend replaces itself.
+      const fragments = new Map<number, DataRecord[]>();
       let attempt = 0;
       let timer: NodeJS.Timeout | undefined;
       const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
@@ -253,7 +264,10 @@ export class InverterSession extends EventEmitter {
         this.transport.forget(packetId);
         this.aborts.delete(abort);
         if (err) reject(err);
-        else if (answer) resolve({ errorCode: answer.header.errorCode, records, source: answer.header.source });
+        else if (answer) {
+          const records = [...fragments].sort(([a], [b]) => b - a).flatMap(([, r]) => r);
+          resolve({ errorCode: answer.header.errorCode, records, source: answer.header.source });
+        }
       };
       const abort = (e: SmaError): void => finish(e);
       this.aborts.add(abort);
@@ -272,9 +286,8 @@ export class InverterSession extends EventEmitter {
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
         onAnswer: (answer) => {
           this.lastAnswerAt = Date.now();
-          this.everAnswered = true;
           this.device = answer.header.source;
-          records.push(...answer.records);
+          fragments.set(answer.header.fragment, answer.records);
           if (answer.header.fragment === 0) finish(undefined, answer);
           else timer = (clearTimeout(timer), setTimeout(onTimeout, timeoutMs));
         },
@@ -289,7 +302,7 @@ export class InverterSession extends EventEmitter {
     if (host === "") {
       if (this.options.serial === undefined) throw new SmaError("EINVAL", "neither a host nor a serial number is set");
       const address = await this.locate();
-      if (!address) throw this.notFound ?? new SmaError("ENOTFOUND", `no SMA device with serial number ${this.options.serial} answered the search`);
+      if (!address) throw this.search.error ?? new SmaError("ENOTFOUND", `no SMA device with serial number ${this.options.serial} answered the search`);
       return;
     }
     if (net.isIPv4(host)) {
@@ -305,7 +318,7 @@ export class InverterSession extends EventEmitter {
 
   /** After a timeout: true when the serial was found at another address (the caller reads again there). */
   private async relocate(): Promise<boolean> {
-    if (this.options.serial === undefined || this._state === "closed") return false;
+    if (this.options.serial === undefined) return false;
     const before = this.addressInUse;
     const address = await this.locate();
     return address !== undefined && address !== before;
@@ -317,25 +330,22 @@ export class InverterSession extends EventEmitter {
    */
   private async locate(): Promise<string | undefined> {
     const serial = this.options.serial as number;
-    if (Date.now() < this.discoveryUntil) {
-      if (this.notFound) this.notFound.quiet = true;
+    const refused = this.search.blocking();
+    if (refused) {
+      refused.quiet = true;
       return undefined;
     }
     this.setState("searching");
     const devices = await discover({
       ...this.options.discovery, identity: this.transport.identity, stopWhen: (d) => d.serial === serial,
     }).catch(() => []);
-    if (this._state === "closed") throw new SmaError("ECLOSED", "inverter connection closed");
+    if (this._state === "closed") throw closedError();
     const device = devices.find((d) => d.serial === serial);
     if (!device) {
-      this.discoveryUntil = Date.now() + this.discoveryBackoffMs;
-      this.discoveryBackoffMs = Math.min(this.discoveryBackoffMs * 2, this.options.discoveryBackoffMaxMs);
-      this.notFound = new SmaError("ENOTFOUND", `no SMA device with serial number ${serial} answered the search`);
+      this.search.fail(new SmaError("ENOTFOUND", `no SMA device with serial number ${serial} answered the search`));
       return undefined;
     }
-    this.discoveryBackoffMs = this.options.discoveryBackoffMs;
-    this.discoveryUntil = 0;
-    this.notFound = undefined;
+    this.search.reset();
     if (device.address !== this.addressInUse) {
       const previous = this.addressInUse;
       this.addressInUse = device.address;
@@ -351,7 +361,7 @@ export class InverterSession extends EventEmitter {
     if (this._state === "closed") return;
     const wasLoggedIn = this.loggedIn && this.addressInUse;
     this.setState("closed");
-    for (const abort of [...this.aborts]) abort(new SmaError("ECLOSED", "inverter connection closed"));
+    for (const abort of [...this.aborts]) abort(closedError());
     if (!wasLoggedIn) return;
     this.loggedIn = false;
     const logoff = buildLogoff({ source: this.transport.identity, destination: this.destination(), packetId: this.transport.nextPacketId() });
@@ -360,6 +370,10 @@ export class InverterSession extends EventEmitter {
       new Promise((r) => setTimeout(r, timeoutMs).unref()),
     ]);
   }
+}
+
+function closedError(): SmaError {
+  return new SmaError("ECLOSED", "inverter connection closed");
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -35,6 +35,7 @@ export class Transport extends EventEmitter {
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly waiting = new Map<number, Expectation>();
+  private closed = false;
   private readonly recentIds = new Set<number>();
   private readonly recentOrder: number[] = [];
 
@@ -65,13 +66,18 @@ export class Transport extends EventEmitter {
   }
 
   open(): Promise<dgram.Socket> {
+    if (this.closed) return Promise.reject(new Error("transport closed"));
     if (this.socket) return Promise.resolve(this.socket);
     this.opening ??= new Promise<dgram.Socket>((resolve, reject) => {
       const s = dgram.createSocket({ type: "udp4" });
       s.on("message", (msg, rinfo) => this.receive(msg, rinfo));
-      s.once("error", reject);
+      const failed = (err: Error): void => {
+        s.close();
+        reject(err);
+      };
+      s.once("error", failed);
       s.bind({ port: 0, address: this.bindAddress }, () => {
-        s.off("error", reject);
+        s.off("error", failed);
         // A socket error must never become an uncaught exception in Node-RED.
         s.on("error", (err) => this.emit("socketError", err));
         this.socket = s;
@@ -136,7 +142,9 @@ export class Transport extends EventEmitter {
     }
   }
 
+  /** Closes the socket for good: a closed transport never opens another one. */
   async close(): Promise<void> {
+    this.closed = true;
     const s = this.socket ?? (this.opening ? await this.opening.catch(() => undefined) : undefined);
     this.socket = undefined;
     this.waiting.clear();

@@ -145,6 +145,45 @@ describe("sessions", () => {
     assert.ok("acPowerL1" in r.values);
   });
 
+  it("reads queued behind one that finds the inverter asleep end at once, quietly; a later read probes again", async () => {
+    const s = await sim();
+    const inv = session(client(), s, { timeoutMs: 150, retries: 0 });
+    await inv.read(["acPowerPhase"]);
+    s.setSleeping(true);
+    const t0 = Date.now();
+    const burst = await Promise.all(Array.from({ length: 5 }, () => inv.read(["acPowerPhase"]).catch((e: SmaError) => e)));
+    const took = Date.now() - t0;
+    assert.ok(burst.every((e) => e instanceof SmaError && e.code === "ETIMEDOUT"));
+    assert.deepEqual(burst.map((e) => (e as SmaError).quiet), [false, true, true, true, true]);
+    assert.ok(took < 4 * 150, `one probe, not five: ${took} ms`);
+    s.setSleeping(false);
+    assert.ok("acPowerL1" in (await inv.read(["acPowerPhase"])).values, "the next read asked for probes and finds it awake");
+  });
+
+  it("an answer in fragments that is asked for again is not counted twice", async () => {
+    const s = await sim({ phases: 3, maxRecordsPerDatagram: 1, lossAnswers: 0.2, seed: 7 });
+    const inv = session(client(), s, { timeoutMs: 40, retries: 20 });
+    for (let i = 0; i < 30; i++) {
+      const r = await inv.read(["acPowerPhase", "acVoltageCurrent"]);
+      const keys = r.readings.map((x) => `${x.def.lri}/${x.index}`);
+      assert.equal(new Set(keys).size, keys.length, `duplicate readings: ${keys.join(" ")}`);
+    }
+  });
+
+  it("closing while the session searches for its serial: ECLOSED, and the session stays closed and sends nothing", async () => {
+    const c = client();
+    const inv = c.inverter({ host: "", serial: 3999999999, password: "0000", discovery: { targets: [{ address: "127.0.0.1", port: 9 }], timeoutMs: 300 } });
+    const states: string[] = [];
+    inv.on("state", (st: string) => states.push(st));
+    const reading = inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await inv.close();
+    const e = await reading;
+    assert.ok(e instanceof SmaError && e.code === "ECLOSED", String(e));
+    assert.deepEqual(states, ["searching", "closed"]);
+    assert.equal(c.transport.stats.sent, 0);
+  });
+
   it("close logs off and ends waiting reads with ECLOSED", async () => {
     const s = await sim();
     const inv = session(client(), s);
