@@ -2,13 +2,14 @@
  * Finds SMA devices: the multicast discovery request, then an unauthenticated identify query to each
  * address that answered, for its serial and SUSyID. A device answering on two addresses counts once.
  */
+import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
-import * as os from "node:os";
 import {
   MULTICAST_GROUP, SPEEDWIRE_PORT, buildDiscovery, buildIdentify, decodeAnswer, decodeDiscoveryAnswer,
   type Address,
 } from "../protocol";
 import { clientIdentity } from "./identity";
+import { ipv4Interfaces } from "./interfaces";
 
 export interface DiscoveredDevice {
   address: string;
@@ -58,19 +59,19 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   const socket = dgram.createSocket({ type: "udp4" });
   const found = new Map<string, DiscoveredDevice>();
   const identifyIds = new Map<number, string>();
-  let packetId = 1;
   let finished = false;
   let wake: () => void = () => undefined;
   const stop = (): void => {
     finished = true;
     wake();
   };
-  socket.on("error", () => undefined);
+  // After bind, a socket error (e.g. a target the network refuses) must not end the search or the process.
+  const ignore = (): void => undefined;
   socket.on("message", (msg, rinfo) => {
     try {
       const a = decodeAnswer(msg);
       const address = identifyIds.get(a.header.packetId);
-      const d = address ? found.get(address) : undefined;
+      const d = address === rinfo.address ? found.get(address) : undefined;
       if (d && a.header.errorCode === 0) {
         Object.assign(d, { serial: a.header.source.serial, susyId: a.header.source.susyId });
         if (opts.stopWhen?.(d)) stop();
@@ -87,55 +88,61 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     // The address the datagram came from is the one we can reach; the one inside may be stale.
     if (found.has(rinfo.address)) return;
     found.set(rinfo.address, { address: rinfo.address, port: rinfo.port });
-    const id = packetId++;
+    let id: number;
+    do id = randomInt(1, 0x8000);
+    while (identifyIds.has(id));
     identifyIds.set(id, rinfo.address);
     socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);
   });
-  await new Promise<void>((resolve) => socket.bind(0, resolve));
-  // Targets may be a subnet's broadcast address (networks where multicast does not pass, e.g. Docker bridges).
-  socket.setBroadcast(true);
-  const request = buildDiscovery();
-  const targets = opts.targets ?? multicastTargets();
-  for (const t of targets) {
-    if (t.iface) {
-      try {
-        socket.setMulticastInterface(t.iface);
-      } catch {
-        continue;
-      }
-    }
-    await new Promise<void>((resolve) => socket.send(request, t.port, t.address, () => resolve()));
-  }
-  if (!finished) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      wake = () => {
-        clearTimeout(timer);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, () => {
+        socket.off("error", reject);
+        socket.on("error", ignore);
         resolve();
-      };
+      });
     });
+    await search();
+  } finally {
+    socket.close();
   }
-  socket.close();
   const bySerial = new Map<string, DiscoveredDevice>();
   for (const d of found.values()) {
     const key = d.serial !== undefined ? `s${d.serial}` : `a${d.address}`;
     if (!bySerial.has(key)) bySerial.set(key, d);
   }
   return [...bySerial.values()];
+
+  async function search(): Promise<void> {
+    // Targets may be a subnet's broadcast address (networks where multicast does not pass, e.g. Docker bridges).
+    socket.setBroadcast(true);
+    const request = buildDiscovery();
+    const targets = opts.targets ?? multicastTargets();
+    for (const t of targets) {
+      if (t.iface) {
+        try {
+          socket.setMulticastInterface(t.iface);
+        } catch {
+          continue;
+        }
+      }
+      await new Promise<void>((resolve) => socket.send(request, t.port, t.address, () => resolve()));
+    }
+    if (!finished) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
 }
 
 function multicastTargets(): DiscoveryTarget[] {
-  const out: DiscoveryTarget[] = [];
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const i of list ?? []) {
-      if (i.family === "IPv4" && !i.internal) out.push({ address: MULTICAST_GROUP, port: SPEEDWIRE_PORT, iface: i.address });
-    }
-  }
+  const out = ipv4Interfaces({ external: true }).map((i) => ({ address: MULTICAST_GROUP, port: SPEEDWIRE_PORT, iface: i.address }));
   return out.length > 0 ? out : [{ address: MULTICAST_GROUP, port: SPEEDWIRE_PORT }];
 }
 
-/** The host's IPv4 interfaces, for the editor's interface pickers. */
-export function ipv4Interfaces(): { name: string; address: string }[] {
-  return Object.entries(os.networkInterfaces()).flatMap(([name, list]) =>
-    (list ?? []).filter((i) => i.family === "IPv4").map((i) => ({ name, address: i.address })));
-}

@@ -5,4 +5,5 @@ export * from "./transport";
 export * from "./session";
 export * from "./client";
 export * from "./discovery";
+export * from "./interfaces";
 export * from "./meter-listener";

@@ -17,7 +17,7 @@
  * kernel gives a unicast datagram to one of them only. Interfaces are enumerated when the socket binds.
  */
 import * as dgram from "node:dgram";
-import * as os from "node:os";
+import { ipv4Interfaces } from "./interfaces";
 import { EventEmitter } from "node:events";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT } from "../protocol/constants";
 import { DecodeError } from "../protocol/errors";
@@ -105,11 +105,6 @@ const codeOf = (e: unknown, fallback: string): string =>
   typeof (e as { code?: unknown } | null)?.code === "string" ? (e as { code: string }).code : fallback;
 
 /** Addresses of the non-internal IPv4 interfaces, where meters are. */
-export function ipv4InterfaceAddresses(): string[] {
-  return Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])
-    .filter((i) => i.family === "IPv4" && !i.internal).map((i) => i.address);
-}
-
 export class MeterListener extends EventEmitter {
   private static readonly registry = new Map<string, MeterListener>();
 
@@ -206,7 +201,7 @@ export class MeterListener extends EventEmitter {
     this.state = "listening";
     const group = this.options.group;
     if (group) {
-      const wanted = this.options.interfaceAddress ? [this.options.interfaceAddress] : ipv4InterfaceAddresses();
+      const wanted = this.options.interfaceAddress ? [this.options.interfaceAddress] : ipv4Interfaces({ external: true }).map((i) => i.address);
       // no external interface: let the kernel pick (loopback-only hosts)
       for (const iface of wanted.length > 0 ? wanted : [undefined]) this.join(group, iface);
     }

@@ -4,11 +4,12 @@ import { discover, ipv4Interfaces } from "../../client";
 import type { NodeAPI } from "./red";
 import { discoverySettings } from "./settings";
 
-let registered = false;
+/** Admin apps the endpoints are on: once per app, whichever of this package's node types loads first. */
+const registered = new WeakSet<object>();
 
 export function registerAdminEndpoints(RED: NodeAPI): void {
-  if (registered) return;
-  registered = true;
+  if (registered.has(RED.httpAdmin)) return;
+  registered.add(RED.httpAdmin);
   const read = RED.auth.needsPermission("sma-inverter.read");
   RED.httpAdmin.get("/sma-speedwire/values", read, (_req, res) => {
     const seen = new Set<string>();
@@ -19,9 +20,7 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   RED.httpAdmin.get("/sma-speedwire/interfaces", read, (_req, res) => {
     res.json(ipv4Interfaces());
   });
-  RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
-    const settings = discoverySettings(RED);
-    const timeoutMs = Math.min(Math.max(Number(req.query.timeout) || settings.timeoutMs || 3000, 500), 10000);
-    discover({ ...settings, timeoutMs }).then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
+  RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), (_req, res) => {
+    discover(discoverySettings(RED)).then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
   });
 }

@@ -30,11 +30,17 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress !== undefined));
     };
     session.on("state", onState);
-    this.on("close", () => session.off("state", onState));
+    let closed = false;
+    this.on("close", () => {
+      closed = true;
+      session.off("state", onState);
+    });
 
     this.on("input", (msg: Record<string, unknown>, send: (m: unknown) => void, done: (e?: Error) => void) => {
       const queries = spec.queries(config);
       session.read(queries).then((result) => {
+        // Redeployed alone while its read was under way (the inverter's session lives on): nothing to say.
+        if (closed) return done();
         msg.payload = spec.payload(result, config);
         msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
         msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address };
@@ -45,7 +51,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         done();
       }, (e: unknown) => {
         const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
-        if (err.code === "ECLOSED") return done();
+        if (closed || err.code === "ECLOSED") return done();
         this.status(errorStatus(RED, err));
         // An inverter asleep for the night fails every poll: say it once, then only show the status.
         if (err.quiet) return done();

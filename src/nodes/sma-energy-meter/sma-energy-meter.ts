@@ -6,7 +6,8 @@ import * as net from "node:net";
 import { MeterListener, type MeterEvent } from "../../client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../protocol";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { intOr } from "../shared/fields";
+import { intOr, numberOr } from "../shared/fields";
+import { registerAdminEndpoints } from "../shared/admin";
 
 const NS = "node-red-contrib-sma-speedwire/sma-energy-meter:";
 const CAUSES = "IGMP snooping on a switch, the meter in another subnet/VLAN, Docker without host networking, "
@@ -26,13 +27,16 @@ function payloadOf(d: MeterDatagram): Record<string, number | null> {
 }
 
 export = (RED: NodeAPI): void => {
+  // Its editor lists interfaces through them: it must work with sma-inverter disabled in the palette.
+  registerAdminEndpoints(RED);
   RED.nodes.registerType("sma-energy-meter", function (this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const c = def as MeterDef;
     const group = String(c.group ?? MULTICAST_GROUP).trim();
     const serialFilter = intOr(c.serial, undefined, 1, 0xffffffff);
-    const throttleMs = (intOr(c.throttle, 5, 0, 86400) ?? 5) * 1000;
-    const watchdogMs = (intOr(c.watchdog, 10, 0, 86400) ?? 10) * 1000;
+    // Seconds, decimals allowed (the editor accepts 0.5).
+    const throttleMs = numberOr(c.throttle, 5, 0, 86400) * 1000;
+    const watchdogMs = numberOr(c.watchdog, 10, 0, 86400) * 1000;
     const listener = MeterListener.acquire({
       group: isMulticast(group) ? group : null,
       port: intOr(c.port, SPEEDWIRE_PORT, 1, 65535),

@@ -29,12 +29,13 @@ export = (RED: NodeAPI): void => {
     const client = SpeedwireClient.acquire();
     node.session = client.inverter({
       host: String(c.host ?? "").trim(),
-      port: intOr(c.port, 9522, 1, 65535),
+      // Empty or out of range: undefined, and the session's DEFAULTS apply. Ranges as the editor checks them.
+      port: intOr(c.port, undefined, 1, 65535),
       serial: intOr(c.serial, undefined, 1, 0xfffffffe),
       group: c.group === "installer" ? "installer" : "user",
       password: node.credentials?.password ?? "",
-      timeoutMs: intOr(c.timeout, 1500, 100, 60000),
-      retries: intOr(c.retries, 2, 0, 10),
+      timeoutMs: intOr(c.timeout, undefined, 200, 30000),
+      retries: intOr(c.retries, undefined, 0, 10),
       discovery: discoverySettings(RED),
     });
     const serial = node.session.options.serial;
