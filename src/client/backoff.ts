@@ -16,6 +16,11 @@ export class Backoff {
     return this.error && now < this.until ? this.error : undefined;
   }
 
+  /** ms until the wait is over (0 when not waiting). */
+  remainingMs(now = Date.now()): number {
+    return this.error ? Math.max(0, this.until - now) : 0;
+  }
+
   fail(error: SmaError, now = Date.now()): SmaError {
     this.error = error;
     this.until = now + this.waitMs;

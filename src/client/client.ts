@@ -30,10 +30,6 @@ export class SpeedwireClient {
     return s;
   }
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.sessions].map((s) => s.close()));
     await this.transport.close();

@@ -15,14 +15,12 @@ export class SmaError extends Error {
   readonly deviceCode?: number;
   /** True when this error repeats a known outage (inverter asleep): log it once, not on every poll. */
   quiet = false;
+  /** EAUTH while the login back-off lasts: no login was tried for this read. */
+  paused = false;
   constructor(code: SmaErrorCode, message: string, deviceCode?: number) {
     super(message);
     this.name = "SmaError";
     this.code = code;
     if (deviceCode !== undefined) this.deviceCode = deviceCode;
   }
-}
-
-export function isSmaError(e: unknown): e is SmaError {
-  return e instanceof SmaError;
 }

@@ -128,7 +128,12 @@ export class InverterSession extends EventEmitter {
     if (this._state === "closed") throw closedError();
     if (this.invalid) throw this.invalid;
     const refused = this.auth.blocking();
-    if (refused) throw refused;
+    if (refused) {
+      const s = Math.ceil(this.auth.remainingMs() / 1000);
+      const err = new SmaError("EAUTH", `${refused.message}; login paused, next attempt in ${s} s`, refused.deviceCode);
+      err.paused = true;
+      throw err;
+    }
     const wasAsleep = this._state === "asleep";
     // Reads that queued up behind a read that found the device asleep end at once, so that polls faster than
     // the timeout do not pile up all night; a read asked for after that one probes the device again.

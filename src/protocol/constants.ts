@@ -54,9 +54,8 @@ export const SessionControl = {
 
 /** Control byte at offset 19 of requests. */
 export const Control = {
+  /** As SBFspot and libspeedwire send it; some clients send 0xE0, which inverters (and the simulator) answer too. */
   REQUEST: 0xa0,
-  /** Some clients send data queries with 0xE0; inverters answer both. */
-  REQUEST_ALT: 0xe0,
 } as const;
 
 export const UserGroup = {

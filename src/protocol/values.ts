@@ -90,9 +90,10 @@ export function valueByLri(lri: number): ValueDef | undefined {
   return byLri.get(lri);
 }
 
-/** Every distinct value name (indexed ones without their number), in table order. */
-export function valueNames(): string[] {
-  return [...new Set(VALUES.map((v) => v.name))];
+/** One row per value name (the first; a name may stand under two value ids), in table order. */
+export function distinctValues(): ValueDef[] {
+  const seen = new Set<string>();
+  return VALUES.filter((v) => !seen.has(v.name) && seen.add(v.name));
 }
 
 /** The rows for a payload name: "dcPower2" -> the dcPower row with index 2. */
@@ -113,8 +114,4 @@ export function queriesFor(names: readonly string[]): QueryName[] {
     for (const d of direct.length > 0 ? direct : resolveName(name).defs) out.add(d.query);
   }
   return [...out];
-}
-
-export function queriesOfGroup(group: ValueGroup): QueryName[] {
-  return [...new Set(VALUES.filter((v) => v.group === group).map((v) => v.query))];
 }

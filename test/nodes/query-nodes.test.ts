@@ -231,6 +231,25 @@ describe("status dots", () => {
   });
 });
 
+describe("a wrong password as the user meets it", () => {
+  it("each read reaches Catch with EAUTH; the status says wrong password, then login paused; one login at the inverter", async () => {
+    const s = await sim({ userPassword: "1234" });
+    await load(NODES, flow(s, "sma-energy"), { inv: { password: "0000" } });
+    const q = helper.getNode("q");
+    const seen = recordStatuses(q);
+    const caught = helper.getNode("caught");
+    for (let i = 0; i < 3; i++) {
+      const got = nextMessage(caught);
+      q.receive({});
+      const msg = await got;
+      assert.equal((msg.error as { code?: string }).code, "EAUTH");
+    }
+    const texts = seen.filter((st) => st.fill === "red").map((st) => st.text.replace(/^.*status\./, ""));
+    assert.deepEqual(texts, ["auth", "auth", "backoff", "backoff"]);
+    assert.equal(s.stats.logins, 1, "no login while the back-off lasts");
+  });
+});
+
 describe("an inverter addressed by its serial (empty host)", () => {
   it("is found by the search set in settings.js, read, and its status says where it was found", async (t) => {
     const first = await sim({ address: "127.0.0.91", serial: 3000000911 });

@@ -1,5 +1,5 @@
 /** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery. */
-import { VALUES } from "../../protocol";
+import { distinctValues } from "../../protocol";
 import { discover, ipv4Interfaces } from "../../client";
 import type { NodeAPI } from "./red";
 import { discoverySettings } from "./settings";
@@ -12,8 +12,7 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   registered.add(RED.httpAdmin);
   const read = RED.auth.needsPermission("sma-inverter.read");
   RED.httpAdmin.get("/sma-speedwire/values", read, (_req, res) => {
-    const seen = new Set<string>();
-    res.json(VALUES.filter((v) => !seen.has(v.name) && seen.add(v.name)).map((v) => ({
+    res.json(distinctValues().map((v) => ({
       name: v.name, label: v.label, group: v.group, unit: v.unit, indexed: v.indexed === true,
     })));
   });

@@ -35,12 +35,6 @@ export interface Node extends EventEmitter {
   trace(msg: unknown): void;
 }
 
-export type InputHandler = (
-  msg: NodeMessage,
-  send: (m: NodeMessage | NodeMessage[] | null) => void,
-  done: (err?: Error) => void,
-) => void;
-
 export interface HttpRequest {
   query: Record<string, string | undefined>;
   params: Record<string, string | undefined>;
