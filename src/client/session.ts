@@ -67,8 +67,13 @@ export class InverterSession extends EventEmitter {
   private loggedIn = false;
   /** 0 until the device first answers. */
   private lastAnswerAt = 0;
-  /** Counts reads that ended with the device asleep: reads queued before the last of them end at once, quietly. */
-  private asleepTimeouts = 0;
+  /**
+   * The last read ended with no answer (asleep at night, switched off, wrong address): the next reads try once
+   * without retries, say nothing new (quiet errors), and keep the status until the device answers again.
+   */
+  private silent = false;
+  /** Reads that ended with no answer; reads queued before the last of them end at once, quietly. */
+  private silentReads = 0;
   private readonly invalid?: SmaError;
   private readonly auth: Backoff;
   private readonly search: Backoff;
@@ -118,7 +123,7 @@ export class InverterSession extends EventEmitter {
 
   /** Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError. */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
-    const queuedAfter = this.asleepTimeouts;
+    const queuedAfter = this.silentReads;
     const job = this.tail.then(() => this.runRead(queries, queuedAfter));
     this.tail = job.catch(() => undefined);
     return job;
@@ -134,11 +139,11 @@ export class InverterSession extends EventEmitter {
       err.paused = true;
       throw err;
     }
-    const wasAsleep = this._state === "asleep";
+    const wasSilent = this.silent;
     // Reads that queued up behind a read that found the device asleep end at once, so that polls faster than
     // the timeout do not pile up all night; a read asked for after that one probes the device again.
-    if (wasAsleep && queuedAfter < this.asleepTimeouts) {
-      const err = new SmaError("ETIMEDOUT", `no answer from ${this.options.host || this.addressInUse}:${this.options.port} (asleep)`);
+    if (wasSilent && queuedAfter < this.silentReads) {
+      const err = new SmaError("ETIMEDOUT", `still no answer from ${this.options.host || this.addressInUse}:${this.options.port}`);
       err.quiet = true;
       throw err;
     }
@@ -154,9 +159,10 @@ export class InverterSession extends EventEmitter {
     } catch (e) {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
       if (err.code === "ETIMEDOUT") {
-        err.quiet = wasAsleep;
+        err.quiet = wasSilent;
         this.loggedIn = false;
-        if (this.lastAnswerAt > 0) this.asleepTimeouts++;
+        this.silent = true;
+        this.silentReads++;
         this.setState(this.lastAnswerAt > 0 ? "asleep" : "error", err);
       } else if (err.code === "EAUTH") {
         this.setState("auth", err);
@@ -170,10 +176,10 @@ export class InverterSession extends EventEmitter {
   private async readOnce(queries: readonly QueryName[]): Promise<ReadResult> {
     await this.resolveHost();
     if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
-      this.setState("connecting");
+      if (!this.silent) this.setState("connecting");
       await this.login();
     }
-    this.setState("reading");
+    if (!this.silent) this.setState("reading");
     const result = await this.queryAll(queries);
     this.setState("ok");
     return result;
@@ -255,7 +261,7 @@ export class InverterSession extends EventEmitter {
     if (this._state === "closed") return Promise.reject(closedError());
     const address = this.addressInUse as string;
     const { port, timeoutMs } = this.options;
-    const retries = this._state === "asleep" ? 0 : this.options.retries;
+    const retries = this.silent ? 0 : this.options.retries;
     const packetId = this.transport.nextPacketId();
     const datagram = build(packetId);
     this.stats.requests++;
@@ -291,6 +297,7 @@ export class InverterSession extends EventEmitter {
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
         onAnswer: (answer) => {
           this.lastAnswerAt = Date.now();
+          this.silent = false;
           this.device = answer.header.source;
           fragments.set(answer.header.fragment, answer.records);
           if (answer.header.fragment === 0) finish(undefined, answer);

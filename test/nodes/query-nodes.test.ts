@@ -231,6 +231,55 @@ describe("status dots", () => {
   });
 });
 
+describe("an inverter asleep for the night as the user meets it", () => {
+  /** Sends one poll and resolves when it has ended (a message out, a Catch, or nothing for a quiet failure). */
+  async function poll(q: TestNode): Promise<void> {
+    q.receive({});
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const statusKey = (st: Record<string, string>): string => `${st.fill}:${st.text.replace(/^.*status\./, "")}`;
+
+  it("answered, then sleeps: one ETIMEDOUT at Catch, a grey 'asleep' that stays, one datagram per poll, green again at dawn", async () => {
+    const s = await sim();
+    await load(NODES, flow(s, "sma-spot-ac"), { inv: { password: "0000" } });
+    const q = helper.getNode("q");
+    const caught: unknown[] = [];
+    const out: unknown[] = [];
+    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m.error)) as (...x: never[]) => void);
+    helper.getNode("out").on("input", ((m: Record<string, unknown>) => out.push(m.payload)) as (...x: never[]) => void);
+    await poll(q);
+    assert.equal(out.length, 1);
+    s.setSleeping(true);
+    const seen = recordStatuses(q);
+    await poll(q);
+    const before = s.stats.received;
+    await poll(q);
+    await poll(q);
+    assert.equal(s.stats.received - before, 2, "two night polls: one datagram each, no retries");
+    assert.equal(caught.length, 1, "one error for the whole night");
+    assert.equal((caught[0] as { code: string }).code, "ETIMEDOUT");
+    assert.equal(statusKey(seen[seen.length - 1]), "grey:asleep");
+    assert.ok(!seen.slice(seen.findIndex((st) => statusKey(st) === "grey:asleep")).some((st) => st.fill === "yellow" || st.fill === "blue"),
+      "no connecting/reading flicker on night polls: " + seen.map(statusKey).join(" "));
+    s.setSleeping(false);
+    await poll(q);
+    assert.equal(out.length, 2, "readings resume by themselves");
+    assert.equal(seen[seen.length - 1].fill, "green");
+  });
+
+  it("asleep since deploy (restart at night): one ETIMEDOUT, then quiet polls with a red 'no answer'", async () => {
+    const s = await sim({ sleeping: true });
+    await load(NODES, flow(s, "sma-spot-ac"), { inv: { password: "0000" } });
+    const q = helper.getNode("q");
+    const caught: unknown[] = [];
+    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m.error)) as (...x: never[]) => void);
+    const seen = recordStatuses(q);
+    for (let i = 0; i < 4; i++) await poll(q);
+    assert.equal(caught.length, 1, "not one error per poll");
+    assert.equal(statusKey(seen[seen.length - 1]), "red:timeout");
+  });
+});
+
 describe("a wrong password as the user meets it", () => {
   it("each read reaches Catch with EAUTH; the status says wrong password, then login paused; one login at the inverter", async () => {
     const s = await sim({ userPassword: "1234" });

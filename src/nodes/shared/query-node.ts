@@ -52,9 +52,10 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       }, (e: unknown) => {
         const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
         if (closed || err.code === "ECLOSED") return done();
-        this.status(errorStatus(RED, err));
-        // An inverter asleep for the night fails every poll: say it once, then only show the status.
+        // An inverter asleep for the night (or not answering since deploy) fails every poll: say it once; the
+        // status ("asleep" or "no answer") was set when it stopped answering and stays until it answers again.
         if (err.quiet) return done();
+        this.status(errorStatus(RED, err));
         done(err);
       });
     });
