@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 
 const QUERY_NODES = ["sma-energy", "sma-spot-ac", "sma-spot-dc", "sma-status", "sma-device-info", "sma-battery", "sma-grid", "sma-read"];
-const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "ENOTSUPPORTED", "EUNREACHABLE", "EPROTOCOL"];
+const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL"];
 /** Per language: the Errors heading, and text from the null and shared-login paragraphs. */
 const LANGS = {
   "en-US": { errors: "<h3>Errors</h3>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login" },
