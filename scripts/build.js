@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (CommonJS) and copies the editor files (html, locales, icons) beside the JS.
-// With --test it also compiles src/ + test/ + bench/ to build/ for the test runner.
+// With --test it also compiles src/ + test/ to build/ for the test runner.
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");

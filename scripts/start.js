@@ -26,6 +26,20 @@ function freePort(preferred) {
   });
 }
 
+/** A UDP port free on 127.0.0.1: the preferred one if it is, else any. */
+function freeUdpPort(preferred) {
+  const dgram = require("node:dgram");
+  const tryBind = (port) => new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", () => s.close(() => resolve(undefined)));
+    s.bind(port, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  return tryBind(preferred).then((p) => p ?? tryBind(0));
+}
+
 async function startSimulators() {
   const sim = require(path.join(root, "dist", "simulator"));
   const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1 };
@@ -62,12 +76,9 @@ function demoFlows(inverterPort, meterPort) {
 
 async function main() {
   const { inverter, sim } = await startSimulators();
-  const meterPort = await freePort(9523);
-  let meter;
-  if (sim.SimulatedMeter) {
-    meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000 });
-    await meter.start();
-  }
+  const meterPort = await freeUdpPort(9523);
+  const meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000 });
+  await meter.start();
   const uiPort = await freePort(Number(process.env.PORT) || 1880);
   fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
   const link = path.join(userDir, "node_modules", "node-red-contrib-sma-speedwire");
@@ -81,22 +92,27 @@ async function main() {
   fs.rmSync(path.join(userDir, "flows_cred.json"), { force: true });
   const red = spawn(process.execPath, [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], { stdio: "inherit" });
   const url = `http://127.0.0.1:${uiPort}/`;
-  for (let i = 0; i < 120; i++) {
+  let up = false;
+  for (let i = 0; i < 120 && !up; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    const ok = await fetch(url + "settings").then((r) => r.ok, () => false);
-    if (ok) break;
+    up = await fetch(url + "settings").then((r) => r.ok, () => false);
+  }
+  if (!up) {
+    red.kill("SIGINT");
+    await Promise.all([inverter.stop(), meter.stop()]);
+    throw new Error(`Node-RED did not answer on ${url} within 60 s (see its output above)`);
   }
   const res = await fetch(url + "flows", {
     method: "POST", headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
     body: JSON.stringify(demoFlows(inverter.port, meterPort)),
   });
   console.log(`\nSimulated SMA inverter ${inverter.serial} on 127.0.0.1:${inverter.port} (user password ${PASSWORD})`);
-  if (meter) console.log(`Simulated Sunny Home Manager sending to 127.0.0.1:${meterPort}`);
+  console.log(`Simulated Sunny Home Manager sending to 127.0.0.1:${meterPort}`);
   console.log(res.ok ? `Demo flows deployed. Open ${url} and watch the debug sidebar (Ctrl-C stops).\n` : `Deploy failed: ${res.status} ${await res.text()}`);
   const stop = async () => {
     red.kill("SIGINT");
     await inverter.stop();
-    if (meter) await meter.stop();
+    await meter.stop();
     process.exit(0);
   };
   process.on("SIGINT", stop);

@@ -27,5 +27,5 @@ if (files.length === 0) {
   process.exit(1);
 }
 const args = ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, SMA_TEST_ROOT: root } });
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
 process.exit(r.status === null ? 1 : r.status);

@@ -2,7 +2,6 @@
  * Finds SMA devices: the multicast discovery request, then an unauthenticated identify query to each
  * address that answered, for its serial and SUSyID. A device answering on two addresses counts once.
  */
-import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import {
   MULTICAST_GROUP, SPEEDWIRE_PORT, buildDiscovery, buildIdentify, decodeAnswer, decodeDiscoveryAnswer,
@@ -10,6 +9,10 @@ import {
 } from "../protocol";
 import { clientIdentity } from "./identity";
 import { ipv4Interfaces } from "./interfaces";
+import { parseTargets, type DiscoveryTarget } from "../protocol/endpoints";
+
+export { parseTargets, type DiscoveryTarget };
+import { randomPacketId } from "./transport";
 
 export interface DiscoveredDevice {
   address: string;
@@ -28,29 +31,6 @@ export interface DiscoverOptions {
   identity?: Address;
   /** Stop waiting as soon as a device for which this returns true has been identified. */
   stopWhen?: (device: DiscoveredDevice) => boolean;
-}
-
-/** Where discovery is sent: an address with an optional port ("192.168.1.255", "10.0.0.7:9522"). */
-export interface DiscoveryTarget {
-  address: string;
-  port: number;
-  iface?: string;
-}
-
-/**
- * Parses discovery targets from settings: "a.b.c.d" or "a.b.c.d:port", as a list or comma/space separated.
- * Anything else is left out (settings come from users' files: never throw on them).
- */
-export function parseTargets(input: unknown): DiscoveryTarget[] {
-  const items = Array.isArray(input) ? input : typeof input === "string" ? input.split(/[\s,]+/) : [];
-  const out: DiscoveryTarget[] = [];
-  for (const item of items) {
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(String(item).trim());
-    if (!m || m[1].split(".").some((o) => Number(o) > 255)) continue;
-    const port = m[2] === undefined ? SPEEDWIRE_PORT : Number(m[2]);
-    if (port >= 1 && port <= 65535) out.push({ address: m[1], port });
-  }
-  return out;
 }
 
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDevice[]> {
@@ -88,9 +68,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     // The address the datagram came from is the one we can reach; the one inside may be stale.
     if (found.has(rinfo.address)) return;
     found.set(rinfo.address, { address: rinfo.address, port: rinfo.port });
-    let id: number;
-    do id = randomInt(1, 0x8000);
-    while (identifyIds.has(id));
+    const id = randomPacketId((n) => identifyIds.has(n));
     identifyIds.set(id, rinfo.address);
     socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);
   });

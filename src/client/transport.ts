@@ -6,7 +6,7 @@
 import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
-import { decodeAnswer, type Address, type InverterAnswer } from "../protocol";
+import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, type Address, type InverterAnswer } from "../protocol";
 import { clientIdentity } from "./identity";
 
 export interface Expectation {
@@ -51,10 +51,7 @@ export class Transport extends EventEmitter {
    * port and serial).
    */
   nextPacketId(): number {
-    let id: number;
-    do {
-      id = randomInt(1, 0x8000);
-    } while (this.waiting.has(id) || this.recentIds.has(id));
+    const id = randomPacketId((n) => this.waiting.has(n) || this.recentIds.has(n));
     this.recentIds.add(id);
     this.recentOrder.push(id);
     if (this.recentOrder.length > 1024) this.recentIds.delete(this.recentOrder.shift() as number);
@@ -127,7 +124,7 @@ export class Transport extends EventEmitter {
       this.stats.unmatched++;
       return;
     }
-    const forUs = h.destination.serial === this.identity.serial || h.destination.serial === 0xffffffff;
+    const forUs = h.destination.serial === this.identity.serial || h.destination.serial === ANY_SERIAL;
     const fromIt = rinfo.address === e.address && rinfo.port === e.port;
     const serialOk = e.serial === undefined || h.source.serial === e.serial;
     if (!forUs || !fromIt || !serialOk || h.command !== e.answerCommand) {
@@ -150,4 +147,12 @@ export class Transport extends EventEmitter {
     this.waiting.clear();
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
+}
+
+/** A random packet id (1 to 0x7FFF, the 15 bits below the flag) for which taken() is false. */
+export function randomPacketId(taken: (id: number) => boolean): number {
+  let id: number;
+  do id = randomInt(1, PACKET_ID_FLAG);
+  while (taken(id));
+  return id;
 }

@@ -3,10 +3,11 @@
  * attribute lists). The simulator speaks through these; tests compare them with real captures.
  */
 import {
-  Command, DataType, ENUM_END, ENUM_SELECTED, NAN_S32, NAN_U32, NAN_U64, PASSWORD_LENGTH, SessionControl,
+  Command, DataType, ENUM_END, ENUM_SELECTED, NAN_S32, NAN_U32, NAN_U32_ALT, NAN_U64, PASSWORD_LENGTH, SessionControl,
 } from "./constants";
 import { encodeInverterDatagram, type Address } from "./net2";
 import { answerCode } from "./queries";
+import { LOGIN_PASSWORD_OFFSET } from "./requests";
 import type { EnumValue } from "./records";
 import type { ValueDef } from "./values";
 import { DecodeError } from "./errors";
@@ -34,9 +35,9 @@ export interface LoginAnswer extends AnswerBase {
 }
 
 export function buildLoginAnswer(a: LoginAnswer): Buffer {
-  const payload = Buffer.alloc(a.passwordEcho ? 8 + PASSWORD_LENGTH : 8);
+  const payload = Buffer.alloc(a.passwordEcho ? LOGIN_PASSWORD_OFFSET + PASSWORD_LENGTH : LOGIN_PASSWORD_OFFSET);
   payload.writeUInt32LE(a.time >>> 0, 0);
-  a.passwordEcho?.copy(payload, 8, 0, PASSWORD_LENGTH);
+  a.passwordEcho?.copy(payload, LOGIN_PASSWORD_OFFSET, 0, PASSWORD_LENGTH);
   return encodeInverterDatagram({
     control: 0xd0,
     destination: a.destination,
@@ -111,7 +112,7 @@ export function buildRecord(def: ValueDef, cls: number, value: SimValue, timesta
   const raw = typeof value === "number" && Number.isFinite(value) ? Math.round(value * def.scale) : null;
   // Values a record cannot hold are sent as "no value", as a device would.
   const fits = raw !== null && (def.type === "s32" ? raw > -0x80000000 && raw <= 0x7fffffff
-    : raw >= 0 && (def.type === "u64" ? raw <= Number.MAX_SAFE_INTEGER : raw < 0xfffffffe));
+    : raw >= 0 && (def.type === "u64" ? raw <= Number.MAX_SAFE_INTEGER : raw < NAN_U32_ALT));
   const num = fits ? raw : null;
   switch (def.type) {
     case "u64":
@@ -131,9 +132,9 @@ export function buildRecord(def: ValueDef, cls: number, value: SimValue, timesta
       writeAttributeList(r, isEnum(value) ? value : { selected: null, tags: [] });
       break;
     case "firmware": {
-      const word = typeof value === "string" ? parseFirmware(value) : 0xfffffffe;
-      r.writeUInt32LE(0xfffffffe, 16);
-      r.writeUInt32LE(0xfffffffe, 20);
+      const word = typeof value === "string" ? parseFirmware(value) : NAN_U32_ALT;
+      r.writeUInt32LE(NAN_U32_ALT, 16);
+      r.writeUInt32LE(NAN_U32_ALT, 20);
       r.writeUInt32LE(word, 24);
       r.writeUInt32LE(word, 28);
       break;

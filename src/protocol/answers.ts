@@ -1,9 +1,9 @@
 /** Decoding inverter answers into header + records, and reading records as named, scaled values. */
-import { Command } from "./constants";
+import { Command, NAN_U32_ALT } from "./constants";
 import { decodeInverterDatagram, type Net2Header } from "./net2";
 import { decodeRecords, type DataRecord, type EnumValue } from "./records";
 import { valueByLri, type ValueDef } from "./values";
-import { answerCode } from "./queries";
+import { answerCode, isAnswerCode } from "./queries";
 
 export interface InverterAnswer {
   header: Net2Header;
@@ -16,7 +16,7 @@ export interface InverterAnswer {
 export function decodeAnswer(buf: Buffer): InverterAnswer {
   const { header, payload } = decodeInverterDatagram(buf);
   const isLogin = header.command === answerCode(Command.LOGIN) || header.command === Command.LOGIN;
-  const isData = !isLogin && header.errorCode === 0 && (header.command & 0xff) % 2 === 1;
+  const isData = !isLogin && header.errorCode === 0 && isAnswerCode(header.command);
   return { header, records: isData ? decodeRecords(header, payload) : [], isLogin };
 }
 
@@ -77,7 +77,7 @@ const RELEASE_TYPES = ["N", "E", "A", "B", "R", "S"];
 
 /** 0x03100A04 -> "3.10.10.R": bytes low to high are release type, build (binary), minor (BCD), major (BCD). */
 export function formatFirmware(word: number): string | null {
-  if (word === 0 || word >= 0xfffffffe) return null;
+  if (word === 0 || word >= NAN_U32_ALT) return null;
   const type = word & 0xff;
   const build = (word >>> 8) & 0xff;
   const minor = (word >>> 16) & 0xff;

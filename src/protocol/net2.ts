@@ -3,7 +3,7 @@
  * Offsets are from the start of the datagram; multi-byte fields are little endian.
  */
 import { DecodeError } from "./errors";
-import { Protocol } from "./constants";
+import { PACKET_ID_FLAG, Protocol } from "./constants";
 import { readNet2, writeNet2Datagram } from "./framing";
 
 /** Offset of the protocol id; the inverter header follows it. */
@@ -72,8 +72,8 @@ export function decodeInverterDatagram(buf: Buffer): InverterDatagram {
     sourceControl: b.readUInt16LE(34),
     errorCode: b.readUInt16LE(36),
     fragment: b.readUInt16LE(38),
-    packetId: rawId & 0x7fff,
-    packetIdFlag: (rawId & 0x8000) !== 0,
+    packetId: rawId & ~PACKET_ID_FLAG & 0xffff,
+    packetIdFlag: (rawId & PACKET_ID_FLAG) !== 0,
     command: b.readUInt32LE(42),
     first: b.readUInt32LE(46),
     last: hasLast ? b.readUInt32LE(50) : 0,
@@ -116,8 +116,8 @@ export function encodeInverterDatagram(f: Net2Fields): Buffer {
   net2.writeUInt16LE(f.sourceControl & 0xffff, 18);
   net2.writeUInt16LE((f.errorCode ?? 0) & 0xffff, 20);
   net2.writeUInt16LE((f.fragment ?? 0) & 0xffff, 22);
-  const flag = f.packetIdFlag === false ? 0 : 0x8000;
-  net2.writeUInt16LE((f.packetId & 0x7fff) | flag, 24);
+  const flag = f.packetIdFlag === false ? 0 : PACKET_ID_FLAG;
+  net2.writeUInt16LE((f.packetId & ~PACKET_ID_FLAG & 0xffff) | flag, 24);
   net2.writeUInt32LE(f.command >>> 0, 26);
   net2.writeUInt32LE(f.first >>> 0, 30);
   if (!f.omitLast) net2.writeUInt32LE((f.last ?? 0) >>> 0, 34);

@@ -46,6 +46,11 @@ export function answerCode(command: number): number {
   return ((command & 0xffffff00) | ((command + 1) & 0xff)) >>> 0;
 }
 
+/** Answers have an odd low byte (request + 1); requests an even one. */
+export function isAnswerCode(command: number): boolean {
+  return (command & 0xff) % 2 === 1;
+}
+
 /** Finds the query a request asks (by command family and range), for the simulator and for logs. */
 export function findQuery(command: number, first: number, last: number): QueryName | undefined {
   return QUERY_NAMES.find((n) => {

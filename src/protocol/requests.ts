@@ -44,10 +44,13 @@ export interface LoginRequest extends RequestBase {
   timeoutS?: number;
 }
 
+/** Login payload: client time (u32 LE) at 0, the encoded password at 8 (answers echo both). */
+export const LOGIN_PASSWORD_OFFSET = 8;
+
 export function buildLogin(r: LoginRequest): Buffer {
-  const payload = Buffer.alloc(20);
+  const payload = Buffer.alloc(LOGIN_PASSWORD_OFFSET + PASSWORD_LENGTH);
   payload.writeUInt32LE(r.time >>> 0, 0);
-  encodePassword(r.password, r.group).copy(payload, 8);
+  encodePassword(r.password, r.group).copy(payload, LOGIN_PASSWORD_OFFSET);
   return encodeInverterDatagram({
     control: Control.REQUEST,
     destination: r.destination ?? ANY_DEVICE,
@@ -101,4 +104,15 @@ export function buildDiscovery(): Buffer {
     { tag: Tag.GROUP, data: Buffer.from([0xff, 0xff, 0xff, 0xff]) },
     { tag: Tag.DISCOVERY, data: Buffer.alloc(0) },
   ]);
+}
+
+/** The payload of a login request (what an inverter reads): client time and the encoded password bytes. */
+export function decodeLoginRequest(payload: Buffer): { time: number; encodedPassword: Buffer } {
+  if (payload.length < LOGIN_PASSWORD_OFFSET + PASSWORD_LENGTH) {
+    throw new DecodeError("ESHORT", `login payload of ${payload.length} bytes`);
+  }
+  return {
+    time: payload.readUInt32LE(0),
+    encodedPassword: payload.subarray(LOGIN_PASSWORD_OFFSET, LOGIN_PASSWORD_OFFSET + PASSWORD_LENGTH),
+  };
 }

@@ -2,7 +2,8 @@
 /** sma-speedwire-sim: simulated SMA inverters and, with --meter, an energy meter / Home Manager on this machine. */
 import { parseArgs } from "node:util";
 import { SimulatedInverter } from "./inverter";
-import type { MeterVariant } from "../protocol";
+import { METER_VARIANTS, type MeterVariant } from "../protocol";
+import { parseTargets } from "../protocol/endpoints";
 import { SimulatedMeter } from "./meter";
 import { PROFILES, type ProfileName } from "./profiles";
 
@@ -65,21 +66,19 @@ type Args = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
 interface Stoppable { stop(): Promise<void> }
 
-const METER_VARIANTS: readonly MeterVariant[] = ["shm20", "emeter20", "emeter10"];
-
 /** Starts a SimulatedMeter from the --meter-* flags and prints where it sends. */
 async function startMeter(args: Args): Promise<Stoppable> {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(args["meter-to"]);
-  if (!m) throw new Error("--meter-to must be an IPv4 address with an optional :port");
+  const [to] = parseTargets([args["meter-to"]]);
+  if (!to) throw new Error("--meter-to must be an IPv4 address with an optional :port (1-65535)");
+  const variants = Object.keys(METER_VARIANTS);
   const variant = args["meter-variant"] as MeterVariant;
-  if (!METER_VARIANTS.includes(variant)) throw new Error(`--meter-variant must be one of ${METER_VARIANTS.join(", ")}`);
-  const port = m[2] === undefined ? 9522 : Number(m[2]);
-  if (port < 1 || port > 65535) throw new Error("--meter-to: port must be from 1 to 65535");
+  if (!variants.includes(variant)) throw new Error(`--meter-variant must be one of ${variants.join(", ")}`);
+  const { address, port } = to;
   const meter = new SimulatedMeter({
-    address: m[1], port, variant, serial: num(args, "meter-serial", 1, 0xfffffffe), intervalMs: num(args, "meter-interval", 50, 600_000),
+    address, port, variant, serial: num(args, "meter-serial", 1, 0xfffffffe), intervalMs: num(args, "meter-interval", 50, 600_000),
   });
   await meter.start();
-  console.log(`SMA energy meter simulator ${meter.serial} (${variant}) sending to ${m[1]}:${port} every ${args["meter-interval"]} ms`);
+  console.log(`SMA energy meter simulator ${meter.serial} (${variant}) sending to ${address}:${port} every ${args["meter-interval"]} ms`);
   return meter;
 }
 

@@ -6,9 +6,9 @@ import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, Command, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, PASSWORD_LENGTH, QUERIES, QUERY_NAMES,
+  ANY_SERIAL, ANY_SUSY_ID, Command, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest, QUERIES, QUERY_NAMES,
   UserGroup, buildDataAnswer, buildDiscoveryAnswer, buildErrorAnswer, buildLoginAnswer, decodeInverterDatagram,
-  decodeRecord, encodePassword, findQuery, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
+  decodeRecord, encodePassword, findQuery, isAnswerCode, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
   type Address, type Net2Header, type QueryName, type ReadingValue, type UserGroupName, type ValueDef,
 } from "../protocol";
 import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "../protocol/sim-support";
@@ -227,7 +227,7 @@ export class SimulatedInverter extends EventEmitter {
     const dst = h.destination;
     const forMe = (dst.susyId === ANY_SUSY_ID || dst.susyId === this.susyId) && (dst.serial === ANY_SERIAL || dst.serial === this.serial);
     // Odd answer codes are answers (another device's, or our own echoed back): not requests.
-    if (!forMe || (h.command & 0xff) % 2 === 1) {
+    if (!forMe || isAnswerCode(h.command)) {
       this.stats.ignored++;
       return void this.emit("request", { kind: "ignored", from: who, command: h.command });
     }
@@ -246,12 +246,11 @@ export class SimulatedInverter extends EventEmitter {
   }
 
   private login(h: Net2Header, payload: Buffer, key: string, from: dgram.RemoteInfo): void {
-    if (payload.length < 8 + PASSWORD_LENGTH) throw new Error("short login request");
+    const { time, encodedPassword: echo } = decodeLoginRequest(payload);
     this.stats.logins++;
     // Clients that change port per poll leave sessions behind: drop the lapsed ones.
     const now = this.clock().getTime();
     for (const [k, v] of this.sessions) if (now - v.lastSeenMs > v.timeoutS * 1000) this.sessions.delete(k);
-    const echo = payload.subarray(8, 8 + PASSWORD_LENGTH);
     const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === h.first);
     const ok = !!group && encodePassword(this.passwords[group], group).equals(echo);
     if (ok) this.sessions.set(key, { lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S) });
@@ -259,7 +258,7 @@ export class SimulatedInverter extends EventEmitter {
     const errorCode = ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
     this.reply([buildLoginAnswer({ source: this.me, destination: h.source, packetId: h.packetId, errorCode, group: h.first,
-      timeoutS: h.last, time: payload.readUInt32LE(0), passwordEcho: short ? undefined : echo })], from);
+      timeoutS: h.last, time, passwordEcho: short ? undefined : echo })], from);
     this.emit("request", { kind: "login", from: `${from.address}:${from.port}`, command: h.command, errorCode, packetId: h.packetId });
   }
 
