@@ -23,7 +23,7 @@ const N = QUICK
 
 // energy (2 queries) + AC (4) + DC (2): what sma-energy, sma-spot-ac and sma-spot-dc ask together.
 const FULL_READ = ["energy", "times", "acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency", "dcPower", "dcVoltageCurrent"];
-const PACKAGE = "node-red-contrib-sma-speedwire";
+const PACKAGE = "@speedwire/node-red-sma";
 
 function answersOf(query, sim) {
   const q = p.QUERIES[query];

@@ -1,6 +1,6 @@
 /*
  * Helpers shared by this package's editor dialogs. Node-RED serves this folder at
- * resources/node-red-contrib-sma-speedwire/ and each dialog that needs it loads it with a <script> tag;
+ * resources/@speedwire/node-red-sma/ and each dialog that needs it loads it with a <script> tag;
  * loading it twice is harmless.
  */
 /* global window */

@@ -81,7 +81,8 @@ async function main() {
   await meter.start();
   const uiPort = await freePort(Number(process.env.PORT) || 1880);
   fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
-  const link = path.join(userDir, "node_modules", "node-red-contrib-sma-speedwire");
+  const link = path.join(userDir, "node_modules", "@speedwire/node-red-sma");
+  fs.mkdirSync(path.dirname(link), { recursive: true });
   fs.rmSync(link, { recursive: true, force: true });
   fs.symlinkSync(root, link, "dir");
   fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = {

@@ -172,7 +172,7 @@ test("examples: two Node-RED instances publish their inverters' readings to one 
     try {
       for (const [i, nr] of nrs.entries()) {
         const sets = await nr.nodeTypes();
-        for (const module of ["node-red-contrib-sma-speedwire", "node-red-contrib-influxdb"]) {
+        for (const module of ["@speedwire/node-red-sma", "node-red-contrib-influxdb"]) {
           assert.ok(sets.some((s) => s.module === module && !s.err), `${rts[i].name}: ${module} loaded: ${JSON.stringify(sets.filter((s) => s.err))}`);
         }
         // Import both examples, then what the user edits: inverter host, port and password, broker, InfluxDB server.

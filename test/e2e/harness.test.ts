@@ -135,16 +135,16 @@ for (const rt of runtimes()) {
 
 test("installPackageTgz: the packed package installs into the userDir as a user installs it", { timeout: 180_000 }, async (t) => {
   const tgz = await packPackage();
-  assert.match(path.basename(tgz), /^node-red-contrib-sma-speedwire-\d+\.\d+\.\d+.*\.tgz$/);
+  assert.match(path.basename(tgz), /^speedwire-node-red-sma-\d+\.\d+\.\d+.*\.tgz$/);
   assert.equal(await packPackage(), tgz, "packed once per test process");
   const nr = await startNodeRed({ installPackageTgz: tgz, logLevel: "warn" });
   t.after(async () => void (await nr.stop().catch(() => undefined)));
-  const installed = path.join(nr.userDir, "node_modules", "node-red-contrib-sma-speedwire", "package.json");
+  const installed = path.join(nr.userDir, "node_modules", "@speedwire/node-red-sma", "package.json");
   assert.ok(fs.existsSync(installed), "installed under userDir/node_modules");
   const userPkg = JSON.parse(fs.readFileSync(path.join(nr.userDir, "package.json"), "utf8")) as { dependencies?: object };
-  assert.ok("node-red-contrib-sma-speedwire" in (userPkg.dependencies ?? {}), "recorded in the userDir package.json");
+  assert.ok("@speedwire/node-red-sma" in (userPkg.dependencies ?? {}), "recorded in the userDir package.json");
   // Only that Node-RED picked the module up; whether every node loads is for the node tests to prove.
-  const sets = (await nr.nodeTypes()).filter((s) => s.module === "node-red-contrib-sma-speedwire");
+  const sets = (await nr.nodeTypes()).filter((s) => s.module === "@speedwire/node-red-sma");
   assert.ok(sets.length > 0, "module listed by GET /nodes");
   const broken = sets.filter((s) => s.err !== undefined).map((s) => s.id);
   t.diagnostic(`${sets.length} node sets from the package` + (broken.length ? `; failing to load: ${broken.join(", ")}` : ""));

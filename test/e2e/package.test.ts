@@ -44,7 +44,7 @@ for (const rt of runtimes()) {
     t.after(async () => void (await nr.stop().catch(() => undefined)));
     await nr.waitForLog(/Server now running at/, 30_000);
 
-    const types = (await nr.nodeTypes()).filter((s) => s.module === "node-red-contrib-sma-speedwire");
+    const types = (await nr.nodeTypes()).filter((s) => s.module === "@speedwire/node-red-sma");
     const loaded = types.flatMap((s) => (s.err ? [] : s.types));
     for (const type of ["sma-inverter", "sma-energy", "sma-spot-ac", "sma-spot-dc", "sma-status", "sma-device-info", "sma-battery", "sma-grid", "sma-read"]) {
       assert.ok(loaded.includes(type), `${type} loaded (sets: ${JSON.stringify(types.map((s) => [s.id, s.err ?? "ok"]))})`);

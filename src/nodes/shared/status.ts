@@ -2,7 +2,7 @@
 import type { InverterState, SmaError, SmaErrorCode } from "../../client";
 import type { NodeAPI, NodeStatus } from "./red";
 
-const NS = "node-red-contrib-sma-speedwire/sma-inverter:status.";
+const NS = "@speedwire/node-red-sma/sma-inverter:status.";
 
 const ERROR_KEYS: Record<SmaErrorCode, string> = {
   ETIMEDOUT: "timeout",

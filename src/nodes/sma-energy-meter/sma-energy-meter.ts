@@ -9,7 +9,7 @@ import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { intOr, numberOr } from "../shared/fields";
 import { registerAdminEndpoints } from "../shared/admin";
 
-const NS = "node-red-contrib-sma-speedwire/sma-energy-meter:";
+const NS = "@speedwire/node-red-sma/sma-energy-meter:";
 const CAUSES = "IGMP snooping on a switch, the meter in another subnet/VLAN, Docker without host networking, "
   + "the Home Manager set to unicast to another address, another program on port 9522 without address reuse, or the wrong interface";
 

@@ -9,7 +9,7 @@ import { registerAdminEndpoints } from "../shared/admin";
 import { intOr } from "../shared/fields";
 import { discoverySettings } from "../shared/settings";
 
-const NS = "node-red-contrib-sma-speedwire/sma-inverter:";
+const NS = "@speedwire/node-red-sma/sma-inverter:";
 
 interface InverterDef extends NodeDef {
   host?: string;
