@@ -14,6 +14,7 @@ import {
 import { SmaError } from "./errors";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
+import { FragmentSet, MAX_FRAGMENTS } from "./fragments";
 import type { Transport } from "./transport";
 
 export interface InverterOptions {
@@ -255,7 +256,11 @@ export class InverterSession extends EventEmitter {
     this.loggedIn = true;
   }
 
-  /** Sends a request and waits for its whole answer (all fragments), resending on timeout. */
+  /**
+   * Sends a request and waits for its whole answer (every fragment, see FragmentSet), resending on timeout.
+   * Ends within timeout × (retries + 1) whatever arrives: repeated or endless fragments cannot hold it up.
+   * Any command: the records of all fragments come back in the device's order.
+   */
   private exchange(command: number, build: (packetId: number) => Buffer):
     Promise<{ errorCode: number; records: DataRecord[]; source: Address }> {
     if (this._state === "closed") return Promise.reject(closedError());
@@ -265,33 +270,36 @@ export class InverterSession extends EventEmitter {
     const packetId = this.transport.nextPacketId();
     const datagram = build(packetId);
     this.stats.requests++;
+    const deadline = Date.now() + timeoutMs * (retries + 1);
     return new Promise((resolve, reject) => {
-      // Keyed by fragment number (counting down to 0): a fragment that arrives again after a resend replaces itself.
-      const fragments = new Map<number, DataRecord[]>();
-      let attempt = 0;
+      const fragments = new FragmentSet();
+      let attempts = 0;
       let timer: NodeJS.Timeout | undefined;
       const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
         clearTimeout(timer);
         this.transport.forget(packetId);
         this.aborts.delete(abort);
         if (err) reject(err);
-        else if (answer) {
-          const records = [...fragments].sort(([a], [b]) => b - a).flatMap(([, r]) => r);
-          resolve({ errorCode: answer.header.errorCode, records, source: answer.header.source });
-        }
+        else if (answer) resolve({ errorCode: answer.header.errorCode, records: fragments.records(), source: answer.header.source });
       };
       const abort = (e: SmaError): void => finish(e);
       this.aborts.add(abort);
-      const send = (): void => {
+      // Waits for this attempt (or the rest of a fragmented answer), never past the deadline.
+      const arm = (): void => {
         clearTimeout(timer);
-        timer = setTimeout(onTimeout, timeoutMs);
+        timer = setTimeout(onTimeout, Math.max(0, Math.min(timeoutMs, deadline - Date.now())));
+      };
+      const send = (): void => {
+        attempts++;
+        arm();
         this.transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
           finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
       };
       const onTimeout = (): void => {
         this.stats.timeouts++;
-        if (attempt++ < retries) send();
-        else finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${port} after ${attempt} attempt(s) of ${timeoutMs} ms`));
+        if (Date.now() < deadline && attempts <= retries) return send();
+        const got = fragments.empty ? "" : `, incomplete answer (${fragments.progress})`;
+        finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host || address}:${port} after ${attempts} attempt(s) of ${timeoutMs} ms${got}`));
       };
       this.transport.expect({
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
@@ -299,9 +307,18 @@ export class InverterSession extends EventEmitter {
           this.lastAnswerAt = Date.now();
           this.silent = false;
           this.device = answer.header.source;
-          fragments.set(answer.header.fragment, answer.records);
-          if (answer.header.fragment === 0) finish(undefined, answer);
-          else timer = (clearTimeout(timer), setTimeout(onTimeout, timeoutMs));
+          // Login and error answers carry no records and come in one datagram.
+          if (answer.isLogin || answer.header.errorCode !== 0) {
+            fragments.add({ ...answer.header, fragment: 0, packetIdFlag: true }, []);
+            return finish(undefined, answer);
+          }
+          const verdict = fragments.add(answer.header, answer.records);
+          if (verdict === "invalid") {
+            return finish(new SmaError("EPROTOCOL", `answer with fragment counter ${answer.header.fragment}: more than ${MAX_FRAGMENTS} datagrams`));
+          }
+          if (fragments.complete) return finish(undefined, answer);
+          // More of the answer is on its way: give it this attempt's time again (bounded by the deadline).
+          if (verdict === "new") arm();
         },
       });
       send();

@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import { QUERY_NAMES, type QueryName } from "../../src/protocol";
+import {
+  Command, QUERY_NAMES, VALUES, buildDataAnswer, buildLoginAnswer, buildRecord, decodeInverterDatagram,
+  type Net2Header, type QueryName,
+} from "../../src/protocol";
 
 const clients: SpeedwireClient[] = [];
 const sims: SimulatedInverter[] = [];
@@ -28,6 +31,39 @@ function client(): SpeedwireClient {
 
 function session(c: SpeedwireClient, s: SimulatedInverter, o: Partial<InverterOptions> = {}) {
   return c.inverter({ host: "127.0.0.1", port: s.port, password: "0000", timeoutMs: 300, retries: 2, ...o });
+}
+
+/**
+ * A device that logs anyone in and answers queries as `onQuery` says: for answers no simulator would send
+ * (endless fragments, counters out of range, a first datagram lost on purpose).
+ */
+async function fakeInverter(onQuery: (h: Net2Header, reply: (b: Buffer) => void, n: number) => void): Promise<{ port: number }> {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  let open = true;
+  after(() => {
+    open = false;
+    sock.close();
+  });
+  let n = 0;
+  sock.on("message", (m, rinfo) => {
+    const { header: h } = decodeInverterDatagram(m);
+    const reply = (b: Buffer): void => void (open && sock.send(b, rinfo.port, rinfo.address));
+    if (h.command === Command.LOGIN) {
+      reply(buildLoginAnswer({ source: FAKE, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+    } else if (h.command !== Command.LOGOFF) onQuery(h, reply, n++);
+  });
+  return { port: sock.address().port };
+}
+const FAKE = { susyId: 0x1234, serial: 3999000001 };
+
+/** acPowerPhase as `count` datagrams of one record each (L1 in the first), counters count-1 .. 0. */
+function phaseFragments(h: Net2Header, opts: { flagAll?: boolean } = {}): Buffer[] {
+  const defs = VALUES.filter((v) => v.query === "acPowerPhase");
+  return defs.map((d, i) => buildDataAnswer({
+    source: FAKE, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: i,
+    records: [buildRecord(d, 1, 1000 + i, 1700000000)], fragment: defs.length - 1 - i, packetIdFlag: opts.flagAll || i === 0,
+  }));
 }
 
 const SPOT: QueryName[] = ["energy", "times", "acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency", "dcPower", "dcVoltageCurrent"];
@@ -199,6 +235,67 @@ describe("sessions", () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(slow.stats.logoffs, 1);
     assert.equal(s.stats.logoffs, 0);
+  });
+});
+
+describe("answers in several datagrams", () => {
+  it("10 % of answer datagrams lost: every read has every value or ends with ETIMEDOUT, never missing values", async () => {
+    const s = await sim({ phases: 3, strings: 3, maxRecordsPerDatagram: 1, lossAnswers: 0.1, seed: 11 });
+    const inv = session(client(), s, { timeoutMs: 40, retries: 30 });
+    const queries: QueryName[] = ["acPowerPhase", "acVoltageCurrent", "dcVoltageCurrent"];
+    const want = s.currentValues();
+    const names = Object.keys(want).filter((k) => /^(acPowerL|acVoltage|acCurrent|dcVoltage|dcCurrent)/.test(k) && want[k] !== null);
+    let complete = 0;
+    const partial: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = await inv.read(queries).catch((e: SmaError) => e);
+      if (r instanceof SmaError) {
+        assert.equal(r.code, "ETIMEDOUT");
+        continue;
+      }
+      const missing = names.filter((n) => r.values[n] !== want[n]);
+      if (missing.length > 0) partial.push(`read ${i}: ${missing.join(",")}`);
+      else complete++;
+    }
+    assert.deepEqual(partial, [], "reads with missing or wrong values");
+    assert.ok(complete >= 90, `${complete} of 100 reads complete`);
+  });
+
+  it("the first datagram lost: the read asks again instead of taking the rest as the answer", async () => {
+    const dev = await fakeInverter((h, reply, n) => {
+      const parts = phaseFragments(h);
+      for (const [i, d] of parts.entries()) if (n > 0 || i > 0) reply(d);
+    });
+    const r = await session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 }).read(["acPowerPhase"]);
+    assert.deepEqual([r.values.acPowerL1, r.values.acPowerL2, r.values.acPowerL3], [1000, 1001, 1002]);
+  });
+
+  it("endless non-final fragments: the read and the one queued behind it end with ETIMEDOUT within timeout x (retries + 1)", { timeout: 10_000 }, async () => {
+    const dev = await fakeInverter((h, reply) => {
+      const [first, middle] = phaseFragments(h);
+      reply(first);
+      const t = setInterval(() => reply(middle), 20);
+      setTimeout(() => clearInterval(t), 1500);
+    });
+    const inv = session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 });
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([inv.read(["acPowerPhase"]), inv.read(["acPowerPhase", "energy"])].map((p) => p.catch((e: SmaError) => e)));
+    assert.ok(a instanceof SmaError && a.code === "ETIMEDOUT", String(a));
+    assert.match(a.message, /incomplete answer \(2 of 3 datagrams\)/);
+    assert.ok(b instanceof SmaError && b.code === "ETIMEDOUT", String(b));
+    assert.ok(Date.now() - t0 < 2 * 100 * 3 + 400, `both ended after ${Date.now() - t0} ms`);
+  });
+
+  it(`a fragment counter of ${64} or more is EPROTOCOL at once`, async () => {
+    const dev = await fakeInverter((h, reply) => {
+      const [first] = phaseFragments(h);
+      first.writeUInt16LE(64, 38);
+      reply(first);
+    });
+    const t0 = Date.now();
+    const e = await session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 300, retries: 2 }).read(["acPowerPhase"]).catch((x: SmaError) => x);
+    assert.ok(e instanceof SmaError && e.code === "EPROTOCOL", String(e));
+    assert.ok(Date.now() - t0 < 300, "without waiting for the timeout");
   });
 });
 
