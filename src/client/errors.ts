@@ -7,6 +7,7 @@ export type SmaErrorCode =
   | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
+  | "EBUSY" // too many different reads already wait for this inverter
   | "EINVAL"; // bad configuration (password too long, port out of range ...)
 
 export class SmaError extends Error {

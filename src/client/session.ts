@@ -60,6 +60,12 @@ export const DEFAULTS = {
   sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000,
 } as const;
 
+/**
+ * Distinct reads one inverter may have queued: one per query node is normal (identical reads share one), and an
+ * inverter answers one request at a time, so more only wait longer; the next one fails fast with EBUSY.
+ */
+export const MAX_PENDING_READS = 16;
+
 export class InverterSession extends EventEmitter {
   readonly options: Required<Omit<InverterOptions, "serial" | "discovery">> & Pick<InverterOptions, "serial" | "discovery">;
   private _state: InverterState = "idle";
@@ -81,6 +87,8 @@ export class InverterSession extends EventEmitter {
   private readonly unsupported = new Set<QueryName>();
   private foundAt?: string;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Reads queued or under way, by their queries: identical ones share a promise. */
+  private readonly pending = new Map<string, Promise<ReadResult>>();
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
   readonly stats = { reads: 0, requests: 0, logins: 0, timeouts: 0 };
@@ -122,12 +130,30 @@ export class InverterSession extends EventEmitter {
     this.emit("state", state, error);
   }
 
-  /** Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError. */
+  /**
+   * Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError.
+   * A read of the same queries as one still pending shares its request and its result; beyond
+   * MAX_PENDING_READS distinct pending reads a read ends at once with EBUSY.
+   */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
+    const key = queries.join(",");
+    const same = this.pending.get(key);
+    if (same) return same;
+    if (this.pending.size >= MAX_PENDING_READS) {
+      return Promise.reject(new SmaError("EBUSY", `inverter busy: ${this.pending.size} different reads already waiting for ${this.options.host || this.addressInUse}`));
+    }
     const queuedAfter = this.silentReads;
     const job = this.tail.then(() => this.runRead(queries, queuedAfter));
     this.tail = job.catch(() => undefined);
+    this.pending.set(key, job);
+    const settled = (): void => void this.pending.delete(key);
+    job.then(settled, settled);
     return job;
+  }
+
+  /** Distinct reads queued or under way (at most MAX_PENDING_READS). */
+  get pendingReads(): number {
+    return this.pending.size;
   }
 
   private async runRead(queries: readonly QueryName[], queuedAfter: number): Promise<ReadResult> {

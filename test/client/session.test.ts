@@ -238,6 +238,32 @@ describe("sessions", () => {
   });
 });
 
+describe("a slow inverter and many reads", () => {
+  it("1000 identical reads share one request and one result; more than 16 distinct pending reads are EBUSY at once", { timeout: 20_000 }, async () => {
+    const s = await sim({ latencyMs: 300 });
+    const inv = session(client(), s, { timeoutMs: 1000 });
+    await inv.read(["acPowerPhase"]);
+    const asked = s.stats.queries.acPowerPhase;
+    const t0 = Date.now();
+    const same = await Promise.all(Array.from({ length: 1000 }, () => inv.read(["acPowerPhase"])));
+    assert.ok(Date.now() - t0 < 1500, `1000 identical reads took ${Date.now() - t0} ms`);
+    assert.equal(new Set(same).size, 1, "one result for all");
+    assert.equal(s.stats.queries.acPowerPhase - asked, 1, "one request for all");
+    assert.equal(inv.pendingReads, 0);
+
+    const distinct = Array.from({ length: 20 }, (_, i) => [QUERY_NAMES[i % QUERY_NAMES.length], ...(i >= QUERY_NAMES.length ? ["energy" as const] : [])]);
+    assert.equal(new Set(distinct.map((q) => q.join())).size, 20);
+    const t1 = Date.now();
+    const settled = distinct.map((q) => inv.read(q).then(() => "ok", (e: SmaError) => ({ code: e.code, at: Date.now() - t1 })));
+    assert.equal(inv.pendingReads, 16);
+    const busy = (await Promise.all(settled.slice(16))) as { code: string; at: number }[];
+    assert.deepEqual(busy.map((b) => b.code), ["EBUSY", "EBUSY", "EBUSY", "EBUSY"]);
+    assert.ok(busy.every((b) => b.at < 100), "EBUSY at once");
+    assert.ok((await Promise.all(settled.slice(0, 16))).every((r) => r === "ok" || (r as { code: string }).code !== "EBUSY"));
+    assert.equal(inv.pendingReads, 0);
+  });
+});
+
 describe("answers in several datagrams", () => {
   it("10 % of answer datagrams lost: every read has every value or ends with ETIMEDOUT, never missing values", async () => {
     const s = await sim({ phases: 3, strings: 3, maxRecordsPerDatagram: 1, lossAnswers: 0.1, seed: 11 });

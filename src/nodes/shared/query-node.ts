@@ -24,7 +24,10 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       return;
     }
     let lastOk: Date | undefined;
+    // This node's last read was refused with EBUSY: other nodes' reads of the inverter do not hide that.
+    let busy = false;
     const onState = (state: InverterState, err?: SmaError): void => {
+      if (busy && (state === "reading" || state === "connecting" || state === "ok")) return;
       const s = stateStatus(RED, state, err);
       if (s) this.status(s);
       else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress !== undefined));
@@ -45,6 +48,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
         msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address };
         lastOk = new Date();
+        busy = false;
         const unsupported = result.unsupported.length > 0 && result.unsupported.length === queries.length;
         this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress !== undefined));
         send(msg);
@@ -55,6 +59,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         // An inverter asleep for the night (or not answering since deploy) fails every poll: say it once; the
         // status ("asleep" or "no answer") was set when it stopped answering and stays until it answers again.
         if (err.quiet) return done();
+        busy = err.code === "EBUSY";
         this.status(errorStatus(RED, err));
         done(err);
       });

@@ -12,6 +12,7 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   ENOTFOUND: "notFound",
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
+  EBUSY: "busy",
   EINVAL: "error",
 };
 
