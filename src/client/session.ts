@@ -215,13 +215,16 @@ export class InverterSession extends EventEmitter {
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
     const records: DataRecord[] = [];
     const unsupported: QueryName[] = [];
+    // 0x0017 may mean "not authenticated" (a session the device forgot): one fresh login per read, then believed.
+    let relogged = false;
     for (const name of queries) {
       if (this.unsupported.has(name)) {
         unsupported.push(name);
         continue;
       }
       let answer = await this.query(name);
-      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN) {
+      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !relogged)) {
+        relogged ||= answer.errorCode === ErrorCode.REFUSED;
         this.loggedIn = false;
         await this.login();
         answer = await this.query(name);

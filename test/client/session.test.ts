@@ -132,6 +132,31 @@ describe("sessions", () => {
     assert.equal(s.stats.logins, 2);
   });
 
+  it("0x0017 to a session the inverter forgot: one fresh login, then the values (not 'unsupported')", async () => {
+    const s = await sim();
+    const inv = session(client(), s);
+    await inv.read(["acPowerPhase", "energy"]);
+    s.forgetSessions();
+    const r = await inv.read(["acPowerPhase", "energy"]);
+    assert.deepEqual(r.unsupported, []);
+    assert.equal(r.values.totalYield, s.currentValues().totalYield);
+    assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
+    assert.equal(s.stats.logins, 2);
+    await inv.read(["acPowerPhase", "energy"]);
+    assert.equal(s.stats.logins, 2, "no further login");
+  });
+
+  it("0x0017 again after a fresh login: the group is unavailable, remembered, and costs one login per read at most", async () => {
+    const s = await sim({ profile: "battery" });
+    const inv = session(client(), s);
+    const r = await inv.read(["energy", "dcPower", "acPowerPhase"]);
+    assert.deepEqual(r.unsupported, ["energy", "dcPower"]);
+    assert.equal(s.stats.logins, 2, "the first login and one more for 0x0017");
+    const again = await inv.read(["energy", "dcPower", "acPowerPhase"]);
+    assert.deepEqual(again.unsupported, ["energy", "dcPower"]);
+    assert.equal(s.stats.logins, 2);
+  });
+
   it("a wrong password is EAUTH, and the client tries to log in once per back-off window", async () => {
     const s = await sim({ userPassword: "1234" });
     const inv = session(client(), s, { password: "9999", authBackoffMs: 400 });
@@ -187,7 +212,9 @@ describe("sessions", () => {
     await inv.read(["acPowerPhase"]);
     s.setSleeping(true);
     const t0 = Date.now();
-    const burst = await Promise.all(Array.from({ length: 5 }, () => inv.read(["acPowerPhase"]).catch((e: SmaError) => e)));
+    // Distinct reads (identical ones would share one read and its one error).
+    const burst = await Promise.all((["acPowerPhase", "energy", "dcPower", "gridFrequency", "times"] as const)
+      .map((q) => inv.read([q]).catch((e: SmaError) => e)));
     const took = Date.now() - t0;
     assert.ok(burst.every((e) => e instanceof SmaError && e.code === "ETIMEDOUT"));
     assert.deepEqual(burst.map((e) => (e as SmaError).quiet), [false, true, true, true, true]);
