@@ -15,6 +15,7 @@ import { SmaError } from "./errors";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
 import { FragmentSet, MAX_FRAGMENTS } from "./fragments";
+import { Link, type LinkFigures } from "./link";
 import type { Transport } from "./transport";
 
 export interface InverterOptions {
@@ -30,6 +31,11 @@ export interface InverterOptions {
   /** First wait after a wrong password; doubles up to authBackoffMaxMs. */
   authBackoffMs?: number;
   authBackoffMaxMs?: number;
+  /**
+   * The device counts as asleep (one datagram per poll, quiet errors) after no answer to SILENT_ATTEMPTS attempts
+   * in a row spread over at least this long.
+   */
+  silentAfterMs?: number;
   /** Log in again before a read when the last answer is older than this (the session asked for is 900 s). */
   sessionIdleMs?: number;
   /**
@@ -57,8 +63,11 @@ export interface ReadResult {
 
 export const DEFAULTS = {
   port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
-  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000,
+  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000, silentAfterMs: 60_000,
 } as const;
+
+/** Unanswered attempts in a row (with silentAfterMs) before the device counts as asleep: more than one read's worth. */
+export const SILENT_ATTEMPTS = 8;
 
 /**
  * Distinct reads one inverter may have queued: one per query node is normal (identical reads share one), and an
@@ -75,12 +84,15 @@ export class InverterSession extends EventEmitter {
   /** 0 until the device first answers. */
   private lastAnswerAt = 0;
   /**
-   * The last read ended with no answer (asleep at night, switched off, wrong address): the next reads try once
-   * without retries, say nothing new (quiet errors), and keep the status until the device answers again.
+   * Silent by the link's silence rule (asleep at night, switched off, wrong address): each read sends one
+   * datagram without resends, until the device answers again.
    */
   private silent = false;
+  /** A read ended with no answer since the last answer: later failures are quiet, the status stays. */
+  private outage = false;
   /** Reads that ended with no answer; reads queued before the last of them end at once, quietly. */
-  private silentReads = 0;
+  private timedOutReads = 0;
+  private readonly link: Link;
   private readonly invalid?: SmaError;
   private readonly auth: Backoff;
   private readonly search: Backoff;
@@ -99,6 +111,7 @@ export class InverterSession extends EventEmitter {
     this.setMaxListeners(0);
     this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
     this.auth = new Backoff(this.options.authBackoffMs, this.options.authBackoffMaxMs);
+    this.link = new Link(this.options.timeoutMs, { attempts: SILENT_ATTEMPTS, ms: this.options.silentAfterMs });
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
     const problem = passwordProblem(this.options.password);
     if (problem) this.invalid = new SmaError("EINVAL", problem);
@@ -142,7 +155,7 @@ export class InverterSession extends EventEmitter {
     if (this.pending.size >= MAX_PENDING_READS) {
       return Promise.reject(new SmaError("EBUSY", `inverter busy: ${this.pending.size} different reads already waiting for ${this.options.host || this.addressInUse}`));
     }
-    const queuedAfter = this.silentReads;
+    const queuedAfter = this.timedOutReads;
     const job = this.tail.then(() => this.runRead(queries, queuedAfter));
     this.tail = job.catch(() => undefined);
     this.pending.set(key, job);
@@ -166,10 +179,10 @@ export class InverterSession extends EventEmitter {
       err.paused = true;
       throw err;
     }
-    const wasSilent = this.silent;
-    // Reads that queued up behind a read that found the device asleep end at once, so that polls faster than
-    // the timeout do not pile up all night; a read asked for after that one probes the device again.
-    if (wasSilent && queuedAfter < this.silentReads) {
+    const inOutage = this.outage;
+    // Reads that queued up behind a read that got no answer end at once, so that polls faster than the timeout
+    // do not pile up (all night); a read asked for after that one tries the device again.
+    if (inOutage && queuedAfter < this.timedOutReads) {
       const err = new SmaError("ETIMEDOUT", `still no answer from ${this.options.host || this.addressInUse}:${this.options.port}`);
       err.quiet = true;
       throw err;
@@ -186,11 +199,12 @@ export class InverterSession extends EventEmitter {
     } catch (e) {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
       if (err.code === "ETIMEDOUT") {
-        err.quiet = wasSilent;
+        err.quiet = inOutage;
         this.loggedIn = false;
-        this.silent = true;
-        this.silentReads++;
-        this.setState(this.lastAnswerAt > 0 ? "asleep" : "error", err);
+        this.outage = true;
+        this.timedOutReads++;
+        this.silent = this.link.silent(Date.now());
+        this.setState(this.silent && this.lastAnswerAt > 0 ? "asleep" : "error", err);
       } else if (err.code === "EAUTH") {
         this.setState("auth", err);
       } else if (err.code !== "ECLOSED") {
@@ -203,10 +217,10 @@ export class InverterSession extends EventEmitter {
   private async readOnce(queries: readonly QueryName[]): Promise<ReadResult> {
     await this.resolveHost();
     if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
-      if (!this.silent) this.setState("connecting");
+      if (!this.outage) this.setState("connecting");
       await this.login();
     }
-    if (!this.silent) this.setState("reading");
+    if (!this.outage) this.setState("reading");
     const result = await this.queryAll(queries);
     this.setState("ok");
     return result;
@@ -286,55 +300,74 @@ export class InverterSession extends EventEmitter {
   }
 
   /**
-   * Sends a request and waits for its whole answer (every fragment, see FragmentSet), resending on timeout.
-   * Ends within timeout × (retries + 1) whatever arrives: repeated or endless fragments cannot hold it up.
+   * Sends a request and waits for its whole answer (every fragment, see FragmentSet). Resends after the link's
+   * RTO (copies per attempt as the link's loss asks for), and ends within timeout × (retries + 1) whatever
+   * arrives: repeated or endless fragments cannot hold it up. A silent device gets one datagram and one timeout.
    * Any command: the records of all fragments come back in the device's order.
    */
   private exchange(command: number, build: (packetId: number) => Buffer):
     Promise<{ errorCode: number; records: DataRecord[]; source: Address }> {
     if (this._state === "closed") return Promise.reject(closedError());
     const address = this.addressInUse as string;
-    const { port, timeoutMs } = this.options;
-    const retries = this.silent ? 0 : this.options.retries;
+    const { port, timeoutMs, retries } = this.options;
+    const probe = this.silent;
+    const link = this.link;
     const packetId = this.transport.nextPacketId();
     const datagram = build(packetId);
     this.stats.requests++;
-    const deadline = Date.now() + timeoutMs * (retries + 1);
+    const started = Date.now();
+    const deadline = started + (probe ? timeoutMs : timeoutMs * (retries + 1));
     return new Promise((resolve, reject) => {
       const fragments = new FragmentSet();
+      const copies = probe ? 1 : link.copies;
       let attempts = 0;
+      let sentAt = started;
       let timer: NodeJS.Timeout | undefined;
+      let done = false;
       const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         this.transport.forget(packetId);
         this.aborts.delete(abort);
-        if (err) reject(err);
-        else if (answer) resolve({ errorCode: answer.header.errorCode, records: fragments.records(), source: answer.header.source });
+        if (err) return reject(err);
+        if (!answer) return;
+        link.completed(attempts, copies);
+        resolve({ errorCode: answer.header.errorCode, records: fragments.records(), source: answer.header.source });
       };
       const abort = (e: SmaError): void => finish(e);
       this.aborts.add(abort);
       // Waits for this attempt (or the rest of a fragmented answer), never past the deadline.
       const arm = (): void => {
         clearTimeout(timer);
-        timer = setTimeout(onTimeout, Math.max(0, Math.min(timeoutMs, deadline - Date.now())));
+        timer = setTimeout(onTimeout, Math.max(0, Math.min(probe ? timeoutMs : link.rtoMs, deadline - Date.now())));
       };
       const send = (): void => {
         attempts++;
+        sentAt = Date.now();
+        link.sent(sentAt);
         arm();
-        this.transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
-          finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+        for (let i = 0; i < copies; i++) {
+          this.transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
+            finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+        }
       };
       const onTimeout = (): void => {
         this.stats.timeouts++;
-        if (Date.now() < deadline && attempts <= retries) return send();
+        link.timedOut();
+        if (Date.now() < deadline) return send();
         const got = fragments.empty ? "" : `, incomplete answer (${fragments.progress})`;
-        finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host || address}:${port} after ${attempts} attempt(s) of ${timeoutMs} ms${got}`));
+        finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host || address}:${port} after ${attempts} attempt(s) in ${Date.now() - started} ms${got}`));
       };
       this.transport.expect({
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
         onAnswer: (answer) => {
-          this.lastAnswerAt = Date.now();
+          const now = Date.now();
+          // Karn: only the first datagram of an answer to a request sent once times the round trip.
+          link.answered(now, attempts === 1 && fragments.empty ? now - sentAt : undefined);
+          this.lastAnswerAt = now;
           this.silent = false;
+          this.outage = false;
           this.device = answer.header.source;
           // Login and error answers carry no records and come in one datagram.
           if (answer.isLogin || answer.header.errorCode !== 0) {
@@ -346,12 +379,22 @@ export class InverterSession extends EventEmitter {
             return finish(new SmaError("EPROTOCOL", `answer with fragment counter ${answer.header.fragment}: more than ${MAX_FRAGMENTS} datagrams`));
           }
           if (fragments.complete) return finish(undefined, answer);
-          // More of the answer is on its way: give it this attempt's time again (bounded by the deadline).
+          // More of the answer is on its way: wait for it as for an attempt (bounded by the deadline).
           if (verdict === "new") arm();
         },
       });
       send();
     });
+  }
+
+  /** Round-trip time, share of requests resent and last answer time of this inverter's link. */
+  get linkFigures(): LinkFigures {
+    return this.link.figures();
+  }
+
+  /** True while the link loses enough that requests are often resent (status hint). */
+  get poorLink(): boolean {
+    return this.link.poor;
   }
 
   private async resolveHost(): Promise<void> {

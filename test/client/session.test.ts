@@ -2,7 +2,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
+import { DEFAULTS, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import {
   Command, QUERY_NAMES, VALUES, buildDataAnswer, buildLoginAnswer, buildRecord, decodeInverterDatagram,
@@ -189,17 +189,33 @@ describe("sessions", () => {
     assert.ok(Date.now() - t0 < 100 * 3 + 200);
   });
 
-  it("an inverter that falls asleep: one error, then quiet errors; it wakes by itself", async () => {
+  it("an inverter that stops answering: one error, then quiet ones; 'asleep' only after the silence rule; it wakes by itself", async () => {
     const s = await sim();
-    const inv = session(client(), s, { timeoutMs: 80, retries: 1 });
+    const inv = session(client(), s, { timeoutMs: 80, retries: 1, silentAfterMs: 400 });
     await inv.read(["acPowerPhase"]);
     s.setSleeping(true);
+    const t0 = Date.now();
     const e1 = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
     const e2 = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
     assert.ok(e1 instanceof SmaError && e2 instanceof SmaError);
     assert.equal(e1.quiet, false);
     assert.equal(e2.quiet, true);
+    assert.equal(inv.state, "error", "a few lost attempts are no answer, not asleep");
+    let reads = 2;
+    while ((inv.state as string) !== "asleep" && reads < 50) {
+      const e = await inv.read(["acPowerPhase"]).catch((x: SmaError) => x);
+      assert.ok(e instanceof SmaError && e.quiet);
+      reads++;
+    }
     assert.equal(inv.state, "asleep");
+    assert.ok(Date.now() - t0 >= 400, `asleep after ${Date.now() - t0} ms of silence`);
+    assert.ok(s.stats.received - 2 >= SILENT_ATTEMPTS, `asleep after ${s.stats.received - 2} unanswered datagrams`);
+    // Asleep: one datagram per read, no resends.
+    for (let i = 0; i < 3; i++) {
+      const before = s.stats.received;
+      await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+      assert.equal(s.stats.received - before, 1);
+    }
     s.setSleeping(false);
     const r = await inv.read(["acPowerPhase"]);
     assert.equal(inv.state, "ok");
@@ -263,6 +279,50 @@ describe("sessions", () => {
     assert.equal(slow.stats.logoffs, 1);
     assert.equal(s.stats.logoffs, 0);
   });
+});
+
+describe("bad links with the default timeout and retries", () => {
+  const defaults = { timeoutMs: DEFAULTS.timeoutMs, retries: DEFAULTS.retries };
+  const NOON = new Date("2024-06-21T12:00:00Z");
+
+  it("30 % loss each way, 2-10 ms latency: every read has the true values, and the link shows it is poor", { timeout: 60_000 }, async () => {
+    const s = await sim({ lossRequests: 0.3, lossAnswers: 0.3, latencyMs: { min: 2, max: 10 }, seed: 5, clock: () => NOON });
+    const inv = session(client(), s, defaults);
+    // The first read also learns the link (until an answer the wait is 1 s): it may need a second poll.
+    await inv.read(["acPowerPhase"]).catch(() => inv.read(["acPowerPhase"]));
+    const want = s.currentValues();
+    for (let i = 0; i < 100; i++) {
+      const r = await inv.read(["acPowerPhase", "energy"]);
+      assert.deepEqual([r.values.acPowerL1, r.values.acPowerL3, r.values.totalYield], [want.acPowerL1, want.acPowerL3, want.totalYield], `read ${i}`);
+    }
+    const link = inv.linkFigures;
+    assert.ok(link.rttMs !== null && link.rttMs < 100, `rtt ${link.rttMs} ms`);
+    assert.ok(link.resentPct >= 20 && inv.poorLink, `resent ${link.resentPct} %`);
+    assert.ok(link.lastAnswer !== null && Date.now() - link.lastAnswer < 1000);
+    assert.equal(inv.state, "ok");
+  });
+
+  for (const latencyMs of [5, 800]) {
+    it(`latency ${latencyMs} ms: the wait before a resend fits the round trip (a lost answer costs little, a slow one is not resent)`, { timeout: 60_000 }, async () => {
+      const s = await sim({ latencyMs, clock: () => NOON });
+      const inv = session(client(), s, defaults);
+      for (let i = 0; i < 6; i++) await inv.read(["acPowerPhase"]);
+      const link = inv.linkFigures;
+      assert.ok(link.rttMs !== null && link.rttMs >= latencyMs && link.rttMs < latencyMs + 100, `rtt ${link.rttMs} ms`);
+      assert.ok(link.resentPct < 20 && !inv.poorLink, `resent ${link.resentPct} %`);
+      const asked = s.stats.received;
+      await inv.read(["acPowerPhase"]);
+      assert.equal(s.stats.received - asked, 1, "one datagram for one query: no resend of a slow answer");
+      // One lost answer: resent after about the RTO (100 ms floor at 5 ms), not after the 1500 ms timeout.
+      s.options.lossAnswers = 1;
+      setTimeout(() => void (s.options.lossAnswers = 0), latencyMs + 20);
+      const t0 = Date.now();
+      await inv.read(["acPowerPhase"]);
+      const took = Date.now() - t0;
+      if (latencyMs === 5) assert.ok(took < 1000, `a lost answer cost ${took} ms`);
+      else assert.ok(took < 3 * latencyMs + 1500, `a lost answer cost ${took} ms`);
+    });
+  }
 });
 
 describe("a slow inverter and many reads", () => {
