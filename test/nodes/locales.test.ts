@@ -7,7 +7,7 @@ import { repoRoot } from "../harness/fixtures";
 
 const LANGS = ["en-US", "de"];
 /** Keys src/nodes/shared/status.ts asks for, with the longest values they are filled with. */
-const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "backoff", "notSupported", "unreachable", "notFound", "protocol", "error", "closed", "noConfig", "busy"];
+const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "backoff", "notSupported", "unreachable", "notFound", "protocol", "error", "closed", "noConfig", "busy", "okPoor"];
 const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600" };
 
 function catalog(type: string, lang: string): Record<string, unknown> {

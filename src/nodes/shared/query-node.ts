@@ -30,7 +30,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       if (busy && (state === "reading" || state === "connecting" || state === "ok")) return;
       const s = stateStatus(RED, state, err);
       if (s) this.status(s);
-      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress !== undefined));
+      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress !== undefined, session.poorLink));
     };
     session.on("state", onState);
     let closed = false;
@@ -46,11 +46,11 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         if (closed) return done();
         msg.payload = spec.payload(result, config);
         msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
-        msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address };
+        msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address, link: session.linkFigures };
         lastOk = new Date();
         busy = false;
         const unsupported = result.unsupported.length > 0 && result.unsupported.length === queries.length;
-        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress !== undefined));
+        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress !== undefined, session.poorLink));
         send(msg);
         done();
       }, (e: unknown) => {

@@ -46,9 +46,12 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
   }
 }
 
-/** "ok 12:00:01", or "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged). */
-export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false): NodeStatus {
-  const text = RED._(NS + (foundBySerial ? "okFound" : "ok"), { time: hhmmss(at) });
+/**
+ * "ok 12:00:01"; "ok 12:00:01 · lossy" while the link loses many datagrams (it says more than where it was
+ * found); else "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged).
+ */
+export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false, poorLink = false): NodeStatus {
+  const text = RED._(NS + (poorLink ? "okPoor" : foundBySerial ? "okFound" : "ok"), { time: hhmmss(at) });
   return { fill: "green", shape: "dot", text };
 }
 

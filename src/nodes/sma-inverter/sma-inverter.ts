@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
 import { intOr } from "../shared/fields";
-import { discoverySettings } from "../shared/settings";
+import { discoverySettings, silenceSettings } from "../shared/settings";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:";
 
@@ -37,6 +37,7 @@ export = (RED: NodeAPI): void => {
       timeoutMs: intOr(c.timeout, undefined, 200, 30000),
       retries: intOr(c.retries, undefined, 0, 10),
       discovery: discoverySettings(RED),
+      ...silenceSettings(RED),
     });
     const serial = node.session.options.serial;
     node.session.on("found", (host: string, previous?: string) => {
