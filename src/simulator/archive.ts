@@ -4,9 +4,9 @@
  * only decodes these layouts.
  */
 import {
-  ARCHIVE_SLOT_S, DAY_S, EVENT_RECORD_SIZE, NAN_U64, YIELD_RECORD_SIZE, buildDataAnswer, type AnswerBase, type ArchiveKind,
-  type EventGroup, type TimeRange,
+  ARCHIVE_SLOT_S, DAY_S, EVENT_RECORD_SIZE, NAN_U64, YIELD_RECORD_SIZE, type ArchiveKind, type EventGroup, type TimeRange,
 } from "../protocol";
+import { buildDataAnswer, type AnswerBase } from "./answer-builders";
 
 /** Real readers use 2048-byte receive buffers; devices send no larger datagram. */
 export const MAX_ARCHIVE_DATAGRAM = 2048;

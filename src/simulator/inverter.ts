@@ -6,14 +6,15 @@ import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest, QUERIES, QUERY_NAMES,
-  UserGroup, buildDataAnswer, buildDiscoveryAnswer, buildErrorAnswer, buildLoginAnswer, decodeInverterDatagram,
-  decodeRecord, encodePassword, findQuery, isAnswerCode, isArchiveCommand, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
+  ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest,
+  QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery, isAnswerCode,
+  isArchiveCommand, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
   type Address, type ArchiveKind, type EventGroup, type Net2Header, type QueryName, type ReadingValue, type UserGroupName,
   type ValueDef,
 } from "../protocol";
+import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
 import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
-import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "../protocol/sim-support";
+import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
 import {
   PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
   type ValueSource,
