@@ -6,7 +6,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const dist = process.env.SMA_SRC_DIR || path.join(root, "dist");
+const dist = process.env.SMA_SRC_DIR || path.join(root, "dist", "src");
 const { VALUES, QUERIES, OBIS_CHANNELS } = require(path.join(dist, "protocol"));
 
 const hex = (n, w) => "0x" + n.toString(16).toUpperCase().padStart(w, "0");

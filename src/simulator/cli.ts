@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { SimulatedInverter } from "./inverter";
 import { METER_VARIANTS, type MeterVariant } from "../protocol";
-import { parseTargets } from "../protocol/endpoints";
+import { parseTargets } from "../client/endpoints";
 import { SimulatedMeter } from "./meter";
 import { PROFILES, type ProfileName } from "./profiles";
 

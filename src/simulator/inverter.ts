@@ -7,11 +7,12 @@ import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
   ANY_SERIAL, ANY_SUSY_ID, Command, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest, QUERIES, QUERY_NAMES,
-  UserGroup, buildDataAnswer, buildDiscoveryAnswer, buildErrorAnswer, buildLoginAnswer, decodeInverterDatagram,
+  UserGroup, buildDiscoveryAnswer, decodeInverterDatagram,
   decodeRecord, encodePassword, findQuery, isAnswerCode, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
   type Address, type Net2Header, type QueryName, type ReadingValue, type UserGroupName, type ValueDef,
 } from "../protocol";
-import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "../protocol/sim-support";
+import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
+import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
 import {
   PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
   type ValueSource,

@@ -3,9 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  DecodeError, QUERIES, QUERY_NAMES, VALUES, buildDataAnswer, buildLogin, buildQuery, buildRecord, decodeAnswer,
+  DecodeError, QUERIES, QUERY_NAMES, VALUES, buildLogin, buildQuery, decodeAnswer,
   decodeDiscoveryAnswer, decodeInverterDatagram, encodePassword, readingsOf, valuesOf, type ValueDef,
 } from "../../src/protocol";
+import { buildDataAnswer, buildRecord } from "../../src/simulator/answer-builders";
 import { bytes, loadCaptures } from "../harness/fixtures";
 
 const address = fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([susyId, serial]) => ({ susyId, serial }));

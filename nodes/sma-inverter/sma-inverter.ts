@@ -2,7 +2,7 @@
  * Config node: one inverter (host, port, serial, user group, password as a credential).
  * Owns the inverter session on the process-wide client; logs off and releases it on close/redeploy.
  */
-import { SpeedwireClient } from "../../client";
+import { SpeedwireClient } from "../../src/client";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";

@@ -2,7 +2,7 @@
  * Every query node is this: on any input, ask the config node's session for the node's queries,
  * shape the payload, send; on failure done(err) so Catch nodes see it, with a status that says why.
  */
-import { SmaError, type InverterSession, type InverterState } from "../../client";
+import { SmaError, type InverterSession, type InverterState } from "../../src/client";
 import type { Node, NodeAPI, NodeDef } from "./red";
 import type { QueryNodeSpec } from "./payloads";
 import { errorStatus, noConfigStatus, okStatus, stateStatus } from "./status";

@@ -5,8 +5,8 @@
 import {
   DEVICE_CLASS_TAGS, DEVICE_TYPE_TAGS, RELAY_TAGS, STATUS_TAGS, VALUES, queriesFor, tagName,
   type EnumValue, type QueryName, type ReadingValue,
-} from "../../protocol";
-import type { ReadResult } from "../../client";
+} from "../../src/protocol";
+import type { ReadResult } from "../../src/client";
 
 export type Payload = Record<string, number | string | null>;
 

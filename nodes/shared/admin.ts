@@ -1,6 +1,6 @@
 /** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery. */
-import { distinctValues } from "../../protocol";
-import { discover, ipv4Interfaces } from "../../client";
+import { distinctValues } from "../../src/protocol";
+import { discover, ipv4Interfaces } from "../../src/client";
 import type { NodeAPI } from "./red";
 import { discoverySettings } from "./settings";
 

@@ -3,8 +3,8 @@
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
 import * as net from "node:net";
-import { MeterListener, type MeterEvent } from "../../client";
-import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../protocol";
+import { MeterListener, type MeterEvent } from "../../src/client";
+import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { intOr, numberOr } from "../shared/fields";
 import { registerAdminEndpoints } from "../shared/admin";

@@ -4,13 +4,13 @@
  */
 import {
   Command, DataType, ENUM_END, ENUM_SELECTED, NAN_S32, NAN_U32, NAN_U32_ALT, NAN_U64, PASSWORD_LENGTH, SessionControl,
-} from "./constants";
-import { encodeInverterDatagram, type Address } from "./net2";
-import { answerCode } from "./queries";
-import { LOGIN_PASSWORD_OFFSET } from "./requests";
-import type { EnumValue } from "./records";
-import type { ValueDef } from "./values";
-import { DecodeError } from "./errors";
+} from "../protocol/constants";
+import { encodeInverterDatagram, type Address } from "../protocol/net2";
+import { answerCode } from "../protocol/queries";
+import { LOGIN_PASSWORD_OFFSET } from "../protocol/requests";
+import type { EnumValue } from "../protocol/records";
+import type { ValueDef } from "../protocol/values";
+import { DecodeError } from "../protocol/errors";
 
 /** Control byte and destination control word real inverters put in answers (bytes a0 / 00 a1). */
 const ANSWER_CONTROL = 0xa0;

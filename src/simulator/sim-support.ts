@@ -2,11 +2,11 @@
  * Answer pieces only a device sends (the simulator's), kept beside the other builders so that the simulator
  * never writes bytes itself. Not exported from index.ts: clients have no use for them.
  */
-import { DataType } from "./constants";
-import type { Address } from "./net2";
+import { DataType } from "../protocol/constants";
+import type { Address } from "../protocol/net2";
 import { buildDataAnswer, buildRecord, type DataAnswer, type SimValue } from "./answer-builders";
-import { QUERIES, lriRange, sameFamily } from "./queries";
-import { VALUES, type ValueDef } from "./values";
+import { QUERIES, lriRange, sameFamily } from "../protocol/queries";
+import { VALUES, type ValueDef } from "../protocol/values";
 
 /** Value id of the record in an identify answer (libspeedwire calls it "Discovery"). */
 export const IDENTIFY_LRI = 0x0003;

@@ -9,7 +9,7 @@
  * Targets help where multicast does not pass (Docker bridge networks, some Wi-Fi): a subnet broadcast
  * address or the devices' own addresses. Bad entries are left out, never thrown on.
  */
-import { parseTargets, type DiscoverOptions } from "../../client";
+import { parseTargets, type DiscoverOptions } from "../../src/client";
 import type { NodeAPI } from "./red";
 
 export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {

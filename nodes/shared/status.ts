@@ -1,5 +1,5 @@
 /** One mapping from client states and errors to status dots, so every node looks alike. */
-import type { InverterState, SmaError, SmaErrorCode } from "../../client";
+import type { InverterState, SmaError, SmaErrorCode } from "../../src/client";
 import type { NodeAPI, NodeStatus } from "./red";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:status.";

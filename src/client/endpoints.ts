@@ -1,5 +1,5 @@
 /** IPv4 endpoints written by users ("192.168.1.255", "10.0.0.7:9522"): parsed once for settings and the CLI. */
-import { SPEEDWIRE_PORT } from "./constants";
+import { SPEEDWIRE_PORT } from "../protocol/constants";
 
 /** Where discovery is sent: an address with an optional port ("192.168.1.255", "10.0.0.7:9522"). */
 export interface DiscoveryTarget {
