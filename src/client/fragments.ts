@@ -4,7 +4,7 @@
  * datagram marked first and every counter from it down to 0 are there: a lost first datagram is seen as a
  * lower counter without the mark, a lost middle one as a gap. Never partial data.
  */
-import type { DataRecord, Net2Header } from "../protocol";
+import type { InverterAnswer } from "../protocol";
 
 /**
  * Most datagrams one answer may span: 64 × the 2 KB a reader expects per datagram (§7) is 128 KB, far more than
@@ -17,17 +17,18 @@ export type FragmentVerdict = "new" | "repeat" | "invalid";
 
 export class FragmentSet {
   /** Keyed by counter: a datagram that arrives again after a resend replaces itself. */
-  private readonly parts = new Map<number, DataRecord[]>();
+  private readonly parts = new Map<number, InverterAnswer>();
   /** Counter of the highest datagram marked first (-1 before one arrives). */
   private first = -1;
 
   /** Takes one datagram of the answer: "new" when it brought a counter not seen before. */
-  add(h: Net2Header, records: DataRecord[]): FragmentVerdict {
+  add(answer: InverterAnswer): FragmentVerdict {
+    const h = answer.header;
     if (h.fragment >= MAX_FRAGMENTS) return "invalid";
     // Devices that mark every datagram: the highest marked counter is the first one seen.
     if (h.packetIdFlag && h.fragment > this.first) this.first = h.fragment;
     const seen = this.parts.has(h.fragment);
-    this.parts.set(h.fragment, records);
+    this.parts.set(h.fragment, answer);
     return seen ? "repeat" : "new";
   }
 
@@ -47,10 +48,13 @@ export class FragmentSet {
     return this.first < 0 ? `${have} datagram(s), not the first` : `${have} of ${this.first + 1} datagrams`;
   }
 
-  /** The records in the device's order: from the first datagram down to counter 0. */
-  records(): DataRecord[] {
-    const out: DataRecord[] = [];
-    for (let c = this.first; c >= 0; c--) out.push(...(this.parts.get(c) ?? []));
+  /** The datagrams in the device's order: from the first down to counter 0. */
+  answers(): InverterAnswer[] {
+    const out: InverterAnswer[] = [];
+    for (let c = this.first; c >= 0; c--) {
+      const a = this.parts.get(c);
+      if (a) out.push(a);
+    }
     return out;
   }
 }

@@ -4,10 +4,8 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { DEFAULTS, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import {
-  Command, QUERY_NAMES, VALUES, buildDataAnswer, buildLoginAnswer, buildRecord, decodeInverterDatagram,
-  type Net2Header, type QueryName,
-} from "../../src/protocol";
+import { Command, QUERY_NAMES, VALUES, decodeInverterDatagram, type Net2Header, type QueryName } from "../../src/protocol";
+import { buildDataAnswer, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
 
 const clients: SpeedwireClient[] = [];
 const sims: SimulatedInverter[] = [];

@@ -5,7 +5,7 @@ import * as dgram from "node:dgram";
 import { helper, load, nextMessage } from "../harness/red-helper";
 import { SimulatedMeter } from "../../src/simulator";
 import { encodeMeterDatagram } from "../../src/protocol";
-import meterNode = require("../../src/nodes/sma-energy-meter/sma-energy-meter");
+import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 
 const meters: SimulatedMeter[] = [];
 afterEach(async () => {

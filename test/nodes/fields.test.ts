@@ -1,7 +1,7 @@
 /** Editor fields as the runtime reads them: whole numbers where the editor asks for them, decimals for seconds. */
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { intOr, numberOr } from "../../src/nodes/shared/fields";
+import { intOr, numberOr } from "../../nodes/shared/fields";
 
 it("intOr takes whole numbers in range, else the fallback", () => {
   assert.equal(intOr("1500", undefined, 200, 30000), 1500);

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 
 const QUERY_NODES = ["sma-energy", "sma-spot-ac", "sma-spot-dc", "sma-status", "sma-device-info", "sma-battery", "sma-grid", "sma-read"];
-const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL"];
+const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL", "EBUSY"];
 /** Per language: the Errors heading, and text from the null and shared-login paragraphs. */
 const LANGS = {
   "en-US": { errors: "<h3>Errors</h3>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login" },
@@ -49,13 +49,13 @@ it("every query node's help has the Errors section with every error code, in eve
   }
 });
 
-it("every query node's help has the null paragraph, the shared-login paragraph and msg.sma with address, in every language", () => {
+it("every query node's help has the null paragraph, the shared-login paragraph and msg.sma with address and link, in every language", () => {
   for (const type of QUERY_NODES) {
     for (const [lang, text] of Object.entries(LANGS)) {
       const html = help(type, lang);
       assert.ok(html.includes(text.nullValue), `${type} ${lang}: null paragraph`);
       assert.ok(html.includes(text.login), `${type} ${lang}: shared-login paragraph`);
-      assert.ok(html.includes("<code>{ serial, susyId, timestamp, address }</code>"), `${type} ${lang}: msg.sma row`);
+      assert.ok(html.includes("<code>{ serial, susyId, timestamp, address, link }</code>"), `${type} ${lang}: msg.sma row`);
     }
   }
 });

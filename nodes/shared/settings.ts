@@ -1,0 +1,33 @@
+/**
+ * The package's own entry in Node-RED's settings.js:
+ *
+ *     smaSpeedwire: {
+ *       discoveryTargets: ["192.168.1.255", "10.0.0.7:9522"], // default: multicast 239.12.255.254 on every interface
+ *       discoveryTimeout: 3000,                                 // ms the search waits for answers
+ *       asleepAfter: 60,                                        // s of silence before an inverter counts as asleep
+ *     }
+ *
+ * Targets help where multicast does not pass (Docker bridge networks, some Wi-Fi): a subnet broadcast
+ * address or the devices' own addresses. Bad entries are left out, never thrown on.
+ */
+import { parseTargets, type DiscoverOptions } from "../../src/client";
+import type { NodeAPI } from "./red";
+
+export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {
+  const own = RED.settings?.smaSpeedwire;
+  if (!own || typeof own !== "object") return {};
+  const o = own as Record<string, unknown>;
+  const out: Pick<DiscoverOptions, "targets" | "timeoutMs"> = {};
+  const targets = parseTargets(o.discoveryTargets);
+  if (targets.length > 0) out.targets = targets;
+  const timeout = Number(o.discoveryTimeout);
+  if (Number.isInteger(timeout) && timeout >= 200 && timeout <= 30_000) out.timeoutMs = timeout;
+  return out;
+}
+
+/** asleepAfter (seconds, 0 to 3600) as the sessions' silentAfterMs; absent or out of range: the session's default. */
+export function silenceSettings(RED: NodeAPI): { silentAfterMs?: number } {
+  const own = RED.settings?.smaSpeedwire as Record<string, unknown> | undefined;
+  const s = Number(own?.asleepAfter);
+  return own && own.asleepAfter !== undefined && Number.isFinite(s) && s >= 0 && s <= 3600 ? { silentAfterMs: s * 1000 } : {};
+}
