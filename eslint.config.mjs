@@ -29,7 +29,12 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" }
   },
   {
-    files: ["nodes/**/*.html"],
-    ignores: ["**"]
+    // Editor scripts, served by Node-RED at resources/@speedwire/node-red-sma/: browser scripts, not CommonJS.
+    files: ["resources/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { window: "readonly", document: "readonly", RED: "readonly", $: "readonly", setTimeout: "readonly", clearTimeout: "readonly" }
+    },
+    rules: { "no-var": "off", "prefer-const": "off", strict: ["error", "function"], "no-implicit-globals": "error" }
   }
 );

@@ -4,18 +4,12 @@ import assert from "node:assert/strict";
 import { helper, load, nextMessage, type TestNode } from "../harness/red-helper";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
-import energyNode = require("../../nodes/sma-energy/sma-energy");
-import acNode = require("../../nodes/sma-spot-ac/sma-spot-ac");
-import dcNode = require("../../nodes/sma-spot-dc/sma-spot-dc");
-import statusNode = require("../../nodes/sma-status/sma-status");
-import infoNode = require("../../nodes/sma-device-info/sma-device-info");
-import batteryNode = require("../../nodes/sma-battery/sma-battery");
-import gridNode = require("../../nodes/sma-grid/sma-grid");
+import queryNodes = require("../../nodes/query/query");
 import readNode = require("../../nodes/sma-read/sma-read");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 
-const NODES = [inverterNode, energyNode, acNode, dcNode, statusNode, infoNode, batteryNode, gridNode, readNode, catchNode];
+const NODES = [inverterNode, queryNodes, readNode, catchNode];
 const sims: SimulatedInverter[] = [];
 
 async function sim(opts: Partial<SimulatedInverterOptions> = {}): Promise<SimulatedInverter> {
