@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "build/", ".cache/", "test-artifacts/", ".node-red-demo/"] },
+  { ignores: ["node_modules/", "dist/", "build/", ".cache/", "test-artifacts/", ".node-red-demo/", "resources/settings-rules.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

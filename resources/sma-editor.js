@@ -35,5 +35,13 @@
         }
         return t(keys.failed, { status: xhr.status, message: message || xhr.status });
     }
+    /** A Node-RED 3+ validator's answer: true, or the reason (the dialog's validation.<key>), false for old callers. */
+    function result(t, ok, key, opt) {
+        if (ok) {
+            return true;
+        }
+        return opt ? t("validation." + key) : false;
+    }
     editor.ajaxError = ajaxError;
+    editor.result = result;
 })();

@@ -10,6 +10,7 @@
  * address or the devices' own addresses. Bad entries are left out, never thrown on.
  */
 import { parseTargets, type DiscoverOptions } from "../../src/client";
+import { DISCOVERY_TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
 import type { NodeAPI } from "./red";
 
 export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {
@@ -19,7 +20,7 @@ export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets"
   const out: Pick<DiscoverOptions, "targets" | "timeoutMs"> = {};
   const targets = parseTargets(o.discoveryTargets);
   if (targets.length > 0) out.targets = targets;
-  const timeout = Number(o.discoveryTimeout);
-  if (Number.isInteger(timeout) && timeout >= 200 && timeout <= 30_000) out.timeoutMs = timeout;
+  const timeout = wholeNumber(o.discoveryTimeout, DISCOVERY_TIMEOUT_MS);
+  if (timeout !== undefined) out.timeoutMs = timeout;
   return out;
 }

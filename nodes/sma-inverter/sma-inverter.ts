@@ -6,7 +6,7 @@ import { SpeedwireClient } from "../../src/client";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
-import { intOr } from "../shared/fields";
+import { INVERTER_SERIAL, PORT, RETRIES, TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
 import { discoverySettings } from "../shared/settings";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:";
@@ -29,13 +29,13 @@ export = (RED: NodeAPI): void => {
     const client = SpeedwireClient.acquire();
     node.session = client.inverter({
       host: String(c.host ?? "").trim(),
-      // Empty or out of range: undefined, and the session's DEFAULTS apply. Ranges as the editor checks them.
-      port: intOr(c.port, undefined, 1, 65535),
-      serial: intOr(c.serial, undefined, 1, 0xfffffffe),
+      // Empty or out of range: undefined, and the session's DEFAULTS apply. The editor checks the same rules.
+      port: wholeNumber(c.port, PORT),
+      serial: wholeNumber(c.serial, INVERTER_SERIAL),
       group: c.group === "installer" ? "installer" : "user",
       password: node.credentials?.password ?? "",
-      timeoutMs: intOr(c.timeout, undefined, 200, 30000),
-      retries: intOr(c.retries, undefined, 0, 10),
+      timeoutMs: wholeNumber(c.timeout, TIMEOUT_MS),
+      retries: wholeNumber(c.retries, RETRIES),
       discovery: discoverySettings(RED),
     });
     const serial = node.session.options.serial;
