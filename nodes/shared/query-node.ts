@@ -2,10 +2,10 @@
  * Every query node is this: on any input, ask the config node's session for the node's queries,
  * shape the payload, send; on failure done(err) so Catch nodes see it, with a status that says why.
  */
-import { SmaError, type InverterSession, type InverterState } from "../../src/client";
+import { SmaError, type InverterSession } from "../../src/client";
 import type { Node, NodeAPI, NodeDef } from "./red";
 import type { QueryNodeSpec } from "./payloads";
-import { errorStatus, noConfigStatus, okStatus, stateStatus } from "./status";
+import { ReadStatus, noConfigStatus } from "./status";
 
 /** What a query node needs from its sma-inverter config node. */
 export interface InverterConfigNode extends Node {
@@ -23,17 +23,12 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       this.on("input", (_msg, _send, done: (e?: Error) => void) => done(new SmaError("EINVAL", "no sma-inverter configured")));
       return;
     }
-    let lastOk: Date | undefined;
-    const onState = (state: InverterState, err?: SmaError): void => {
-      const s = stateStatus(RED, state, err);
-      if (s) this.status(s);
-      else if (state === "ok" && lastOk) this.status(okStatus(RED, lastOk, session.foundAddress !== undefined));
-    };
-    session.on("state", onState);
+    const status = new ReadStatus(RED, this, session);
+    session.on("state", status.onState);
     let closed = false;
     this.on("close", () => {
       closed = true;
-      session.off("state", onState);
+      session.off("state", status.onState);
     });
 
     this.on("input", (msg: Record<string, unknown>, send: (m: unknown) => void, done: (e?: Error) => void) => {
@@ -44,9 +39,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         msg.payload = spec.payload(result, config);
         msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
         msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address };
-        lastOk = new Date();
-        const unsupported = result.unsupported.length > 0 && result.unsupported.length === queries.length;
-        this.status(unsupported ? errorStatus(RED, new SmaError("ENOTSUPPORTED", "")) : okStatus(RED, lastOk, session.foundAddress !== undefined));
+        status.read(result);
         send(msg);
         done();
       }, (e: unknown) => {
@@ -55,7 +48,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         // An inverter asleep for the night (or not answering since deploy) fails every poll: say it once; the
         // status ("asleep" or "no answer") was set when it stopped answering and stays until it answers again.
         if (err.quiet) return done();
-        this.status(errorStatus(RED, err));
+        status.failed(err);
         done(err);
       });
     });

@@ -52,6 +52,8 @@ export interface ReadResult {
   timestamp: number;
   /** Queries the device answered with "no such values" (remembered until close). */
   unsupported: QueryName[];
+  /** The device has none of the values asked for (every query unsupported): not an error, but worth showing. */
+  nothingSupported: boolean;
 }
 
 export const DEFAULTS = {
@@ -213,6 +215,7 @@ export class InverterSession extends EventEmitter {
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
       values: valuesOf(readings), readings, unsupported,
+      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q)),
       device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       timestamp: newest > 0 ? newest : Date.now(),
     };

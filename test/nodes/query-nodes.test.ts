@@ -124,11 +124,14 @@ describe("query nodes send flat payloads in stated units", () => {
     await load(NODES, flow(s, "sma-battery"), { inv: { password: "0000" } });
     const caught: unknown[] = [];
     helper.getNode("caught").on("input", (() => caught.push(1)) as (...a: never[]) => void);
+    const seen = recordStatuses(helper.getNode("q"));
     for (let i = 0; i < 3; i++) {
       const got = nextMessage(helper.getNode("out"));
       helper.getNode("q").receive({});
       const p = (await got).payload as Record<string, unknown>;
       assert.ok(Object.values(p).every((x) => x === null));
+      // The session says nothing asked for is supported; the node shows it (grey ring), not "ok".
+      assert.deepEqual(seen.at(-1), { fill: "grey", shape: "ring", text: "@speedwire/node-red-sma/sma-inverter:status.notSupported" }, `poll ${i}`);
     }
     assert.equal(caught.length, 0);
     assert.equal(s.stats.queries.batterySoc ?? 0, 1);
