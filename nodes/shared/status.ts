@@ -13,6 +13,8 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
   EINVAL: "error",
+  ESOCKET: "error",
+  EHANDLER: "error",
 };
 
 export function hhmmss(d: Date = new Date()): string {

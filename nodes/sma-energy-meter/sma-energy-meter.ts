@@ -2,7 +2,7 @@
  * sma-energy-meter: sends the SMA Energy Meter / Sunny Home Manager readings as datagrams arrive,
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
-import { MeterListener, type MeterEvent } from "../../src/client";
+import { MeterListener, type MeterEvent, type MeterListenerError } from "../../src/client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { METER_SECONDS, METER_SERIAL, PORT, isMulticast, seconds, wholeNumber } from "../../src/client/settings-rules";
@@ -78,9 +78,10 @@ export = (RED: NodeAPI): void => {
         state.pending = undefined;
       }, wait);
     };
-    const onError = (err: NodeJS.ErrnoException): void => {
+    const onError = (err: MeterListenerError): void => {
       lastStatus = "";
-      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.code ?? "?" }) });
+      // The system's code (EADDRINUSE ...) says more than ESOCKET.
+      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.systemCode ?? err.code }) });
       this.error(`energy meter listener: ${err.message}`);
     };
     listener.on("meter", onMeter);
