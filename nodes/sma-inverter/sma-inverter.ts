@@ -8,8 +8,12 @@ import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
 import { INVERTER_SERIAL, PORT, RETRIES, TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
 import { discoverySettings } from "../shared/settings";
+import { LogLimit } from "../shared/log-limit";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:";
+/** The shared socket's errors had no listener and vanished: now one line per kind and minute, whichever node logs it. */
+const TRANSPORT_ERRORS = ["socketError", "handlerError"] as const;
+const transportLog = new LogLimit(60_000);
 
 interface InverterDef extends NodeDef {
   host?: string;
@@ -43,7 +47,14 @@ export = (RED: NodeAPI): void => {
       if (previous) node.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
       else node.log(RED._(NS + "log.found", { serial: serial ?? "", host }));
     });
+    const transport = client.transport;
+    const onTransportError = TRANSPORT_ERRORS.map((kind) => (err: unknown): void => {
+      const message = err instanceof Error ? err.message : String(err);
+      if (transportLog.allow(transport, kind)) node.warn(RED._(NS + "log." + kind, { message }));
+    });
+    TRANSPORT_ERRORS.forEach((kind, i) => transport.on(kind, onTransportError[i]));
     node.on("close", (_removed: boolean, done: () => void) => {
+      TRANSPORT_ERRORS.forEach((kind, i) => transport.off(kind, onTransportError[i]));
       const session = node.session;
       node.session = undefined;
       (session ? session.close() : Promise.resolve())

@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { helper, load, nextMessage, type TestNode } from "../harness/red-helper";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
+import { SpeedwireClient } from "../../src/client";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
 import queryNodes = require("../../nodes/query/query");
 import readNode = require("../../nodes/sma-read/sma-read");
@@ -324,6 +325,30 @@ describe("redeploy", () => {
     await helper.unload();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(s.stats.logoffs, 1);
+  });
+});
+
+describe("transport errors", () => {
+  it("reach the log through the config node, once a minute per kind however often they repeat", async () => {
+    const s = await sim();
+    await load(NODES, [...flow(s, "sma-energy"), { ...flow(s, "sma-energy")[0], id: "inv2" }], { inv: { password: "0000" }, inv2: { password: "0000" } });
+    const warned: string[] = [];
+    for (const id of ["inv", "inv2"]) {
+      const n = helper.getNode(id) as TestNode & { warn: (m: unknown) => void };
+      n.warn = (m: unknown) => void warned.push(String(m));
+    }
+    const transport = SpeedwireClient.acquire().transport;
+    try {
+      for (let i = 0; i < 5; i++) transport.emit("socketError", new Error("EHOSTDOWN boom"));
+      transport.emit("handlerError", new Error("bad handler"));
+      transport.emit("handlerError", new Error("bad handler"));
+    } finally {
+      await SpeedwireClient.release();
+    }
+    // Two config nodes share the transport: still one line per kind.
+    assert.equal(warned.length, 2, warned.join(" | "));
+    assert.match(warned[0], /log\.socketError/);
+    assert.match(warned[1], /log\.handlerError/);
   });
 });
 
