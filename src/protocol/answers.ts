@@ -66,10 +66,12 @@ function convert(def: ValueDef, rec: DataRecord): ReadingValue {
   }
 }
 
-/** Divides without binary noise: 22874 / 100 = 228.74, not 228.73999999999998. */
-export function scaled(raw: number, scale: number): number {
+/**
+ * Divides without binary noise, rounded to `digits` decimals (default: the divisor's own, 100 -> 2):
+ * 22874 / 100 = 228.74, not 228.73999999999998.
+ */
+export function scaled(raw: number, scale: number, digits = Math.round(Math.log10(scale))): number {
   if (scale === 1) return raw;
-  const digits = Math.round(Math.log10(scale));
   return Number((raw / scale).toFixed(Math.max(0, digits)));
 }
 

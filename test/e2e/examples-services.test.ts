@@ -8,7 +8,6 @@
  */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { connect, type MqttClient } from "mqtt";
 import { startNodeRed, type NodeRedHandle } from "../harness/nodered";
@@ -16,10 +15,10 @@ import { assertAvailable, isCI, runtimes, skipLocally, until, type Runtime } fro
 import { influxdMissing, mosquittoMissing, startInfluxDb, startMosquitto, type Service } from "../harness/services";
 import { packPackage } from "../harness/pack";
 import { repoRoot } from "../harness/fixtures";
+import { edit, loadExample, type FlowNode } from "../harness/examples";
 import { SimulatedInverter } from "../../src/simulator";
 import type { ReadingValue } from "../../src/protocol";
 
-type FlowNode = Record<string, unknown> & { id: string; type: string };
 type Values = Record<string, ReadingValue>;
 
 const MQTT_EXAMPLE = "Publish readings to MQTT.json";
@@ -30,10 +29,6 @@ const DATABASE = "sma";
 // node-red-contrib-influxdb is a devDependency of this repo: Node-RED loads it from there through `nodesDir`,
 // as if the user had installed it from the palette (no network needed).
 const INFLUX_NODES_DIR = path.join(repoRoot(), "node_modules", "node-red-contrib-influxdb");
-
-function loadExample(file: string): FlowNode[] {
-  return JSON.parse(fs.readFileSync(path.join(repoRoot(), "examples", file), "utf8")) as FlowNode[];
-}
 
 /** Import > Examples: the flow nodes land on the current tab, config nodes are global; a config node that
  * already exists with the same content is reused. */
@@ -50,17 +45,6 @@ function importExamples(tab: string, files: string[]): FlowNode[] {
     }
   }
   return flows;
-}
-
-/** What a user edits in a node's dialog: only fields the example node has. */
-function edit(flows: FlowNode[], type: string, changes: Record<string, unknown>, credentials?: Record<string, string>): FlowNode {
-  const matching = flows.filter((n) => n.type === type);
-  assert.equal(matching.length, 1, `the examples have one ${type} node`);
-  const node = matching[0];
-  for (const key of Object.keys(changes)) assert.ok(key in node, `the example's ${type} node has the field ${key}`);
-  Object.assign(node, changes);
-  if (credentials) node.credentials = credentials;
-  return node;
 }
 
 function only(flows: FlowNode[], type: string, file?: string): FlowNode {

@@ -55,6 +55,8 @@ describe("round trips", () => {
       const got = valuesOf(readingsOf(decodeAnswer(answer).records));
       const name = def.indexed ? def.name + cls : def.name;
       assert.equal(got[name], value === null ? null : Number(value.toFixed(6)));
+      // No float noise: at most the scale's decimals (1/100 -> 2), e.g. 230.01, never 230.01000000000002.
+      if (typeof got[name] === "number") assert.ok((String(got[name]).split(".")[1] ?? "").length <= Math.log10(def.scale), String(got[name]));
     }));
   });
 });
