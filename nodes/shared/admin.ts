@@ -1,7 +1,7 @@
 /** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery. */
 import { distinctValues } from "../../src/protocol";
 import { discover, ipv4Interfaces } from "../../src/client";
-import type { NodeAPI } from "./red";
+import type { NodeAPI } from "node-red";
 import { discoverySettings } from "./settings";
 
 /** Admin apps the endpoints are on: once per app, whichever of this package's node types loads first. */

@@ -3,24 +3,24 @@
  * shape the payload, send; on failure done(err) so Catch nodes see it, with a status that says why.
  */
 import { SmaError, type InverterSession } from "../../src/client";
-import type { Node, NodeAPI, NodeDef } from "./red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { QueryNodeSpec } from "./payloads";
 import { ReadStatus, noConfigStatus } from "./status";
 
 /** What a query node needs from its sma-inverter config node. */
-export interface InverterConfigNode extends Node {
+export interface InverterConfigNode extends Node<{ password?: string }> {
   session?: InverterSession;
 }
 
 export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
   RED.nodes.registerType(spec.type, function (this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    const config = def as NodeDef & { inverter?: string; topic?: string };
+    const config: Record<string, unknown> & { inverter?: string; topic?: string } = { ...def };
     const inverter = config.inverter ? (RED.nodes.getNode(config.inverter) as InverterConfigNode | null) : null;
     const session = inverter?.session;
     if (!session) {
       this.status(noConfigStatus(RED));
-      this.on("input", (_msg, _send, done: (e?: Error) => void) => done(new SmaError("EINVAL", "no sma-inverter configured")));
+      this.on("input", (_msg, _send, done) => done(new SmaError("EINVAL", "no sma-inverter configured")));
       return;
     }
     const status = new ReadStatus(RED, this, session);
@@ -31,14 +31,16 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
       session.off("state", status.onState);
     });
 
-    this.on("input", (msg: Record<string, unknown>, send: (m: unknown) => void, done: (e?: Error) => void) => {
+    this.on("input", (msg, send, done) => {
       const queries = spec.queries(config);
       session.read(queries).then((result) => {
         // Redeployed alone while its read was under way (the inverter's session lives on): nothing to say.
         if (closed) return done();
-        msg.payload = spec.payload(result, config);
-        msg.topic = config.topic || `sma/${result.device.serial}/${spec.topic}`;
-        msg.sma = { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address };
+        Object.assign(msg, {
+          payload: spec.payload(result, config),
+          topic: config.topic || `sma/${result.device.serial}/${spec.topic}`,
+          sma: { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address },
+        });
         status.read(result);
         send(msg);
         done();

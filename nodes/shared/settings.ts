@@ -11,10 +11,10 @@
  */
 import { parseTargets, type DiscoverOptions } from "../../src/client";
 import { DISCOVERY_TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
-import type { NodeAPI } from "./red";
+import type { NodeAPI } from "node-red";
 
 export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {
-  const own = RED.settings?.smaSpeedwire;
+  const own = (RED.settings as { smaSpeedwire?: unknown } | undefined)?.smaSpeedwire;
   if (!own || typeof own !== "object") return {};
   const o = own as Record<string, unknown>;
   const out: Pick<DiscoverOptions, "targets" | "timeoutMs"> = {};

@@ -1,6 +1,6 @@
 /** One mapping from client states and errors to status dots, so every node looks alike. */
 import { SmaError, type InverterSession, type InverterState, type ReadResult, type SmaErrorCode } from "../../src/client";
-import type { Node, NodeAPI, NodeStatus } from "./red";
+import type { Node, NodeAPI, NodeStatus } from "node-red";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:status.";
 

@@ -4,7 +4,7 @@
  */
 import { MeterListener, type MeterEvent, type MeterListenerError } from "../../src/client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import { METER_SECONDS, METER_SERIAL, PORT, isMulticast, seconds, wholeNumber } from "../../src/client/settings-rules";
 import { registerAdminEndpoints } from "../shared/admin";
 

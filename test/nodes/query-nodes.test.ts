@@ -1,7 +1,7 @@
 /** Every query node in a Node-RED runtime (test helper) against a simulated inverter on 127.0.0.1. */
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { helper, load, nextMessage, type TestNode } from "../harness/red-helper";
+import { helper, load, nextMessage, settings, type TestNode } from "../harness/red-helper";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import { SpeedwireClient } from "../../src/client";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
@@ -124,7 +124,7 @@ describe("query nodes send flat payloads in stated units", () => {
     const s = await sim({ profile: "pv" });
     await load(NODES, flow(s, "sma-battery"), { inv: { password: "0000" } });
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", (() => caught.push(1)) as (...a: never[]) => void);
+    helper.getNode("caught").on("input", () => caught.push(1));
     const seen = recordStatuses(helper.getNode("q"));
     for (let i = 0; i < 3; i++) {
       const got = nextMessage(helper.getNode("out"));
@@ -174,7 +174,7 @@ describe("errors reach Catch nodes with a code", () => {
     await readOnce(s, "sma-spot-ac");
     s.setSleeping(true);
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m)) as (...a: never[]) => void);
+    helper.getNode("caught").on("input", ((m) => caught.push(m)));
     for (let i = 0; i < 3; i++) {
       helper.getNode("q").receive({ payload: i });
       await new Promise((r) => setTimeout(r, 450));
@@ -243,8 +243,8 @@ describe("an inverter asleep for the night as the user meets it", () => {
     const q = helper.getNode("q");
     const caught: unknown[] = [];
     const out: unknown[] = [];
-    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m.error)) as (...x: never[]) => void);
-    helper.getNode("out").on("input", ((m: Record<string, unknown>) => out.push(m.payload)) as (...x: never[]) => void);
+    helper.getNode("caught").on("input", ((m) => caught.push(m.error)));
+    helper.getNode("out").on("input", ((m) => out.push(m.payload)));
     await poll(q);
     assert.equal(out.length, 1);
     s.setSleeping(true);
@@ -270,7 +270,7 @@ describe("an inverter asleep for the night as the user meets it", () => {
     await load(NODES, flow(s, "sma-spot-ac"), { inv: { password: "0000" } });
     const q = helper.getNode("q");
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m.error)) as (...x: never[]) => void);
+    helper.getNode("caught").on("input", ((m) => caught.push(m.error)));
     const seen = recordStatuses(q);
     for (let i = 0; i < 4; i++) await poll(q);
     assert.equal(caught.length, 1, "not one error per poll");
@@ -301,8 +301,8 @@ describe("an inverter addressed by its serial (empty host)", () => {
   it("is found by the search set in settings.js, read, and its status says where it was found", async (t) => {
     const first = await sim({ address: "127.0.0.91", serial: 3000000911 });
     const second = await sim({ address: "127.0.0.92", port: first.port, serial: 3000000912 });
-    helper.settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
-    t.after(() => helper.settings({ smaSpeedwire: undefined }));
+    settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
+    t.after(() => settings({ smaSpeedwire: undefined }));
     await load(NODES, flow(second, "sma-spot-ac", {}, { host: "", serial: "3000000912" }), { inv: { password: "0000" } });
     const q = helper.getNode("q");
     const seen = recordStatuses(q);
