@@ -25,6 +25,14 @@
         });
     }
 
+    /** The value's label in the editor's language (the table has one per language), else the en-US one. */
+    function labelOf(v) {
+        var lang = RED.i18n.lang();
+        var labels = v.labels && typeof v.labels === "object" ? v.labels : {};
+        var label = labels[lang] || labels[String(lang).split("-")[0]] || v.label;
+        return label ? String(label) : v.name;
+    }
+
     /** Keeps the first row of each name (the table may list one name under two value ids). */
     function normalise(list) {
         var seen = {};
@@ -36,7 +44,7 @@
             seen[v.name] = true;
             out.push({
                 name: v.name,
-                label: v.label ? String(v.label) : v.name,
+                label: labelOf(v),
                 group: GROUPS.indexOf(v.group) >= 0 ? v.group : "other",
                 unit: v.unit ? String(v.unit) : "",
                 // One row per string / battery: the name stands for all of them (dcPower -> dcPower1, dcPower2, ...).

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 import { QUERY_NODES } from "../../nodes/shared/payloads";
+import { LABEL_LANGUAGES, VALUES } from "../../src/protocol";
 
 const LANGS = ["en-US", "de"];
 /** Keys nodes/shared/status.ts asks for, with the longest values they are filled with. */
@@ -55,4 +56,13 @@ it("every plain query node has its labels in the query set's catalog, in every l
       for (const key of ["paletteLabel", "default", "topic", "tip", "outputLabel"]) assert.equal(typeof labels?.[key], "string", `${lang} ${type}.${key}`);
     }
   }
+});
+
+it("every value of the value table has a label in every language the nodes have", () => {
+  const dirs = fs.readdirSync(path.join(repoRoot(), "nodes", "sma-read", "locales")).sort();
+  assert.deepEqual([...LABEL_LANGUAGES].sort(), dirs, "the table's languages are the locales'");
+  for (const v of VALUES) {
+    for (const lang of LABEL_LANGUAGES) assert.ok(v.labels[lang]?.trim(), `${v.name}: ${lang} label`);
+  }
+  assert.equal(VALUES.find((v) => v.name === "totalYield")?.labels.de, "Gesamtertrag");
 });
