@@ -1,5 +1,5 @@
 /** One mapping from client states and errors to status dots, so every node looks alike. */
-import { SmaError, type InverterSession, type InverterState, type ReadResult, type SmaErrorCode } from "../../src/client";
+import { SmaError, type InverterSession, type InverterState, type SmaErrorCode } from "../../src/client";
 import type { Node, NodeAPI, NodeStatus } from "node-red";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:status.";
@@ -73,10 +73,10 @@ export class ReadStatus {
     else if (state === "ok" && this.lastOk) this.node.status(this.ok());
   };
 
-  /** This node's read succeeded. */
-  read(result: ReadResult): void {
+  /** This node's read succeeded; nothingSupported as the session's read result says (ReadResult.nothingSupported). */
+  read(nothingSupported: boolean): void {
     this.lastOk = new Date();
-    this.node.status(result.nothingSupported ? errorStatus(this.RED, new SmaError("ENOTSUPPORTED", "")) : this.ok());
+    this.node.status(nothingSupported ? errorStatus(this.RED, new SmaError("ENOTSUPPORTED", "")) : this.ok());
   }
 
   /** This node's read failed (and the failure is worth a dot: not quiet, not closed). */

@@ -21,6 +21,10 @@ export const RETRIES: Range = { min: 0, max: 10 };
 export const DISCOVERY_TIMEOUT_MS: Range = { min: 200, max: 30000 };
 /** The meter node's throttle and watchdog, s (decimals allowed). */
 export const METER_SECONDS: Range = { min: 0, max: 86400 };
+/** The sma-archive node's span, per archive: hours of 5-minute data (92 days), days of daily data or events. */
+export const ARCHIVE_SPAN: Readonly<Record<"day" | "month" | "events", Range>> = {
+  day: { min: 1, max: 92 * 24 }, month: { min: 1, max: 3660 }, events: { min: 1, max: 366 },
+};
 /** Speedwire carries at most 12 password characters, printable ASCII. */
 export const PASSWORD_MAX_LENGTH = 12;
 

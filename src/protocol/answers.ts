@@ -4,11 +4,14 @@ import { decodeInverterDatagram, type Net2Header } from "./net2";
 import { decodeRecords, type DataRecord, type EnumValue } from "./records";
 import { valueByLri, type ValueDef } from "./values";
 import { answerCode, isAnswerCode } from "./queries";
+import { isArchiveCommand } from "./archive";
 
 export interface InverterAnswer {
   header: Net2Header;
-  /** Empty for login answers and error answers. */
+  /** Empty for login answers, error answers and archive answers. */
   records: DataRecord[];
+  /** The bytes after the header: archive answers are read from here by their own layout. */
+  payload: Buffer;
   isLogin: boolean;
 }
 
@@ -16,8 +19,8 @@ export interface InverterAnswer {
 export function decodeAnswer(buf: Buffer): InverterAnswer {
   const { header, payload } = decodeInverterDatagram(buf);
   const isLogin = header.command === answerCode(Command.LOGIN) || header.command === Command.LOGIN;
-  const isData = !isLogin && header.errorCode === 0 && isAnswerCode(header.command);
-  return { header, records: isData ? decodeRecords(header, payload) : [], isLogin };
+  const isData = !isLogin && header.errorCode === 0 && isAnswerCode(header.command) && !isArchiveCommand(header.command);
+  return { header, records: isData ? decodeRecords(header, payload) : [], payload, isLogin };
 }
 
 export type ReadingValue = number | string | EnumValue | null;

@@ -76,6 +76,8 @@ export interface DataAnswer extends AnswerBase {
   firstIndex: number;
   records: Buffer[];
   fragment?: number;
+  /** Default true; the later datagrams of a long archive answer come without the 0x8000 bit. */
+  packetIdFlag?: boolean;
 }
 
 export function buildDataAnswer(a: DataAnswer): Buffer {
@@ -89,6 +91,7 @@ export function buildDataAnswer(a: DataAnswer): Buffer {
     sourceControl: ANSWER_SOURCE_CONTROL,
     fragment: a.fragment ?? 0,
     packetId: a.packetId,
+    packetIdFlag: a.packetIdFlag,
     command: answerCode(a.command),
     first: a.firstIndex,
     last: a.firstIndex + a.records.length - 1,

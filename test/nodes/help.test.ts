@@ -37,6 +37,13 @@ it("every reading node has its help in every language, with its own topic, msg.s
   }
 });
 
+it("help is written out: no include markers, and the archive node points to the inverter's help too", () => {
+  for (const set of fs.readdirSync(path.join(repoRoot(), "nodes")).filter((d) => fs.existsSync(path.join(repoRoot(), "nodes", d, "locales")))) {
+    for (const lang of Object.keys(LANGS)) assert.doesNotMatch(helpFile(set, lang), /<!--\s*include/, `${set} ${lang}`);
+  }
+  for (const [lang, text] of Object.entries(LANGS)) assert.ok(help("sma-archive", "sma-archive", lang).includes(text.pointer), lang);
+});
+
 it("the inverter's help has the sections every reading node points to: errors with every code, null, shared login", () => {
   for (const [lang, text] of Object.entries(LANGS)) {
     const html = help("sma-inverter", "sma-inverter", lang);
@@ -51,7 +58,11 @@ it("the inverter's help has the sections every reading node points to: errors wi
 });
 
 it("a help file holds only help blocks of its own node set's types", () => {
-  const sets: Record<string, string[]> = { query: QUERY_NODES.map((s) => s.type), "sma-read": ["sma-read"], "sma-inverter": ["sma-inverter"], "sma-energy-meter": ["sma-energy-meter"] };
+  const sets: Record<string, string[]> = {
+    query: QUERY_NODES.map((s) => s.type), "sma-read": ["sma-read"], "sma-inverter": ["sma-inverter"], "sma-energy-meter": ["sma-energy-meter"], "sma-archive": ["sma-archive"],
+  };
+  const folders = fs.readdirSync(path.join(repoRoot(), "nodes")).filter((d) => fs.existsSync(path.join(repoRoot(), "nodes", d, "locales")));
+  assert.deepEqual(folders.sort(), Object.keys(sets).sort(), "every node set with help is checked here");
   for (const [set, types] of Object.entries(sets)) {
     for (const lang of Object.keys(LANGS)) {
       const names = [...helpFile(set, lang).matchAll(/data-help-name="([^"]+)"/g)].map((m) => m[1]);
