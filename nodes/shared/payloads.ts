@@ -135,6 +135,12 @@ export const gridSpec: QueryNodeSpec = {
   },
 };
 
+/**
+ * The plain query nodes, one row each: the node set nodes/query registers them, its editor and help
+ * (nodes/query/locales/<lang>/query.{json,html}) have one entry per type. sma-read has a folder of its own.
+ */
+export const QUERY_NODES: readonly QueryNodeSpec[] = [energySpec, spotAcSpec, spotDcSpec, statusSpec, deviceInfoSpec, batterySpec, gridSpec];
+
 function selectedNames(config: Record<string, unknown>): string[] {
   const v = config.values;
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];

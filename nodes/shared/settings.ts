@@ -11,23 +11,24 @@
  * address or the devices' own addresses. Bad entries are left out, never thrown on.
  */
 import { parseTargets, type DiscoverOptions } from "../../src/client";
-import type { NodeAPI } from "./red";
+import { DISCOVERY_TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
+import type { NodeAPI } from "node-red";
 
 export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {
-  const own = RED.settings?.smaSpeedwire;
+  const own = (RED.settings as { smaSpeedwire?: unknown } | undefined)?.smaSpeedwire;
   if (!own || typeof own !== "object") return {};
   const o = own as Record<string, unknown>;
   const out: Pick<DiscoverOptions, "targets" | "timeoutMs"> = {};
   const targets = parseTargets(o.discoveryTargets);
   if (targets.length > 0) out.targets = targets;
-  const timeout = Number(o.discoveryTimeout);
-  if (Number.isInteger(timeout) && timeout >= 200 && timeout <= 30_000) out.timeoutMs = timeout;
+  const timeout = wholeNumber(o.discoveryTimeout, DISCOVERY_TIMEOUT_MS);
+  if (timeout !== undefined) out.timeoutMs = timeout;
   return out;
 }
 
 /** asleepAfter (seconds, 0 to 3600) as the sessions' silentAfterMs; absent or out of range: the session's default. */
 export function silenceSettings(RED: NodeAPI): { silentAfterMs?: number } {
-  const own = RED.settings?.smaSpeedwire as Record<string, unknown> | undefined;
+  const own = (RED.settings as { smaSpeedwire?: Record<string, unknown> } | undefined)?.smaSpeedwire;
   const s = Number(own?.asleepAfter);
   return own && own.asleepAfter !== undefined && Number.isFinite(s) && s >= 0 && s <= 3600 ? { silentAfterMs: s * 1000 } : {};
 }

@@ -2,11 +2,10 @@
  * sma-energy-meter: sends the SMA Energy Meter / Sunny Home Manager readings as datagrams arrive,
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
-import * as net from "node:net";
-import { MeterListener, type MeterEvent } from "../../src/client";
+import { MeterListener, type MeterEvent, type MeterListenerError } from "../../src/client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { intOr, numberOr } from "../shared/fields";
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { METER_SECONDS, METER_SERIAL, PORT, isMulticast, seconds, wholeNumber } from "../../src/client/settings-rules";
 import { registerAdminEndpoints } from "../shared/admin";
 
 const NS = "@speedwire/node-red-sma/sma-energy-meter:";
@@ -16,10 +15,6 @@ const CAUSES = "IGMP snooping on a switch, the meter in another subnet/VLAN, Doc
 interface MeterDef extends NodeDef {
   group?: string; port?: string | number; iface?: string; serial?: string | number;
   throttle?: string | number; onlyChanges?: boolean; watchdog?: string | number;
-}
-
-function isMulticast(a: string): boolean {
-  return net.isIPv4(a) && Number(a.split(".")[0]) >= 224 && Number(a.split(".")[0]) <= 239;
 }
 
 function payloadOf(d: MeterDatagram): Record<string, number | null> {
@@ -33,13 +28,13 @@ export = (RED: NodeAPI): void => {
     RED.nodes.createNode(this, def);
     const c = def as MeterDef;
     const group = String(c.group ?? MULTICAST_GROUP).trim();
-    const serialFilter = intOr(c.serial, undefined, 1, 0xffffffff);
+    const serialFilter = wholeNumber(c.serial, METER_SERIAL);
     // Seconds, decimals allowed (the editor accepts 0.5).
-    const throttleMs = numberOr(c.throttle, 5, 0, 86400) * 1000;
-    const watchdogMs = numberOr(c.watchdog, 10, 0, 86400) * 1000;
+    const throttleMs = (seconds(c.throttle, METER_SECONDS) ?? 5) * 1000;
+    const watchdogMs = (seconds(c.watchdog, METER_SECONDS) ?? 10) * 1000;
     const listener = MeterListener.acquire({
       group: isMulticast(group) ? group : null,
-      port: intOr(c.port, SPEEDWIRE_PORT, 1, 65535),
+      port: wholeNumber(c.port, PORT) ?? SPEEDWIRE_PORT,
       interfaceAddress: c.iface ? String(c.iface).trim() || undefined : undefined,
     });
     const meters = new Map<number, { lastSent: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }>();
@@ -83,9 +78,10 @@ export = (RED: NodeAPI): void => {
         state.pending = undefined;
       }, wait);
     };
-    const onError = (err: NodeJS.ErrnoException): void => {
+    const onError = (err: MeterListenerError): void => {
       lastStatus = "";
-      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.code ?? "?" }) });
+      // The system's code (EADDRINUSE ...) says more than ESOCKET.
+      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.systemCode ?? err.code }) });
       this.error(`energy meter listener: ${err.message}`);
     };
     listener.on("meter", onMeter);

@@ -60,6 +60,8 @@ export interface ReadResult {
   timestamp: number;
   /** Queries the device answered with "no such values" (remembered until close). */
   unsupported: QueryName[];
+  /** The device has none of the values asked for (every query unsupported): not an error, but worth showing. */
+  nothingSupported: boolean;
 }
 
 /** What an archive read asked and what the device sent (Unix seconds). */
@@ -308,6 +310,7 @@ export class InverterSession extends EventEmitter {
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
       values: valuesOf(readings), readings, unsupported,
+      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q)),
       device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       timestamp: newest > 0 ? newest : Date.now(),
     };
