@@ -13,6 +13,7 @@ import { parseTargets, type DiscoveryTarget } from "../protocol/endpoints";
 
 export { parseTargets, type DiscoveryTarget };
 import { randomPacketId } from "./transport";
+import { answerable, guarded } from "./guard";
 
 export interface DiscoveredDevice {
   address: string;
@@ -47,7 +48,9 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   };
   // After bind, a socket error (e.g. a target the network refuses) must not end the search or the process.
   const ignore = (): void => undefined;
-  socket.on("message", (msg, rinfo) => {
+  socket.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    // A source port 0 cannot be answered (send() would throw): no SMA device sends from there.
+    if (!answerable(rinfo)) return;
     try {
       const a = decodeAnswer(msg);
       const address = identifyIds.get(a.header.packetId);
@@ -71,7 +74,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     const id = randomPacketId((n) => identifyIds.has(n));
     identifyIds.set(id, rinfo.address);
     socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);
-  });
+  }));
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);

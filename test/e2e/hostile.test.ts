@@ -10,12 +10,13 @@ import * as assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startNodeRed, until, type DebugMessage, type NodeRedHandle } from "../harness/nodered";
+import { freePort, startNodeRed, until, type DebugMessage, type NodeRedHandle } from "../harness/nodered";
 import { assertAvailable, runtimes, skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
 import { redeploySoak } from "../harness/redeploys";
 import { debug, inject, inverterNode as inverterAt, node, pollingFlows, pollingReaders } from "../harness/flows";
 import { SpeedwireClient } from "../../src/client";
+import { canSendFromPortZero, hostileDatagrams, sendFromPortZero } from "../harness/hostile";
 import { SimulatedInverter, type RequestEvent, type SimulatedInverterOptions } from "../../src/simulator";
 import {
   ANY_DEVICE, QUERIES, buildLogin, buildQuery, decodeInverterDatagram, encodePassword, type QueryName, type UserGroupName,
@@ -101,16 +102,26 @@ function assertCleanLog(log: string, what: string): void {
   assert.deepEqual(bad, [], `${what}: log lines with Uncaught / unhandled / EADDRINUSE`);
 }
 
-describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocally(rt.missing), timeout: 240_000 }, () => {
+describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocally(rt.missing), timeout: 300_000 }, () => {
   let nr: NodeRedHandle;
+  /** The address Node-RED's searches go to (settings.js discoveryTargets): an attacker that answers them. */
+  let lure: dgram.Socket;
+  const lured: ((searchPort: number) => void)[] = [];
   before(async () => {
     assertAvailable(rt.missing);
+    lure = dgram.createSocket("udp4");
+    await new Promise<void>((r) => lure.bind(0, "127.0.0.1", () => r()));
+    lure.on("message", (_m, rinfo) => lured.forEach((f) => f(rinfo.port)));
     const tgz = await packPackage();
-    nr = await startNodeRed({ nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "trace", installPackageTgz: tgz });
+    nr = await startNodeRed({
+      nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "trace", installPackageTgz: tgz,
+      settings: { smaSpeedwire: { discoveryTargets: [`127.0.0.1:${lure.address().port}`], discoveryTimeout: 1000 } },
+    });
     await nr.waitForLog(/Server now running at/, 30_000);
   });
   after(async () => {
     await nr?.stop().catch(() => undefined);
+    lure?.close();
     await Promise.all(sims.map((s) => s.stop()));
   });
 
@@ -330,6 +341,64 @@ describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocal
     assert.ok(st.text, "a red status that says why");
     await nr.deploy([{ id: tab, type: "tab", label: "loss" }], "full");
     assertCleanLog(nr.log().slice(logFrom), "loss");
+  });
+
+  it("datagrams of every kind from UDP port 0 to every socket (transport, searches, meter): Node-RED survives and keeps reading", async (t) => {
+    if (!(await canSendFromPortZero())) {
+      t.skip("this machine does not allow raw sockets (root or CAP_NET_RAW): client tests inject at the handler instead");
+      return;
+    }
+    const logFrom = nr.log().length;
+    const all = Object.values(hostileDatagrams());
+    const real = await sim({ serial: 3300000401, userPassword: USER_PW });
+    const clientPorts = portsOf(real, -1);
+    const meterPort = await freePort();
+    let searches = 0;
+    const attacks: Promise<void>[] = [];
+    // Every search Node-RED sends (a config node looking for its serial, the editor's Search) is answered from port 0.
+    lured.push((port) => {
+      searches++;
+      attacks.push(sendFromPortZero("127.0.0.1", port, all));
+    });
+    const tab = "zero";
+    await nr.deploy([
+      { id: tab, type: "tab", label: "zero" },
+      inverterNode("zinv", real, { password: USER_PW, timeout: "500", retries: "1" }),
+      inject(tab, "zinj", "zac", "0.2"),
+      node(tab, { id: "zac", type: "sma-spot-ac", inverter: "zinv", topic: "", wires: [["zdbg"]] }),
+      debug(tab, "zdbg"),
+      // Serial only, nobody has it: it searches (and meets the attacker) on its first poll.
+      inverterAt("zsn", 9522, USER_PW, { host: "", serial: "3300000499" }),
+      inject(tab, "zsninj", "zsnac", "1"),
+      node(tab, { id: "zsnac", type: "sma-spot-ac", inverter: "zsn", topic: "", wires: [[]] }),
+      node(tab, { id: "zmeter", type: "sma-energy-meter", group: "", port: String(meterPort), iface: "", serial: "",
+        throttle: "0", onlyChanges: false, watchdog: "0", wires: [["zmdbg"]] }),
+      debug(tab, "zmdbg"),
+    ], "full");
+    nr.clearDebug();
+    await nr.waitForDebug((m) => m.id === "zdbg", 10_000);
+    const nrPort = await until("Node-RED's client port", () => [...clientPorts][0], 5000);
+    await until("a search by serial", () => (searches >= 1 ? true : undefined), 10_000);
+    const res = await fetch(nr.url + "sma-speedwire/discover");
+    assert.equal(res.status, 200, "the editor's Search answers");
+    assert.ok(searches >= 2, `the Search reached the attacker too (${searches} searches)`);
+    await sendFromPortZero("127.0.0.1", nrPort, all);
+    await sendFromPortZero("127.0.0.1", meterPort, all);
+    await Promise.all(attacks);
+    const readsBefore = nr.debugMessages.filter((m) => m.id === "zdbg").length;
+    await until("reads after the attack", () => (nr.debugMessages.filter((m) => m.id === "zdbg").length >= readsBefore + 3 ? true : undefined), 10_000);
+    process.kill(nr.pid, 0); // still running
+    assert.equal(nr.debugMessages.filter((m) => m.id === "zmdbg").length, 0, "no meter output from a port-0 datagram");
+    // The meter node still hears a meter that sends from an ordinary port.
+    const meter = dgram.createSocket("udp4");
+    await new Promise<void>((r) => meter.bind(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => meter.send(hostileDatagrams().meterDatagram, meterPort, "127.0.0.1", () => r()));
+    meter.close();
+    await nr.waitForDebug((m) => m.id === "zmdbg", 5000);
+    t.diagnostic(`${all.length} kinds x (${searches} searches + transport + meter) from port 0; reads went on`);
+    lured.splice(0);
+    await nr.deploy([{ id: tab, type: "tab", label: "zero" }], "full");
+    assertCleanLog(nr.log().slice(logFrom), "port 0");
   });
 
   it("no password, plain or encoded (user and installer), in the trace log, flows, debug, status or caught errors", async (t) => {

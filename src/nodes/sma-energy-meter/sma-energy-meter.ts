@@ -3,7 +3,7 @@
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
 import * as net from "node:net";
-import { MeterListener, type MeterEvent } from "../../client";
+import { MeterListener, guarded, type MeterEvent } from "../../client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../protocol";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { intOr, numberOr } from "../shared/fields";
@@ -66,6 +66,8 @@ export = (RED: NodeAPI): void => {
       lastStatus = statusText;
     };
 
+    // A timer callback that throws would end Node-RED: report it on the node instead.
+    const failed = (e: unknown): void => this.error(`energy meter node: ${String(e)}`);
     const onMeter = (e: MeterEvent): void => {
       const d = e.datagram;
       if (serialFilter !== undefined && d.serial !== serialFilter) return;
@@ -77,11 +79,12 @@ export = (RED: NodeAPI): void => {
       if (wait <= 0) return emit(d);
       // Throttled: keep the newest frame and send it when the interval has passed.
       state.pending = d;
-      state.timer ??= setTimeout(() => {
+      state.timer ??= setTimeout(guarded(() => {
         state.timer = undefined;
-        if (state.pending) emit(state.pending);
+        const pending = state.pending;
         state.pending = undefined;
-      }, wait);
+        if (pending) emit(pending);
+      }, failed), wait);
     };
     const onError = (err: NodeJS.ErrnoException): void => {
       lastStatus = "";
@@ -91,14 +94,14 @@ export = (RED: NodeAPI): void => {
     listener.on("meter", onMeter);
     listener.on("error", onError);
 
-    const watchdog = watchdogMs > 0 ? setInterval(() => {
+    const watchdog = watchdogMs > 0 ? setInterval(guarded(() => {
       const silent = Date.now() - lastData;
       if (silent < watchdogMs) return;
       lastStatus = "";
       this.status({ fill: "yellow", shape: "ring", text: RED._(NS + "status.noData", { s: String(Math.round(silent / 1000)) }) });
       if (!warned) this.warn(`no energy meter data for ${Math.round(silent / 1000)} s; usual causes: ${CAUSES}`);
       warned = true;
-    }, Math.min(watchdogMs, 1000)) : undefined;
+    }, failed), Math.min(watchdogMs, 1000)) : undefined;
 
     this.on("close", (_removed: boolean, done: () => void) => {
       clearInterval(watchdog);
