@@ -30,6 +30,8 @@ export interface DiscoverOptions {
   /** Port to send identify queries to (default: the port the discovery answer came from, 9522 on real devices). */
   devicePort?: number;
   identity?: Address;
+  /** Every answering address, also when several share a serial (to see that a serial is claimed twice). */
+  byAddress?: boolean;
   /** Stop waiting as soon as a device for which this returns true has been identified. */
   stopWhen?: (device: DiscoveredDevice) => boolean;
 }
@@ -88,6 +90,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   } finally {
     socket.close();
   }
+  if (opts.byAddress) return [...found.values()];
   const bySerial = new Map<string, DiscoveredDevice>();
   for (const d of found.values()) {
     const key = d.serial !== undefined ? `s${d.serial}` : `a${d.address}`;

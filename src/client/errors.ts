@@ -5,6 +5,7 @@ export type SmaErrorCode =
   | "ENOTSUPPORTED" // the device has none of the values asked for
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
   | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
+  | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
   | "EINVAL"; // bad configuration (password too long, port out of range ...)

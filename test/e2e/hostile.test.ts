@@ -30,7 +30,7 @@ const WRONG_PW = "Bad-Inst-99";
 const REDEPLOYS = 50;
 /** A fixed noon: the simulators' values (and record times) do not move during a test. */
 const NOON = new Date("2024-06-21T12:00:00Z");
-const TYPED_CODES = ["ETIMEDOUT", "EAUTH", "ENOTSUPPORTED", "EUNREACHABLE", "ENOTFOUND", "EPROTOCOL", "ECLOSED", "EINVAL"];
+const TYPED_CODES = ["ETIMEDOUT", "EAUTH", "ENOTSUPPORTED", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "EPROTOCOL", "ECLOSED", "EINVAL"];
 const BAD_LOG = /uncaught|unhandled|EADDRINUSE/i;
 const SPOT_AC: QueryName[] = ["acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency"];
 
@@ -107,15 +107,19 @@ describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocal
   /** The address Node-RED's searches go to (settings.js discoveryTargets): an attacker that answers them. */
   let lure: dgram.Socket;
   const lured: ((searchPort: number) => void)[] = [];
+  /** The port of the simulators on 127.0.0.91-93 that searches reach too (the inverter, impostors). */
+  let plantPort = 0;
   before(async () => {
     assertAvailable(rt.missing);
     lure = dgram.createSocket("udp4");
     await new Promise<void>((r) => lure.bind(0, "127.0.0.1", () => r()));
     lure.on("message", (_m, rinfo) => lured.forEach((f) => f(rinfo.port)));
+    plantPort = await freePort();
     const tgz = await packPackage();
+    const targets = [`127.0.0.1:${lure.address().port}`, ...[91, 92, 93].map((h) => `127.0.0.${h}:${plantPort}`)];
     nr = await startNodeRed({
       nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "trace", installPackageTgz: tgz,
-      settings: { smaSpeedwire: { discoveryTargets: [`127.0.0.1:${lure.address().port}`], discoveryTimeout: 1000 } },
+      settings: { smaSpeedwire: { discoveryTargets: targets, discoveryTimeout: 1000 } },
     });
     await nr.waitForLog(/Server now running at/, 30_000);
   });
@@ -399,6 +403,71 @@ describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocal
     lured.splice(0);
     await nr.deploy([{ id: tab, type: "tab", label: "zero" }], "full");
     assertCleanLog(nr.log().slice(logFrom), "port 0");
+  });
+
+  it("an impostor with the inverter's serial: no login reaches it unless following is on; two claimants: EAMBIGUOUS", async (t) => {
+    const logFrom = nr.log().length;
+    const SERIAL = 3300000901;
+    const at = (h: number, values: Record<string, number>): Promise<SimulatedInverter> =>
+      sim({ address: `127.0.0.${h}`, port: plantPort, serial: SERIAL, userPassword: USER_PW, values });
+    const real = await at(91, { acPowerL1: 1111 });
+    const evil = await at(92, { acPowerL1: 6666 });
+    const tab = "impostor";
+    const flowsWith = (follow: boolean): unknown[] => [
+      { id: tab, type: "tab", label: "impostor" },
+      inverterAt("iinv", plantPort, USER_PW, { host: "127.0.0.91", serial: String(SERIAL), timeout: "300", retries: "0", follow }),
+      inject(tab, "iinj", "iac", "0.4"),
+      node(tab, { id: "iac", type: "sma-spot-ac", inverter: "iinv", topic: "", wires: [["idbg"]] }),
+      debug(tab, "idbg"),
+      node(tab, { id: "icatch", type: "catch", scope: ["iac"], uncaught: false, wires: [["icatchdbg"]] }),
+      debug(tab, "icatchdbg", "error"),
+    ];
+    const power = (m: DebugMessage): unknown => (m.value as { payload?: { powerL1?: unknown } }).payload?.powerL1;
+    const outputs = (): DebugMessage[] => nr.debugMessages.filter((m) => m.id === "idbg");
+
+    // Following off (the default): the inverter asleep, reads time out; the impostor hears nothing.
+    await nr.deploy(flowsWith(false), "full");
+    nr.clearDebug();
+    assert.equal(power(await nr.waitForDebug((m) => m.id === "idbg", 10_000)), 1111);
+    real.setSleeping(true);
+    await sleep(3000);
+    assert.equal(evil.stats.logins, 0, "no login at the impostor");
+    assert.equal(evil.stats.discovery + evil.stats.identify, 0, "not even a search");
+    assert.ok(outputs().every((m) => power(m) === 1111), "only the true values");
+    real.setSleeping(false);
+
+    // Following on: the inverter asleep, the one claimant is used (and the move shown); the host again once it answers.
+    await nr.deploy(flowsWith(true), "full");
+    nr.clearDebug();
+    assert.equal(power(await nr.waitForDebug((m) => m.id === "idbg", 10_000)), 1111);
+    real.setSleeping(true);
+    assert.equal(power(await nr.waitForDebug((m) => m.id === "idbg" && power(m) === 6666, 15_000)), 6666);
+    await nr.waitForStatus("iac", (st) => /via SN/.test(st.text ?? ""), 5000);
+    await nr.waitForLog(/Serial number 3300000901 found at 127\.0\.0\.92 \(127\.0\.0\.91 did not answer\)/, 5000);
+    assert.ok(evil.stats.logins >= 1, "the user opted in: the impostor got the login");
+    real.setSleeping(false);
+    evil.setSleeping(true);
+    await nr.waitForDebug((m) => m.id === "idbg" && power(m) === 1111 && outputs().some((o) => power(o) === 6666), 15_000);
+    await nr.waitForLog(/Serial number 3300000901 answers at the configured host 127\.0\.0\.91 again/, 5000);
+    evil.setSleeping(false);
+
+    // Following on, the inverter asleep and two addresses claim its serial: neither gets a login.
+    const other = await at(93, { acPowerL1: 7777 });
+    await nr.deploy(flowsWith(true), "full");
+    nr.clearDebug();
+    await nr.waitForDebug((m) => m.id === "idbg", 10_000);
+    const logins = [evil.stats.logins, other.stats.logins];
+    real.setSleeping(true);
+    const caught = await nr.waitForDebug((m) => m.id === "icatchdbg", 15_000);
+    assert.equal((caught.value as { code?: string }).code, "EAMBIGUOUS");
+    const st = await nr.waitForStatus("iac", (x) => x.fill === "red", 5000);
+    assert.equal(st.text, "serial on 2+ hosts");
+    await sleep(1500);
+    assert.deepEqual([evil.stats.logins, other.stats.logins], logins, "no login at either claimant");
+    t.diagnostic(`logins: inverter ${real.stats.logins}, impostor ${evil.stats.logins} (all with following on), second impostor ${other.stats.logins}`);
+    real.setSleeping(false);
+    await nr.deploy([{ id: tab, type: "tab", label: "impostor" }], "full");
+    assertCleanLog(nr.log().slice(logFrom), "impostor");
   });
 
   it("no password, plain or encoded (user and installer), in the trace log, flows, debug, status or caught errors", async (t) => {

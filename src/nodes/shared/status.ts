@@ -10,6 +10,7 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   ENOTSUPPORTED: "notSupported",
   EUNREACHABLE: "unreachable",
   ENOTFOUND: "notFound",
+  EAMBIGUOUS: "ambiguous",
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
   EINVAL: "error",

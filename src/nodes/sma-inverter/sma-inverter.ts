@@ -18,6 +18,7 @@ interface InverterDef extends NodeDef {
   group?: string;
   timeout?: string | number;
   retries?: string | number;
+  follow?: boolean | string;
 }
 
 export = (RED: NodeAPI): void => {
@@ -36,11 +37,13 @@ export = (RED: NodeAPI): void => {
       password: node.credentials?.password ?? "",
       timeoutMs: intOr(c.timeout, undefined, 200, 30000),
       retries: intOr(c.retries, undefined, 0, 10),
+      follow: c.follow === true || c.follow === "true",
       discovery: discoverySettings(RED),
     });
     const serial = node.session.options.serial;
     node.session.on("found", (host: string, previous?: string) => {
-      if (previous) node.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
+      if (previous && node.session?.foundAddress === undefined) node.log(RED._(NS + "log.back", { serial: serial ?? "", host, previous }));
+      else if (previous) node.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
       else node.log(RED._(NS + "log.found", { serial: serial ?? "", host }));
     });
     node.on("close", (_removed: boolean, done: () => void) => {
