@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
 import { intOr } from "../shared/fields";
-import { discoverySettings } from "../shared/settings";
+import { discoverySettings, instanceIdentity } from "../shared/settings";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:";
 
@@ -27,7 +27,7 @@ export = (RED: NodeAPI): void => {
     RED.nodes.createNode(this, def);
     const node = this as InverterConfigNode;
     const c = def as InverterDef;
-    const client = SpeedwireClient.acquire();
+    const client = SpeedwireClient.acquire({ identity: instanceIdentity(RED) });
     node.session = client.inverter({
       host: String(c.host ?? "").trim(),
       // Empty or out of range: undefined, and the session's DEFAULTS apply. Ranges as the editor checks them.
