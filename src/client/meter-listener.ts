@@ -81,6 +81,8 @@ export class MeterListenerError extends Error {
 }
 
 type State = "binding" | "listening" | "failed" | "closed";
+/** Frames remembered for duplicate detection (a plant sends a few per second per interface). */
+const MAX_RECENT = 256;
 /** The options with their defaults filled in. */
 export interface ResolvedMeterListenerOptions {
   group: string | null;
@@ -292,6 +294,8 @@ export class MeterListener extends EventEmitter {
     const seen = this.recent.get(key);
     if (seen && seen.bytes.equals(bytes)) return true;
     this.recent.delete(key);
+    // A flood of distinct frames (fake serials) must not pile up within the window: the oldest go first.
+    if (this.recent.size >= MAX_RECENT) this.recent.delete(this.recent.keys().next().value as string);
     this.recent.set(key, { at: now, bytes });
     return false;
   }

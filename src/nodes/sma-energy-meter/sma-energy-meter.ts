@@ -18,6 +18,13 @@ interface MeterDef extends NodeDef {
   throttle?: string | number; onlyChanges?: boolean; watchdog?: string | number;
 }
 
+/** Meters tracked without a serial filter (a plant has a few): datagrams of further serials are dropped and counted. */
+const MAX_METERS = 32;
+/** A meter not heard for this long is forgotten (its state, its pending frame). */
+const METER_IDLE_MS = 5 * 60_000;
+/** The "many meters" warning repeats at most this often, with the counts so far. */
+const TOO_MANY_WARN_MS = 10 * 60_000;
+
 function isMulticast(a: string): boolean {
   return net.isIPv4(a) && Number(a.split(".")[0]) >= 224 && Number(a.split(".")[0]) <= 239;
 }
@@ -42,7 +49,10 @@ export = (RED: NodeAPI): void => {
       port: intOr(c.port, SPEEDWIRE_PORT, 1, 65535),
       interfaceAddress: c.iface ? String(c.iface).trim() || undefined : undefined,
     });
-    const meters = new Map<number, { lastSent: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }>();
+    const meters = new Map<number, { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }>();
+    let dropped = 0;
+    let droppedSinceSweep = 0;
+    let lastWarnAt = -Infinity;
     let lastData = Date.now();
     let warned = false;
     let lastStatus = "";
@@ -50,20 +60,55 @@ export = (RED: NodeAPI): void => {
 
     const emit = (d: MeterDatagram): void => {
       const payload = payloadOf(d);
-      const state = meters.get(d.serial) ?? { lastSent: 0 };
-      meters.set(d.serial, state);
+      const state = meters.get(d.serial);
+      if (!state) return; // forgotten meanwhile
       if (c.onlyChanges) {
         const text = JSON.stringify(payload);
         if (state.lastPayload === text) return;
         state.lastPayload = text;
       }
       state.lastSent = Date.now();
-      this.send({ payload, topic: `sma/${d.serial}/meter`, sma: { serial: d.serial, susyId: d.susyId, firmware: d.firmware } });
+      const sma: Record<string, unknown> = { serial: d.serial, susyId: d.susyId, firmware: d.firmware };
+      if (dropped > 0) sma.dropped = dropped;
+      this.send({ payload, topic: `sma/${d.serial}/meter`, sma });
       const p = d.power;
-      const statusText = RED._(NS + "status.ok", { power: p === null ? "–" : String(Math.round(p)) });
+      const tooMany = droppedSinceSweep > 0;
+      const statusText = tooMany ? RED._(NS + "status.tooMany") : RED._(NS + "status.ok", { power: p === null ? "–" : String(Math.round(p)) });
       // At 10 datagrams/s without throttle, repeat only what changes on the dot.
-      if (statusText !== lastStatus) this.status({ fill: "green", shape: "dot", text: statusText });
+      if (statusText !== lastStatus) this.status({ fill: tooMany ? "yellow" : "green", shape: "dot", text: statusText });
       lastStatus = statusText;
+    };
+
+    /** Forgets the meters not heard for METER_IDLE_MS. */
+    const sweep = (now: number): void => {
+      for (const [serial, m] of meters) {
+        if (now - m.lastHeard <= METER_IDLE_MS) continue;
+        clearTimeout(m.timer);
+        meters.delete(serial);
+      }
+    };
+
+    /** The state of this datagram's meter, or undefined when MAX_METERS others are tracked (then counted as dropped). */
+    const track = (serial: number, now: number): { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout } | undefined => {
+      const known = meters.get(serial);
+      if (known) return known;
+      if (serialFilter === undefined && meters.size >= MAX_METERS) sweep(now);
+      if (serialFilter === undefined && meters.size >= MAX_METERS) {
+        dropped++;
+        droppedSinceSweep++;
+        if (lastStatus !== RED._(NS + "status.tooMany")) {
+          lastStatus = RED._(NS + "status.tooMany");
+          this.status({ fill: "yellow", shape: "dot", text: lastStatus });
+        }
+        if (now - lastWarnAt >= TOO_MANY_WARN_MS) {
+          lastWarnAt = now;
+          this.warn(RED._(NS + "log.tooMany", { tracked: meters.size, dropped }));
+        }
+        return undefined;
+      }
+      const state = { lastSent: 0, lastHeard: now };
+      meters.set(serial, state);
+      return state;
     };
 
     // A timer callback that throws would end Node-RED: report it on the node instead.
@@ -71,11 +116,13 @@ export = (RED: NodeAPI): void => {
     const onMeter = (e: MeterEvent): void => {
       const d = e.datagram;
       if (serialFilter !== undefined && d.serial !== serialFilter) return;
-      lastData = Date.now();
+      const now = Date.now();
+      lastData = now;
       warned = false;
-      const state = meters.get(d.serial) ?? { lastSent: 0 };
-      meters.set(d.serial, state);
-      const wait = state.lastSent + throttleMs - Date.now();
+      const state = track(d.serial, now);
+      if (!state) return;
+      state.lastHeard = now;
+      const wait = state.lastSent + throttleMs - now;
       if (wait <= 0) return emit(d);
       // Throttled: keep the newest frame and send it when the interval has passed.
       state.pending = d;
@@ -103,8 +150,14 @@ export = (RED: NodeAPI): void => {
       warned = true;
     }, failed), Math.min(watchdogMs, 1000)) : undefined;
 
+    const sweeper = setInterval(guarded(() => {
+      sweep(Date.now());
+      droppedSinceSweep = 0;
+    }, failed), 60_000);
+
     this.on("close", (_removed: boolean, done: () => void) => {
       clearInterval(watchdog);
+      clearInterval(sweeper);
       for (const m of meters.values()) clearTimeout(m.timer);
       listener.off("meter", onMeter);
       listener.off("error", onError);
