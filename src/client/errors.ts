@@ -18,6 +18,8 @@ export class SmaError extends Error {
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
+  /** EINVAL: the setting that is wrong (host, serial, port, ...). */
+  field?: string;
   constructor(code: SmaErrorCode, message: string, deviceCode?: number) {
     super(message);
     this.name = "SmaError";

@@ -12,6 +12,7 @@ import {
   type UserGroupName,
 } from "../protocol";
 import { SmaError } from "./errors";
+import * as rules from "./settings-rules";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
 import type { Transport } from "./transport";
@@ -102,8 +103,7 @@ export class InverterSession extends EventEmitter {
     this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
     this.auth = new Backoff(this.options.authBackoffMs, this.options.authBackoffMaxMs);
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
-    const problem = passwordProblem(this.options.password);
-    if (problem) this.invalid = new SmaError("EINVAL", problem);
+    this.invalid = optionsProblem(this.options);
   }
 
   get state(): InverterState {
@@ -434,6 +434,29 @@ export class InverterSession extends EventEmitter {
       new Promise((r) => setTimeout(r, timeoutMs).unref()),
     ]);
   }
+}
+
+/** The first wrong option, as EINVAL naming its field (the session then reads nothing, touches no network). */
+function optionsProblem(o: InverterSession["options"]): SmaError | undefined {
+  const checks: [string, rules.Rule<unknown>][] = [
+    ["host", rules.host(o.host)], ["port", rules.port(o.port)], ["serial", rules.serial(o.serial)],
+    // The client takes any sane number (tests use 25 ms); the nodes keep to the documented ranges.
+    ["timeout", rules.wholeNumber(o.timeoutMs, "timeout", { min: 1, max: 3_600_000 })], ["retries", rules.wholeNumber(o.retries, "retries", { min: 0, max: 1000 })],
+  ];
+  for (const [field, r] of checks) {
+    if (!r.ok || (field === "host" && typeof o.host !== "string")) {
+      const err = new SmaError("EINVAL", `${field}: ${r.ok ? "not text" : r.reason}`);
+      err.field = field;
+      return err;
+    }
+  }
+  const problem = passwordProblem(o.password);
+  if (problem) {
+    const err = new SmaError("EINVAL", problem);
+    err.field = "password";
+    return err;
+  }
+  return undefined;
 }
 
 function closedError(): SmaError {

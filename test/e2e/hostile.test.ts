@@ -512,6 +512,33 @@ describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocal
     assertCleanLog(nr.log().slice(logFrom), "meters");
   });
 
+  it("bad settings (serial 0, a host that is an object) are refused with EINVAL and a status naming the field", async () => {
+    const logFrom = nr.log().length;
+    const s = await sim({ serial: 3300000501, userPassword: USER_PW });
+    const tab = "badset";
+    await nr.deploy([
+      { id: tab, type: "tab", label: "badset" },
+      inverterNode("bsinv", s, { password: USER_PW, serial: "0" }),
+      inverterNode("bhinv", s, { password: USER_PW, host: { a: 1 } }),
+      inject(tab, "bsinj", "bsac"), inject(tab, "bhinj", "bhac"),
+      node(tab, { id: "bsac", type: "sma-spot-ac", inverter: "bsinv", topic: "", wires: [[]] }),
+      node(tab, { id: "bhac", type: "sma-spot-ac", inverter: "bhinv", topic: "", wires: [[]] }),
+      node(tab, { id: "bcatch", type: "catch", scope: null, uncaught: false, wires: [["bcatchdbg"]] }),
+      debug(tab, "bcatchdbg", "error"),
+    ], "full");
+    nr.clearDebug();
+    assert.equal((await nr.waitForStatus("bsac", (x) => x.fill === "red", 5000)).text, "bad serial");
+    assert.equal((await nr.waitForStatus("bhac", (x) => x.fill === "red", 5000)).text, "bad host");
+    await nr.inject("bsinj");
+    await nr.inject("bhinj");
+    await until("two caught errors", () => (nr.debugMessages.filter((m) => m.id === "bcatchdbg").length >= 2 ? true : undefined), 5000);
+    for (const m of nr.debugMessages.filter((x) => x.id === "bcatchdbg")) assert.equal((m.value as { code?: string }).code, "EINVAL");
+    assert.equal(s.stats.received, 0, "nothing sent to the device");
+    assert.doesNotMatch(nr.log().slice(logFrom), /object Object/);
+    await nr.deploy([{ id: tab, type: "tab", label: "badset" }], "full");
+    assertCleanLog(nr.log().slice(logFrom), "bad settings");
+  });
+
   it("no password, plain or encoded (user and installer), in the trace log, flows, debug, status or caught errors", async (t) => {
     const s = await sim({ serial: 3300000301, userPassword: USER_PW, installerPassword: INSTALLER_PW });
     const tab = "secrets";

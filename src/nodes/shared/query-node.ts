@@ -10,6 +10,8 @@ import { errorStatus, noConfigStatus, okStatus, stateStatus } from "./status";
 /** What a query node needs from its sma-inverter config node. */
 export interface InverterConfigNode extends Node {
   session?: InverterSession;
+  /** A setting of the config node is wrong: no session; every read fails with this (EINVAL naming the field). */
+  invalid?: SmaError;
 }
 
 export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
@@ -19,8 +21,9 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
     const inverter = config.inverter ? (RED.nodes.getNode(config.inverter) as InverterConfigNode | null) : null;
     const session = inverter?.session;
     if (!session) {
-      this.status(noConfigStatus(RED));
-      this.on("input", (_msg, _send, done: (e?: Error) => void) => done(new SmaError("EINVAL", "no sma-inverter configured")));
+      const invalid = inverter?.invalid;
+      this.status(invalid ? errorStatus(RED, invalid) : noConfigStatus(RED));
+      this.on("input", (_msg, _send, done: (e?: Error) => void) => done(invalid ?? new SmaError("EINVAL", "no sma-inverter configured")));
       return;
     }
     let lastOk: Date | undefined;

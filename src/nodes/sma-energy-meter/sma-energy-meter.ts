@@ -3,20 +3,15 @@
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
 import * as net from "node:net";
-import { MeterListener, guarded, type MeterEvent } from "../../client";
+import { MeterListener, guarded, rules, type MeterEvent } from "../../client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../protocol";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { intOr, numberOr } from "../shared/fields";
 import { registerAdminEndpoints } from "../shared/admin";
 
 const NS = "@speedwire/node-red-sma/sma-energy-meter:";
 const CAUSES = "IGMP snooping on a switch, the meter in another subnet/VLAN, Docker without host networking, "
   + "the Home Manager set to unicast to another address, another program on port 9522 without address reuse, or the wrong interface";
 
-interface MeterDef extends NodeDef {
-  group?: string; port?: string | number; iface?: string; serial?: string | number;
-  throttle?: string | number; onlyChanges?: boolean; watchdog?: string | number;
-}
 
 /** Meters tracked without a serial filter (a plant has a few): datagrams of further serials are dropped and counted. */
 const MAX_METERS = 32;
@@ -38,16 +33,23 @@ export = (RED: NodeAPI): void => {
   registerAdminEndpoints(RED);
   RED.nodes.registerType("sma-energy-meter", function (this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    const c = def as MeterDef;
-    const group = String(c.group ?? MULTICAST_GROUP).trim();
-    const serialFilter = intOr(c.serial, undefined, 1, 0xffffffff);
-    // Seconds, decimals allowed (the editor accepts 0.5).
-    const throttleMs = numberOr(c.throttle, 5, 0, 86400) * 1000;
-    const watchdogMs = numberOr(c.watchdog, 10, 0, 86400) * 1000;
+    const checked = rules.meterSettings(def);
+    if (!checked.ok) {
+      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.bad." + checked.field) });
+      this.error(RED._(NS + "log.invalid", { field: checked.field, reason: checked.reason }));
+      return;
+    }
+    for (const w of checked.warnings) this.warn(RED._(NS + "log.clamped", { field: w.field, from: w.from, to: w.to }));
+    const c = checked.value;
+    const group = def.group === undefined ? MULTICAST_GROUP : c.group;
+    const serialFilter = c.serial;
+    // Seconds, decimals allowed (the editor accepts 0.5); floors in settings-rules (THROTTLE_S, WATCHDOG_S).
+    const throttleMs = (c.throttleS ?? 5) * 1000;
+    const watchdogMs = (c.watchdogS ?? 10) * 1000;
     const listener = MeterListener.acquire({
       group: isMulticast(group) ? group : null,
-      port: intOr(c.port, SPEEDWIRE_PORT, 1, 65535),
-      interfaceAddress: c.iface ? String(c.iface).trim() || undefined : undefined,
+      port: c.port ?? SPEEDWIRE_PORT,
+      interfaceAddress: c.iface || undefined,
     });
     const meters = new Map<number, { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }>();
     let dropped = 0;
@@ -144,8 +146,9 @@ export = (RED: NodeAPI): void => {
     const watchdog = watchdogMs > 0 ? setInterval(guarded(() => {
       const silent = Date.now() - lastData;
       if (silent < watchdogMs) return;
-      lastStatus = "";
-      this.status({ fill: "yellow", shape: "ring", text: RED._(NS + "status.noData", { s: String(Math.round(silent / 1000)) }) });
+      const text = RED._(NS + "status.noData", { s: String(Math.round(silent / 1000)) });
+      if (text !== lastStatus) this.status({ fill: "yellow", shape: "ring", text });
+      lastStatus = text;
       if (!warned) this.warn(`no energy meter data for ${Math.round(silent / 1000)} s; usual causes: ${CAUSES}`);
       warned = true;
     }, failed), Math.min(watchdogMs, 1000)) : undefined;
