@@ -29,7 +29,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" }
   },
   {
-    files: ["src/**/*.html"],
+    files: ["nodes/**/*.html"],
     ignores: ["**"]
   }
 );

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Compiles src/ to dist/ (CommonJS) and copies the editor files (html, locales, icons) beside the JS.
-// With --test it also compiles src/ + test/ to build/ for the test runner.
+// Compiles src/ (the library) and nodes/ (Node-RED nodes) to dist/ (CommonJS) and copies the editor files (html,
+// locales) beside the JS, and icons/<type>.svg into an icons/ folder beside each node's JS (where Node-RED looks).
+// With --test it also compiles src/ + nodes/ + test/ to build/ for the test runner.
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -9,10 +10,10 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const tsc = require.resolve("typescript/bin/tsc");
 const ASSET = /\.(html|json|svg|png)$/;
-// Help text shared by several nodes: src/nodes/shared/help/<lang>/<name>.html, pulled into a node's
+// Help text shared by several nodes: nodes/shared/help/<lang>/<name>.html, pulled into a node's
 // locales/<lang>/*.html by a line `<!-- include: name -->` or `<!-- include: name arg -->` (the fragment's
 // {{arg}} becomes arg). Only the expanded help is copied, not the fragments.
-const HELP = path.join(root, "src", "nodes", "shared", "help");
+const HELP = path.join(root, "nodes", "shared", "help");
 const INCLUDE = /^([ \t]*)<!-- include: ([\w-]+)(?: ([\w-]+))? -->[ \t]*$/gm;
 
 function fail(message) {
@@ -61,26 +62,39 @@ function copyAssets(fromDir, toDir) {
 }
 
 // Plain query nodes share one editor: a node folder without its own .html gets the template's.
-function generateQueryEditors(srcOut) {
-  const nodes = path.join(root, "src", "nodes");
+function generateQueryEditors(nodesOut) {
+  const nodes = path.join(root, "nodes");
   const template = fs.readFileSync(path.join(nodes, "shared", "query-node.html.template"), "utf8");
   for (const type of fs.readdirSync(nodes)) {
     const dir = path.join(nodes, type);
     if (type === "shared" || !fs.existsSync(path.join(dir, type + ".ts")) || fs.existsSync(path.join(dir, type + ".html"))) continue;
-    fs.writeFileSync(path.join(root, srcOut, "nodes", type, type + ".html"), template.replace(/\{\{type\}\}/g, type));
+    fs.writeFileSync(path.join(root, nodesOut, type, type + ".html"), template.replace(/\{\{type\}\}/g, type));
   }
 }
 
-function compile(project, outDir, srcOut) {
-  fs.rmSync(path.join(root, outDir), { recursive: true, force: true });
-  execFileSync(process.execPath, [tsc, "-p", project], { cwd: root, stdio: "inherit" });
-  copyAssets(path.join(root, "src"), path.join(root, srcOut));
-  generateQueryEditors(srcOut);
+/** Each node's icon, icons/<type>.svg, into <nodesOut>/<type>/icons/. */
+function copyIcons(nodesOut) {
+  const icons = path.join(root, "icons");
+  for (const file of fs.readdirSync(icons).filter((f) => f.endsWith(".svg"))) {
+    const dir = path.join(root, nodesOut, file.slice(0, -4), "icons");
+    if (!fs.existsSync(path.dirname(dir))) fail(`icons/${file}: no node ${file.slice(0, -4)} in nodes/`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(icons, file), path.join(dir, file));
+  }
 }
 
-compile("tsconfig.json", "dist", "dist");
-for (const bin of ["dist/simulator/cli.js"]) {
+function compile(project, outDir) {
+  fs.rmSync(path.join(root, outDir), { recursive: true, force: true });
+  execFileSync(process.execPath, [tsc, "-p", project], { cwd: root, stdio: "inherit" });
+  const nodesOut = path.join(outDir, "nodes");
+  copyAssets(path.join(root, "nodes"), path.join(root, nodesOut));
+  generateQueryEditors(nodesOut);
+  copyIcons(nodesOut);
+}
+
+compile("tsconfig.json", "dist");
+for (const bin of ["dist/src/simulator/cli.js"]) {
   const p = path.join(root, bin);
   if (fs.existsSync(p)) fs.chmodSync(p, 0o755);
 }
-if (process.argv.includes("--test")) compile("tsconfig.test.json", "build", "build/src");
+if (process.argv.includes("--test")) compile("tsconfig.test.json", "build");

@@ -41,7 +41,7 @@ function freeUdpPort(preferred) {
 }
 
 async function startSimulators() {
-  const sim = require(path.join(root, "dist", "simulator"));
+  const sim = require(path.join(root, "dist", "src", "simulator"));
   const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1 };
   let inverter = new sim.SimulatedInverter({ ...options, port: 9522 });
   try {

@@ -3,7 +3,8 @@
  * Static by default (a sunny early afternoon that does not move, so reads compare equal with currentValues()),
  * or following a sun curve over the local day with growing counters (timeVarying: the demo).
  */
-import { ErrorCode, type EnumValue, type QueryName, type SimValue, type ValueDef } from "../protocol";
+import { ErrorCode, type EnumValue, type QueryName, type ValueDef } from "../protocol";
+import type { SimValue } from "./answer-builders";
 
 export type ProfileName = "pv" | "battery" | "hybrid";
 export type ValueFn = (now: Date) => SimValue;

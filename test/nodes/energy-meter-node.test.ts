@@ -6,7 +6,7 @@ import { helper, load, nextMessage } from "../harness/red-helper";
 import { until } from "../harness/runtimes";
 import { SimulatedMeter } from "../../src/simulator";
 import { encodeMeterDatagram } from "../../src/protocol";
-import meterNode = require("../../src/nodes/sma-energy-meter/sma-energy-meter");
+import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 
 const meters: SimulatedMeter[] = [];
 const sockets: dgram.Socket[] = [];

@@ -6,13 +6,13 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 
 const LANGS = ["en-US", "de"];
-/** Keys src/nodes/shared/status.ts asks for, with the longest values they are filled with. */
+/** Keys nodes/shared/status.ts asks for, with the longest values they are filled with. */
 const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "backoff", "notSupported", "unreachable", "notFound", "ambiguous", "protocol", "error", "closed", "noConfig",
   "bad.host", "bad.port", "bad.serial", "bad.group", "bad.timeout", "bad.retries", "bad.password"];
 const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600" };
 
 function catalog(type: string, lang: string): Record<string, unknown> {
-  const file = path.join(repoRoot(), "src", "nodes", type, "locales", lang, `${type}.json`);
+  const file = path.join(repoRoot(), "nodes", type, "locales", lang, `${type}.json`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
 }
 
@@ -45,7 +45,7 @@ it("every status text is under 20 characters with its values filled in", () => {
 it("en-US and de catalogs have the same keys", () => {
   const keys = (o: unknown, pre = ""): string[] => (o && typeof o === "object"
     ? Object.entries(o).flatMap(([k, v]) => keys(v, `${pre}${k}.`)) : [pre]);
-  for (const type of fs.readdirSync(path.join(repoRoot(), "src", "nodes")).filter((t) => t.startsWith("sma-"))) {
+  for (const type of fs.readdirSync(path.join(repoRoot(), "nodes")).filter((t) => t.startsWith("sma-"))) {
     assert.deepEqual(keys(catalog(type, "de")).sort(), keys(catalog(type, "en-US")).sort(), type);
   }
 });

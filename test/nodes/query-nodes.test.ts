@@ -3,15 +3,15 @@ import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { helper, load, nextMessage, type TestNode } from "../harness/red-helper";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
-import energyNode = require("../../src/nodes/sma-energy/sma-energy");
-import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
-import dcNode = require("../../src/nodes/sma-spot-dc/sma-spot-dc");
-import statusNode = require("../../src/nodes/sma-status/sma-status");
-import infoNode = require("../../src/nodes/sma-device-info/sma-device-info");
-import batteryNode = require("../../src/nodes/sma-battery/sma-battery");
-import gridNode = require("../../src/nodes/sma-grid/sma-grid");
-import readNode = require("../../src/nodes/sma-read/sma-read");
+import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
+import energyNode = require("../../nodes/sma-energy/sma-energy");
+import acNode = require("../../nodes/sma-spot-ac/sma-spot-ac");
+import dcNode = require("../../nodes/sma-spot-dc/sma-spot-dc");
+import statusNode = require("../../nodes/sma-status/sma-status");
+import infoNode = require("../../nodes/sma-device-info/sma-device-info");
+import batteryNode = require("../../nodes/sma-battery/sma-battery");
+import gridNode = require("../../nodes/sma-grid/sma-grid");
+import readNode = require("../../nodes/sma-read/sma-read");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 

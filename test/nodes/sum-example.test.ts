@@ -9,8 +9,8 @@ import * as path from "node:path";
 import { helper, load, nextMessage } from "../harness/red-helper";
 import { repoRoot } from "../harness/fixtures";
 import { SimulatedInverter } from "../../src/simulator";
-import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
-import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
+import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
+import acNode = require("../../nodes/sma-spot-ac/sma-spot-ac");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const joinNode = require("@node-red/nodes/core/sequence/17-split.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,0 +1,32 @@
+/**
+ * The package's own entry in Node-RED's settings.js:
+ *
+ *     smaSpeedwire: {
+ *       discoveryTargets: ["192.168.1.255", "10.0.0.7:9522"], // default: multicast 239.12.255.254 on every interface
+ *       discoveryTimeout: 3000,                                 // ms the search waits for answers
+ *     }
+ *
+ * Targets help where multicast does not pass (Docker bridge networks, some Wi-Fi): a subnet broadcast
+ * address or the devices' own addresses. Bad entries are left out, never thrown on.
+ */
+import { clientIdentity, instanceSeed, parseTargets, type DiscoverOptions } from "../../src/client";
+import type { Address } from "../../src/protocol";
+import type { NodeAPI } from "./red";
+
+/** This Node-RED instance's Speedwire identity, from its user dir: two instances never share (and end) sessions. */
+export function instanceIdentity(RED: NodeAPI): Address {
+  const userDir = RED.settings?.userDir;
+  return clientIdentity(instanceSeed(typeof userDir === "string" ? userDir : undefined));
+}
+
+export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs" | "identity"> {
+  const out: Pick<DiscoverOptions, "targets" | "timeoutMs" | "identity"> = { identity: instanceIdentity(RED) };
+  const own = RED.settings?.smaSpeedwire;
+  if (!own || typeof own !== "object") return out;
+  const o = own as Record<string, unknown>;
+  const targets = parseTargets(o.discoveryTargets);
+  if (targets.length > 0) out.targets = targets;
+  const timeout = Number(o.discoveryTimeout);
+  if (Number.isInteger(timeout) && timeout >= 200 && timeout <= 30_000) out.timeoutMs = timeout;
+  return out;
+}
