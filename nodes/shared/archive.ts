@@ -4,13 +4,12 @@ import { DAY_S, EVENT_TAGS, yieldPoints, type EventGroup, type EventRecord, type
 
 export type Archive = "day" | "month" | "events";
 
-/** Default and largest span per archive, in its unit (hours for day data, days otherwise). */
-export const SPANS: Readonly<Record<Archive, { unitS: number; def: number; max: number }>> = {
-  day: { unitS: 3600, def: 24, max: 92 * 24 },
-  month: { unitS: DAY_S, def: 31, max: 3660 },
-  events: { unitS: DAY_S, def: 7, max: 366 },
+/** Unit and default span per archive (hours for day data, days otherwise); the largest is ARCHIVE_SPAN's. */
+export const SPANS: Readonly<Record<Archive, { unitS: number; def: number }>> = {
+  day: { unitS: 3600, def: 24 },
+  month: { unitS: DAY_S, def: 31 },
+  events: { unitS: DAY_S, def: 7 },
 };
-
 /** ms since epoch from a Date, an ISO string or a number of ms; undefined when it is none of them. */
 export function timeOf(v: unknown): number | undefined {
   const ms = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Date.parse(v) : NaN;

@@ -135,6 +135,12 @@ export const gridSpec: QueryNodeSpec = {
   },
 };
 
+/**
+ * The plain query nodes, one row each: the node set nodes/query registers them, its editor and help
+ * (nodes/query/locales/<lang>/query.{json,html}) have one entry per type. sma-read has a folder of its own.
+ */
+export const QUERY_NODES: readonly QueryNodeSpec[] = [energySpec, spotAcSpec, spotDcSpec, statusSpec, deviceInfoSpec, batterySpec, gridSpec];
+
 const VALUE_NAMES: ReadonlySet<string> = new Set(VALUES.map((d) => d.name));
 
 /** The ticked names that are in the value table ("__proto__", "toString" and the like are not). */

@@ -10,23 +10,24 @@
  * address or the devices' own addresses. Bad entries are left out, never thrown on.
  */
 import { clientIdentity, instanceSeed, parseTargets, type DiscoverOptions } from "../../src/client";
+import { DISCOVERY_TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
 import type { Address } from "../../src/protocol";
-import type { NodeAPI } from "./red";
+import type { NodeAPI } from "node-red";
 
 /** This Node-RED instance's Speedwire identity, from its user dir: two instances never share (and end) sessions. */
 export function instanceIdentity(RED: NodeAPI): Address {
-  const userDir = RED.settings?.userDir;
+  const userDir = (RED.settings as { userDir?: unknown } | undefined)?.userDir;
   return clientIdentity(instanceSeed(typeof userDir === "string" ? userDir : undefined));
 }
 
 export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs" | "identity"> {
   const out: Pick<DiscoverOptions, "targets" | "timeoutMs" | "identity"> = { identity: instanceIdentity(RED) };
-  const own = RED.settings?.smaSpeedwire;
+  const own = (RED.settings as { smaSpeedwire?: unknown } | undefined)?.smaSpeedwire;
   if (!own || typeof own !== "object") return out;
   const o = own as Record<string, unknown>;
   const targets = parseTargets(o.discoveryTargets);
   if (targets.length > 0) out.targets = targets;
-  const timeout = Number(o.discoveryTimeout);
-  if (Number.isInteger(timeout) && timeout >= 200 && timeout <= 30_000) out.timeoutMs = timeout;
+  const timeout = wholeNumber(o.discoveryTimeout, DISCOVERY_TIMEOUT_MS);
+  if (timeout !== undefined) out.timeoutMs = timeout;
   return out;
 }

@@ -1,6 +1,6 @@
 /** One mapping from client states and errors to status dots, so every node looks alike. */
-import type { InverterState, SmaError, SmaErrorCode } from "../../src/client";
-import type { NodeAPI, NodeStatus } from "./red";
+import { SmaError, type InverterSession, type InverterState, type SmaErrorCode } from "../../src/client";
+import type { Node, NodeAPI, NodeStatus } from "node-red";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:status.";
 
@@ -14,6 +14,8 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
   EINVAL: "error",
+  ESOCKET: "error",
+  EHANDLER: "error",
 };
 
 export function hhmmss(d: Date = new Date()): string {
@@ -55,4 +57,36 @@ export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = fa
 
 export function noConfigStatus(RED: NodeAPI): NodeStatus {
   return { fill: "red", shape: "ring", text: RED._(NS + "noConfig") };
+}
+
+/**
+ * The one place a reading node's dot is set: from the session's state (shared by every node of the inverter)
+ * and from the outcome of this node's own reads, which the state alone cannot tell (its time, nothing supported).
+ */
+export class ReadStatus {
+  private lastOk?: Date;
+
+  constructor(private readonly RED: NodeAPI, private readonly node: Node, private readonly session: InverterSession) {}
+
+  /** Listener for the session's "state" event. */
+  readonly onState = (state: InverterState, err?: SmaError): void => {
+    const s = stateStatus(this.RED, state, err);
+    if (s) this.node.status(s);
+    else if (state === "ok" && this.lastOk) this.node.status(this.ok());
+  };
+
+  /** This node's read succeeded; nothingSupported as the session's read result says (ReadResult.nothingSupported). */
+  read(nothingSupported: boolean): void {
+    this.lastOk = new Date();
+    this.node.status(nothingSupported ? errorStatus(this.RED, new SmaError("ENOTSUPPORTED", "")) : this.ok());
+  }
+
+  /** This node's read failed (and the failure is worth a dot: not quiet, not closed). */
+  failed(err: SmaError): void {
+    this.node.status(errorStatus(this.RED, err));
+  }
+
+  private ok(): NodeStatus {
+    return okStatus(this.RED, this.lastOk, this.session.foundAddress !== undefined);
+  }
 }

@@ -3,12 +3,11 @@
  * (month archive) or the event log of the user or installer group. Range from the node (last N hours / days) or from
  * msg.payload.from / .to; one message with an array, or one message per record.
  */
-import type { ArchiveReadResult, SmaError } from "../../src/client";
+import type { ArchiveReadResult } from "../../src/client";
 import { DAY_S, type EventGroup, type EventRecord, type YieldRecord } from "../../src/protocol";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { intOr } from "../shared/fields";
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { ARCHIVE_SPAN, wholeNumber } from "../../src/client/settings-rules";
 import { bindSession } from "../shared/query-node";
-import { errorStatus } from "../shared/status";
 import { SPANS, eventPayload, ms, rangeOf, seconds, yieldPayload, type Archive } from "../shared/archive";
 
 interface ArchiveDef extends NodeDef {
@@ -22,7 +21,7 @@ export = (RED: NodeAPI): void => {
     const c = def as ArchiveDef;
     const archive: Archive = c.archive === "month" || c.archive === "events" ? c.archive : "day";
     const group: EventGroup = c.group === "installer" ? "installer" : "user";
-    const span = intOr(c.span, SPANS[archive].def, 1, SPANS[archive].max) as number;
+    const span = wholeNumber(c.span, ARCHIVE_SPAN[archive]) ?? SPANS[archive].def;
     const each = c.output === "each";
     // A device that stamps a day's total at the following midnight: ask one day later, date each total a day back.
     const shiftS = archive === "month" && c.nextMidnight ? DAY_S : 0;
@@ -30,13 +29,12 @@ export = (RED: NodeAPI): void => {
     if (!bound) return;
     const { session } = bound;
 
-    this.on("input", (msg: Record<string, unknown>, send: (m: unknown) => void, done: (e?: Error) => void) => {
+    this.on("input", (msg, send, done) => {
       let range: { from: number; to: number };
       try {
         range = rangeOf(msg.payload, archive, span);
       } catch (e) {
-        this.status(errorStatus(RED, e as SmaError));
-        return done(e as Error);
+        return bound.fail(e, done);
       }
       const wanted = seconds(range);
       const read: Promise<{ result: ArchiveReadResult<YieldRecord | EventRecord>; payload: unknown[] }> = archive === "events"

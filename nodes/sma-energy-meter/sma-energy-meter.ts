@@ -2,10 +2,10 @@
  * sma-energy-meter: sends the SMA Energy Meter / Sunny Home Manager readings as datagrams arrive,
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
-import * as net from "node:net";
-import { MeterListener, guarded, rules, type MeterEvent } from "../../src/client";
+import { MeterListener, guarded, type MeterEvent, type MeterListenerError } from "../../src/client";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { isMulticast, meterSettings } from "../../src/client/settings-rules";
 import { registerAdminEndpoints } from "../shared/admin";
 
 const NS = "@speedwire/node-red-sma/sma-energy-meter:";
@@ -20,10 +20,6 @@ const METER_IDLE_MS = 5 * 60_000;
 /** The "many meters" warning repeats at most this often, with the counts so far. */
 const TOO_MANY_WARN_MS = 10 * 60_000;
 
-function isMulticast(a: string): boolean {
-  return net.isIPv4(a) && Number(a.split(".")[0]) >= 224 && Number(a.split(".")[0]) <= 239;
-}
-
 function payloadOf(d: MeterDatagram): Record<string, number | null> {
   return { ...d.values, power: d.power, powerL1: d.powerL1, powerL2: d.powerL2, powerL3: d.powerL3 };
 }
@@ -33,7 +29,7 @@ export = (RED: NodeAPI): void => {
   registerAdminEndpoints(RED);
   RED.nodes.registerType("sma-energy-meter", function (this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    const checked = rules.meterSettings(def);
+    const checked = meterSettings(def as unknown as Record<string, unknown>);
     if (!checked.ok) {
       this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.bad." + checked.field) });
       this.error(RED._(NS + "log.invalid", { field: checked.field, reason: checked.reason }));
@@ -41,7 +37,7 @@ export = (RED: NodeAPI): void => {
     }
     for (const w of checked.warnings) this.warn(RED._(NS + "log.clamped", { field: w.field, from: w.from, to: w.to }));
     const c = checked.value;
-    const group = def.group === undefined ? MULTICAST_GROUP : c.group;
+    const group = (def as { group?: unknown }).group === undefined ? MULTICAST_GROUP : c.group;
     const serialFilter = c.serial;
     // Seconds, decimals allowed (the editor accepts 0.5); floors in settings-rules (THROTTLE_S, WATCHDOG_S).
     const throttleMs = (c.throttleS ?? 5) * 1000;
@@ -135,9 +131,10 @@ export = (RED: NodeAPI): void => {
         if (pending) emit(pending);
       }, failed), wait);
     };
-    const onError = (err: NodeJS.ErrnoException): void => {
+    const onError = (err: MeterListenerError): void => {
       lastStatus = "";
-      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.code ?? "?" }) });
+      // The system's code (EADDRINUSE ...) says more than ESOCKET.
+      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.systemCode ?? err.code }) });
       this.error(`energy meter listener: ${err.message}`);
     };
     listener.on("meter", onMeter);

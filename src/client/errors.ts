@@ -8,20 +8,24 @@ export type SmaErrorCode =
   | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
-  | "EINVAL"; // bad configuration (password too long, port out of range ...)
+  | "EINVAL" // bad configuration (password too long, port out of range ...)
+  | "ESOCKET" // a UDP socket could not be bound, joined to a group or used: systemCode says why (EADDRINUSE ...)
+  | "EHANDLER"; // an event handler threw; the socket keeps serving the others
 
 export class SmaError extends Error {
   readonly code: SmaErrorCode;
   /** Speedwire error code from the device, where there was one. */
   readonly deviceCode?: number;
+  /** The operating system's code behind an ESOCKET (EADDRINUSE, EACCES, ENODEV ...), where there was one. */
+  systemCode?: string;
   /** True when this error repeats a known outage (inverter asleep): log it once, not on every poll. */
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
   field?: string;
-  constructor(code: SmaErrorCode, message: string, deviceCode?: number) {
-    super(message);
+  constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";
     this.code = code;
     if (deviceCode !== undefined) this.deviceCode = deviceCode;

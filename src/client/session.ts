@@ -59,6 +59,8 @@ export interface ReadResult {
   timestamp: number;
   /** Queries the device answered with "no such values" (remembered until close). */
   unsupported: QueryName[];
+  /** The device has none of the values asked for (every query unsupported): not an error, but worth showing. */
+  nothingSupported: boolean;
 }
 
 /** What an archive read asked and what the device sent (Unix seconds). */
@@ -273,6 +275,7 @@ export class InverterSession extends EventEmitter {
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
       values: valuesOf(readings), readings, unsupported,
+      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q)),
       device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       timestamp: newest > 0 ? newest : Date.now(),
     };
@@ -537,9 +540,11 @@ export class InverterSession extends EventEmitter {
 /** The first wrong option, as EINVAL naming its field (the session then reads nothing, touches no network). */
 function optionsProblem(o: InverterSession["options"]): SmaError | undefined {
   const checks: [string, rules.Rule<unknown>][] = [
-    ["host", rules.host(o.host)], ["port", rules.port(o.port)], ["serial", rules.serial(o.serial)],
+    ["host", rules.hostRule(o.host)], ["port", rules.wholeNumberRule(o.port, "port", rules.PORT)],
+    ["serial", rules.wholeNumberRule(o.serial, "serial", rules.INVERTER_SERIAL)],
     // The client takes any sane number (tests use 25 ms); the nodes keep to the documented ranges.
-    ["timeout", rules.wholeNumber(o.timeoutMs, "timeout", { min: 1, max: 3_600_000 })], ["retries", rules.wholeNumber(o.retries, "retries", { min: 0, max: 1000 })],
+    ["timeout", rules.wholeNumberRule(o.timeoutMs, "timeout", { min: 1, max: 3_600_000 })],
+    ["retries", rules.wholeNumberRule(o.retries, "retries", { min: 0, max: 1000 })],
   ];
   for (const [field, r] of checks) {
     if (!r.ok || (field === "host" && typeof o.host !== "string")) {

@@ -1,86 +1,144 @@
 /**
- * The validation rules of every setting, in one place: pure functions over plain values (what the editor
- * saves: strings, numbers, booleans), no imports, so that the editor can run the same compiled file.
- * Each rule gives { ok: true, value } (with `clamped` when a number was moved into its range) or
- * { ok: false, field, reason }. Empty means "not set": the documented default applies.
+ * What each setting of the nodes may be: the one source of the rules that the runtime reads settings with and the
+ * editor dialogs validate with (the build serves this file's compiled JS as resources/…/settings-rules.js).
+ * No imports, pure functions: fields arrive as strings from the editor, or as numbers from older flows.
+ * The runtime reads a node's settings with inverterSettings / meterSettings: { ok: true, value, warnings } or
+ * { ok: false, field, reason }; a wrong setting is refused (EINVAL naming the field), never replaced by a default.
  */
 
-export type Rule<T> = { ok: true; value: T; clamped?: { from: number; to: number } } | { ok: false; field: string; reason: string };
-export interface Range { readonly min: number; readonly max: number }
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
 
 export const PORT: Range = { min: 1, max: 65535 };
-/** 0xFFFFFFFF is "any device" on the wire: not a serial. */
-export const SERIAL: Range = { min: 1, max: 0xfffffffe };
+/** An inverter's serial: 0 and 0xFFFFFFFF ("any device") address no single device. */
+export const INVERTER_SERIAL: Range = { min: 1, max: 0xfffffffe };
+/** A meter's serial, as the meter sends it. */
 export const METER_SERIAL: Range = { min: 1, max: 0xffffffff };
-export const TIMEOUT_MS: Range = { min: 200, max: 30_000 };
+/** Per-request wait of an inverter, ms. */
+export const TIMEOUT_MS: Range = { min: 200, max: 30000 };
 export const RETRIES: Range = { min: 0, max: 10 };
-/** Seconds; 0 = every datagram. Below the floor, timers would fire faster than meters send. */
-export const THROTTLE_S: Range = { min: 0.1, max: 86_400 };
-/** Seconds; 0 = off. */
-export const WATCHDOG_S: Range = { min: 1, max: 86_400 };
+/** How long a search for devices waits for answers, ms (settings.js smaSpeedwire.discoveryTimeout). */
+export const DISCOVERY_TIMEOUT_MS: Range = { min: 200, max: 30000 };
+/** The meter node's throttle and watchdog as the dialog accepts them, s (decimals allowed). */
+export const METER_SECONDS: Range = { min: 0, max: 86400 };
+/** The throttle the runtime uses: 0 = every datagram, else at least 0.1 s (timers faster than meters send). */
+export const THROTTLE_S: Range = { min: 0.1, max: 86400 };
+/** The watchdog the runtime uses: 0 = off, else at least 1 s (it updated the status 800 times a second at 0.001). */
+export const WATCHDOG_S: Range = { min: 1, max: 86400 };
+/** The sma-archive node's span, per archive: hours of 5-minute data (92 days), days of daily data or events. */
+export const ARCHIVE_SPAN: Readonly<Record<"day" | "month" | "events", Range>> = {
+  day: { min: 1, max: 92 * 24 }, month: { min: 1, max: 3660 }, events: { min: 1, max: 366 },
+};
+/** Speedwire carries at most 12 password characters, printable ASCII. */
+export const PASSWORD_MAX_LENGTH = 12;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** A field as trimmed text ("" for undefined and null). */
+export function text(v: unknown): string {
+  return v === undefined || v === null ? "" : String(v).trim();
+}
+
+/** A whole number in range (digits only, or an integer from an older flow), else undefined. */
+export function wholeNumber(v: unknown, range: Range): number | undefined {
+  const s = text(v);
+  if (!/^\d{1,16}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n >= range.min && n <= range.max ? n : undefined;
+}
+
+/** A number of seconds in range, plain decimals only (no sign, exponent or hex), else undefined. */
+export function seconds(v: unknown, range: Range): number | undefined {
+  const s = text(v);
+  if (!/^\d{1,16}(\.\d{1,16})?$/.test(s)) return undefined;
+  const n = Number(s);
+  return n >= range.min && n <= range.max ? n : undefined;
+}
+
+export function isIpv4(v: unknown): boolean {
+  return IPV4.test(text(v));
+}
+
+/** An IPv4 address or a host name; all digits and dots must be a real IPv4 address (not 192.168.1.300). */
+export function isHost(v: unknown): boolean {
+  const s = text(v);
+  return /^[\d.]+$/.test(s) ? IPV4.test(s) : HOSTNAME.test(s);
+}
+
+export function isMulticast(v: unknown): boolean {
+  const first = Number(text(v).split(".")[0]);
+  return isIpv4(v) && first >= 224 && first <= 239;
+}
+
+/** Where the meter node listens: a multicast group, or a unicast IPv4 address (not 0.x, 240+ or broadcast). */
+export function isMeterGroup(v: unknown): boolean {
+  const first = Number(text(v).split(".")[0]);
+  return isIpv4(v) && first >= 1 && first <= 239;
+}
+
+export type PasswordProblem = "passwordLength" | "passwordChars";
+
+/** Why a password cannot be sent, as the key of the dialog's message; undefined when it can (or is empty). */
+export function passwordProblem(v: unknown): PasswordProblem | undefined {
+  const s = typeof v === "string" ? v : "";
+  if (s.length > PASSWORD_MAX_LENGTH) return "passwordLength";
+  if (!/^[\x20-\x7e]*$/.test(s)) return "passwordChars";
+  return undefined;
+}
+
+/* The runtime's view: a setting checked, with the field it belongs to when it is wrong. */
+
+export type Rule<T> = { ok: true; value: T; clamped?: { from: number; to: number } } | { ok: false; field: string; reason: string };
 export const GROUPS = ["user", "installer"] as const;
 export type Group = (typeof GROUPS)[number];
 
 const fail = (field: string, reason: string): { ok: false; field: string; reason: string } => ({ ok: false, field, reason });
 
-/** The setting as trimmed text: "" when absent; undefined when it is neither text nor a number (an object, ...). */
-function text(v: unknown): string | undefined {
-  if (v === undefined || v === null) return "";
-  if (typeof v === "string") return v.trim();
-  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+/** Text or a number (older flows): its trimmed text; anything else (an object would become "[object Object]"): undefined. */
+function plain(v: unknown): string | undefined {
+  if (v === undefined || v === null || typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) return text(v);
   return undefined;
 }
 
-export function isIPv4(s: string): boolean {
-  const parts = s.split(".");
-  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255 && (p === "0" || !p.startsWith("0")));
-}
-
-/** RFC 1123 host name: labels of letters, digits and hyphens, not starting or ending with a hyphen. */
-export function isHostName(s: string): boolean {
-  return s.length <= 253 && !/^[\d.]+$/.test(s)
-    && s.split(".").every((l) => /^[a-z\d]([a-z\d-]{0,61}[a-z\d])?$/i.test(l));
-}
-
-export function host(v: unknown, field = "host"): Rule<string> {
-  const s = text(v);
-  if (s === undefined || typeof v === "number") return fail(field, "not text");
-  if (s !== "" && !isIPv4(s) && !isHostName(s)) return fail(field, `"${s.slice(0, 40)}" is not an IPv4 address or host name`);
+/** A host, or "" (find the device by its serial). */
+export function hostRule(v: unknown, field = "host"): Rule<string> {
+  const s = plain(v);
+  if (s === undefined) return fail(field, "not text");
+  if (s !== "" && !isHost(s)) return fail(field, `"${s.slice(0, 40)}" is not an IPv4 address or host name`);
   return { ok: true, value: s };
 }
 
-/** An IPv4 address or empty (interfaces, groups). */
-export function address(v: unknown, field: string): Rule<string> {
-  const s = text(v);
-  if (s === undefined || (s !== "" && !isIPv4(s))) return fail(field, "not an IPv4 address");
+/** An IPv4 address (passing `valid`), or "". */
+export function addressRule(v: unknown, field: string, valid: (s: string) => boolean = isIpv4): Rule<string> {
+  const s = plain(v);
+  if (s === undefined || (s !== "" && !valid(s))) return fail(field, "not a usable IPv4 address");
   return { ok: true, value: s };
 }
 
 /** A whole number in range, or undefined when empty; anything else is refused. */
-export function wholeNumber(v: unknown, field: string, range: Range): Rule<number | undefined> {
-  const s = text(v);
+export function wholeNumberRule(v: unknown, field: string, range: Range): Rule<number | undefined> {
+  const s = plain(v);
   if (s === "") return { ok: true, value: undefined };
-  const n = s === undefined || !/^\d+$/.test(s) ? NaN : Number(s);
-  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) return fail(field, `not a whole number from ${range.min} to ${range.max}`);
-  return { ok: true, value: n };
+  const n = s === undefined ? undefined : wholeNumber(s, range);
+  return n === undefined ? fail(field, `not a whole number from ${range.min} to ${range.max}`) : { ok: true, value: n };
 }
 
-export const serial = (v: unknown, field = "serial", range: Range = SERIAL): Rule<number | undefined> => wholeNumber(v, field, range);
-export const port = (v: unknown, field = "port"): Rule<number | undefined> => wholeNumber(v, field, PORT);
-
 /** A number moved into its range (with `clamped`), or undefined when empty; not a number is refused. */
-export function clamped(v: unknown, field: string, range: Range, opts: { integer?: boolean; zeroIsOff?: boolean } = {}): Rule<number | undefined> {
-  const s = text(v);
+export function clampedRule(v: unknown, field: string, range: Range, opts: { integer?: boolean; zeroIsOff?: boolean } = {}): Rule<number | undefined> {
+  const s = plain(v);
   if (s === "") return { ok: true, value: undefined };
-  const n = s === undefined || !/^-?(\d+\.?\d*|\.\d+)$/.test(s) ? NaN : Number(s);
+  const n = s !== undefined && /^-?(\d{1,16}(\.\d{1,16})?|\.\d{1,16})$/.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) return fail(field, opts.integer ? "not a whole number" : "not a number");
   if (opts.zeroIsOff && n === 0) return { ok: true, value: 0 };
   const to = Math.min(range.max, Math.max(range.min, n));
   return to === n ? { ok: true, value: n } : { ok: true, value: to, clamped: { from: n, to } };
 }
 
-export function group(v: unknown): Rule<Group> {
-  const s = text(v);
+export function groupRule(v: unknown): Rule<Group> {
+  const s = plain(v);
   if (s === "") return { ok: true, value: "user" };
   return s === "user" || s === "installer" ? { ok: true, value: s } : fail("group", "neither user nor installer");
 }
@@ -103,14 +161,14 @@ export interface InverterSettings {
 export interface MeterSettings {
   group: string; port?: number; iface: string; serial?: number; throttleS?: number; watchdogS?: number; onlyChanges: boolean;
 }
-/** Every setting checked; `warnings` list the numbers moved into their range. */
 export interface Clamped { field: string; from: number; to: number }
+/** Every setting checked; `warnings` list the numbers moved into their range. */
 export type Checked<T> = { ok: true; value: T; warnings: Clamped[] } | { ok: false; field: string; reason: string };
 
-function collect<T>(rules: Record<string, Rule<unknown>>, build: (v: Record<string, unknown>) => T): Checked<T> {
+function collect<T>(checks: Record<string, Rule<unknown>>, build: (v: Record<string, unknown>) => T): Checked<T> {
   const values: Record<string, unknown> = {};
   const warnings: Clamped[] = [];
-  for (const [name, r] of Object.entries(rules)) {
+  for (const [name, r] of Object.entries(checks)) {
     if (!r.ok) return r;
     if (r.clamped) warnings.push({ field: name, ...r.clamped });
     values[name] = r.value;
@@ -121,9 +179,10 @@ function collect<T>(rules: Record<string, Rule<unknown>>, build: (v: Record<stri
 /** An sma-inverter node's settings as the editor saves them. Neither host nor serial: refused (field host). */
 export function inverterSettings(d: Record<string, unknown>): Checked<InverterSettings> {
   const r = collect({
-    host: host(d.host), port: port(d.port), serial: serial(d.serial), group: group(d.group),
-    timeout: clamped(d.timeout, "timeout", TIMEOUT_MS, { integer: true }),
-    retries: clamped(d.retries, "retries", RETRIES, { integer: true }),
+    host: hostRule(d.host), port: wholeNumberRule(d.port, "port", PORT), serial: wholeNumberRule(d.serial, "serial", INVERTER_SERIAL),
+    group: groupRule(d.group),
+    timeout: clampedRule(d.timeout, "timeout", TIMEOUT_MS, { integer: true }),
+    retries: clampedRule(d.retries, "retries", RETRIES, { integer: true }),
   }, (v) => ({
     host: v.host as string, port: v.port as number | undefined, serial: v.serial as number | undefined, group: v.group as Group,
     timeoutMs: v.timeout as number | undefined, retries: v.retries as number | undefined, follow: flag(d.follow),
@@ -132,13 +191,13 @@ export function inverterSettings(d: Record<string, unknown>): Checked<InverterSe
   return r;
 }
 
-/** An sma-energy-meter node's settings. Group empty: the default multicast group. */
+/** An sma-energy-meter node's settings. Group empty: unicast only (as before); absent: the caller's default. */
 export function meterSettings(d: Record<string, unknown>): Checked<MeterSettings> {
   return collect({
-    group: address(d.group, "group"), port: port(d.port), iface: address(d.iface, "iface"),
-    serial: serial(d.serial, "serial", METER_SERIAL),
-    throttle: clamped(d.throttle, "throttle", THROTTLE_S, { zeroIsOff: true }),
-    watchdog: clamped(d.watchdog, "watchdog", WATCHDOG_S, { zeroIsOff: true }),
+    group: addressRule(d.group, "group", isMeterGroup), port: wholeNumberRule(d.port, "port", PORT),
+    iface: addressRule(d.iface, "iface"), serial: wholeNumberRule(d.serial, "serial", METER_SERIAL),
+    throttle: clampedRule(d.throttle, "throttle", THROTTLE_S, { zeroIsOff: true }),
+    watchdog: clampedRule(d.watchdog, "watchdog", WATCHDOG_S, { zeroIsOff: true }),
   }, (v) => ({
     group: v.group as string, port: v.port as number | undefined, iface: v.iface as string, serial: v.serial as number | undefined,
     throttleS: v.throttle as number | undefined, watchdogS: v.watchdog as number | undefined, onlyChanges: flag(d.onlyChanges),

@@ -36,11 +36,11 @@ function collect(quietMs = 400): Promise<Record<string, unknown>[]> {
   const got: Record<string, unknown>[] = [];
   return new Promise((resolve) => {
     let t = setTimeout(() => resolve(got), 3000);
-    helper.getNode("out").on("input", ((m: Record<string, unknown>) => {
-      got.push(m);
+    helper.getNode("out").on("input", (m) => {
+      got.push(m as Record<string, unknown>);
       clearTimeout(t);
       t = setTimeout(() => resolve(got), quietMs);
-    }) as (...a: never[]) => void);
+    });
   });
 }
 
@@ -109,7 +109,7 @@ describe("sma-archive", () => {
     const s = await sim({ dayDataRetentionDays: 7 });
     await deploy(s, { archive: "day" });
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", (() => caught.push(1)) as (...a: never[]) => void);
+    helper.getNode("caught").on("input", () => caught.push(1));
     const got = nextMessage(helper.getNode("out"));
     const from = MIDNIGHT - 30 * 86_400_000;
     helper.getNode("a").receive({ payload: { from, to: from + 86_400_000 } });

@@ -6,15 +6,15 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as os from "node:os";
 import * as path from "node:path";
-import { helper, load } from "../harness/red-helper";
+import { helper, load, settings } from "../harness/red-helper";
 import { SpeedwireClient, clientIdentity, instanceSeed } from "../../src/client";
-import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
+import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
 
 const flow = [{ id: "inv", type: "sma-inverter", host: "127.0.0.1", port: "9522", serial: "", group: "user", timeout: "200", retries: "0" }];
 
 /** The identity of the shared client while a flow with an sma-inverter runs under that user dir. */
 async function identityUnder(userDir: string): Promise<number> {
-  helper.settings({ userDir });
+  settings({ userDir });
   await load([inverterNode], flow, { inv: { password: "0000" } });
   const c = SpeedwireClient.acquire();
   const serial = c.transport.identity.serial;
@@ -24,7 +24,7 @@ async function identityUnder(userDir: string): Promise<number> {
 }
 
 describe("client identity", () => {
-  afterEach(() => void helper.settings({}));
+  afterEach(() => void settings({}));
 
   it("differs between user dirs, is the same for the same one, and stays in the package's serial range", () => {
     const a = clientIdentity(instanceSeed("/srv/node-red-a"));

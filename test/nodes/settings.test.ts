@@ -9,14 +9,14 @@ import { helper, load, nextMessage, type TestNode } from "../harness/red-helper"
 import { until } from "../harness/runtimes";
 import { SimulatedInverter } from "../../src/simulator";
 import { SpeedwireClient, rules } from "../../src/client";
-import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
-import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
-import readNode = require("../../src/nodes/sma-read/sma-read");
-import meterNode = require("../../src/nodes/sma-energy-meter/sma-energy-meter");
+import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
+import queryNodes = require("../../nodes/query/query");
+import readNode = require("../../nodes/sma-read/sma-read");
+import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 
-const NODES = [inverterNode, acNode, readNode, meterNode, catchNode];
+const NODES = [inverterNode, queryNodes, readNode, meterNode, catchNode];
 const sims: SimulatedInverter[] = [];
 afterEach(() => helper.unload());
 after(() => Promise.all(sims.map((s) => s.stop())));
@@ -30,7 +30,7 @@ async function sim(): Promise<SimulatedInverter> {
 
 const calls = (n: TestNode, method: string): unknown[][] => {
   const out: unknown[][] = [];
-  n.on(`call:${method}`, ((c: { args: unknown[] }) => out.push(c.args)) as (...args: never[]) => void);
+  (n as unknown as NodeJS.EventEmitter).on(`call:${method}`, (c: { args: unknown[] }) => out.push(c.args));
   return out;
 };
 
@@ -136,14 +136,17 @@ describe("sma-energy-meter settings", () => {
 
 describe("settings-rules", () => {
   it("accepts what the editor saves and refuses or clamps the rest", () => {
-    assert.deepEqual(rules.serial(""), { ok: true, value: undefined });
-    assert.deepEqual(rules.serial("3000000001"), { ok: true, value: 3000000001 });
-    assert.equal(rules.serial(0xffffffff).ok, false);
-    assert.equal(rules.host("192.168.1.300").ok, false);
-    assert.deepEqual(rules.host(" sma.local "), { ok: true, value: "sma.local" });
-    assert.deepEqual(rules.clamped("12", "retries", rules.RETRIES, { integer: true }), { ok: true, value: 10, clamped: { from: 12, to: 10 } });
-    assert.deepEqual(rules.clamped("0", "watchdog", rules.WATCHDOG_S, { zeroIsOff: true }), { ok: true, value: 0 });
-    assert.deepEqual(rules.clamped("0.01", "throttle", rules.THROTTLE_S, { zeroIsOff: true }), { ok: true, value: 0.1, clamped: { from: 0.01, to: 0.1 } });
+    const serial = (v: unknown) => rules.wholeNumberRule(v, "serial", rules.INVERTER_SERIAL);
+    assert.deepEqual(serial(""), { ok: true, value: undefined });
+    assert.deepEqual(serial("3000000001"), { ok: true, value: 3000000001 });
+    assert.equal(serial(0xffffffff).ok, false);
+    assert.equal(serial({}).ok, false);
+    assert.equal(rules.hostRule("192.168.1.300").ok, false);
+    assert.equal(rules.hostRule({ a: 1 }).ok, false);
+    assert.deepEqual(rules.hostRule(" sma.local "), { ok: true, value: "sma.local" });
+    assert.deepEqual(rules.clampedRule("12", "retries", rules.RETRIES, { integer: true }), { ok: true, value: 10, clamped: { from: 12, to: 10 } });
+    assert.deepEqual(rules.clampedRule("0", "watchdog", rules.WATCHDOG_S, { zeroIsOff: true }), { ok: true, value: 0 });
+    assert.deepEqual(rules.clampedRule("0.01", "throttle", rules.THROTTLE_S, { zeroIsOff: true }), { ok: true, value: 0.1, clamped: { from: 0.01, to: 0.1 } });
     assert.deepEqual(rules.valueNames(["acPower", "__proto__"], new Set(["acPower"])).ok, false);
     const r = rules.inverterSettings({ host: "", serial: "" });
     assert.deepEqual(r.ok ? undefined : r.field, "host");
