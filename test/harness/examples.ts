@@ -1,0 +1,90 @@
+/**
+ * The example flows in examples/ (what Import > Examples offers), and the box each node takes on the canvas,
+ * estimated as the editor draws it: a label-wide rectangle, ports on its sides, a status line below it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { repoRoot } from "./fixtures";
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export function exampleFiles(): string[] {
+  return fs.readdirSync(path.join(repoRoot(), "examples")).filter((f) => f.endsWith(".json")).sort();
+}
+
+export function loadExample(file: string): FlowNode[] {
+  return JSON.parse(fs.readFileSync(path.join(repoRoot(), "examples", file), "utf8")) as FlowNode[];
+}
+
+const LANGS = ["en-US", "de"];
+
+/** The label an unnamed node of the package shows, the longest over the languages (from its built catalog). */
+function packageLabel(type: string): string | undefined {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
+  const js = pkg["node-red"].nodes[type];
+  if (!js) return undefined;
+  const labels = LANGS.map((lang) => {
+    const file = path.join(repoRoot(), path.dirname(js), "locales", lang, `${type}.json`);
+    const label = (JSON.parse(fs.readFileSync(file, "utf8")) as { label?: { default?: unknown } }).label?.default;
+    return typeof label === "string" ? label : type;
+  });
+  return labels.reduce((a, b) => (b.length > a.length ? b : a));
+}
+
+/** What the editor writes on a node: its name, else its type's default label. */
+export function labelOf(n: FlowNode): string {
+  if (typeof n.name === "string" && n.name) return n.name;
+  if (n.type === "debug") return n.complete === "true" ? "msg" : `msg.${String(n.complete ?? "payload")}`;
+  if (n.type === "mqtt out" || n.type === "mqtt in") return typeof n.topic === "string" && n.topic ? n.topic : "mqtt";
+  if (n.type === "influxdb out") return typeof n.measurement === "string" && n.measurement ? n.measurement : "influxdb";
+  return packageLabel(n.type) ?? n.type;
+}
+
+/** Nodes that show a status line under them while they run. */
+export function showsStatus(n: FlowNode): boolean {
+  return n.type.startsWith("sma-") || n.type.startsWith("mqtt") || n.type.startsWith("influxdb") ||
+    (n.type === "debug" && n.tostatus === true) || (n.type === "function" && /node\.status\(/.test(String(n.func ?? "")));
+}
+
+export interface Box { id: string; label: string; left: number; right: number; top: number; bottom: number }
+
+// The editor's sizes: 100 px minimum width in steps of 20, 30 px high, ports 10 px wide half outside, status 20 px.
+const CHAR_W = 8; // px per character at the editor's 14 px font, a little more than the average of its fonts
+const ICON_AND_PADDING = 50;
+const STATUS_H = 20;
+const STATUS_W = 150; // a status of up to 20 characters
+
+/** The node's box on the canvas (x/y are its centre), with its ports and its status line. */
+export function boxOf(n: FlowNode): Box {
+  const label = labelOf(n);
+  const w = Math.max(100, 20 * Math.ceil((label.length * CHAR_W + ICON_AND_PADDING) / 20));
+  const outputs = Array.isArray(n.wires) ? n.wires.length : 0;
+  const h = Math.max(30, outputs * 15);
+  const x = Number(n.x);
+  const y = Number(n.y);
+  const left = x - w / 2 - 5;
+  return {
+    id: n.id, label, left, top: y - h / 2,
+    right: Math.max(x + w / 2 + 5, showsStatus(n) ? left + 5 + STATUS_W : 0),
+    bottom: y + h / 2 + (showsStatus(n) ? STATUS_H : 0),
+  };
+}
+
+export function overlap(a: Box, b: Box): boolean {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/** Seconds between two messages of an inject node, or undefined when it does not repeat. */
+export function injectInterval(n: FlowNode): number | undefined {
+  const s = Number(n.repeat);
+  return n.repeat !== "" && n.repeat !== undefined && Number.isFinite(s) && s > 0 ? s : undefined;
+}
+
+/** The interval an inject's name promises ("every 30 s", "every minute", "every 5 minutes"), "once" or undefined. */
+export function intervalInName(name: string): number | "once" | undefined {
+  if (/^once\b/.test(name)) return "once";
+  const m = /^every (\d+ )?(s|second|seconds|min|minute|minutes|h|hour|hours)$/.exec(name);
+  if (!m) return undefined;
+  const k = m[2].startsWith("s") ? 1 : m[2].startsWith("m") ? 60 : 3600;
+  return Number(m[1] ?? "1") * k;
+}
