@@ -15,7 +15,7 @@ import * as path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { chromiumMissing, collectConsoleErrors, launchBrowser, openEditor, screenshot } from "../harness/browser";
 import { startDemo, type Demo } from "../harness/demo";
-import { exampleFiles, injectInterval, intervalInName, type FlowNode } from "../harness/examples";
+import { exampleFiles, injectInterval, intervalInName, loadExample, type FlowNode } from "../harness/examples";
 import { repoRoot } from "../harness/fixtures";
 import { freePort, skipLocally } from "../harness/runtimes";
 
@@ -153,6 +153,11 @@ test("npm start: live readings in the Debug sidebar of a real browser; flows kep
       assert.ok(text.some((s) => /power: -?\d+/.test(s)), `readings with numbers: ${text.slice(0, 3).join(" | ")}`);
       t.diagnostic("screenshot: " + (await screenshot(page, "demo-debug-sidebar")));
       assert.deepEqual(await overlapsOnTabs(page, tabs), [], "no node hides another in the editor");
+      // The examples the demo does not deploy, imported as from the library (each brings its tab).
+      const others = exampleFiles().filter((f) => !tabs.some((tab) => `${String(tab.label)}.json` === f)).map(loadExample);
+      for (const nodes of others) await page.evaluate(`RED.view.importNodes(${JSON.stringify(nodes)}, { generateIds: false, addFlow: false })`);
+      assert.deepEqual(await overlapsOnTabs(page, others.map((nodes) => nodes.find((n) => n.type === "tab") as FlowNode)), [],
+        "no node hides another in the other examples");
 
       // A node installed the palette's way (Node-RED runs npm in the user dir) keeps this package's file: link.
       await api(demo, "POST", "nodes", { module: fixturePackage(path.join(tmp, "fixture")) });

@@ -36,7 +36,8 @@ export function labelOf(n: FlowNode): string {
   if (typeof n.name === "string" && n.name) return n.name;
   if (n.type === "debug") return n.complete === "true" ? "msg" : `msg.${String(n.complete ?? "payload")}`;
   if (n.type === "mqtt out" || n.type === "mqtt in") return typeof n.topic === "string" && n.topic ? n.topic : "mqtt";
-  if (n.type === "influxdb out") return typeof n.measurement === "string" && n.measurement ? n.measurement : "influxdb";
+  // node-red-contrib-influxdb writes its server's label and the measurement: "[v1.x] host:8086/database measurement".
+  if (n.type === "influxdb out") return `[v1.x] 192.168.100.100:8086/database ${String(n.measurement ?? "")}`;
   return packageLabel(n.type) ?? n.type;
 }
 
@@ -48,7 +49,8 @@ export function showsStatus(n: FlowNode): boolean {
 
 export interface Box { id: string; label: string; left: number; right: number; top: number; bottom: number }
 
-// The editor's sizes: 100 px minimum width in steps of 20, 30 px high, ports 10 px wide half outside, status 20 px.
+// The editor's sizes: 100 px minimum width in steps of 20, 30 px high, ports 10 px wide half outside, status 20 px,
+// the inject's button 20 px left of it, the debug's 20 px right of it.
 const CHAR_W = 8; // px per character at the editor's 14 px font, a little more than the average of its fonts
 const ICON_AND_PADDING = 50;
 const STATUS_H = 20;
@@ -62,10 +64,10 @@ export function boxOf(n: FlowNode): Box {
   const h = Math.max(30, outputs * 15);
   const x = Number(n.x);
   const y = Number(n.y);
-  const left = x - w / 2 - 5;
+  const left = x - w / 2 - (n.type === "inject" ? 25 : 5);
   return {
     id: n.id, label, left, top: y - h / 2,
-    right: Math.max(x + w / 2 + 5, showsStatus(n) ? left + 5 + STATUS_W : 0),
+    right: Math.max(x + w / 2 + (n.type === "debug" ? 25 : 5), showsStatus(n) ? x - w / 2 + STATUS_W : 0),
     bottom: y + h / 2 + (showsStatus(n) ? STATUS_H : 0),
   };
 }
