@@ -6,7 +6,7 @@ const path = require("node:path");
 const { freeUdpPort } = require("./lib");
 const { PASSWORD } = require("./nodered-figures");
 
-const dist = path.join(__dirname, "..", "dist");
+const dist = path.join(__dirname, "..", "dist", "src");
 const { SimulatedInverter, SimulatedMeter } = require(path.join(dist, "simulator"));
 
 /**

@@ -7,7 +7,7 @@ const dgram = require("node:dgram");
 const { spawn } = require("node:child_process");
 const { median, quantile, sleep, nowMs, cpuPercent, freeUdpPort, httpClient } = require("./lib");
 
-const dist = path.join(__dirname, "..", "dist");
+const dist = path.join(__dirname, "..", "dist", "src");
 const { SimulatedInverter, SimulatedMeter } = require(path.join(dist, "simulator"));
 
 const PASSWORD = "Bench-Pw1";

@@ -10,8 +10,8 @@ const path = require("node:path");
 const { median, machine } = require("./lib");
 
 const root = path.join(__dirname, "..");
-const dist = path.join(root, "dist");
-const p = require(path.join(dist, "protocol"));
+const dist = path.join(root, "dist", "src");
+const p = { ...require(path.join(dist, "protocol")), ...require(path.join(dist, "simulator", "answer-builders")) };
 const { SpeedwireClient } = require(path.join(dist, "client"));
 const { SimulatedInverter } = require(path.join(dist, "simulator"));
 const harness = path.join(root, "build", "test", "harness");

@@ -3,10 +3,10 @@
  * resources/@speedwire/node-red-sma/ and each dialog that needs it loads it with a <script> tag;
  * loading it twice is harmless.
  */
-/* global window */
 (function () {
     "use strict";
-    if (window.SmaSpeedwireEditor) {
+    var editor = window.SmaSpeedwireEditor = window.SmaSpeedwireEditor || {};
+    if (editor.ajaxError) {
         return;
     }
     /**
@@ -35,5 +35,13 @@
         }
         return t(keys.failed, { status: xhr.status, message: message || xhr.status });
     }
-    window.SmaSpeedwireEditor = { ajaxError: ajaxError };
+    /** A Node-RED 3+ validator's answer: true, or the reason (the dialog's validation.<key>), false for old callers. */
+    function result(t, ok, key, opt) {
+        if (ok) {
+            return true;
+        }
+        return opt ? t("validation." + key) : false;
+    }
+    editor.ajaxError = ajaxError;
+    editor.result = result;
 })();

@@ -6,23 +6,37 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const dist = process.env.SMA_SRC_DIR || path.join(root, "dist");
+const dist = process.env.SMA_SRC_DIR || path.join(root, "dist", "src");
 const { VALUES, QUERIES, OBIS_CHANNELS } = require(path.join(dist, "protocol"));
 
 const hex = (n, w) => "0x" + n.toString(16).toUpperCase().padStart(w, "0");
 
+/** "a / b" for the distinct values of rows[k], in table order. */
+const joined = (rows, f) => [...new Set(rows.map(f))].join(" / ");
+
 function valueTable() {
   const rows = ["| name | label | unit | scale | type | id | query (command, first–last) |", "|---|---|---|---|---|---|---|"];
-  for (const v of VALUES) {
-    const q = QUERIES[v.query];
-    rows.push(`| \`${v.name}${v.indexed ? "<n>" : ""}\` | ${v.label} | ${v.unit || "–"} | ${v.scale === 1 ? "1" : "1/" + v.scale} | ${v.type} | ${hex(v.lri, 4)} | ${v.query} (${hex(q.command, 8)}, ${hex(q.first, 8)}–${hex(q.last, 8)}) |`);
+  // One row per payload name: a name read under two value ids (newer firmware) lists both ids in its row.
+  const byName = new Map();
+  for (const v of VALUES) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
+  for (const defs of byName.values()) {
+    const v = defs[0];
+    const query = joined(defs, (d) => {
+      const q = QUERIES[d.query];
+      return `${d.query} (${hex(q.command, 8)}, ${hex(q.first, 8)}–${hex(q.last, 8)})`;
+    });
+    const scale = joined(defs, (d) => (d.scale === 1 ? "1" : "1/" + d.scale));
+    rows.push(`| \`${v.name}${v.indexed ? "<n>" : ""}\` | ${v.label} | ${v.unit || "–"} | ${scale} | ${joined(defs, (d) => d.type)} | ${joined(defs, (d) => hex(d.lri, 4))} | ${query} |`);
   }
   return rows.join("\n");
 }
 
+/** 1 decimal of W -> "0.1 W". */
+const resolution = (c) => `${(10 ** -c.decimals).toFixed(c.decimals)}${c.unit ? " " + c.unit : ""}`;
+
 function meterTable() {
-  const rows = ["| field | OBIS | unit | raw unit |", "|---|---|---|---|"];
-  for (const c of OBIS_CHANNELS) rows.push(`| \`${c.field}\` | ${c.obis} | ${c.unit} | ${c.rawUnit} |`);
+  const rows = ["| field | OBIS | unit | raw unit | resolution |", "|---|---|---|---|---|"];
+  for (const c of OBIS_CHANNELS) rows.push(`| \`${c.field}\` | ${c.obis} | ${c.unit} | ${c.rawUnit} | ${resolution(c)} |`);
   return rows.join("\n");
 }
 

@@ -143,7 +143,7 @@ async function startSimulators(sim) {
 }
 
 async function main() {
-  const sim = require(path.join(root, "dist", "simulator"));
+  const sim = require(path.join(root, "dist", "src", "simulator"));
   fs.mkdirSync(userDir, { recursive: true });
   if (reset) for (const f of [files.flows, files.creds, files.state]) fs.rmSync(f, { force: true });
   const seed = !fs.existsSync(files.flows);

@@ -9,7 +9,7 @@ import {
 } from "../protocol";
 import { clientIdentity } from "./identity";
 import { ipv4Interfaces } from "./interfaces";
-import { parseTargets, type DiscoveryTarget } from "../protocol/endpoints";
+import { parseTargets, type DiscoveryTarget } from "./endpoints";
 
 export { parseTargets, type DiscoveryTarget };
 import { randomPacketId } from "./transport";

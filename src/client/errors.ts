@@ -7,18 +7,22 @@ export type SmaErrorCode =
   | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
-  | "EINVAL"; // bad configuration (password too long, port out of range ...)
+  | "EINVAL" // bad configuration (password too long, port out of range ...)
+  | "ESOCKET" // a UDP socket could not be bound, joined to a group or used: systemCode says why (EADDRINUSE ...)
+  | "EHANDLER"; // an event handler threw; the socket keeps serving the others
 
 export class SmaError extends Error {
   readonly code: SmaErrorCode;
   /** Speedwire error code from the device, where there was one. */
   readonly deviceCode?: number;
+  /** The operating system's code behind an ESOCKET (EADDRINUSE, EACCES, ENODEV ...), where there was one. */
+  systemCode?: string;
   /** True when this error repeats a known outage (inverter asleep): log it once, not on every poll. */
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
-  constructor(code: SmaErrorCode, message: string, deviceCode?: number) {
-    super(message);
+  constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";
     this.code = code;
     if (deviceCode !== undefined) this.deviceCode = deviceCode;

@@ -8,7 +8,7 @@
  * Port 0 (ephemeral, tests) is never shared: each acquire gets its own socket. `new MeterListener(opts)` makes an
  * unshared listener that `close()` ends. A listener whose bind failed leaves the registry: acquire again to retry.
  *
- * Events: "listening" ({address, port}), "meter" (MeterEvent), "error" (MeterListenerError, only emitted when
+ * Events: "listening" ({address, port}), "meter" (MeterEvent), "error" (MeterListenerError, an SmaError; only emitted when
  * someone listens; otherwise kept in `lastError` so that it never becomes an uncaught exception), "close".
  * Socket handlers never throw: other protocols and garbage are counted in `stats.ignored`, broken meter
  * datagrams in `stats.malformed`, copies of a frame (one per interface, or resent) in `stats.duplicates`.
@@ -21,6 +21,7 @@ import { ipv4Interfaces } from "./interfaces";
 import { EventEmitter } from "node:events";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT } from "../protocol/constants";
 import { DecodeError } from "../protocol/errors";
+import { SmaError } from "./errors";
 import { hasSignature } from "../protocol/framing";
 import { decodeMeterDatagram, type MeterDatagram } from "../protocol/meter";
 
@@ -64,17 +65,19 @@ export interface MeterListenerStats {
 
 export type MeterListenerPhase = "bind" | "join" | "socket" | "handler";
 
-/** What went wrong: `code` is the system code (EADDRINUSE, EACCES, ENODEV, ...) or EJOIN / ESOCKET / EHANDLER. */
-export class MeterListenerError extends Error {
-  readonly code: string;
+/**
+ * What went wrong, as an SmaError: EHANDLER when a "meter" handler threw, ECLOSED when closed while binding, else
+ * ESOCKET with the system's code (EADDRINUSE, EACCES, ENODEV, ...) in systemCode; and the phase it failed in.
+ */
+export class MeterListenerError extends SmaError {
   readonly phase: MeterListenerPhase;
   /** The interface a join failed on. */
   readonly interfaceAddress?: string;
-  constructor(phase: MeterListenerPhase, code: string, message: string, options?: { cause?: unknown; interfaceAddress?: string }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(phase: MeterListenerPhase, systemCode: string, message: string, options?: { cause?: unknown; interfaceAddress?: string }) {
+    super(phase === "handler" ? "EHANDLER" : systemCode === "ECLOSED" ? "ECLOSED" : "ESOCKET", message, undefined, options);
     this.name = "MeterListenerError";
     this.phase = phase;
-    this.code = code;
+    if (this.code === "ESOCKET") this.systemCode = systemCode;
     if (options?.interfaceAddress !== undefined) this.interfaceAddress = options.interfaceAddress;
   }
 }

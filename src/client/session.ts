@@ -6,10 +6,11 @@ import { EventEmitter } from "node:events";
 import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
-  ANY_DEVICE, Command, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode, buildLogin, buildLogoff,
-  buildQuery, passwordProblem, readingsOf, valuesOf,
-  type Address, type DataRecord, type InverterAnswer, type QueryName, type Reading, type ReadingValue,
-  type UserGroupName,
+  ANY_DEVICE, ARCHIVE_COMMANDS, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
+  archiveRequestRange, buildArchiveRequest, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
+  passwordProblem, readingsOf, valuesOf,
+  type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
+  type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
 import { Backoff } from "./backoff";
@@ -52,7 +53,27 @@ export interface ReadResult {
   timestamp: number;
   /** Queries the device answered with "no such values" (remembered until close). */
   unsupported: QueryName[];
+  /** The device has none of the values asked for (every query unsupported): not an error, but worth showing. */
+  nothingSupported: boolean;
 }
+
+/** What an archive read asked and what the device sent (Unix seconds). */
+export interface ArchiveReadResult<R> {
+  /** The range asked of the device (day and month data: one slot before the first wanted, as the baseline). */
+  asked: TimeRange;
+  /** Oldest and newest record time the device sent, or null when it holds nothing in the range. */
+  held: TimeRange | null;
+  /** Oldest first, one per time. */
+  records: R[];
+  device: Address;
+}
+
+/** Longest range one archive read may ask for, in days: each request covers at most one chunk. */
+export const ARCHIVE_LIMITS = {
+  day: { maxDays: 92, chunkS: DAY_S },
+  month: { maxDays: 3660, chunkS: 31 * DAY_S },
+  events: { maxDays: 366, chunkS: 31 * DAY_S },
+} as const;
 
 export const DEFAULTS = {
   port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
@@ -123,13 +144,43 @@ export class InverterSession extends EventEmitter {
 
   /** Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError. */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
+    return this.enqueue(() => this.queryAll(queries));
+  }
+
+  /**
+   * Reads the day archive (5-minute counters) or the month archive (daily counters) for records stamped in
+   * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long.
+   */
+  readArchive(kind: ArchiveKind, wanted: TimeRange): Promise<ArchiveReadResult<YieldRecord>> {
+    const problem = rangeProblem(kind, wanted);
+    if (problem) return Promise.reject(problem);
+    return this.enqueue(async () => {
+      const asked = archiveRequestRange(kind, wanted);
+      const records = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords);
+      return this.archiveResult(asked, records, (r) => String(r.time));
+    });
+  }
+
+  /** Reads the event log of the user or installer group for wanted.from..wanted.to (Unix seconds). */
+  readEvents(group: EventGroup, wanted: TimeRange): Promise<ArchiveReadResult<EventRecord>> {
+    const problem = rangeProblem("events", wanted);
+    if (problem) return Promise.reject(problem);
+    return this.enqueue(async () => {
+      const asked = wanted;
+      const records = (await this.archiveChunks(EVENT_COMMANDS[group], asked, ARCHIVE_LIMITS.events.chunkS)).flatMap(decodeEventRecords);
+      return this.archiveResult(asked, records, (r) => `${r.time}/${r.entryId}`);
+    });
+  }
+
+  /** One queued job: host, login and state as for every read; `work` runs logged in. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const queuedAfter = this.silentReads;
-    const job = this.tail.then(() => this.runRead(queries, queuedAfter));
+    const job = this.tail.then(() => this.runRead(work, queuedAfter));
     this.tail = job.catch(() => undefined);
     return job;
   }
 
-  private async runRead(queries: readonly QueryName[], queuedAfter: number): Promise<ReadResult> {
+  private async runRead<T>(work: () => Promise<T>, queuedAfter: number): Promise<T> {
     if (this._state === "closed") throw closedError();
     if (this.invalid) throw this.invalid;
     const refused = this.auth.blocking();
@@ -150,11 +201,11 @@ export class InverterSession extends EventEmitter {
     this.stats.reads++;
     try {
       try {
-        return await this.readOnce(queries);
+        return await this.readOnce(work);
       } catch (e) {
         // The host stopped answering: the device may have a new address (DHCP). Look for its serial.
         if (!(e instanceof SmaError && e.code === "ETIMEDOUT" && (await this.relocate()))) throw e;
-        return await this.readOnce(queries);
+        return await this.readOnce(work);
       }
     } catch (e) {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
@@ -173,14 +224,14 @@ export class InverterSession extends EventEmitter {
     }
   }
 
-  private async readOnce(queries: readonly QueryName[]): Promise<ReadResult> {
+  private async readOnce<T>(work: () => Promise<T>): Promise<T> {
     await this.resolveHost();
     if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
       if (!this.silent) this.setState("connecting");
       await this.login();
     }
     if (!this.silent) this.setState("reading");
-    const result = await this.queryAll(queries);
+    const result = await work();
     this.setState("ok");
     return result;
   }
@@ -213,6 +264,7 @@ export class InverterSession extends EventEmitter {
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
       values: valuesOf(readings), readings, unsupported,
+      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q)),
       device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       timestamp: newest > 0 ? newest : Date.now(),
     };
@@ -223,6 +275,55 @@ export class InverterSession extends EventEmitter {
     return this.exchange(q.command, (packetId) => buildQuery({
       source: this.transport.identity, destination: this.destination(), packetId, query: q,
     }));
+  }
+
+  /**
+   * The payloads of one archive command over a range, asked in chunks (so that one lost datagram costs one short
+   * answer, not the whole range). 0x0015 is "no records there"; an answer missing fragments is asked again.
+   */
+  private async archiveChunks(command: number, range: TimeRange, chunkS: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let from = range.from; from <= range.to; from += chunkS) {
+      const chunk = { from, to: Math.min(range.to, from + chunkS - 1) };
+      let answer = await this.archiveChunk(command, chunk);
+      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || answer.errorCode === ErrorCode.REFUSED) {
+        this.loggedIn = false;
+        await this.login();
+        answer = await this.archiveChunk(command, chunk);
+      }
+      if (answer.errorCode === ErrorCode.NOT_SUPPORTED) continue;
+      const what = `archive 0x${command.toString(16)}`;
+      if (NO_SUCH_VALUES.has(answer.errorCode)) {
+        throw new SmaError("ENOTSUPPORTED", `the device has no ${what} (error ${answer.errorCode})`, answer.errorCode);
+      }
+      if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${what} with error ${answer.errorCode}`, answer.errorCode);
+      out.push(...answer.payloads);
+    }
+    return out;
+  }
+
+  /** One request, asked again (up to `retries` times) while the answer lacks fragments; never a partial answer. */
+  private async archiveChunk(command: number, range: TimeRange): Promise<{ errorCode: number; payloads: Buffer[] }> {
+    for (let attempt = 0; ; attempt++) {
+      const a = await this.exchange(command, (packetId) => buildArchiveRequest({
+        source: this.transport.identity, destination: this.destination(), packetId, command, range,
+      }));
+      if (a.errorCode !== 0 || complete(a.answers)) return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
+      if (attempt >= this.options.retries) {
+        throw new SmaError("EPROTOCOL", `archive answer incomplete after ${attempt + 1} attempt(s): datagrams missing`);
+      }
+    }
+  }
+
+  /** Oldest first, one record per key (chunks that share a boundary send its record twice). */
+  private archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string): ArchiveReadResult<R> {
+    const unique = new Map<string, R>();
+    for (const r of records) if (!unique.has(key(r))) unique.set(key(r), r);
+    const sorted = [...unique.values()].sort((a, b) => a.time - b.time);
+    return {
+      asked, records: sorted, device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
+      held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null,
+    };
   }
 
   private destination(): Address {
@@ -257,7 +358,7 @@ export class InverterSession extends EventEmitter {
 
   /** Sends a request and waits for its whole answer (all fragments), resending on timeout. */
   private exchange(command: number, build: (packetId: number) => Buffer):
-    Promise<{ errorCode: number; records: DataRecord[]; source: Address }> {
+    Promise<{ errorCode: number; records: DataRecord[]; source: Address; answers: InverterAnswer[] }> {
     if (this._state === "closed") return Promise.reject(closedError());
     const address = this.addressInUse as string;
     const { port, timeoutMs } = this.options;
@@ -267,7 +368,7 @@ export class InverterSession extends EventEmitter {
     this.stats.requests++;
     return new Promise((resolve, reject) => {
       // Keyed by fragment number (counting down to 0): a fragment that arrives again after a resend replaces itself.
-      const fragments = new Map<number, DataRecord[]>();
+      const fragments = new Map<number, InverterAnswer>();
       let attempt = 0;
       let timer: NodeJS.Timeout | undefined;
       const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
@@ -276,8 +377,8 @@ export class InverterSession extends EventEmitter {
         this.aborts.delete(abort);
         if (err) reject(err);
         else if (answer) {
-          const records = [...fragments].sort(([a], [b]) => b - a).flatMap(([, r]) => r);
-          resolve({ errorCode: answer.header.errorCode, records, source: answer.header.source });
+          const answers = [...fragments].sort(([a], [b]) => b - a).map(([, a]) => a);
+          resolve({ errorCode: answer.header.errorCode, records: answers.flatMap((a) => a.records), source: answer.header.source, answers });
         }
       };
       const abort = (e: SmaError): void => finish(e);
@@ -299,7 +400,7 @@ export class InverterSession extends EventEmitter {
           this.lastAnswerAt = Date.now();
           this.silent = false;
           this.device = answer.header.source;
-          fragments.set(answer.header.fragment, answer.records);
+          fragments.set(answer.header.fragment, answer);
           if (answer.header.fragment === 0) finish(undefined, answer);
           else timer = (clearTimeout(timer), setTimeout(onTimeout, timeoutMs));
         },
@@ -382,6 +483,24 @@ export class InverterSession extends EventEmitter {
       new Promise((r) => setTimeout(r, timeoutMs).unref()),
     ]);
   }
+}
+
+/**
+ * Every datagram of an answer arrived: fragment numbers n..0 without a gap, and the one numbered n is the first the
+ * device sent (on devices that mark only the first datagram with the 0x8000 packet-id bit, a lost first one shows).
+ */
+function complete(answers: readonly InverterAnswer[]): boolean {
+  const n = answers.length - 1;
+  return answers.every((a, i) => a.header.fragment === n - i) && answers[0].header.packetIdFlag;
+}
+
+/** Why a range cannot be asked (EINVAL), or undefined. */
+function rangeProblem(kind: keyof typeof ARCHIVE_LIMITS, r: TimeRange): SmaError | undefined {
+  const whole = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
+  if (!whole(r.from) || !whole(r.to) || r.from > r.to) return new SmaError("EINVAL", `time range ${r.from}..${r.to} is not valid`);
+  const max = ARCHIVE_LIMITS[kind].maxDays;
+  if (r.to - r.from > max * DAY_S) return new SmaError("EINVAL", `time range longer than ${max} days`);
+  return undefined;
 }
 
 function closedError(): SmaError {

@@ -4,11 +4,14 @@ import { decodeInverterDatagram, type Net2Header } from "./net2";
 import { decodeRecords, type DataRecord, type EnumValue } from "./records";
 import { valueByLri, type ValueDef } from "./values";
 import { answerCode, isAnswerCode } from "./queries";
+import { isArchiveCommand } from "./archive";
 
 export interface InverterAnswer {
   header: Net2Header;
-  /** Empty for login answers and error answers. */
+  /** Empty for login answers, error answers and archive answers. */
   records: DataRecord[];
+  /** The bytes after the header: archive answers are read from here by their own layout. */
+  payload: Buffer;
   isLogin: boolean;
 }
 
@@ -16,8 +19,8 @@ export interface InverterAnswer {
 export function decodeAnswer(buf: Buffer): InverterAnswer {
   const { header, payload } = decodeInverterDatagram(buf);
   const isLogin = header.command === answerCode(Command.LOGIN) || header.command === Command.LOGIN;
-  const isData = !isLogin && header.errorCode === 0 && isAnswerCode(header.command);
-  return { header, records: isData ? decodeRecords(header, payload) : [], isLogin };
+  const isData = !isLogin && header.errorCode === 0 && isAnswerCode(header.command) && !isArchiveCommand(header.command);
+  return { header, records: isData ? decodeRecords(header, payload) : [], payload, isLogin };
 }
 
 export type ReadingValue = number | string | EnumValue | null;
@@ -66,10 +69,12 @@ function convert(def: ValueDef, rec: DataRecord): ReadingValue {
   }
 }
 
-/** Divides without binary noise: 22874 / 100 = 228.74, not 228.73999999999998. */
-export function scaled(raw: number, scale: number): number {
+/**
+ * Divides without binary noise, rounded to `digits` decimals (default: the divisor's own, 100 -> 2):
+ * 22874 / 100 = 228.74, not 228.73999999999998.
+ */
+export function scaled(raw: number, scale: number, digits = Math.round(Math.log10(scale))): number {
   if (scale === 1) return raw;
-  const digits = Math.round(Math.log10(scale));
   return Number((raw / scale).toFixed(Math.max(0, digits)));
 }
 

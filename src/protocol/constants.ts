@@ -46,6 +46,18 @@ export const Command = {
   IDENTIFY: 0x00000200,
 } as const;
 
+/** Archive requests: first/last are a time range in Unix seconds, the answers have their own record layouts. */
+export const ArchiveCommand = {
+  /** 5-minute total-yield counters, 12-byte records. */
+  DAY: 0x70000200,
+  /** Daily total-yield counters, 12-byte records. */
+  MONTH: 0x70200200,
+  /** Event log of the user group, 48-byte records. */
+  EVENTS_USER: 0x70100200,
+  /** Event log of the installer group, 48-byte records. */
+  EVENTS_INSTALLER: 0x70120200,
+} as const;
+
 /** Destination/source control words (LE) of login and logoff requests: bytes 00 01 and 00 03. */
 export const SessionControl = {
   LOGIN: 0x0100,

@@ -9,7 +9,7 @@ export * from "./values";
 export * from "./tags";
 export * from "./requests";
 export * from "./answers";
-export * from "./answer-builders";
+export * from "./archive";
 export * from "./discovery";
 export * from "./obis";
 export * from "./meter";

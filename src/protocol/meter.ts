@@ -11,6 +11,7 @@
 import { DecodeError } from "./errors";
 import { Protocol, SIGNATURE, Tag } from "./constants";
 import { readNet2, writeNet2Datagram } from "./framing";
+import { scaled } from "./answers";
 import {
   OBIS_BY_FIELD, OBIS_BY_ID, OBIS_CHANNELS, OBIS_FIRMWARE_ID, OBIS_FIRMWARE_LENGTH,
   formatMeterFirmware, parseMeterFirmware, type ObisChannel,
@@ -50,7 +51,7 @@ export interface MeterDatagram {
   tickerMs: number;
   /** "2.3.4.R", or null when the datagram has no firmware record. */
   firmware: string | null;
-  /** Decoded channels by field name (obis.ts), in their units; only channels present in the datagram. */
+  /** Decoded channels by field name (obis.ts), in their units rounded to the channel's decimals; only channels present. */
   values: Record<string, number>;
   /** Records with an id not in the OBIS table (skipped). */
   unknownChannels: number;
@@ -130,7 +131,7 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
     // 64-bit counters above 2^53 Ws (285 million MWh) lose precision; no meter gets there.
     const value = len === 8 ? Number(d.readBigUInt64BE(at)) : d.readUInt32BE(at);
     raw.set(ch.field, value);
-    values[ch.field] = value / ch.divisor;
+    values[ch.field] = scaled(value, ch.divisor, ch.decimals);
   }
 
   // Signed power from the raw integers, so 10546 - 0 gives 1054.6 without float noise.

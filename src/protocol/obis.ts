@@ -28,6 +28,8 @@ export interface ObisChannel {
   divisor: number;
   /** decoded = raw * scale; 1 / divisor, for documentation. */
   scale: number;
+  /** Decimals the decoded value is rounded to: the device's own resolution in the decoded unit (0.1 Wh -> 1). */
+  decimals: number;
   description: string;
   /** Only newer firmware sends it (Home Manager 2.0: frequency); 600-byte datagrams lack it. */
   optional?: true;
@@ -42,16 +44,21 @@ interface Quantity {
   unit: string;
   rawUnit: string;
   divisor: number;
+  /** See ObisChannel.decimals. */
+  decimals: number;
   description: string;
 }
 
-const WATT: Omit<Quantity, "field" | "description"> = { unit: "W", rawUnit: "0.1 W", divisor: 10 };
-const VAR: Omit<Quantity, "field" | "description"> = { unit: "var", rawUnit: "0.1 var", divisor: 10 };
-const VA: Omit<Quantity, "field" | "description"> = { unit: "VA", rawUnit: "0.1 VA", divisor: 10 };
-const WH: Omit<Quantity, "field" | "description"> = { unit: "Wh", rawUnit: "Ws", divisor: 3600 };
-const VARH: Omit<Quantity, "field" | "description"> = { unit: "varh", rawUnit: "vars", divisor: 3600 };
-const VAH: Omit<Quantity, "field" | "description"> = { unit: "VAh", rawUnit: "VAs", divisor: 3600 };
-const PF: Omit<Quantity, "field" | "description"> = { unit: "", rawUnit: "0.001", divisor: 1000 };
+type Unit = Omit<Quantity, "field" | "description">;
+const WATT: Unit = { unit: "W", rawUnit: "0.1 W", divisor: 10, decimals: 1 };
+const VAR: Unit = { unit: "var", rawUnit: "0.1 var", divisor: 10, decimals: 1 };
+const VA: Unit = { unit: "VA", rawUnit: "0.1 VA", divisor: 10, decimals: 1 };
+// Counters are in Ws on the wire, but meters count in steps of 360 Ws (every counter of every real capture is a
+// multiple of 360): 0.1 Wh is their resolution, so 1 decimal in Wh loses nothing and drops the /3600 noise.
+const WH: Unit = { unit: "Wh", rawUnit: "Ws", divisor: 3600, decimals: 1 };
+const VARH: Unit = { unit: "varh", rawUnit: "vars", divisor: 3600, decimals: 1 };
+const VAH: Unit = { unit: "VAh", rawUnit: "VAs", divisor: 3600, decimals: 1 };
+const PF: Unit = { unit: "", rawUnit: "0.001", divisor: 1000, decimals: 3 };
 
 /**
  * One row per measured quantity: [channel offset, actual value (type 4), counter (type 8)].
@@ -73,14 +80,14 @@ const TOTALS: readonly Row[] = [
   [10, { ...VA, field: "apparentPowerExport", description: "apparent power export" },
     { ...VAH, field: "apparentEnergyExport", description: "apparent energy export" }],
   [13, { ...PF, field: "powerFactor", description: "power factor" }, null],
-  [14, { unit: "Hz", rawUnit: "mHz", divisor: 1000, field: "frequency", description: "grid frequency" }, null],
+  [14, { unit: "Hz", rawUnit: "mHz", divisor: 1000, decimals: 3, field: "frequency", description: "grid frequency" }, null],
 ];
 
 /** Per-phase rows; the field name gets the suffix L1/L2/L3. */
 const PHASE: readonly Row[] = [
   ...TOTALS.slice(0, 6),
-  [11, { unit: "A", rawUnit: "mA", divisor: 1000, field: "current", description: "current" }, null],
-  [12, { unit: "V", rawUnit: "mV", divisor: 1000, field: "voltage", description: "voltage" }, null],
+  [11, { unit: "A", rawUnit: "mA", divisor: 1000, decimals: 3, field: "current", description: "current" }, null],
+  [12, { unit: "V", rawUnit: "mV", divisor: 1000, decimals: 3, field: "voltage", description: "voltage" }, null],
   [13, { ...PF, field: "powerFactor", description: "power factor" }, null],
 ];
 
@@ -96,6 +103,7 @@ function entry(channel: number, type: ObisType, q: Quantity, phase: number): Obi
     rawUnit: q.rawUnit,
     divisor: q.divisor,
     scale: 1 / q.divisor,
+    decimals: q.decimals,
     description: phase > 0 ? `${q.description} L${phase}` : q.description,
     ...(q.field === "frequency" ? { optional: true as const } : {}),
   };

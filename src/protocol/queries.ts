@@ -59,7 +59,14 @@ export function findQuery(command: number, first: number, last: number): QueryNa
   });
 }
 
-/** 0x53800200 and 0x63800200 both ask for DC values: compare without the top nibble. */
+/**
+ * 0x53800200 and 0x63800200 both ask for DC values: top nibbles 5 and 6 are one family. Every other top nibble is its
+ * own (0x0 identify, 0x7 archives and event log), so 0x70000200 is never taken for 0x00000200.
+ */
 export function sameFamily(a: number, b: number): boolean {
-  return (a & 0x0fffffff) === (b & 0x0fffffff);
+  return familyOf(a) === familyOf(b);
+}
+
+function familyOf(command: number): number {
+  return (command >>> 28 === 0x6 ? (command & 0x0fffffff) | 0x50000000 : command) >>> 0;
 }

@@ -66,3 +66,9 @@ export function tagName(table: Readonly<Record<number, string>>, tag: number | n
   if (tag === null) return null;
   return table[tag] ?? tag;
 }
+
+/**
+ * Event-log tags (the id of an event's text in SMA's tag list) to names. None is checked against two public lists
+ * yet, so the list is empty and events keep their tag number with text null; adding a name is adding a row.
+ */
+export const EVENT_TAGS: Readonly<Record<number, string>> = {};

@@ -19,68 +19,74 @@ export interface ValueDef {
   /** The raw number is divided by this. */
   scale: number;
   group: ValueGroup;
+  /** The en-US label (README, CLI); labels has it in every language of the editor. */
   label: string;
+  labels: Readonly<Record<LabelLanguage, string>>;
   /** The record's class byte numbers strings, trackers or batteries: append it to the name. */
   indexed?: boolean;
 }
 
+/** The editor's languages: every value has a label in each. */
+export const LABEL_LANGUAGES = ["en-US", "de"] as const;
+export type LabelLanguage = (typeof LABEL_LANGUAGES)[number];
+
 const row = (
   name: string, lri: number, query: QueryName, type: ValueType, unit: string, scale: number,
-  group: ValueGroup, label: string, indexed = false,
-): ValueDef => ({ name, lri, query, type, unit, scale, group, label, ...(indexed ? { indexed } : {}) });
+  group: ValueGroup, label: string, labelDe: string, indexed = false,
+): ValueDef => ({ name, lri, query, type, unit, scale, group, label, labels: { "en-US": label, de: labelDe }, ...(indexed ? { indexed } : {}) });
 
 export const VALUES: readonly ValueDef[] = [
-  row("totalYield", 0x2601, "energy", "u64", "Wh", 1, "energy", "Total yield"),
-  row("dayYield", 0x2622, "energy", "u64", "Wh", 1, "energy", "Day yield"),
-  row("operatingTime", 0x462e, "times", "u64", "s", 1, "energy", "Operating time"),
-  row("feedInTime", 0x462f, "times", "u64", "s", 1, "energy", "Feed-in time"),
+  row("totalYield", 0x2601, "energy", "u64", "Wh", 1, "energy", "Total yield", "Gesamtertrag"),
+  row("dayYield", 0x2622, "energy", "u64", "Wh", 1, "energy", "Day yield", "Tagesertrag"),
+  row("operatingTime", 0x462e, "times", "u64", "s", 1, "energy", "Operating time", "Betriebszeit"),
+  row("feedInTime", 0x462f, "times", "u64", "s", 1, "energy", "Feed-in time", "Einspeisezeit"),
 
-  row("acPower", 0x263f, "acPowerTotal", "s32", "W", 1, "ac", "AC power total"),
-  row("acPowerL1", 0x4640, "acPowerPhase", "s32", "W", 1, "ac", "AC power L1"),
-  row("acPowerL2", 0x4641, "acPowerPhase", "s32", "W", 1, "ac", "AC power L2"),
-  row("acPowerL3", 0x4642, "acPowerPhase", "s32", "W", 1, "ac", "AC power L3"),
-  row("acVoltageL1", 0x4648, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L1"),
-  row("acVoltageL2", 0x4649, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L2"),
-  row("acVoltageL3", 0x464a, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L3"),
-  row("acVoltageL1L2", 0x464b, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L1-L2"),
-  row("acVoltageL2L3", 0x464c, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L2-L3"),
-  row("acVoltageL3L1", 0x464d, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L3-L1"),
-  row("acCurrentL1", 0x4650, "acVoltageCurrent", "u32", "A", 1000, "ac", "AC current L1"),
-  row("acCurrentL2", 0x4651, "acVoltageCurrent", "u32", "A", 1000, "ac", "AC current L2"),
-  row("acCurrentL3", 0x4652, "acVoltageCurrent", "u32", "A", 1000, "ac", "AC current L3"),
+  row("acPower", 0x263f, "acPowerTotal", "s32", "W", 1, "ac", "AC power total", "AC-Leistung gesamt"),
+  row("acPowerL1", 0x4640, "acPowerPhase", "s32", "W", 1, "ac", "AC power L1", "AC-Leistung L1"),
+  row("acPowerL2", 0x4641, "acPowerPhase", "s32", "W", 1, "ac", "AC power L2", "AC-Leistung L2"),
+  row("acPowerL3", 0x4642, "acPowerPhase", "s32", "W", 1, "ac", "AC power L3", "AC-Leistung L3"),
+  row("acVoltageL1", 0x4648, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L1", "AC-Spannung L1"),
+  row("acVoltageL2", 0x4649, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L2", "AC-Spannung L2"),
+  row("acVoltageL3", 0x464a, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L3", "AC-Spannung L3"),
+  row("acVoltageL1L2", 0x464b, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L1-L2", "AC-Spannung L1-L2"),
+  row("acVoltageL2L3", 0x464c, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L2-L3", "AC-Spannung L2-L3"),
+  row("acVoltageL3L1", 0x464d, "acVoltageCurrent", "u32", "V", 100, "ac", "AC voltage L3-L1", "AC-Spannung L3-L1"),
+  row("acCurrentL1", 0x4650, "acVoltageCurrent", "u32", "A", 1000, "ac", "AC current L1", "AC-Strom L1"),
+  row("acCurrentL2", 0x4651, "acVoltageCurrent", "u32", "A", 1000, "ac", "AC current L2", "AC-Strom L2"),
+  row("acCurrentL3", 0x4652, "acVoltageCurrent", "u32", "A", 1000, "ac", "AC current L3", "AC-Strom L3"),
   // Newer devices report the phase currents under these ids; same names, first non-null wins.
-  row("acCurrentL1", 0x4653, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L1"),
-  row("acCurrentL2", 0x4654, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L2"),
-  row("acCurrentL3", 0x4655, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L3"),
-  row("gridFrequency", 0x4657, "gridFrequency", "u32", "Hz", 100, "ac", "Grid frequency"),
+  row("acCurrentL1", 0x4653, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L1", "AC-Strom L1"),
+  row("acCurrentL2", 0x4654, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L2", "AC-Strom L2"),
+  row("acCurrentL3", 0x4655, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L3", "AC-Strom L3"),
+  row("gridFrequency", 0x4657, "gridFrequency", "u32", "Hz", 100, "ac", "Grid frequency", "Netzfrequenz"),
 
-  row("dcPower", 0x251e, "dcPower", "s32", "W", 1, "dc", "DC power, string", true),
-  row("dcVoltage", 0x451f, "dcVoltageCurrent", "s32", "V", 100, "dc", "DC voltage, string", true),
-  row("dcCurrent", 0x4521, "dcVoltageCurrent", "s32", "A", 1000, "dc", "DC current, string", true),
+  row("dcPower", 0x251e, "dcPower", "s32", "W", 1, "dc", "DC power, string", "DC-Leistung, String", true),
+  row("dcVoltage", 0x451f, "dcVoltageCurrent", "s32", "V", 100, "dc", "DC voltage, string", "DC-Spannung, String", true),
+  row("dcCurrent", 0x4521, "dcVoltageCurrent", "s32", "A", 1000, "dc", "DC current, string", "DC-Strom, String", true),
 
-  row("deviceStatus", 0x2148, "deviceStatus", "enum", "", 1, "status", "Device status"),
-  row("gridRelay", 0x4164, "gridRelay", "enum", "", 1, "status", "Grid relay"),
-  row("temperature", 0x2377, "temperature", "s32", "°C", 100, "status", "Inverter temperature"),
+  row("deviceStatus", 0x2148, "deviceStatus", "enum", "", 1, "status", "Device status", "Gerätestatus"),
+  row("gridRelay", 0x4164, "gridRelay", "enum", "", 1, "status", "Grid relay", "Netzrelais"),
+  row("temperature", 0x2377, "temperature", "s32", "°C", 100, "status", "Inverter temperature", "Wechselrichtertemperatur"),
 
-  row("deviceName", 0x821e, "typeLabel", "string", "", 1, "device", "Device name"),
-  row("deviceClass", 0x821f, "typeLabel", "enum", "", 1, "device", "Device class"),
-  row("deviceType", 0x8220, "typeLabel", "enum", "", 1, "device", "Device type"),
-  row("firmware", 0x8234, "firmware", "firmware", "", 1, "device", "Firmware version"),
-  row("nominalPower", 0x411e, "nominalPower", "u32", "W", 1, "device", "Nominal power"),
+  row("deviceName", 0x821e, "typeLabel", "string", "", 1, "device", "Device name", "Gerätename"),
+  row("deviceClass", 0x821f, "typeLabel", "enum", "", 1, "device", "Device class", "Geräteklasse"),
+  row("deviceType", 0x8220, "typeLabel", "enum", "", 1, "device", "Device type", "Gerätetyp"),
+  row("firmware", 0x8234, "firmware", "firmware", "", 1, "device", "Firmware version", "Firmware-Version"),
+  row("nominalPower", 0x411e, "nominalPower", "u32", "W", 1, "device", "Nominal power", "Nennleistung"),
 
-  row("batterySoc", 0x295a, "batterySoc", "u32", "%", 1, "battery", "Battery state of charge"),
-  row("batteryTemperature", 0x495b, "batteryInfo", "s32", "°C", 10, "battery", "Battery temperature, battery", true),
-  row("batteryVoltage", 0x495c, "batteryInfo", "u32", "V", 100, "battery", "Battery voltage, battery", true),
-  row("batteryCurrent", 0x495d, "batteryInfo", "s32", "A", 1000, "battery", "Battery current, battery", true),
-  row("batteryChargePower", 0x4969, "batteryPower", "u32", "W", 1, "battery", "Battery charge power"),
-  row("batteryDischargePower", 0x496a, "batteryPower", "u32", "W", 1, "battery", "Battery discharge power"),
-  row("batteryChargeTotal", 0x4967, "batteryEnergy", "u64", "Wh", 1, "battery", "Battery charged total"),
-  row("batteryDischargeTotal", 0x4968, "batteryEnergy", "u64", "Wh", 1, "battery", "Battery discharged total"),
+  row("batterySoc", 0x295a, "batterySoc", "u32", "%", 1, "battery", "Battery state of charge", "Batterie-Ladezustand"),
+  row("batteryTemperature", 0x495b, "batteryInfo", "s32", "°C", 10, "battery", "Battery temperature, battery", "Batterietemperatur, Batterie", true),
+  row("batteryVoltage", 0x495c, "batteryInfo", "u32", "V", 100, "battery", "Battery voltage, battery", "Batteriespannung, Batterie", true),
+  row("batteryCurrent", 0x495d, "batteryInfo", "s32", "A", 1000, "battery", "Battery current, battery", "Batteriestrom, Batterie", true),
+  row("batteryChargePower", 0x4969, "batteryPower", "u32", "W", 1, "battery", "Battery charge power", "Batterie-Ladeleistung"),
+  row("batteryDischargePower", 0x496a, "batteryPower", "u32", "W", 1, "battery", "Battery discharge power", "Batterie-Entladeleistung"),
+  row("batteryChargeTotal", 0x4967, "batteryEnergy", "u64", "Wh", 1, "battery", "Battery charged total", "Batterie geladen gesamt"),
+  row("batteryDischargeTotal", 0x4968, "batteryEnergy", "u64", "Wh", 1, "battery", "Battery discharged total", "Batterie entladen gesamt"),
 
-  row("gridPowerExport", 0x4636, "gridPower", "s32", "W", 1, "grid", "Grid feed-in power"),
-  row("gridPowerImport", 0x4637, "gridPower", "s32", "W", 1, "grid", "Grid draw power"),
-  row("gridEnergyExport", 0x4624, "gridEnergy", "u64", "Wh", 1, "grid", "Grid feed-in total"),
-  row("gridEnergyImport", 0x4625, "gridEnergy", "u64", "Wh", 1, "grid", "Grid draw total"),
+  row("gridPowerExport", 0x4636, "gridPower", "s32", "W", 1, "grid", "Grid feed-in power", "Einspeiseleistung"),
+  row("gridPowerImport", 0x4637, "gridPower", "s32", "W", 1, "grid", "Grid draw power", "Bezugsleistung"),
+  row("gridEnergyExport", 0x4624, "gridEnergy", "u64", "Wh", 1, "grid", "Grid feed-in total", "Einspeisung gesamt"),
+  row("gridEnergyImport", 0x4625, "gridEnergy", "u64", "Wh", 1, "grid", "Grid draw total", "Netzbezug gesamt"),
 ];
 
 const byLri = new Map<number, ValueDef>();

@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { SimulatedInverter } from "./inverter";
 import { METER_VARIANTS, type MeterVariant } from "../protocol";
-import { parseTargets } from "../protocol/endpoints";
+import { parseTargets } from "../client/endpoints";
 import { SimulatedMeter } from "./meter";
 import { PROFILES, type ProfileName } from "./profiles";
 
@@ -27,6 +27,8 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --fragment N            at most N records per datagram (multi-datagram answers)
   --night                 answer with "no value" spot values, like an inverter after sunset
   --static                fixed values instead of following the sun over the day
+  --day-retention N       days of 5-minute archive data the device keeps (default 62; some devices 7)
+  --daily-at-next-midnight  stamp each day's total in the month archive at the following midnight
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
   --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
   --meter-to A[:N]        where it sends (default 239.12.255.254:9522 multicast; e.g. 127.0.0.1:9523)
@@ -53,6 +55,8 @@ const OPTIONS = {
   fragment: { type: "string" },
   night: { type: "boolean", default: false },
   static: { type: "boolean", default: false },
+  "day-retention": { type: "string" },
+  "daily-at-next-midnight": { type: "boolean", default: false },
   multicast: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   meter: { type: "boolean", default: false },
@@ -116,7 +120,8 @@ async function main(argv: string[]): Promise<void> {
         userPassword: args["user-password"], installerPassword: args["installer-password"],
         latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
         maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,
-        joinMulticast: args.multicast,
+        joinMulticast: args.multicast, dayDataRetentionDays: num(args, "day-retention", 0, 3650),
+        dailyTotalAtNextMidnight: args["daily-at-next-midnight"],
       });
       inverters.push(inv);
       const at = await inv.start();

@@ -3,3 +3,4 @@ export * from "./inverter";
 export * from "./profiles";
 export * from "./plant";
 export * from "./meter";
+export * from "./archive";

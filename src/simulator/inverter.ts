@@ -6,18 +6,21 @@ import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, Command, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest, QUERIES, QUERY_NAMES,
-  UserGroup, buildDataAnswer, buildDiscoveryAnswer, buildErrorAnswer, buildLoginAnswer, decodeInverterDatagram,
-  decodeRecord, encodePassword, findQuery, isAnswerCode, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
-  type Address, type Net2Header, type QueryName, type ReadingValue, type UserGroupName, type ValueDef,
+  ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest,
+  QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery, isAnswerCode,
+  isArchiveCommand, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
+  type Address, type ArchiveKind, type EventGroup, type Net2Header, type QueryName, type ReadingValue, type UserGroupName,
+  type ValueDef,
 } from "../protocol";
-import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "../protocol/sim-support";
+import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
+import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
+import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
 import {
   PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
   type ValueSource,
 } from "./profiles";
 
-export interface SimulatedInverterOptions extends DeviceOptions {
+export interface SimulatedInverterOptions extends DeviceOptions, ArchiveOptions {
   /** Default "127.0.0.1". */ address?: string;
   /** Default 0 (ephemeral). */ port?: number;
   serial?: number;
@@ -40,6 +43,7 @@ export interface SimulatedInverterOptions extends DeviceOptions {
   /** Send AC currents as 0x4650..52 (older devices) instead of 0x4653..55 (STP x.0-3AV-40). */ legacyCurrentIds?: boolean;
   /** First record index per query, instead of RECORD_INDEX_BASE. */ recordIndexBase?: Partial<Record<QueryName, number>>;
   /** Join 239.12.255.254 to hear multicast discovery (bind to 0.0.0.0). */ joinMulticast?: boolean;
+  /** The event log (times in Unix seconds); default feed-in starts and stops of the last days. */ events?: SimEvent[];
 }
 
 export interface InverterStats {
@@ -237,7 +241,8 @@ export class SimulatedInverter extends EventEmitter {
       this.stats.logoffs++;
       this.sessions.delete(key);
       this.emit("request", { kind: "logoff", from: who, command: h.command, packetId: h.packetId });
-    } else if (sameFamily(h.command, Command.IDENTIFY)) {
+    } else if (isArchiveCommand(h.command)) this.archive(h, key, from, who);
+    else if (sameFamily(h.command, Command.IDENTIFY)) {
       this.stats.identify++;
       this.reply([buildDataAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command,
         firstIndex: 0, records: [buildIdentifyRecord(this.me)] })], from);
@@ -283,6 +288,37 @@ export class SimulatedInverter extends EventEmitter {
         firstIndex: this.options.recordIndexBase?.[name as QueryName] ?? RECORD_INDEX_BASE[name as QueryName] ?? 1,
       }, this.options.maxRecordsPerDatagram), from);
     this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode, packetId: h.packetId });
+  }
+
+  /** Day and month data from the energy counter, and the event log; 0x0015 when the range holds no record. */
+  private archive(h: Net2Header, key: string, from: dgram.RemoteInfo, who: string): void {
+    const kind = (Object.keys(ARCHIVE_COMMANDS) as ArchiveKind[]).find((k) => ARCHIVE_COMMANDS[k] === h.command);
+    const group = (Object.keys(EVENT_COMMANDS) as EventGroup[]).find((g) => EVENT_COMMANDS[g] === h.command);
+    const name = kind ? `${kind}Data` : group ? `${group}Events` : "unknown";
+    this.stats.queries[name] = (this.stats.queries[name] ?? 0) + 1;
+    const now = Math.floor(this.clock().getTime() / 1000);
+    const range = { from: h.first, to: h.last };
+    let records: Buffer[] = [];
+    let errorCode: number = ErrorCode.OK;
+    if (!this.session(key)) errorCode = ErrorCode.NOT_LOGGED_IN;
+    else if (kind) records = archiveRecords(kind, range, now, this.options, (t) => this.counterAt(t));
+    else if (group) records = eventRecords(this.options.events ?? defaultEvents(now), group, range, this.me);
+    else errorCode = ErrorCode.UNKNOWN_COMMAND;
+    if (errorCode === ErrorCode.OK && records.length === 0) errorCode = ErrorCode.NOT_SUPPORTED;
+    if (errorCode === ErrorCode.NOT_LOGGED_IN) this.stats.notLoggedIn++;
+    else if (errorCode !== ErrorCode.OK) this.stats.refused++;
+    const base = { source: this.me, destination: h.source, packetId: h.packetId, command: h.command };
+    this.reply(errorCode !== ErrorCode.OK ? [buildErrorAnswer({ ...base, first: h.first, last: h.last, errorCode })]
+      : buildArchiveAnswer({ ...base, records, maxRecords: this.options.maxRecordsPerDatagram }), from);
+    this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode, packetId: h.packetId });
+  }
+
+  /** The total-yield counter (Wh) the energy query would have reported at Unix second t. */
+  private counterAt(t: number): number | null {
+    const at = new Date(t * 1000);
+    const src = this.overrides.totalYield;
+    const v = src !== undefined ? resolveValue(src, at) : profileValues(at, this.model).totalYield;
+    return typeof v === "number" ? v : null;
   }
 
   /** The live session of a client (touching it), or undefined when there is none or it lapsed. */

@@ -4,7 +4,8 @@
  * or following a sun curve over the local day with growing counters (timeVarying), optionally on a compressed day
  * (dayClock: the demo's whole day in a few minutes).
  */
-import { ErrorCode, type EnumValue, type QueryName, type SimValue, type ValueDef } from "../protocol";
+import { ErrorCode, type EnumValue, type QueryName, type ValueDef } from "../protocol";
+import type { SimValue } from "./answer-builders";
 
 export type ProfileName = "pv" | "battery" | "hybrid";
 export type ValueFn = (now: Date) => SimValue;

@@ -8,6 +8,7 @@ import { bytes, capturesOfKind, loadCaptures } from "../harness/fixtures";
 import { MULTICAST_GROUP } from "../../src/protocol/constants";
 import { decodeMeterDatagram, isMeterDatagram } from "../../src/protocol/meter";
 import { MeterListener, MeterListenerError, type MeterEvent, type MeterListenerOptions } from "../../src/client/meter-listener";
+import { SmaError } from "../../src/client/errors";
 import { SimulatedMeter, type SimulatedMeterOptions } from "../../src/simulator/meter";
 
 const LOCAL = "127.0.0.1";
@@ -178,6 +179,7 @@ describe("MeterListener", () => {
     await sim.sendNow();
     assert.equal((await other).length, 1, "the subscriber after the throwing one got the frame");
     l.off("meter", boom);
+    assert.ok(errors[0] instanceof SmaError);
     assert.equal(errors[0]?.code, "EHANDLER");
     assert.equal(errors[0]?.phase, "handler");
     const next = collect(l, 1);
@@ -228,13 +230,13 @@ describe("MeterListener", () => {
     const l = MeterListener.acquire({ port, group: null, bindAddress: LOCAL });
     listeners.push(l);
     const err = new Promise<MeterListenerError>((res) => l.once("error", res));
-    await assert.rejects(l.ready(), (e: unknown) => e instanceof MeterListenerError && e.code === "EADDRINUSE");
+    await assert.rejects(l.ready(), (e: unknown) => e instanceof SmaError && e.code === "ESOCKET" && e.systemCode === "EADDRINUSE");
     const e = await err;
     assert.equal(e.phase, "bind");
     const silent = MeterListener.acquire({ port, group: null, bindAddress: LOCAL }); // no error listener: no crash
     listeners.push(silent);
     await assert.rejects(silent.ready());
-    assert.equal(silent.lastError?.code, "EADDRINUSE");
+    assert.equal(silent.lastError?.systemCode, "EADDRINUSE");
   });
 
   it("surfaces a failed group join as an error event and keeps receiving unicast", async () => {
@@ -245,7 +247,8 @@ describe("MeterListener", () => {
     const e = await err;
     assert.equal(e.phase, "join");
     assert.equal(e.interfaceAddress, "203.0.113.77");
-    assert.match(e.code, /^E[A-Z]+$/);
+    assert.equal(e.code, "ESOCKET");
+    assert.match(e.systemCode ?? "", /^E[A-Z]+$/);
     const next = collect(l, 1);
     await meter(port).sendNow();
     assert.equal((await next).length, 1);

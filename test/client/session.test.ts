@@ -76,6 +76,14 @@ describe("reading an inverter", () => {
     await inv.read(["batterySoc", "acPowerPhase"]);
     assert.equal(s.stats.queries.batterySoc ?? 0, asked);
   });
+
+  it("says when the device has none of the values asked for, asked again or not", async () => {
+    const s = await sim({ profile: "pv" });
+    const inv = session(client(), s);
+    assert.equal((await inv.read(["batterySoc", "acPowerPhase"])).nothingSupported, false, "one of two supported");
+    assert.equal((await inv.read(["batterySoc", "batteryPower"])).nothingSupported, true, "both unsupported, one remembered");
+    assert.equal((await inv.read(["batterySoc"])).nothingSupported, true, "remembered, not asked again");
+  });
 });
 
 describe("sessions", () => {

@@ -15,7 +15,7 @@ import { assertAvailable, isCI, runtimes, skipLocally, until, type Runtime } fro
 import { influxdMissing, mosquittoMissing, startInfluxDb, startMosquitto, type Service } from "../harness/services";
 import { packPackage } from "../harness/pack";
 import { repoRoot } from "../harness/fixtures";
-import { loadExample, type FlowNode } from "../harness/examples";
+import { edit, loadExample, type FlowNode } from "../harness/examples";
 import { SimulatedInverter } from "../../src/simulator";
 import type { ReadingValue } from "../../src/protocol";
 
@@ -35,17 +35,6 @@ function importExamples(files: string[]): FlowNode[] {
   const flows = files.flatMap((file) => loadExample(file));
   assert.equal(new Set(flows.map((n) => n.id)).size, flows.length, "no id clashes between the imported examples");
   return flows;
-}
-
-/** What a user edits in each node's dialog of this type (one per imported example): only fields the node has. */
-function edit(flows: FlowNode[], type: string, changes: Record<string, unknown>, credentials?: Record<string, string>): void {
-  const matching = flows.filter((n) => n.type === type);
-  assert.ok(matching.length > 0, `the examples have a ${type} node`);
-  for (const node of matching) {
-    for (const key of Object.keys(changes)) assert.ok(key in node, `the example's ${type} node has the field ${key}`);
-    Object.assign(node, changes);
-    if (credentials) node.credentials = credentials;
-  }
 }
 
 function only(flows: FlowNode[], type: string, file?: string): FlowNode {
@@ -252,6 +241,72 @@ test("examples: two Node-RED instances publish their inverters' readings to one 
     } catch (err) {
       for (const { rt, nr } of instances) t.diagnostic(`${rt.name} log:\n${nr.log()}`);
       t.diagnostic(`broker log:\n${broker.log()}\nmessages: ${JSON.stringify(sub.messages)}`);
+      throw err;
+    }
+  });
+
+const FILL_EXAMPLE = "Fill gaps in InfluxDB after downtime.json";
+
+/** The 5-minute points in `sma` of this serial newer than `after` (ms), with their time in ms. */
+async function archivePoints(influx: Service, serial: number, after: number): Promise<Record<string, number>[]> {
+  const q = `SELECT "totalYield", "yield", "power" FROM "sma" WHERE "serial" = '${serial}' AND time > ${after}ms`;
+  const res = await fetch(`${influx.url}/query`, { method: "POST", body: new URLSearchParams({ q, db: DATABASE, epoch: "ms" }) });
+  assert.equal(res.status, 200);
+  const s = ((await res.json()) as { results: { series?: { columns: string[]; values: number[][] }[] }[] }).results[0].series?.[0];
+  return s ? s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))) : [];
+}
+
+test("example 'Fill gaps in InfluxDB after downtime': after three hours without Node-RED, the deploy writes the missing 5-minute points",
+  { skip: skipLocally(influxdMissing()), timeout: 180_000 }, async (t) => {
+    assertAvailable(influxdMissing());
+    const [rt] = runtimes();
+    assertAvailable(rt.missing);
+    const influx = await startInfluxDb();
+    t.after(() => influx.stop());
+    await influxQuery(influx, `CREATE DATABASE ${DATABASE}`);
+    const serial = 1900000003;
+    const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, serial, userPassword: "Pv-Secret3", timeVarying: true });
+    await sim.start();
+    t.after(() => sim.stop());
+    // The counter the inverter's energy query reported at time t (an independent oracle: the live value path).
+    const counterAt = (ms: number): number => new SimulatedInverter({ serial, timeVarying: true, clock: () => new Date(ms) })
+      .currentValues().totalYield as number;
+
+    // The flow ran until three hours ago: its last 5-minute point is there, then the outage.
+    const lastBefore = Math.floor(Date.now() / 300_000) * 300_000 - 3 * 3600_000;
+    const seed = `sma,serial=${serial} totalYield=${counterAt(lastBefore)},yield=1,power=12 ${lastBefore}`;
+    const w = await fetch(`${influx.url}/write?db=${DATABASE}&precision=ms`, { method: "POST", body: seed });
+    assert.equal(w.status, 204, await w.text());
+
+    const nr = await startNodeRed({ nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, installPackageTgz: await packPackage(),
+      settings: { nodesDir: [INFLUX_NODES_DIR] } });
+    t.after(() => nr.stop().catch(() => undefined));
+    try {
+      const flows = loadExample(FILL_EXAMPLE);
+      assert.equal(flows.filter((n) => n.type === "tab").length, 1, "the example brings its own tab");
+      edit(flows, "sma-inverter", { host: "127.0.0.1", port: sim.port }, { password: "Pv-Secret3" });
+      edit(flows, "influxdb", { hostname: "127.0.0.1", port: String(influx.port), database: DATABASE });
+      await nr.deploy(flows);
+      // The inject fires 5 s after the deploy: every slot after the last point up to now, 36 or 37 of them.
+      const got = await poll("the missing 5-minute points in InfluxDB", async () => {
+        const p = await archivePoints(influx, serial, lastBefore);
+        return p.length >= 36 ? p : undefined;
+      }, 60_000);
+      assert.ok(got.length <= 37, `${got.length} points`);
+      got.forEach((p, i) => {
+        assert.equal(p.time, lastBefore + (i + 1) * 300_000, "one point per 5-minute slot, none missing");
+        const wh = counterAt(p.time) - counterAt(p.time - 300_000);
+        assert.deepEqual([p.totalYield, p.yield, p.power], [counterAt(p.time), wh, Math.round(wh * 12)], `point at ${new Date(p.time).toISOString()}`);
+      });
+      // Run again (the hourly inject): nothing is missing, nothing is written twice.
+      await nr.inject(only(flows, "inject").id);
+      await new Promise((r) => setTimeout(r, 3000));
+      const again = await archivePoints(influx, serial, lastBefore);
+      assert.ok(again.length - got.length <= 1, "at most the slot that ended meanwhile");
+      assert.equal(new Set(again.map((p) => p.time)).size, again.length);
+      assert.doesNotMatch(nr.log(), /\[(error|warn)\] \[(influxdb in|influxdb out|function|sma-[a-z-]+):/, "no node errors");
+    } catch (err) {
+      t.diagnostic(`Node-RED log:\n${nr.log()}`);
       throw err;
     }
   });

@@ -14,11 +14,12 @@ import { startNodeRed, type NodeRedHandle } from "../harness/nodered";
 import { assertAvailable, cleanEnv, runtimes, skipLocally, type Runtime } from "../harness/runtimes";
 import { cleanClone, packCleanClone } from "../harness/pack";
 import { repoRoot } from "../harness/fixtures";
+import { packageNodeTypes } from "../harness/examples";
 import { SimulatedInverter } from "../../src/simulator";
 
-interface Manifest { name: string; main: string; types: string; files: string[]; "node-red": { nodes: Record<string, string> } }
+interface Manifest { name: string; main: string; types: string; "node-red": { nodes: Record<string, string> } }
 const PKG = JSON.parse(fs.readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as Manifest;
-const TYPES = Object.keys(PKG["node-red"].nodes);
+const TYPES = packageNodeTypes().map((t) => t.type);
 const LANGS = ["en-US", "de"];
 
 const USER_PW = "Pv-Secret1";
@@ -46,8 +47,13 @@ function flows(port: number): unknown[] {
 /** Every node type of package.json loaded, a read answered, a wrong password caught; no password anywhere. */
 async function checkInstalled(nr: NodeRedHandle, sim: SimulatedInverter): Promise<void> {
   const sets = (await nr.nodeTypes()).filter((s) => s.module === PKG.name);
+  const state = JSON.stringify(sets.map((s) => [s.id, s.err ?? "ok"]));
+  for (const set of Object.keys(PKG["node-red"].nodes)) {
+    assert.ok(sets.some((s) => s.id === `${PKG.name}/${set}` && s.err === undefined), `node set ${set} loaded (sets: ${state})`);
+  }
   const loaded = sets.flatMap((s) => (s.err ? [] : s.types));
-  for (const type of TYPES) assert.ok(loaded.includes(type), `${type} loaded (sets: ${JSON.stringify(sets.map((s) => [s.id, s.err ?? "ok"]))})`);
+  assert.ok(TYPES.length >= 10, TYPES.join(", "));
+  for (const type of TYPES) assert.ok(loaded.includes(type), `${type} loaded (sets: ${state})`);
 
   await nr.deploy(flows(sim.port));
   await nr.inject("injac");
@@ -106,20 +112,23 @@ test("the tarball of a clean clone holds what Node-RED and require() need, and n
   const tgz = await packCleanClone();
   const files = execFileSync("tar", ["-tzf", tgz], { encoding: "utf8" }).split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
   const has = (f: string): boolean => files.includes(f);
-  for (const [type, js] of Object.entries(PKG["node-red"].nodes)) {
+  for (const [set, js] of Object.entries(PKG["node-red"].nodes)) {
     const dir = path.posix.dirname(js);
     const base = path.posix.basename(js, ".js");
-    assert.ok(has(js), `${type}: ${js}`);
+    assert.ok(has(js), `${set}: ${js}`);
     const html = `${dir}/${base}.html`;
-    assert.ok(has(html), `${type}: ${html}`);
+    assert.ok(has(html), `${set}: ${html}`);
     for (const lang of LANGS) {
-      assert.ok(has(`${dir}/locales/${lang}/${base}.json`), `${type}: ${lang} messages`);
-      assert.ok(has(`${dir}/locales/${lang}/${base}.html`), `${type}: ${lang} help`);
+      assert.ok(has(`${dir}/locales/${lang}/${base}.json`), `${set}: ${lang} messages`);
+      assert.ok(has(`${dir}/locales/${lang}/${base}.html`), `${set}: ${lang} help`);
     }
+    // Node-RED finds a set's icons only in the icons/ folder beside its .js: the ones its editor names, one per type.
     const editor = execFileSync("tar", ["-xzOf", tgz, `package/${html}`], { encoding: "utf8" });
-    for (const [, icon] of editor.matchAll(/\bicon:\s*"([^"]+)"/g)) {
-      assert.ok(has(`${dir}/icons/${icon}`) || has(`icons/${icon}`), `${type}: icon ${icon}`);
-    }
+    const icons = [...editor.matchAll(/\bicon:\s*"([^"]+)"/g)].map((m) => m[1]);
+    for (const t of packageNodeTypes().filter((i) => i.set === set)) icons.push(`${t.type}.svg`);
+    for (const icon of icons) assert.ok(has(`${dir}/icons/${icon}`), `${set}: icon ${icon}`);
+    // The editor scripts it loads from resources/ (settings-rules.js is written by the build, not in git).
+    for (const [, script] of editor.matchAll(/resources\/@speedwire\/node-red-sma\/([\w.-]+)/g)) assert.ok(has(`resources/${script}`), `${set}: resources/${script}`);
   }
   for (const f of ["package.json", "README.md", "LICENSE", PKG.main, PKG.types]) assert.ok(has(f), f);
   const clone = await cleanClone();

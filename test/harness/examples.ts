@@ -1,7 +1,9 @@
 /**
- * The example flows in examples/ (what Import > Examples offers), and the box each node takes on the canvas,
- * estimated as the editor draws it: a label-wide rectangle, ports on its sides, a status line below it.
+ * The package's example flows as a user imports them (Import > Examples) and edits them in the node dialogs, and
+ * the box each node takes on the canvas, estimated as the editor draws it: a label-wide rectangle, ports on its
+ * sides, a status line below it.
  */
+import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "./fixtures";
@@ -16,17 +18,50 @@ export function loadExample(file: string): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(repoRoot(), "examples", file), "utf8")) as FlowNode[];
 }
 
+/**
+ * What a user edits in the dialog of each node of this type (one per imported example; each example has its own
+ * config nodes): only fields the node has.
+ */
+export function edit(flows: FlowNode[], type: string, changes: Record<string, unknown>, credentials?: Record<string, string>): FlowNode[] {
+  const matching = flows.filter((n) => n.type === type);
+  assert.ok(matching.length > 0, `the examples have a ${type} node`);
+  for (const node of matching) {
+    for (const key of Object.keys(changes)) assert.ok(key in node, `the example's ${type} node has the field ${key}`);
+    Object.assign(node, changes);
+    if (credentials) node.credentials = credentials;
+  }
+  return matching;
+}
+
 const LANGS = ["en-US", "de"];
 
-/** The label an unnamed node of the package shows, the longest over the languages (from its built catalog). */
-function packageLabel(type: string): string | undefined {
+export interface NodeTypeInfo {
+  type: string;
+  /** The node set (package.json "node-red".nodes key) and its runtime file, e.g. dist/nodes/query/query.js. */
+  set: string;
+  js: string;
+}
+
+/** Every node type the package registers: per node set of package.json, the types its built editor file registers. */
+export function packageNodeTypes(): NodeTypeInfo[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
-  const js = pkg["node-red"].nodes[type];
-  if (!js) return undefined;
+  return Object.entries(pkg["node-red"].nodes).flatMap(([set, js]) => {
+    const html = fs.readFileSync(path.join(repoRoot(), js.replace(/\.js$/, ".html")), "utf8");
+    return [...html.matchAll(/RED\.nodes\.registerType\(\s*"([^"]+)"/g)].map((m) => ({ type: m[1], set, js }));
+  });
+}
+
+/** The label an unnamed node of the package shows, the longest over the languages (from its set's built catalog). */
+function packageLabel(type: string): string | undefined {
+  const info = packageNodeTypes().find((t) => t.type === type);
+  if (!info) return undefined;
   const labels = LANGS.map((lang) => {
-    const file = path.join(repoRoot(), path.dirname(js), "locales", lang, `${type}.json`);
-    const label = (JSON.parse(fs.readFileSync(file, "utf8")) as { label?: { default?: unknown } }).label?.default;
-    return typeof label === "string" ? label : type;
+    const file = path.join(repoRoot(), path.dirname(info.js), "locales", lang, `${path.basename(info.js, ".js")}.json`);
+    const catalog = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { default?: unknown } | undefined> & { label?: { default?: unknown } };
+    const label = catalog[type]?.default ?? catalog.label?.default;
+    // A label per mode (sma-archive: day, month, events): the longest.
+    const texts = typeof label === "string" ? [label] : label && typeof label === "object" ? Object.values(label).filter((v) => typeof v === "string") : [];
+    return texts.reduce((a: string, b: string) => (b.length > a.length ? b : a), type);
   });
   return labels.reduce((a, b) => (b.length > a.length ? b : a));
 }
@@ -82,11 +117,13 @@ export function injectInterval(n: FlowNode): number | undefined {
   return n.repeat !== "" && n.repeat !== undefined && Number.isFinite(s) && s > 0 ? s : undefined;
 }
 
-/** The interval an inject's name promises ("every 30 s", "every minute", "every 5 minutes"), "once" or undefined. */
+/**
+ * The interval an inject's name promises ("every 30 s", "every minute", "on deploy and every hour"), "once" for a
+ * name that says it fires once ("once at start", "on deploy"), or undefined when the name says neither.
+ */
 export function intervalInName(name: string): number | "once" | undefined {
-  if (/^once\b/.test(name)) return "once";
-  const m = /^every (\d+ )?(s|second|seconds|min|minute|minutes|h|hour|hours)$/.exec(name);
-  if (!m) return undefined;
+  const m = /\bevery (\d+ )?(s|seconds?|min|minutes?|h|hours?)$/.exec(name);
+  if (!m) return /^(once|on deploy)\b/.test(name) ? "once" : undefined;
   const k = m[2].startsWith("s") ? 1 : m[2].startsWith("m") ? 60 : 3600;
   return Number(m[1] ?? "1") * k;
 }

@@ -1,31 +1,19 @@
-/** node-red-node-test-helper with the few types the tests use (the package ships none). */
+/** node-red-node-test-helper (typed by @types/node-red-node-test-helper), loaded with the Node-RED under test. */
+import helper = require("node-red-node-test-helper");
+import type { Node, NodeInitializer } from "node-red";
 
-export interface TestNode {
-  id: string;
-  receive(msg: Record<string, unknown>): void;
-  on(event: string, cb: (...args: never[]) => void): void;
-  status(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-}
-
-interface Helper {
-  init(nodeRedPath: string): void;
-  load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown>, cb: () => void): void;
-  unload(): Promise<void>;
-  getNode(id: string): TestNode;
-  startServer(cb: () => void): void;
-  stopServer(cb: () => void): void;
-  request(): { get(path: string): { expect(code: number): Promise<{ body: unknown }> } };
-  settings(s: Record<string, unknown>): void;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const helper: Helper = require("node-red-node-test-helper");
+export type TestNode = Node;
+export { helper };
 helper.init(require.resolve("node-red"));
 
+/** Loads nodes (their module functions; core nodes come untyped from require) with a flow and credentials. */
 export function load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown> = {}): Promise<void> {
-  return new Promise((resolve) => helper.load(nodes, flow, credentials, resolve));
+  return new Promise((resolve) => void helper.load(nodes as NodeInitializer[], flow as helper.TestFlows, credentials, resolve));
+}
+
+/** helper.settings with this package's own entry (smaSpeedwire), which Node-RED's settings type does not know. */
+export function settings(s: Record<string, unknown>): void {
+  helper.settings(s as Parameters<typeof helper.settings>[0]);
 }
 
 export const startServer = (): Promise<void> => new Promise((r) => helper.startServer(r));
@@ -35,9 +23,9 @@ export const stopServer = (): Promise<void> => new Promise((r) => helper.stopSer
 export function nextMessage(node: TestNode, timeoutMs = 3000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no message at ${node.id} within ${timeoutMs} ms`)), timeoutMs);
-    node.on("input", ((msg: Record<string, unknown>) => {
+    node.on("input", (msg) => {
       clearTimeout(t);
-      resolve(msg);
-    }) as (...args: never[]) => void);
+      resolve(msg as Record<string, unknown>);
+    });
   });
 }

@@ -3,6 +3,7 @@
  * missing (in CI, env CI=true, a missing tool fails the test; locally it is skipped), and process helpers
  * (free ports, clean child env, fd and UDP socket counts from /proc).
  */
+import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -85,6 +86,18 @@ export function freePort(): Promise<number> {
       const addr = srv.address();
       const port = typeof addr === "object" && addr ? addr.port : 0;
       srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A free UDP port on 127.0.0.1 (bind port 0, read it, close). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
     });
   });
 }

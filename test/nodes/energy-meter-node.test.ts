@@ -5,7 +5,7 @@ import * as dgram from "node:dgram";
 import { helper, load, nextMessage } from "../harness/red-helper";
 import { SimulatedMeter } from "../../src/simulator";
 import { encodeMeterDatagram } from "../../src/protocol";
-import meterNode = require("../../src/nodes/sma-energy-meter/sma-energy-meter");
+import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 
 const meters: SimulatedMeter[] = [];
 afterEach(async () => {
@@ -53,7 +53,7 @@ it("the serial filter lets one meter through", async () => {
   await a.start();
   await b.start();
   const seen: string[] = [];
-  helper.getNode("out").on("input", ((msg: Record<string, unknown>) => seen.push(String(msg.topic))) as (...x: never[]) => void);
+  helper.getNode("out").on("input", ((msg) => seen.push(String(msg.topic))));
   for (let i = 0; i < 3; i++) {
     await a.sendNow();
     await b.sendNow();
@@ -71,7 +71,7 @@ it("throttle sends at most one message per interval, the newest frame last", asy
   meters.push(m);
   await m.start();
   const seen: number[] = [];
-  helper.getNode("out").on("input", ((msg: Record<string, unknown>) => seen.push((msg.payload as Record<string, number>).powerImport)) as (...x: never[]) => void);
+  helper.getNode("out").on("input", ((msg) => seen.push((msg.payload as Record<string, number>).powerImport)));
   for (let i = 0; i < 10; i++) {
     await m.sendNow();
     await new Promise((r) => setTimeout(r, 50));
@@ -85,7 +85,7 @@ it("garbage produces nothing; after unload the port is free again", async () => 
   const port = await freePort();
   await load([meterNode], meterFlow(port));
   const seen: unknown[] = [];
-  helper.getNode("out").on("input", ((msg: unknown) => seen.push(msg)) as (...x: never[]) => void);
+  helper.getNode("out").on("input", ((msg) => seen.push(msg)));
   const s = dgram.createSocket("udp4");
   for (const junk of [Buffer.from("hello"), Buffer.from("534d4100000402a000000001", "hex"), Buffer.alloc(600, 7)]) {
     await new Promise((r) => s.send(junk, port, "127.0.0.1", r));
@@ -113,7 +113,7 @@ it("onlyChanges drops repeated readings; the watchdog says 'no data' once the me
   node.warn = (m: unknown) => { warnings.push(m); warn(m); };
   node.status = (s: Record<string, string>) => { statuses.push(s); status(s); };
   const seen: unknown[] = [];
-  helper.getNode("out").on("input", ((msg: unknown) => seen.push(msg)) as (...x: never[]) => void);
+  helper.getNode("out").on("input", ((msg) => seen.push(msg)));
   const sock = dgram.createSocket("udp4");
   // Four frames with the same readings (only the ticker differs), then a changed one.
   for (const [i, power] of [500, 500, 500, 500, 600].entries()) {
@@ -143,7 +143,7 @@ it("without throttle every datagram is sent, but the status dot only changes whe
   await m.start();
   const out = helper.getNode("out");
   let sent = 0;
-  out.on("input", (() => sent++) as (...x: never[]) => void);
+  out.on("input", () => sent++);
   for (let i = 0; i < 5; i++) {
     const got = nextMessage(out);
     await m.sendNow();

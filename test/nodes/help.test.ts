@@ -1,67 +1,78 @@
-/** The built editor help (dist/, what the package ships): shared fragments expanded into every query node's help. */
+/** The editor help (and the query set's type list), as written in nodes/<set>/locales/<lang>/<set>.html (shipped as is): one block per node and language. */
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
+import { QUERY_NODES, readSpec } from "../../nodes/shared/payloads";
 
-const QUERY_NODES = ["sma-energy", "sma-spot-ac", "sma-spot-dc", "sma-status", "sma-device-info", "sma-battery", "sma-grid", "sma-read"];
 const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL"];
-/** Per language: the Errors heading, and text from the null and shared-login paragraphs. */
+/** Per language: the Errors heading, text from the null and shared-login paragraphs, and the pointer to them. */
 const LANGS = {
-  "en-US": { errors: "<h3>Errors</h3>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login" },
-  de: { errors: "<h3>Fehler</h3>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung" },
+  "en-US": { errors: "<h4>Errors</h4>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login", pointer: "see the help of the <i>SMA inverter</i> configuration node" },
+  de: { errors: "<h4>Fehler</h4>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung", pointer: "siehe Hilfe des Konfigurations-Nodes <i>SMA Wechselrichter</i>" },
 };
+/** Every node that reads an inverter, with the node folder its help is in. */
+const READERS = [...QUERY_NODES.map((s) => ({ spec: s, set: "query" })), { spec: readSpec, set: "sma-read" }];
 
-const dist = path.join(repoRoot(), "dist");
-
-function help(type: string, lang: string): string {
-  return fs.readFileSync(path.join(dist, "nodes", type, "locales", lang, `${type}.html`), "utf8");
+function helpFile(set: string, lang: string): string {
+  return fs.readFileSync(path.join(repoRoot(), "nodes", set, "locales", lang, `${set}.html`), "utf8");
 }
 
-function htmlFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    return e.isDirectory() ? htmlFiles(p) : e.name.endsWith(".html") ? [p] : [];
-  });
+/** The body of the help block of one node type. */
+function help(set: string, type: string, lang: string): string {
+  const m = new RegExp(`<script type="text/html" data-help-name="${type}">([\\s\\S]*?)</script>`).exec(helpFile(set, lang));
+  assert.ok(m, `${set} ${lang}: help of ${type}`);
+  return m[1];
 }
 
-it("no include marker is left in the built html", () => {
-  const files = htmlFiles(dist);
-  assert.ok(files.length >= QUERY_NODES.length * 2, "dist/ holds the help files (build first)");
-  for (const file of files) assert.doesNotMatch(fs.readFileSync(file, "utf8"), /<!--\s*include:/, path.relative(dist, file));
-});
-
-it("the shared help fragments are not shipped as assets of their own", () => {
-  assert.equal(fs.existsSync(path.join(dist, "nodes", "shared", "help")), false);
-});
-
-it("every query node's help has the Errors section with every error code, in every language", () => {
-  for (const type of QUERY_NODES) {
+it("every reading node has its help in every language, with its own topic, msg.sma and the pointer to the shared sections", () => {
+  for (const { spec, set } of READERS) {
     for (const [lang, text] of Object.entries(LANGS)) {
-      const html = help(type, lang);
-      const at = html.indexOf(text.errors);
-      assert.ok(at >= 0, `${type} ${lang}: ${text.errors}`);
-      const errors = html.slice(at);
-      for (const code of CODES) assert.ok(errors.includes(`<dt>${code}</dt>`), `${type} ${lang}: ${code}`);
-      assert.match(errors, /<code>EINVAL<\/code>/, `${type} ${lang}: EINVAL`);
+      const html = help(set, spec.type, lang);
+      assert.match(html, new RegExp(`<code>sma/&lt;[^&]+&gt;/${spec.topic}</code>`), `${spec.type} ${lang}: default topic`);
+      assert.ok(html.includes("<code>{ serial, susyId, timestamp, address }</code>"), `${spec.type} ${lang}: msg.sma row`);
+      assert.ok(html.includes(text.pointer), `${spec.type} ${lang}: pointer to the inverter's help`);
     }
   }
 });
 
-it("every query node's help has the null paragraph, the shared-login paragraph and msg.sma with address, in every language", () => {
-  for (const type of QUERY_NODES) {
-    for (const [lang, text] of Object.entries(LANGS)) {
-      const html = help(type, lang);
-      assert.ok(html.includes(text.nullValue), `${type} ${lang}: null paragraph`);
-      assert.ok(html.includes(text.login), `${type} ${lang}: shared-login paragraph`);
-      assert.ok(html.includes("<code>{ serial, susyId, timestamp, address }</code>"), `${type} ${lang}: msg.sma row`);
+it("help is written out: no include markers, and the archive node points to the inverter's help too", () => {
+  for (const set of fs.readdirSync(path.join(repoRoot(), "nodes")).filter((d) => fs.existsSync(path.join(repoRoot(), "nodes", d, "locales")))) {
+    for (const lang of Object.keys(LANGS)) assert.doesNotMatch(helpFile(set, lang), /<!--\s*include/, `${set} ${lang}`);
+  }
+  for (const [lang, text] of Object.entries(LANGS)) assert.ok(help("sma-archive", "sma-archive", lang).includes(text.pointer), lang);
+});
+
+it("the inverter's help has the sections every reading node points to: errors with every code, null, shared login", () => {
+  for (const [lang, text] of Object.entries(LANGS)) {
+    const html = help("sma-inverter", "sma-inverter", lang);
+    const at = html.indexOf(text.errors);
+    assert.ok(at >= 0, `${lang}: ${text.errors}`);
+    const errors = html.slice(at);
+    for (const code of CODES) assert.ok(errors.includes(`<dt>${code}</dt>`), `${lang}: ${code}`);
+    assert.match(errors, /<code>EINVAL<\/code>/, `${lang}: EINVAL`);
+    assert.ok(html.includes(text.nullValue), `${lang}: null paragraph`);
+    assert.ok(html.includes(text.login), `${lang}: shared-login paragraph`);
+  }
+});
+
+it("a help file holds only help blocks of its own node set's types", () => {
+  const sets: Record<string, string[]> = {
+    query: QUERY_NODES.map((s) => s.type), "sma-read": ["sma-read"], "sma-inverter": ["sma-inverter"], "sma-energy-meter": ["sma-energy-meter"], "sma-archive": ["sma-archive"],
+  };
+  const folders = fs.readdirSync(path.join(repoRoot(), "nodes")).filter((d) => fs.existsSync(path.join(repoRoot(), "nodes", d, "locales")));
+  assert.deepEqual(folders.sort(), Object.keys(sets).sort(), "every node set with help is checked here");
+  for (const [set, types] of Object.entries(sets)) {
+    for (const lang of Object.keys(LANGS)) {
+      const names = [...helpFile(set, lang).matchAll(/data-help-name="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(names.sort(), [...types].sort(), `${set} ${lang}`);
     }
   }
 });
 
-it("fragments keep the indentation of their include line", () => {
-  const html = help("sma-energy", "en-US");
-  assert.match(html, /\n {4}<h3>Errors<\/h3>\n/);
-  assert.match(html, /\n {8}<dt>ENOTFOUND<\/dt>\n/);
+it("the query set's editor registers exactly the types of QUERY_NODES", () => {
+  const html = fs.readFileSync(path.join(repoRoot(), "nodes", "query", "query.html"), "utf8");
+  const registered = [...html.matchAll(/RED\.nodes\.registerType\("([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(registered, QUERY_NODES.map((s) => s.type));
 });

@@ -4,14 +4,17 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
+import { QUERY_NODES } from "../../nodes/shared/payloads";
+import { LABEL_LANGUAGES, VALUES } from "../../src/protocol";
 
 const LANGS = ["en-US", "de"];
-/** Keys src/nodes/shared/status.ts asks for, with the longest values they are filled with. */
+/** Keys nodes/shared/status.ts asks for, with the longest values they are filled with. */
 const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "backoff", "notSupported", "unreachable", "notFound", "protocol", "error", "closed", "noConfig"];
 const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600" };
 
-function catalog(type: string, lang: string): Record<string, unknown> {
-  const file = path.join(repoRoot(), "src", "nodes", type, "locales", lang, `${type}.json`);
+/** The catalog of a node set: nodes/<set>/locales/<lang>/<set>.json. */
+function catalog(set: string, lang: string): Record<string, unknown> {
+  const file = path.join(repoRoot(), "nodes", set, "locales", lang, `${set}.json`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
 }
 
@@ -38,7 +41,28 @@ it("every status text is under 20 characters with its values filled in", () => {
 it("en-US and de catalogs have the same keys", () => {
   const keys = (o: unknown, pre = ""): string[] => (o && typeof o === "object"
     ? Object.entries(o).flatMap(([k, v]) => keys(v, `${pre}${k}.`)) : [pre]);
-  for (const type of fs.readdirSync(path.join(repoRoot(), "src", "nodes")).filter((t) => t.startsWith("sma-"))) {
-    assert.deepEqual(keys(catalog(type, "de")).sort(), keys(catalog(type, "en-US")).sort(), type);
+  const sets = fs.readdirSync(path.join(repoRoot(), "nodes")).filter((s) => fs.existsSync(path.join(repoRoot(), "nodes", s, "locales")));
+  assert.ok(sets.length >= 4, sets.join());
+  for (const set of sets) {
+    assert.deepEqual(keys(catalog(set, "de")).sort(), keys(catalog(set, "en-US")).sort(), set);
   }
+});
+
+it("every plain query node has its labels in the query set's catalog, in every language", () => {
+  for (const lang of LANGS) {
+    const c = catalog("query", lang);
+    for (const { type } of QUERY_NODES) {
+      const labels = c[type] as Record<string, unknown> | undefined;
+      for (const key of ["paletteLabel", "default", "topic", "tip", "outputLabel"]) assert.equal(typeof labels?.[key], "string", `${lang} ${type}.${key}`);
+    }
+  }
+});
+
+it("every value of the value table has a label in every language the nodes have", () => {
+  const dirs = fs.readdirSync(path.join(repoRoot(), "nodes", "sma-read", "locales")).sort();
+  assert.deepEqual([...LABEL_LANGUAGES].sort(), dirs, "the table's languages are the locales'");
+  for (const v of VALUES) {
+    for (const lang of LABEL_LANGUAGES) assert.ok(v.labels[lang]?.trim(), `${v.name}: ${lang} label`);
+  }
+  assert.equal(VALUES.find((v) => v.name === "totalYield")?.labels.de, "Gesamtertrag");
 });

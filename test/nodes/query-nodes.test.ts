@@ -1,21 +1,16 @@
 /** Every query node in a Node-RED runtime (test helper) against a simulated inverter on 127.0.0.1. */
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { helper, load, nextMessage, type TestNode } from "../harness/red-helper";
+import { helper, load, nextMessage, settings, type TestNode } from "../harness/red-helper";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
-import energyNode = require("../../src/nodes/sma-energy/sma-energy");
-import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
-import dcNode = require("../../src/nodes/sma-spot-dc/sma-spot-dc");
-import statusNode = require("../../src/nodes/sma-status/sma-status");
-import infoNode = require("../../src/nodes/sma-device-info/sma-device-info");
-import batteryNode = require("../../src/nodes/sma-battery/sma-battery");
-import gridNode = require("../../src/nodes/sma-grid/sma-grid");
-import readNode = require("../../src/nodes/sma-read/sma-read");
+import { SpeedwireClient } from "../../src/client";
+import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
+import queryNodes = require("../../nodes/query/query");
+import readNode = require("../../nodes/sma-read/sma-read");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 
-const NODES = [inverterNode, energyNode, acNode, dcNode, statusNode, infoNode, batteryNode, gridNode, readNode, catchNode];
+const NODES = [inverterNode, queryNodes, readNode, catchNode];
 const sims: SimulatedInverter[] = [];
 
 async function sim(opts: Partial<SimulatedInverterOptions> = {}): Promise<SimulatedInverter> {
@@ -129,12 +124,15 @@ describe("query nodes send flat payloads in stated units", () => {
     const s = await sim({ profile: "pv" });
     await load(NODES, flow(s, "sma-battery"), { inv: { password: "0000" } });
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", (() => caught.push(1)) as (...a: never[]) => void);
+    helper.getNode("caught").on("input", () => caught.push(1));
+    const seen = recordStatuses(helper.getNode("q"));
     for (let i = 0; i < 3; i++) {
       const got = nextMessage(helper.getNode("out"));
       helper.getNode("q").receive({});
       const p = (await got).payload as Record<string, unknown>;
       assert.ok(Object.values(p).every((x) => x === null));
+      // The session says nothing asked for is supported; the node shows it (grey ring), not "ok".
+      assert.deepEqual(seen.at(-1), { fill: "grey", shape: "ring", text: "@speedwire/node-red-sma/sma-inverter:status.notSupported" }, `poll ${i}`);
     }
     assert.equal(caught.length, 0);
     assert.equal(s.stats.queries.batterySoc ?? 0, 1);
@@ -176,7 +174,7 @@ describe("errors reach Catch nodes with a code", () => {
     await readOnce(s, "sma-spot-ac");
     s.setSleeping(true);
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m)) as (...a: never[]) => void);
+    helper.getNode("caught").on("input", ((m) => caught.push(m)));
     for (let i = 0; i < 3; i++) {
       helper.getNode("q").receive({ payload: i });
       await new Promise((r) => setTimeout(r, 450));
@@ -245,8 +243,8 @@ describe("an inverter asleep for the night as the user meets it", () => {
     const q = helper.getNode("q");
     const caught: unknown[] = [];
     const out: unknown[] = [];
-    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m.error)) as (...x: never[]) => void);
-    helper.getNode("out").on("input", ((m: Record<string, unknown>) => out.push(m.payload)) as (...x: never[]) => void);
+    helper.getNode("caught").on("input", ((m) => caught.push(m.error)));
+    helper.getNode("out").on("input", ((m) => out.push(m.payload)));
     await poll(q);
     assert.equal(out.length, 1);
     s.setSleeping(true);
@@ -272,7 +270,7 @@ describe("an inverter asleep for the night as the user meets it", () => {
     await load(NODES, flow(s, "sma-spot-ac"), { inv: { password: "0000" } });
     const q = helper.getNode("q");
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m.error)) as (...x: never[]) => void);
+    helper.getNode("caught").on("input", ((m) => caught.push(m.error)));
     const seen = recordStatuses(q);
     for (let i = 0; i < 4; i++) await poll(q);
     assert.equal(caught.length, 1, "not one error per poll");
@@ -303,8 +301,8 @@ describe("an inverter addressed by its serial (empty host)", () => {
   it("is found by the search set in settings.js, read, and its status says where it was found", async (t) => {
     const first = await sim({ address: "127.0.0.91", serial: 3000000911 });
     const second = await sim({ address: "127.0.0.92", port: first.port, serial: 3000000912 });
-    helper.settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
-    t.after(() => helper.settings({ smaSpeedwire: undefined }));
+    settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
+    t.after(() => settings({ smaSpeedwire: undefined }));
     await load(NODES, flow(second, "sma-spot-ac", {}, { host: "", serial: "3000000912" }), { inv: { password: "0000" } });
     const q = helper.getNode("q");
     const seen = recordStatuses(q);
@@ -327,6 +325,30 @@ describe("redeploy", () => {
     await helper.unload();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(s.stats.logoffs, 1);
+  });
+});
+
+describe("transport errors", () => {
+  it("reach the log through the config node, once a minute per kind however often they repeat", async () => {
+    const s = await sim();
+    await load(NODES, [...flow(s, "sma-energy"), { ...flow(s, "sma-energy")[0], id: "inv2" }], { inv: { password: "0000" }, inv2: { password: "0000" } });
+    const warned: string[] = [];
+    for (const id of ["inv", "inv2"]) {
+      const n = helper.getNode(id) as TestNode & { warn: (m: unknown) => void };
+      n.warn = (m: unknown) => void warned.push(String(m));
+    }
+    const transport = SpeedwireClient.acquire().transport;
+    try {
+      for (let i = 0; i < 5; i++) transport.emit("socketError", new Error("EHOSTDOWN boom"));
+      transport.emit("handlerError", new Error("bad handler"));
+      transport.emit("handlerError", new Error("bad handler"));
+    } finally {
+      await SpeedwireClient.release();
+    }
+    // Two config nodes share the transport: still one line per kind.
+    assert.equal(warned.length, 2, warned.join(" | "));
+    assert.match(warned[0], /log\.socketError/);
+    assert.match(warned[1], /log\.handlerError/);
   });
 });
 

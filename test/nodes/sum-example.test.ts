@@ -9,8 +9,8 @@ import * as path from "node:path";
 import { helper, load, nextMessage } from "../harness/red-helper";
 import { repoRoot } from "../harness/fixtures";
 import { SimulatedInverter } from "../../src/simulator";
-import inverterNode = require("../../src/nodes/sma-inverter/sma-inverter");
-import acNode = require("../../src/nodes/sma-spot-ac/sma-spot-ac");
+import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
+import queryNodes = require("../../nodes/query/query");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const joinNode = require("@node-red/nodes/core/sequence/17-split.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -52,7 +52,7 @@ it("example 'Sum AC power of several inverters' adds up the AC power of two inve
       const { z: _z, x: _x, y: _y, ...rest } = n;
       return rest;
     });
-  await load([inverterNode, acNode, joinNode, functionNode], nodes, credentials);
+  await load([inverterNode, queryNodes, joinNode, functionNode], nodes, credentials);
   const got = nextMessage(helper.getNode(debug.id), 8000);
   const targets = (inject.wires ?? [])[0] ?? [];
   assert.equal(targets.length, 2, "the inject triggers both inverters");

@@ -3,9 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  DecodeError, QUERIES, QUERY_NAMES, VALUES, buildDataAnswer, buildLogin, buildQuery, buildRecord, decodeAnswer,
+  DecodeError, QUERIES, QUERY_NAMES, VALUES, buildLogin, buildQuery, decodeAnswer,
   decodeDiscoveryAnswer, decodeInverterDatagram, encodePassword, readingsOf, valuesOf, type ValueDef,
 } from "../../src/protocol";
+import { buildDataAnswer, buildRecord } from "../../src/simulator/answer-builders";
 import { bytes, loadCaptures } from "../harness/fixtures";
 
 const address = fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([susyId, serial]) => ({ susyId, serial }));
@@ -54,6 +55,8 @@ describe("round trips", () => {
       const got = valuesOf(readingsOf(decodeAnswer(answer).records));
       const name = def.indexed ? def.name + cls : def.name;
       assert.equal(got[name], value === null ? null : Number(value.toFixed(6)));
+      // No float noise: at most the scale's decimals (1/100 -> 2), e.g. 230.01, never 230.01000000000002.
+      if (typeof got[name] === "number") assert.ok((String(got[name]).split(".")[1] ?? "").length <= Math.log10(def.scale), String(got[name]));
     }));
   });
 });

@@ -12,7 +12,7 @@ import {
   decodeMeterDatagram, encodeMeterDatagram, isMeterDatagram, meterChannelsOf, meterVariantOf, METER_VARIANTS,
   type MeterDatagram, type MeterProtocol, type MeterVariant,
 } from "../../src/protocol/meter";
-import { OBIS_BY_FIELD, OBIS_CHANNELS, OBIS_FIRMWARE_ID, parseMeterFirmware } from "../../src/protocol/obis";
+import { OBIS_BY_FIELD, OBIS_BY_ID, OBIS_CHANNELS, OBIS_FIRMWARE_ID, parseMeterFirmware } from "../../src/protocol/obis";
 
 type Json = Record<string, unknown>;
 const meterCaptures = capturesOfKind("energy-meter");
@@ -48,18 +48,25 @@ function near(actual: number | undefined, want: number, what: string): void {
   assert.ok(Math.abs((actual as number) - want) <= tol, `${what}: got ${actual}, want ${want}`);
 }
 
-/** Record ids of a meter datagram, walked independently of the decoder (assumes a well-formed capture). */
-function recordIds(b: Buffer): number[] {
+/** Records of a meter datagram (id, offset of the value, length), walked independently of the decoder. */
+function recordsOf(b: Buffer): { id: number; at: number; len: number }[] {
   const end = 16 + b.readUInt16BE(12);
   let off = 16 + (b.readUInt16BE(16) === Protocol.METER_EXTENDED ? 4 : 2) + 10;
-  const ids: number[] = [];
+  const out: { id: number; at: number; len: number }[] = [];
   while (off + 4 <= end && b.readUInt32BE(off) !== 0) {
     const id = b.readUInt32BE(off);
-    ids.push(id);
-    off += 4 + (id === OBIS_FIRMWARE_ID ? 4 : (id >>> 8) & 0xff);
+    const len = id === OBIS_FIRMWARE_ID ? 4 : (id >>> 8) & 0xff;
+    out.push({ id, at: off + 4, len });
+    off += 4 + len;
   }
-  return ids;
+  return out;
 }
+
+/** Record ids of a meter datagram (assumes a well-formed capture). */
+const recordIds = (b: Buffer): number[] => recordsOf(b).map((r) => r.id);
+
+/** Digits after the decimal point of a number as JavaScript prints it. */
+const fractionDigits = (v: number): number => (String(v).split(".")[1] ?? "").length;
 
 /** The variant a capture is: by SUSyID, else by whether it sends the frequency. */
 function variantOf(d: MeterDatagram): MeterVariant {
@@ -160,6 +167,46 @@ describe("energy meter captures", () => {
     });
   }
 
+  it("every real counter is a multiple of 360 Ws (0.1 Wh): values rounded to the channel's decimals lose nothing", () => {
+    let counters = 0;
+    for (const c of meterCaptures) {
+      const b = bytes(c);
+      if (!isMeterProtocol(protocolOf(b))) continue;
+      const d = decodeMeterDatagram(b);
+      for (const r of recordsOf(b)) {
+        const ch = OBIS_BY_ID.get(r.id);
+        if (!ch) continue;
+        const raw = r.len === 8 ? Number(b.readBigUInt64BE(r.at)) : b.readUInt32BE(r.at);
+        const step = ch.divisor / 10 ** ch.decimals;
+        assert.equal(raw % step, 0, `${c.id} ${ch.field}: raw ${raw} ${ch.rawUnit} is a multiple of the resolution ${step}`);
+        assert.equal(Math.round((d.values[ch.field] ?? NaN) * ch.divisor), raw, `${c.id} ${ch.field}: lossless`);
+        assert.ok(fractionDigits(d.values[ch.field] ?? NaN) <= ch.decimals, `${c.id} ${ch.field} = ${d.values[ch.field]}`);
+        if (ch.type === 8) counters++;
+      }
+    }
+    assert.ok(counters >= 4 * 24, `${counters} counters checked`);
+    assert.deepEqual([...new Set(OBIS_CHANNELS.filter((c) => c.type === 8).map((c) => `${c.rawUnit} -> ${c.unit}, ${c.decimals} decimal`))],
+      ["Ws -> Wh, 1 decimal", "vars -> varh, 1 decimal", "VAs -> VAh, 1 decimal"]);
+  });
+
+  it("a counter between two 0.1 Wh steps (a simulator integrating power) decodes rounded, without float noise", () => {
+    const c = meterCaptures.find((x) => protocolOf(bytes(x)) === Protocol.METER);
+    assert.ok(c);
+    const b = Buffer.from(bytes(c));
+    const at = (field: string): number => {
+      const r = recordsOf(b).find((x) => x.id === OBIS_BY_FIELD.get(field)?.id);
+      assert.ok(r, field);
+      return r.at;
+    };
+    b.writeBigUInt64BE(300256n, at("energyImport")); // 83.40444... Wh
+    b.writeBigUInt64BE(300276n, at("energyExportL2")); // 83.41 Wh: rounds up
+    b.writeUInt32BE(230010, at("voltageL1")); // mV: 230.01 V (3 decimals, the meter's mV)
+    const d = decodeMeterDatagram(b);
+    assert.equal(d.values.energyImport, 83.4);
+    assert.equal(d.values.energyExportL2, 83.4);
+    assert.equal(d.values.voltageL1, 230.01);
+  });
+
   it("the encoder's default layout per variant matches the real captures of that variant", () => {
     const seen = new Set<MeterVariant>();
     for (const c of meterCaptures) {
@@ -238,8 +285,11 @@ describe("meter codec edge cases", () => {
   });
 
   it("random values survive encode -> decode for every variant and protocol", () => {
-    const fields = fc.record(Object.fromEntries(OBIS_CHANNELS.map((c) => [c.field,
-      fc.integer({ min: 0, max: c.type === 8 ? 2 ** 50 : 0xffffffff }).map((raw) => raw / c.divisor)])));
+    // Values at each channel's resolution (counters in 360 Ws steps, as real meters count).
+    const fields = fc.record(Object.fromEntries(OBIS_CHANNELS.map((c) => {
+      const step = c.divisor / 10 ** c.decimals;
+      return [c.field, fc.integer({ min: 0, max: Math.floor((c.type === 8 ? 2 ** 50 : 0xffffffff) / step) }).map((k) => (k * step) / c.divisor)];
+    })));
     fc.assert(fc.property(fields, fc.constantFrom<MeterVariant>("emeter10", "emeter20", "shm20"),
       fc.constantFrom<MeterProtocol>(Protocol.METER, Protocol.METER_EXTENDED), fc.nat(0xffffffff),
       (values, variant, protocol, serial) => {

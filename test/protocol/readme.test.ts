@@ -3,7 +3,9 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import * as fs from "node:fs";
 import { repoRoot } from "../harness/fixtures";
+import { VALUES } from "../../src/protocol/values";
 
 it("README tables match the value table and the OBIS table", () => {
   const root = repoRoot();
@@ -11,4 +13,15 @@ it("README tables match the value table and the OBIS table", () => {
     env: { ...process.env, SMA_SRC_DIR: path.join(root, "build", "src") }, encoding: "utf8",
   });
   assert.equal(r.status, 0, r.stderr);
+});
+
+it("the README's value table lists each payload name once, with every value id it is read from", () => {
+  const text = fs.readFileSync(path.join(repoRoot(), "README.md"), "utf8");
+  const table = /<!-- generated:values -->([\s\S]*?)<!-- \/generated:values -->/.exec(text)?.[1] ?? "";
+  const names = [...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1].replace("<n>", ""));
+  assert.deepEqual(names, [...new Set(VALUES.map((v) => v.name))]);
+  for (const v of VALUES) {
+    const row = table.split("\n").find((l) => l.startsWith(`| \`${v.name}${v.indexed ? "<n>" : ""}\` |`)) ?? "";
+    assert.match(row, new RegExp(`0x${v.lri.toString(16).toUpperCase().padStart(4, "0")}\\b`), v.name);
+  }
 });

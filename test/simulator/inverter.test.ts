@@ -3,11 +3,12 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, ErrorCode, QUERIES, QUERY_NAMES, answerCode, buildDiscovery, buildIdentify, buildLogin, buildLogoff,
+  ANY_SERIAL, ANY_SUSY_ID, ArchiveCommand, ErrorCode, QUERIES, buildArchiveRequest, decodeEventRecords, decodeYieldRecords,
+  type TimeRange, type YieldRecord, QUERY_NAMES, answerCode, buildDiscovery, buildIdentify, buildLogin, buildLogoff,
   buildQuery, decodeAnswer, decodeDiscoveryAnswer, readingsOf, valuesOf, type Address, type DataRecord, type Net2Header,
   type QueryDef, type QueryName, type UserGroupName,
 } from "../../src/protocol";
-import { RECORD_INDEX_BASE, SimulatedInverter, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
+import { MAX_ARCHIVE_DATAGRAM, RECORD_INDEX_BASE, SimulatedInverter, localMidnight, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
 import { capturesOfKind, bytes } from "../harness/fixtures";
 
 const ME: Address = { susyId: 0x7d, serial: 975748674 };
@@ -363,5 +364,107 @@ describe("network", () => {
     }
     await plant.stop();
     await plant.stop();
+  });
+});
+
+describe("archives and event log", () => {
+  const midnight = localMidnight(NOON.getTime() / 1000);
+  const today: TimeRange = { from: midnight - 300, to: midnight + 86_100 };
+
+  async function archive(c: dgram.Socket, s: SimulatedInverter, command: number, range: TimeRange) {
+    const raw = await exchange(c, buildArchiveRequest({ ...ids(), command, range }), s.port);
+    const answers = raw.map((b) => decodeAnswer(b));
+    const payloads = answers.map((a) => a.payload);
+    return { raw, headers: answers.map((a) => a.header), payloads, yields: (): YieldRecord[] => payloads.flatMap(decodeYieldRecords) };
+  }
+
+  it("day data is not taken for identify (0x70000200 vs 0x00000200): it needs a login and answers 0x70000201", async () => {
+    const s = await sim({ timeVarying: true });
+    const c = await socket();
+    const before = await archive(c, s, ArchiveCommand.DAY, today);
+    assert.deepEqual([before.headers[0].errorCode, before.headers[0].command], [ErrorCode.NOT_LOGGED_IN, 0x70000201]);
+    assert.equal(s.stats.identify, 0);
+    await login(c, s);
+    const a = await archive(c, s, ArchiveCommand.DAY, today);
+    assert.deepEqual([a.headers[0].errorCode, a.headers[0].command], [0, 0x70000201]);
+    assert.equal(s.stats.identify, 0);
+    assert.equal(s.stats.queries.dayData, 2);
+  });
+
+  it("day data: a record every 300 s from the slot before midnight up to now, counters that never fall, the last = the energy query", async () => {
+    const s = await sim({ timeVarying: true });
+    const c = await socket();
+    await login(c, s);
+    const recs = (await archive(c, s, ArchiveCommand.DAY, today)).yields();
+    assert.equal(recs.length, (13 * 3600) / 300 + 2);
+    assert.equal(recs[0].time, midnight - 300);
+    recs.forEach((r, i) => {
+      assert.equal(r.time % 300, 0);
+      if (i > 0) assert.ok((r.totalWh as number) >= (recs[i - 1].totalWh as number));
+    });
+    assert.equal(recs[recs.length - 1].time, NOON.getTime() / 1000);
+    assert.equal(recs[recs.length - 1].totalWh, s.currentValues().totalYield);
+    assert.ok((recs[recs.length - 1].totalWh as number) - (recs[0].totalWh as number) === s.currentValues().dayYield);
+  });
+
+  it("long answers: fragments of at most 2048 bytes, counter down to 0, packet-id bit on the first only", async () => {
+    const s = await sim({ timeVarying: true });
+    const c = await socket();
+    await login(c, s);
+    const a = await archive(c, s, ArchiveCommand.DAY, { from: today.from - 86_400, to: today.to });
+    assert.equal(a.raw.length, Math.ceil(((24 + 13) * 12 + 2) / 165), "165 records of 12 bytes fill 2038 bytes");
+    assert.ok(a.raw.every((d) => d.length <= MAX_ARCHIVE_DATAGRAM));
+    assert.deepEqual(a.headers.map((h) => h.fragment), a.headers.map((_, i) => a.raw.length - 1 - i));
+    assert.deepEqual(a.headers.map((h) => h.packetIdFlag), a.headers.map((_, i) => i === 0));
+    assert.ok(a.headers.every((h) => h.packetId === a.headers[0].packetId));
+  });
+
+  it("retention: nothing older than the device keeps; a range with no record is 0x0015", async () => {
+    const s = await sim({ timeVarying: true, dayDataRetentionDays: 7 });
+    const c = await socket();
+    await login(c, s);
+    const day = (n: number): TimeRange => ({ from: today.from - n * 86_400, to: today.to - n * 86_400 });
+    assert.equal((await archive(c, s, ArchiveCommand.DAY, day(6))).yields().length, 289);
+    const old = await archive(c, s, ArchiveCommand.DAY, day(8));
+    assert.deepEqual([old.headers[0].errorCode, old.payloads[0].length], [ErrorCode.NOT_SUPPORTED, 0]);
+    const future = await archive(c, s, ArchiveCommand.DAY, day(-1));
+    assert.equal(future.headers[0].errorCode, ErrorCode.NOT_SUPPORTED);
+  });
+
+  it("month data: one record per completed day holding its end-of-day counter, stamped at its midnight or the next", async () => {
+    const range: TimeRange = { from: midnight - 10 * 86_400, to: midnight + 86_400 };
+    const own = await sim({ timeVarying: true });
+    const next = await sim({ timeVarying: true, dailyTotalAtNextMidnight: true });
+    const c = await socket();
+    await login(c, own);
+    await login(c, next);
+    const a = (await archive(c, own, ArchiveCommand.MONTH, range)).yields();
+    const b = (await archive(c, next, ArchiveCommand.MONTH, range)).yields();
+    assert.equal(a.length, 10);
+    assert.equal(a[a.length - 1].time, midnight - 86_400, "yesterday is the last completed day");
+    assert.equal(b[b.length - 1].time, midnight);
+    assert.equal(b[0].time, range.from, "the day before the range ends inside it");
+    assert.deepEqual(a.map((r) => [r.time + 86_400, r.totalWh]), b.slice(1).map((r) => [r.time, r.totalWh]));
+    // Yesterday's total = today's counter minus today's yield so far.
+    const now = own.currentValues() as Record<string, number>;
+    assert.equal(a[a.length - 1].totalWh, now.totalYield - now.dayYield);
+  });
+
+  it("event log per group, 48-byte records with the device's address; an empty range is 0x0015", async () => {
+    const s = await sim({ events: [
+      { time: midnight + 3600, code: 101, tag: 1001, group: "user" },
+      { time: midnight + 7200, code: 102, tag: 1002, group: "installer", args: [9, 8, 7, 6] },
+      { time: midnight + 9000, code: 103, tag: 1003, group: "user" },
+    ] });
+    const c = await socket();
+    await login(c, s);
+    const user = await archive(c, s, ArchiveCommand.EVENTS_USER, { from: midnight, to: midnight + 86_399 });
+    const ev = user.payloads.flatMap(decodeEventRecords);
+    assert.deepEqual(ev.map((e) => [e.time - midnight, e.entryId, e.code, e.tag, e.susyId, e.serial]),
+      [[3600, 1, 101, 1001, s.susyId, s.serial], [9000, 2, 103, 1003, s.susyId, s.serial]]);
+    const inst = (await archive(c, s, ArchiveCommand.EVENTS_INSTALLER, { from: midnight, to: midnight + 86_399 })).payloads.flatMap(decodeEventRecords);
+    assert.deepEqual(inst.map((e) => [e.code, e.args]), [[102, [9, 8, 7, 6]]]);
+    const none = await archive(c, s, ArchiveCommand.EVENTS_USER, { from: midnight - 86_400, to: midnight - 1 });
+    assert.equal(none.headers[0].errorCode, ErrorCode.NOT_SUPPORTED);
   });
 });

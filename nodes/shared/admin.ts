@@ -1,0 +1,25 @@
+/** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery. */
+import { distinctValues } from "../../src/protocol";
+import { discover, ipv4Interfaces } from "../../src/client";
+import type { NodeAPI } from "node-red";
+import { discoverySettings } from "./settings";
+
+/** Admin apps the endpoints are on: once per app, whichever of this package's node types loads first. */
+const registered = new WeakSet<object>();
+
+export function registerAdminEndpoints(RED: NodeAPI): void {
+  if (registered.has(RED.httpAdmin)) return;
+  registered.add(RED.httpAdmin);
+  const read = RED.auth.needsPermission("sma-inverter.read");
+  RED.httpAdmin.get("/sma-speedwire/values", read, (_req, res) => {
+    res.json(distinctValues().map((v) => ({
+      name: v.name, label: v.label, labels: v.labels, group: v.group, unit: v.unit, indexed: v.indexed === true,
+    })));
+  });
+  RED.httpAdmin.get("/sma-speedwire/interfaces", read, (_req, res) => {
+    res.json(ipv4Interfaces());
+  });
+  RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), (_req, res) => {
+    discover(discoverySettings(RED)).then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * The package's own entry in Node-RED's settings.js:
+ *
+ *     smaSpeedwire: {
+ *       discoveryTargets: ["192.168.1.255", "10.0.0.7:9522"], // default: multicast 239.12.255.254 on every interface
+ *       discoveryTimeout: 3000,                                 // ms the search waits for answers
+ *     }
+ *
+ * Targets help where multicast does not pass (Docker bridge networks, some Wi-Fi): a subnet broadcast
+ * address or the devices' own addresses. Bad entries are left out, never thrown on.
+ */
+import { parseTargets, type DiscoverOptions } from "../../src/client";
+import { DISCOVERY_TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
+import type { NodeAPI } from "node-red";
+
+export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {
+  const own = (RED.settings as { smaSpeedwire?: unknown } | undefined)?.smaSpeedwire;
+  if (!own || typeof own !== "object") return {};
+  const o = own as Record<string, unknown>;
+  const out: Pick<DiscoverOptions, "targets" | "timeoutMs"> = {};
+  const targets = parseTargets(o.discoveryTargets);
+  if (targets.length > 0) out.targets = targets;
+  const timeout = wholeNumber(o.discoveryTimeout, DISCOVERY_TIMEOUT_MS);
+  if (timeout !== undefined) out.timeoutMs = timeout;
+  return out;
+}

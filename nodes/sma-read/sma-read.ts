@@ -1,0 +1,5 @@
+import { registerQueryNode } from "../shared/query-node";
+import { readSpec } from "../shared/payloads";
+import type { NodeAPI } from "node-red";
+
+export = (RED: NodeAPI): void => registerQueryNode(RED, readSpec);

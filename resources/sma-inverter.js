@@ -1,0 +1,249 @@
+/*
+ * The sma-inverter dialog (nodes/sma-inverter/sma-inverter.html): validators, label, search and the password hint.
+ * The rules come from settings-rules.js, the runtime's own (src/client/settings-rules.ts).
+ */
+(function () {
+    "use strict";
+    var NS = "@speedwire/node-red-sma/sma-inverter";
+    // Set by the node-red placeholder for a stored password: not the password itself.
+    var STORED = "__PWRD__";
+
+    // id of the sma-inverter node whose edit dialog is open: its validators read the live inputs.
+    var editingId = null;
+    // Each search gets a token so that a late answer never fills a dialog opened after it.
+    var searchToken = 0;
+
+    function rules() {
+        return window.SmaSettingsRules;
+    }
+
+    function t(key, opts) {
+        return RED._(NS + ":" + key, opts);
+    }
+
+    function isSerial(v) {
+        return rules().text(v) === "" || rules().wholeNumber(v, rules().INVERTER_SERIAL) !== undefined;
+    }
+
+    /** The value the user sees now: the input while this node is being edited, the saved value otherwise. */
+    function liveValue(node, field) {
+        var input = $("#node-config-input-" + field);
+        if (editingId !== null && node && node.id === editingId && input.length) {
+            return input.val();
+        }
+        return node ? node[field] : undefined;
+    }
+
+    function result(ok, key, opt) {
+        return window.SmaSpeedwireEditor.result(t, ok, key, opt);
+    }
+
+    function passwordProblem(v) {
+        return v === STORED ? undefined : rules().passwordProblem(v);
+    }
+
+    function ajaxError(xhr, textStatus, errorThrown) {
+        return window.SmaSpeedwireEditor.ajaxError(xhr, textStatus, errorThrown, t, {
+            noConnection: "discover.noConnection", notAvailable: "discover.notAvailable", failed: "discover.failed"
+        });
+    }
+
+    function showSearching(box) {
+        box.empty().append(
+            $('<div class="sma-inverter-discover-msg">').append(
+                $('<i class="fa fa-spinner fa-spin"></i>'),
+                document.createTextNode(" " + t("discover.searching"))
+            )
+        );
+    }
+
+    function showError(box, message) {
+        box.empty().append(
+            $('<div class="sma-inverter-discover-msg sma-error">').append(
+                $('<i class="fa fa-exclamation-triangle"></i>'),
+                document.createTextNode(" " + message)
+            )
+        );
+    }
+
+    function showNone(box) {
+        var causes = $('<ul class="sma-inverter-causes">');
+        ["subnet", "multicast", "docker", "asleep"].forEach(function (k) {
+            $("<li>").text(t("discover.cause." + k)).appendTo(causes);
+        });
+        box.empty().append(
+            $('<div class="sma-inverter-discover-msg sma-error">').text(t("discover.none")),
+            $('<div class="sma-inverter-discover-msg">').text(t("discover.causes")),
+            causes
+        );
+    }
+
+    function pick(device, item) {
+        var serial = device.serial === undefined || device.serial === null ? "" : String(device.serial);
+        $("#node-config-input-host").val(device.address ? String(device.address) : "").trigger("change");
+        $("#node-config-input-serial").val(serial).trigger("change");
+        if (device.port) {
+            $("#node-config-input-port").val(String(device.port)).trigger("change");
+        }
+        item.siblings().removeClass("sma-selected");
+        item.addClass("sma-selected");
+    }
+
+    function showResults(box, list) {
+        if (list.length === 0) {
+            showNone(box);
+            return;
+        }
+        var currentHost = String($("#node-config-input-host").val() || "").trim();
+        var ul = $('<ul class="sma-inverter-results" role="listbox">');
+        list.forEach(function (device) {
+            if (!device || typeof device !== "object") {
+                return;
+            }
+            var item = $('<li role="option" tabindex="0">').attr("title", t("discover.pick"));
+            var port = device.port && Number(device.port) !== 9522 ? ":" + device.port : "";
+            $('<span class="sma-address">').text((device.address || "?") + port).appendTo(item);
+            if (device.model) {
+                $('<span class="sma-detail">').text(String(device.model)).appendTo(item);
+            }
+            if (device.serial !== undefined && device.serial !== null) {
+                $('<span class="sma-detail">').text(t("discover.serial", { serial: device.serial })).appendTo(item);
+            }
+            if (device.susyId !== undefined && device.susyId !== null) {
+                $('<span class="sma-detail">').text(t("discover.susyId", { susyId: device.susyId })).appendTo(item);
+            }
+            if (currentHost && currentHost === device.address) {
+                item.addClass("sma-selected");
+            }
+            item.on("click", function () {
+                pick(device, item);
+            });
+            item.on("keydown", function (event) {
+                if (event.key === "Enter" || event.key === " ") {
+                    event.preventDefault();
+                    pick(device, item);
+                }
+            });
+            ul.append(item);
+        });
+        box.empty().append(
+            $('<div class="sma-inverter-discover-msg">').text(t("discover.found", { count: ul.children().length })),
+            ul
+        );
+    }
+
+    function search() {
+        var token = ++searchToken;
+        var button = $("#sma-inverter-search");
+        var box = $("#sma-inverter-discover");
+        $("#sma-inverter-discover-row").show();
+        button.prop("disabled", true);
+        showSearching(box);
+        $.getJSON("sma-speedwire/discover")
+            .done(function (list) {
+                if (token === searchToken) {
+                    showResults(box, Array.isArray(list) ? list : []);
+                }
+            })
+            .fail(function (xhr, textStatus, errorThrown) {
+                if (token === searchToken) {
+                    showError(box, ajaxError(xhr, textStatus, errorThrown));
+                }
+            })
+            .always(function () {
+                if (token === searchToken) {
+                    button.prop("disabled", false);
+                }
+            });
+    }
+
+    function updatePasswordHint() {
+        var v = $("#node-config-input-password").val();
+        var hint = $("#sma-inverter-password-hint");
+        var problem = passwordProblem(v);
+        if (problem) {
+            hint.text(t("validation." + problem) + " (" + t("hint.passwordCount", { count: v.length }) + ")");
+        } else if (v === STORED) {
+            hint.text(t("hint.passwordStored"));
+        } else if (!v) {
+            hint.text(t("hint.passwordEmpty"));
+        } else {
+            hint.text(t("hint.passwordCount", { count: v.length }));
+        }
+        hint.toggleClass("sma-error", problem !== undefined);
+    }
+
+    function stopEditing() {
+        editingId = null;
+        searchToken++;
+    }
+
+    /** Range validators: the rule of one field as a Node-RED validator. */
+    function whole(range, key) {
+        return function (v, opt) {
+            return result(rules().wholeNumber(v, rules()[range]) !== undefined, key, opt);
+        };
+    }
+
+    window.SmaSpeedwireEditor = window.SmaSpeedwireEditor || {};
+    window.SmaSpeedwireEditor.inverter = {
+        validateHost: function (v, opt) {
+            var host = rules().text(v);
+            if (host === "") {
+                var serial = rules().text(liveValue(this, "serial"));
+                return result(serial !== "" && isSerial(serial), "hostOrSerial", opt);
+            }
+            return result(rules().isHost(host), "host", opt);
+        },
+        validatePort: whole("PORT", "port"),
+        validateSerial: function (v, opt) {
+            return result(isSerial(v), "serial", opt);
+        },
+        validateGroup: function (v, opt) {
+            return result(v === "user" || v === "installer", "group", opt);
+        },
+        validateTimeout: whole("TIMEOUT_MS", "timeout"),
+        validateRetries: whole("RETRIES", "retries"),
+        validatePassword: function (v, opt) {
+            var problem = passwordProblem(v);
+            return problem ? result(false, problem, opt) : true;
+        },
+        paletteLabel: function () {
+            return t("paletteLabel");
+        },
+        label: function () {
+            if (this.name) {
+                return this.name;
+            }
+            if (this.host) {
+                var port = rules().text(this.port);
+                return this.host + (port && port !== "9522" ? ":" + port : "");
+            }
+            if (this.serial) {
+                return t("label.bySerial", { serial: this.serial });
+            }
+            return t("label.default");
+        },
+        prepare: function (node) {
+            editingId = node.id;
+            searchToken++;
+            if (!node.group) {
+                $("#node-config-input-group").val("user");
+            }
+            $("#sma-inverter-search").on("click", function (event) {
+                event.preventDefault();
+                search();
+            });
+            $("#node-config-input-password").on("change keyup input paste", updatePasswordHint);
+            updatePasswordHint();
+        },
+        save: function () {
+            ["host", "serial", "port", "timeout", "retries"].forEach(function (field) {
+                var input = $("#node-config-input-" + field);
+                input.val(rules().text(input.val()));
+            });
+            stopEditing();
+        },
+        stopEditing: stopEditing
+    };
+})();

@@ -1,0 +1,58 @@
+/*
+ * Editor of the plain query nodes (nodes/query): every type of the node set "sma-query" gets the same dialog,
+ * the template data-template-name="sma-query" of query.html, and its labels from the set's catalog (query.json,
+ * one block per type).
+ */
+(function () {
+    "use strict";
+    var NS = "@speedwire/node-red-sma/sma-query";
+
+    function t(key, opts) {
+        return RED._(NS + ":" + key, opts);
+    }
+
+    /**
+     * The definition of one plain query node type. query.html calls it once its template is in the page: the
+     * dialog looks the template up by type, so the type gets a copy of the shared one.
+     */
+    function queryNode(type) {
+        var shared = $("script[data-template-name='sma-query']");
+        if ($("script[data-template-name='" + type + "']").length === 0) {
+            $("<script type='text/html'>").attr("data-template-name", type).html(shared.html()).insertAfter(shared);
+        }
+        return {
+            category: "SMA",
+            color: "#F8B334",
+            defaults: {
+                name: { value: "" },
+                inverter: { value: "", type: "sma-inverter", required: true, label: t("label.inverter") },
+                topic: { value: "" }
+            },
+            inputs: 1,
+            outputs: 1,
+            icon: type + ".svg",
+            paletteLabel: function () {
+                return t(type + ".paletteLabel");
+            },
+            label: function () {
+                return this.name || t(type + ".default");
+            },
+            labelStyle: function () {
+                return this.name ? "node_label_italic" : "";
+            },
+            inputLabels: function () {
+                return t("inputLabel");
+            },
+            outputLabels: function () {
+                return t(type + ".outputLabel");
+            },
+            oneditprepare: function () {
+                $("#node-input-topic").attr("placeholder", t(type + ".topic"));
+                $("#sma-query-tip").text(t(type + ".tip"));
+            }
+        };
+    }
+
+    window.SmaSpeedwireEditor = window.SmaSpeedwireEditor || {};
+    window.SmaSpeedwireEditor.queryNode = queryNode;
+})();

@@ -1,5 +1,0 @@
-import { registerQueryNode } from "../shared/query-node";
-import { batterySpec } from "../shared/payloads";
-import type { NodeAPI } from "../shared/red";
-
-export = (RED: NodeAPI): void => registerQueryNode(RED, batterySpec);
