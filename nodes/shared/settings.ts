@@ -9,15 +9,22 @@
  * Targets help where multicast does not pass (Docker bridge networks, some Wi-Fi): a subnet broadcast
  * address or the devices' own addresses. Bad entries are left out, never thrown on.
  */
-import { parseTargets, type DiscoverOptions } from "../../src/client";
+import { clientIdentity, instanceSeed, parseTargets, type DiscoverOptions } from "../../src/client";
 import { DISCOVERY_TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
+import type { Address } from "../../src/protocol";
 import type { NodeAPI } from "node-red";
 
-export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs"> {
+/** This Node-RED instance's Speedwire identity, from its user dir: two instances never share (and end) sessions. */
+export function instanceIdentity(RED: NodeAPI): Address {
+  const userDir = (RED.settings as { userDir?: unknown } | undefined)?.userDir;
+  return clientIdentity(instanceSeed(typeof userDir === "string" ? userDir : undefined));
+}
+
+export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets" | "timeoutMs" | "identity"> {
+  const out: Pick<DiscoverOptions, "targets" | "timeoutMs" | "identity"> = { identity: instanceIdentity(RED) };
   const own = (RED.settings as { smaSpeedwire?: unknown } | undefined)?.smaSpeedwire;
-  if (!own || typeof own !== "object") return {};
+  if (!own || typeof own !== "object") return out;
   const o = own as Record<string, unknown>;
-  const out: Pick<DiscoverOptions, "targets" | "timeoutMs"> = {};
   const targets = parseTargets(o.discoveryTargets);
   if (targets.length > 0) out.targets = targets;
   const timeout = wholeNumber(o.discoveryTimeout, DISCOVERY_TIMEOUT_MS);

@@ -10,6 +10,7 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   ENOTSUPPORTED: "notSupported",
   EUNREACHABLE: "unreachable",
   ENOTFOUND: "notFound",
+  EAMBIGUOUS: "ambiguous",
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
   EINVAL: "error",
@@ -24,6 +25,7 @@ export function hhmmss(d: Date = new Date()): string {
 export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
   if (err.code === "ENOTSUPPORTED") return { fill: "grey", shape: "ring", text: RED._(NS + "notSupported") };
+  if (err.code === "EINVAL" && err.field) return { fill: "red", shape: "ring", text: RED._(NS + "bad." + err.field) };
   return { fill: "red", shape: "ring", text: RED._(NS + ERROR_KEYS[err.code], { code: err.code }) };
 }
 

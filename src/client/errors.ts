@@ -5,6 +5,7 @@ export type SmaErrorCode =
   | "ENOTSUPPORTED" // the device has none of the values asked for
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
   | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
+  | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
   | "EINVAL" // bad configuration (password too long, port out of range ...)
@@ -21,6 +22,8 @@ export class SmaError extends Error {
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
+  /** EINVAL: the setting that is wrong (host, serial, port, ...). */
+  field?: string;
   constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";

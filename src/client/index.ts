@@ -1,5 +1,7 @@
 /** Time and state: the shared socket, inverter sessions, discovery and the meter listener. */
 export * from "./errors";
+export * from "./guard";
+export * as rules from "./settings-rules";
 export * from "./identity";
 export * from "./transport";
 export * from "./session";

@@ -13,6 +13,7 @@ import {
   type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
+import * as rules from "./settings-rules";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
 import type { Transport } from "./transport";
@@ -37,6 +38,11 @@ export interface InverterOptions {
    * the SMA multicast group on every interface; tests point them at loopback).
    */
   discovery?: Pick<DiscoverOptions, "targets" | "devicePort" | "timeoutMs">;
+  /**
+   * With a host and a serial: after a timeout, follow the serial to whichever address answers the search with it
+   * (DHCP), logging in there. Off by default: any host on the LAN can claim a serial and would get the password.
+   */
+  follow?: boolean;
   /** First wait after a search that did not find the serial; doubles up to discoveryBackoffMaxMs. */
   discoveryBackoffMs?: number;
   discoveryBackoffMaxMs?: number;
@@ -77,7 +83,7 @@ export const ARCHIVE_LIMITS = {
 
 export const DEFAULTS = {
   port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
-  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000,
+  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000, follow: false,
 } as const;
 
 export class InverterSession extends EventEmitter {
@@ -100,6 +106,12 @@ export class InverterSession extends EventEmitter {
   private readonly search: Backoff;
   private readonly unsupported = new Set<QueryName>();
   private foundAt?: string;
+  /** The configured host's address (resolved once); following the serial returns to it when it answers again. */
+  private hostAddress?: string;
+  /** Following, moved away from the host: when the next look for the host at its address may start. */
+  private nextCheckBack = 0;
+  private checkingBack = false;
+  private hostIsBack = false;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
@@ -112,8 +124,7 @@ export class InverterSession extends EventEmitter {
     this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
     this.auth = new Backoff(this.options.authBackoffMs, this.options.authBackoffMaxMs);
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
-    const problem = passwordProblem(this.options.password);
-    if (problem) this.invalid = new SmaError("EINVAL", problem);
+    this.invalid = optionsProblem(this.options);
   }
 
   get state(): InverterState {
@@ -410,7 +421,7 @@ export class InverterSession extends EventEmitter {
   }
 
   private async resolveHost(): Promise<void> {
-    if (this.addressInUse) return;
+    if (this.addressInUse) return this.checkBack();
     const host = this.options.host;
     if (host === "") {
       if (this.options.serial === undefined) throw new SmaError("EINVAL", "neither a host nor a serial number is set");
@@ -419,54 +430,95 @@ export class InverterSession extends EventEmitter {
       return;
     }
     if (net.isIPv4(host)) {
-      this.addressInUse = host;
+      this.addressInUse = this.hostAddress = host;
       return;
     }
     try {
-      this.addressInUse = (await dns.lookup(host, { family: 4 })).address;
+      this.addressInUse = this.hostAddress = (await dns.lookup(host, { family: 4 })).address;
     } catch (e) {
       throw new SmaError("EUNREACHABLE", `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
   }
 
-  /** After a timeout: true when the serial was found at another address (the caller reads again there). */
+  /**
+   * After a timeout: true when the serial was found at another address (the caller reads again there). With a
+   * host, only when following is on: otherwise the password goes to the configured host and nowhere else.
+   */
   private async relocate(): Promise<boolean> {
-    if (this.options.serial === undefined) return false;
+    if (this.options.serial === undefined || (this.options.host !== "" && !this.options.follow)) return false;
     const before = this.addressInUse;
     const address = await this.locate();
     return address !== undefined && address !== before;
   }
 
+  /** The addresses that answered the search with the configured serial (each address once). */
+  private async claimants(stopAtHost: boolean): Promise<string[]> {
+    const serial = this.options.serial as number;
+    const devices = await discover({
+      ...this.options.discovery, identity: this.transport.identity, byAddress: true,
+      // The configured host answering with the serial settles it; otherwise wait for every answer (two claimants?).
+      stopWhen: stopAtHost && this.hostAddress ? (d) => d.serial === serial && d.address === this.hostAddress : undefined,
+    }).catch(() => []);
+    return [...new Set(devices.filter((d) => d.serial === serial).map((d) => d.address))];
+  }
+
   /**
    * Searches for the configured serial (at most once per back-off window; a failed search doubles the
-   * window) and switches to the address it answers from. Resolves with that address, or undefined.
+   * window) and switches to the address it answers from: the configured host whenever it is among them,
+   * otherwise the one address that claims the serial. Two claimants: EAMBIGUOUS, neither gets a login.
    */
   private async locate(): Promise<string | undefined> {
     const serial = this.options.serial as number;
     const refused = this.search.blocking();
     if (refused) {
       refused.quiet = true;
+      if (refused.code === "EAMBIGUOUS") throw refused;
       return undefined;
     }
     this.setState("searching");
-    const devices = await discover({
-      ...this.options.discovery, identity: this.transport.identity, stopWhen: (d) => d.serial === serial,
-    }).catch(() => []);
+    const claimants = await this.claimants(true);
     if (this._state === "closed") throw closedError();
-    const device = devices.find((d) => d.serial === serial);
-    if (!device) {
+    const address = this.hostAddress && claimants.includes(this.hostAddress) ? this.hostAddress
+      : claimants.length === 1 ? claimants[0] : undefined;
+    if (claimants.length > 1 && !address) {
+      throw this.search.fail(new SmaError("EAMBIGUOUS", `serial number ${serial} answered the search from ${claimants.length} `
+        + `addresses (${claimants.join(", ")}): none is used; another device may be claiming it`));
+    }
+    if (!address) {
       this.search.fail(new SmaError("ENOTFOUND", `no SMA device with serial number ${serial} answered the search`));
       return undefined;
     }
     this.search.reset();
-    if (device.address !== this.addressInUse) {
-      const previous = this.addressInUse;
-      this.addressInUse = device.address;
-      this.foundAt = device.address;
-      this.loggedIn = false;
-      this.emit("found", device.address, previous);
-    }
-    return device.address;
+    this.moveTo(address);
+    return address;
+  }
+
+  private moveTo(address: string): void {
+    if (address === this.addressInUse) return;
+    const previous = this.addressInUse;
+    this.addressInUse = address;
+    this.foundAt = address === this.hostAddress ? undefined : address;
+    this.loggedIn = false;
+    this.hostIsBack = false;
+    this.emit("found", address, previous);
+  }
+
+  /**
+   * Following the serial away from the configured host: look in the background (once per search back-off
+   * window) whether the host answers with the serial again, and go back to it on the next read when it does.
+   */
+  private checkBack(): void {
+    const home = this.hostAddress;
+    if (!home || this.addressInUse === home) return;
+    if (this.hostIsBack) return this.moveTo(home);
+    if (this.checkingBack || Date.now() < this.nextCheckBack) return;
+    this.checkingBack = true;
+    this.nextCheckBack = Date.now() + this.options.discoveryBackoffMs;
+    void this.claimants(true).then((claimants) => {
+      if (this._state !== "closed" && this.addressInUse !== home && claimants.includes(home)) this.hostIsBack = true;
+    }).finally(() => {
+      this.checkingBack = false;
+    });
   }
 
   /** Logs off (no answer is expected) and ends every waiting read with ECLOSED. Bounded in time. */
@@ -483,6 +535,31 @@ export class InverterSession extends EventEmitter {
       new Promise((r) => setTimeout(r, timeoutMs).unref()),
     ]);
   }
+}
+
+/** The first wrong option, as EINVAL naming its field (the session then reads nothing, touches no network). */
+function optionsProblem(o: InverterSession["options"]): SmaError | undefined {
+  const checks: [string, rules.Rule<unknown>][] = [
+    ["host", rules.hostRule(o.host)], ["port", rules.wholeNumberRule(o.port, "port", rules.PORT)],
+    ["serial", rules.wholeNumberRule(o.serial, "serial", rules.INVERTER_SERIAL)],
+    // The client takes any sane number (tests use 25 ms); the nodes keep to the documented ranges.
+    ["timeout", rules.wholeNumberRule(o.timeoutMs, "timeout", { min: 1, max: 3_600_000 })],
+    ["retries", rules.wholeNumberRule(o.retries, "retries", { min: 0, max: 1000 })],
+  ];
+  for (const [field, r] of checks) {
+    if (!r.ok || (field === "host" && typeof o.host !== "string")) {
+      const err = new SmaError("EINVAL", `${field}: ${r.ok ? "not text" : r.reason}`);
+      err.field = field;
+      return err;
+    }
+  }
+  const problem = passwordProblem(o.password);
+  if (problem) {
+    const err = new SmaError("EINVAL", problem);
+    err.field = "password";
+    return err;
+  }
+  return undefined;
 }
 
 /**
