@@ -286,6 +286,8 @@ export class InverterSession extends EventEmitter {
     }
     if (!this.outage) this.setState("reading");
     const result = await work();
+    // Reset on a read, not a login: a device that takes the login but keeps no session backs off further each time.
+    this.auth.reset();
     this.setState("ok");
     return result;
   }
@@ -293,7 +295,7 @@ export class InverterSession extends EventEmitter {
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
     const records: DataRecord[] = [];
     const unsupported: QueryName[] = [];
-    // 0x0017 may mean "not authenticated" (a session the device forgot): one fresh login per read, then believed.
+    // 0xFFFF / 0x0017 (a session the device forgot): one fresh login per read; 0x0017 is then believed.
     let relogged = false;
     for (const name of queries) {
       if (this.unsupported.has(name)) {
@@ -302,10 +304,8 @@ export class InverterSession extends EventEmitter {
       }
       let answer = await this.query(name);
       if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !relogged)) {
-        relogged ||= answer.errorCode === ErrorCode.REFUSED;
-        this.loggedIn = false;
-        await this.login();
-        answer = await this.query(name);
+        answer = await this.relogin(relogged, answer.errorCode, () => this.query(name));
+        relogged = true;
       }
       if (NO_SUCH_VALUES.has(answer.errorCode)) {
         this.unsupported.add(name);
@@ -340,13 +340,13 @@ export class InverterSession extends EventEmitter {
    */
   private async archiveChunks(command: number, range: TimeRange, chunkS: number): Promise<Buffer[]> {
     const out: Buffer[] = [];
+    let relogged = false;
     for (let from = range.from; from <= range.to; from += chunkS) {
       const chunk = { from, to: Math.min(range.to, from + chunkS - 1) };
       let answer = await this.archiveChunk(command, chunk);
-      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || answer.errorCode === ErrorCode.REFUSED) {
-        this.loggedIn = false;
-        await this.login();
-        answer = await this.archiveChunk(command, chunk);
+      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !relogged)) {
+        answer = await this.relogin(relogged, answer.errorCode, () => this.archiveChunk(command, chunk));
+        relogged = true;
       }
       if (answer.errorCode === ErrorCode.NOT_SUPPORTED) continue;
       const what = `archive 0x${command.toString(16)}`;
@@ -382,6 +382,21 @@ export class InverterSession extends EventEmitter {
     return this.device ?? (this.options.serial !== undefined ? { susyId: ANY_DEVICE.susyId, serial: this.options.serial } : ANY_DEVICE);
   }
 
+  /**
+   * Logs in again after an answer of "not logged in" and asks again. A job logs in again once: "not logged in"
+   * after that (a device that drops each session, or forged answers) is EAUTH with the wrong password's back-off,
+   * so nothing can make the client send the password on every request.
+   */
+  private async relogin<A extends { errorCode: number }>(already: boolean, code: number, ask: () => Promise<A>): Promise<A> {
+    if (already) {
+      throw this.auth.fail(new SmaError("EAUTH", "logged in, but the device answers 'not logged in': it keeps no session", code));
+    }
+    this.loggedIn = false;
+    await this.login();
+    const answer = await ask();
+    return answer.errorCode === ErrorCode.NOT_LOGGED_IN ? this.relogin(true, answer.errorCode, ask) : answer;
+  }
+
   private async login(): Promise<void> {
     this.stats.logins++;
     const { group, password } = this.options;
@@ -404,7 +419,6 @@ export class InverterSession extends EventEmitter {
     if (answer.errorCode !== 0) {
       throw new SmaError("EPROTOCOL", `login answered with error ${answer.errorCode}`, answer.errorCode);
     }
-    this.auth.reset();
     this.loggedIn = true;
   }
 
