@@ -3,6 +3,7 @@
  * address that answered, for its serial and SUSyID. A device answering on two addresses counts once.
  */
 import * as dgram from "node:dgram";
+import * as net from "node:net";
 import {
   MULTICAST_GROUP, SPEEDWIRE_PORT, buildDiscovery, buildIdentify, decodeAnswer, decodeDiscoveryAnswer,
   type Address,
@@ -14,6 +15,9 @@ import { parseTargets, type DiscoveryTarget } from "./endpoints";
 export { parseTargets, type DiscoveryTarget };
 import { randomPacketId } from "./transport";
 import { answerable, guarded } from "./guard";
+
+/** Most addresses one search keeps (and sends an identify query to): a LAN has a few dozen SMA devices, a flood more. */
+export const MAX_DISCOVERED = 256;
 
 export interface DiscoveredDevice {
   address: string;
@@ -71,7 +75,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
       return;
     }
     // The address the datagram came from is the one we can reach; the one inside may be stale.
-    if (found.has(rinfo.address)) return;
+    if (found.has(rinfo.address) || found.size >= MAX_DISCOVERED || !unicast(rinfo.address)) return;
     found.set(rinfo.address, { address: rinfo.address, port: rinfo.port });
     const id = randomPacketId((n) => identifyIds.has(n));
     identifyIds.set(id, rinfo.address);
@@ -123,6 +127,12 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
       });
     }
   }
+}
+
+/** A device's own address: not "this network" (0/8), multicast (224/4), reserved or broadcast (240/4 up). */
+function unicast(address: string): boolean {
+  const first = Number(address.split(".")[0]);
+  return net.isIPv4(address) && first > 0 && first < 224;
 }
 
 function multicastTargets(): DiscoveryTarget[] {

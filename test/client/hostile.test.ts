@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { SpeedwireClient, MeterListener, discover, type MeterEvent } from "../../src/client";
+import { SpeedwireClient, MeterListener, MAX_DISCOVERED, discover, type MeterEvent } from "../../src/client";
 import { SimulatedInverter } from "../../src/simulator";
 import { canSendFromPortZero, hostileDatagrams, sendFromPortZero } from "../harness/hostile";
 import { until } from "../harness/runtimes";
@@ -117,5 +117,84 @@ describe("datagrams from port 0 and odd sources", () => {
     await until("a meter from an ordinary port", () => (events.length > 0 ? true : undefined), 5000);
     assert.equal(events[0].from.address, "127.0.0.99");
     assert.deepEqual(uncaught, []);
+  });
+});
+
+describe("forged answers and floods", () => {
+  it("answers of 'not logged in' to every query (a forger, or a device that drops each session): logins stay few", async () => {
+    // sessionTimeoutS -1: every session has lapsed by the next query, so each query is answered 0xFFFF.
+    const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false, sessionTimeoutS: -1 });
+    await sim.start();
+    const c = new SpeedwireClient();
+    cleanup.push(() => c.close(), () => sim.stop());
+    const inv = c.inverter({ host: "127.0.0.1", port: sim.port, password: "0000", timeoutMs: 500, retries: 1 });
+    const codes: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      await inv.read(["acPowerTotal", "dcPower", "energy"]).then(() => codes.push("ok"), (e: { code: string }) => codes.push(e.code));
+    }
+    assert.ok(sim.stats.logins <= 2, `${sim.stats.logins} logins (the password sent each time) for 30 reads: ${codes.join(" ")}`);
+    assert.ok(codes.every((c) => c === "EAUTH"), codes.join(" "));
+    assert.deepEqual(uncaught, []);
+  });
+
+  it("a search answered from 1,000 addresses: at most MAX_DISCOVERED devices kept and identify queries sent", async (t) => {
+    const sim = new SimulatedInverter({ address: "127.0.0.82", port: 0, timeVarying: false, serial: 3000008201 });
+    await sim.start();
+    cleanup.push(() => sim.stop());
+    const answer = datagrams.discoveryAnswer;
+    let identifies = 0;
+    // 1,000 fake devices on their own loopback addresses, bound before the search so that they all answer at once.
+    const senders: dgram.Socket[] = [];
+    cleanup.push(() => senders.forEach((s) => s.close()));
+    for (let i = 0; i < 1000; i++) {
+      const s = createSocket("udp4");
+      senders.push(s);
+      s.on("message", () => void identifies++);
+      await new Promise<void>((r) => s.bind(0, `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, () => r()));
+    }
+    let attacked: Promise<unknown> | undefined;
+    sim.on("request", (e: { kind: string; from: string }) => {
+      if (e.kind !== "discovery" || attacked) return;
+      const port = Number(e.from.split(":")[1]);
+      // In batches, paced: so many at once would overflow the search socket's receive buffer, not the search.
+      attacked = (async () => {
+        for (let i = 0; i < senders.length; i += 50) {
+          await Promise.all(senders.slice(i, i + 50).map((s) => new Promise<void>((r) => s.send(answer, port, "127.0.0.1", () => r()))));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+    });
+    const found = await discover({ targets: [{ address: "127.0.0.82", port: sim.port }], timeoutMs: 4000 });
+    await attacked;
+    t.diagnostic(`${found.length} devices kept, ${identifies} identify queries to the fake addresses`);
+    assert.ok(found.length <= MAX_DISCOVERED, `${found.length} devices kept`);
+    assert.ok(identifies <= MAX_DISCOVERED, `${identifies} identify queries sent to the fake addresses`);
+    assert.ok(found.some((d) => d.serial === 3000008201), "the real device (it answered first) is among them");
+    assert.deepEqual(uncaught, []);
+  });
+
+  it("a discovery answer from a multicast or broadcast address is not taken (no identify query goes there)", async () => {
+    const sim = new SimulatedInverter({ address: "127.0.0.83", port: 0, timeVarying: false, serial: 3000008301 });
+    await sim.start();
+    cleanup.push(() => sim.stop());
+    let injected = false;
+    sim.on("request", (e: { kind: string; from: string }) => {
+      if (e.kind !== "discovery" || injected) return;
+      injected = true;
+      const port = Number(e.from.split(":")[1]);
+      const s = created.find((x) => {
+        try {
+          return x.address().port === port;
+        } catch {
+          return false;
+        }
+      });
+      for (const address of ["239.12.255.254", "255.255.255.255", "0.0.0.0", "224.0.0.1"]) {
+        s?.emit("message", datagrams.discoveryAnswer, { address, family: "IPv4", port: 9522, size: datagrams.discoveryAnswer.length });
+      }
+    });
+    const found = await discover({ targets: [{ address: "127.0.0.83", port: sim.port }], timeoutMs: 800 });
+    assert.ok(injected);
+    assert.deepEqual(found.map((d) => d.address), ["127.0.0.83"]);
   });
 });
