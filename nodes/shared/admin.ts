@@ -1,6 +1,6 @@
 /** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery. */
 import { distinctValues } from "../../src/protocol";
-import { discover, ipv4Interfaces } from "../../src/client";
+import { discover, ipv4Interfaces, type DiscoveredDevice } from "../../src/client";
 import type { NodeAPI } from "node-red";
 import { discoverySettings } from "./settings";
 
@@ -19,7 +19,12 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   RED.httpAdmin.get("/sma-speedwire/interfaces", read, (_req, res) => {
     res.json(ipv4Interfaces());
   });
+  // Requests while a search runs share it: one socket and one search however often the endpoint is called.
+  let searching: Promise<DiscoveredDevice[]> | undefined;
   RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), (_req, res) => {
-    discover(discoverySettings(RED)).then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
+    searching ??= discover(discoverySettings(RED)).finally(() => {
+      searching = undefined;
+    });
+    searching.then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
   });
 }
