@@ -21,6 +21,8 @@ export class SmaError extends Error {
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
+  /** EINVAL because a setting is not set at all (the password): the status says which, not just "error". */
+  missing?: "password";
   constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";

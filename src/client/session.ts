@@ -114,6 +114,11 @@ export class InverterSession extends EventEmitter {
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
     const problem = passwordProblem(this.options.password);
     if (problem) this.invalid = new SmaError("EINVAL", problem);
+    // Every inverter refuses an empty password: say so instead of logging in and reporting "wrong password".
+    if (this.options.password === "") {
+      this.invalid = new SmaError("EINVAL", "no password set");
+      this.invalid.missing = "password";
+    }
   }
 
   get state(): InverterState {
