@@ -1,124 +1,218 @@
 #!/usr/bin/env node
-// `npm start`: a real Node-RED with this package, a simulated inverter and energy meter on loopback,
-// and example flows deployed against them. Open the printed URL and watch the debug sidebar.
+// `npm start`: a real Node-RED with this package, a simulated inverter and Home Manager on 127.0.0.1 whose values
+// follow a whole sunny day every 6 minutes, and example flows (each on its own tab) deployed against them.
+//
+// Usage: node scripts/start.js [--reset] [--port <n>] [--user-dir <dir>]
+//   The first start seeds the demo flows into <user dir>/flows.json (default .node-red-demo/); later starts keep
+//   the flows and credentials as you left them. --reset deploys the demo flows again (installed nodes stay).
+//   The editor listens on 127.0.0.1:1880 (or --port / env PORT), or the next free port above it.
 "use strict";
 const { spawn } = require("node:child_process");
+const dgram = require("node:dgram");
 const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const userDir = path.join(root, ".node-red-demo");
-const DEMO_FLOWS = ["Spot AC and DC every 30 seconds.json", "Read energy every 5 minutes.json", "Status and device info.json", "Energy meter to debug.json"];
+const PKG = require(path.join(root, "package.json")).name;
+const DEMO_FLOWS = [
+  "Spot AC and DC every 30 seconds.json", "Energy meter to debug.json", "Read energy every 5 minutes.json",
+  "Status and device info.json", "Battery and grid.json", "Read any values.json",
+];
 const PASSWORD = "0000";
+/** Real seconds per simulated day: an hour every 15 s. */
+const DAY_S = 360;
+/** Ports tried above the preferred one before giving up. */
+const PORT_TRIES = 20;
 
-function freePort(preferred) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once("error", () => {
-      const any = net.createServer();
-      any.listen(0, "127.0.0.1", () => {
-        const p = any.address().port;
-        any.close(() => resolve(p));
-      });
-    });
-    srv.listen(preferred, "127.0.0.1", () => srv.close(() => resolve(preferred)));
-  });
+function option(name) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
 }
 
-/** A UDP port free on 127.0.0.1: the preferred one if it is, else any. */
-function freeUdpPort(preferred) {
-  const dgram = require("node:dgram");
-  const tryBind = (port) => new Promise((resolve) => {
-    const s = dgram.createSocket("udp4");
-    s.once("error", () => s.close(() => resolve(undefined)));
-    s.bind(port, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  return tryBind(preferred).then((p) => p ?? tryBind(0));
+const reset = process.argv.includes("--reset");
+const userDir = path.resolve(option("--user-dir") ?? path.join(root, ".node-red-demo"));
+const preferredUiPort = Number(option("--port") ?? process.env.PORT ?? 1880);
+const files = {
+  flows: path.join(userDir, "flows.json"), creds: path.join(userDir, "flows_cred.json"),
+  state: path.join(userDir, "demo-state.json"), settings: path.join(userDir, "settings.js"), pkg: path.join(userDir, "package.json"),
+};
+
+/** Resolves with the first port from `from` upwards that `tryPort` can take, or rejects after PORT_TRIES. */
+async function firstFree(from, tryPort, what) {
+  for (let p = from; p < from + PORT_TRIES && p <= 65535; p++) if (await tryPort(p)) return p;
+  throw new Error(`no free ${what} port in ${from}-${from + PORT_TRIES - 1} on 127.0.0.1`);
 }
 
-async function startSimulators() {
-  const sim = require(path.join(root, "dist", "src", "simulator"));
-  const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1 };
-  let inverter = new sim.SimulatedInverter({ ...options, port: 9522 });
+const tcpFree = (port) => new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.once("error", () => resolve(false));
+  srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+});
+
+const udpFree = (port) => new Promise((resolve) => {
+  const s = dgram.createSocket("udp4");
+  s.once("error", () => s.close(() => resolve(false)));
+  s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
+});
+
+function readJson(file) {
   try {
-    await inverter.start();
+    return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
-    // 9522 is taken on this machine (a real listener or another tool): any free port does for the demo.
-    await inverter.stop().catch(() => undefined);
-    inverter = new sim.SimulatedInverter({ ...options, port: 0 });
-    await inverter.start();
+    return undefined;
   }
-  return { inverter, sim };
 }
 
+/** The example flows, each on its tab; every SMA node reads the one simulated inverter, the meter node the simulated Home Manager. */
 function demoFlows(inverterPort, meterPort) {
   const nodes = [];
+  let config;
   for (const file of DEMO_FLOWS) {
-    const p = path.join(root, "examples", file);
-    if (!fs.existsSync(p)) continue;
-    for (const n of JSON.parse(fs.readFileSync(p, "utf8"))) {
-      if (nodes.some((m) => m.id === n.id)) continue;
-      if (n.type === "sma-inverter") Object.assign(n, { host: "127.0.0.1", port: String(inverterPort), serial: "", credentials: { password: PASSWORD } });
-      if (n.type === "sma-energy-meter") Object.assign(n, { group: "127.0.0.1", port: String(meterPort), iface: "" });
-      if (n.type === "inject" && n.repeat && Number(n.repeat) > 10) n.repeat = "10";
+    for (const n of JSON.parse(fs.readFileSync(path.join(root, "examples", file), "utf8"))) {
+      if (n.type === "sma-inverter") {
+        if (config) continue;
+        config = Object.assign(n, { name: "simulated inverter", host: "127.0.0.1", port: inverterPort, serial: "", credentials: { password: PASSWORD } });
+      }
+      if (n.type === "sma-energy-meter") Object.assign(n, { group: "127.0.0.1", port: meterPort, iface: "" });
       nodes.push(n);
     }
   }
-  // Every sma-* node needs one config node: point them all at the first one.
-  const config = nodes.find((n) => n.type === "sma-inverter");
-  for (const n of nodes) if (config && typeof n.inverter === "string") n.inverter = config.id;
-  return nodes.filter((n) => n.type !== "sma-inverter" || n === config);
+  for (const n of nodes) if (typeof n.inverter === "string") n.inverter = config.id;
+  return nodes;
+}
+
+/** A kept flows.json still points at the simulators where they are this time (a port may have been taken). */
+function followSimulators(state, inverterPort, meterPort) {
+  if (!state || (state.inverterPort === inverterPort && state.meterPort === meterPort)) return;
+  const flows = readJson(files.flows);
+  if (!Array.isArray(flows)) return;
+  for (const n of flows) {
+    if (n.type === "sma-inverter" && n.host === "127.0.0.1" && Number(n.port) === state.inverterPort) n.port = inverterPort;
+    if (n.type === "sma-energy-meter" && n.group === "127.0.0.1" && Number(n.port) === state.meterPort) n.port = meterPort;
+  }
+  fs.writeFileSync(files.flows, JSON.stringify(flows, null, 4));
+}
+
+/** The user dir depends on this package by a file: link, as npm would record it: installs from the palette keep it. */
+function linkPackage() {
+  const spec = "file:" + path.relative(userDir, root).split(path.sep).join("/");
+  const pkg = readJson(files.pkg) ?? { name: "node-red-project", description: "The npm start demo of " + PKG, version: "0.0.1", private: true };
+  pkg.dependencies = { ...pkg.dependencies, [PKG]: spec };
+  fs.writeFileSync(files.pkg, JSON.stringify(pkg, null, 2) + "\n");
+  const link = path.join(userDir, "node_modules", ...PKG.split("/"));
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  const target = path.relative(path.dirname(link), root);
+  let current;
+  try {
+    current = fs.readlinkSync(link);
+  } catch {
+    current = undefined;
+  }
+  if (current === target) return;
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(target, link, "dir");
+}
+
+function writeSettings(uiPort, inverterPort) {
+  const settings = {
+    uiHost: "127.0.0.1", uiPort, flowFile: "flows.json", credentialSecret: "sma-speedwire-demo",
+    logging: { console: { level: "info" } },
+    editorTheme: { tours: false, projects: { enabled: false } },
+    telemetry: { enabled: false, updateNotification: false },
+    smaSpeedwire: { discoveryTargets: [`127.0.0.1:${inverterPort}`] },
+  };
+  fs.writeFileSync(files.settings, "// Written by scripts/start.js on every start (ports may change); your flows are in flows.json.\n" +
+    "module.exports = " + JSON.stringify(settings, null, 2) + ";\n");
+}
+
+async function startSimulators(sim) {
+  const day = sim.compressedDay(DAY_S);
+  const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1, timeVarying: true, dayClock: day };
+  let inverter;
+  await firstFree(9522, async (port) => {
+    inverter = new sim.SimulatedInverter({ ...options, port });
+    const ok = await inverter.start().then(() => true, () => false);
+    if (!ok) await inverter.stop().catch(() => undefined);
+    return ok;
+  }, "UDP (inverter)");
+  const meterPort = await firstFree(9523, (p) => (p === inverter.port ? false : udpFree(p)), "UDP (meter)");
+  const meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000, values: (at) => sim.houseProfile(day(at)) });
+  await meter.start();
+  return { inverter, meter, meterPort };
 }
 
 async function main() {
-  const { inverter, sim } = await startSimulators();
-  const meterPort = await freeUdpPort(9523);
-  const meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000 });
-  await meter.start();
-  const uiPort = await freePort(Number(process.env.PORT) || 1880);
-  fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
-  const link = path.join(userDir, "node_modules", "@speedwire/node-red-sma");
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(root, link, "dir");
-  fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = {
-  uiHost: "127.0.0.1", uiPort: ${uiPort}, flowFile: "flows.json", credentialSecret: "sma-speedwire-demo",
-  logging: { console: { level: "info" } }, editorTheme: { tours: false, projects: { enabled: false } },
-};\n`);
-  fs.rmSync(path.join(userDir, "flows.json"), { force: true });
-  fs.rmSync(path.join(userDir, "flows_cred.json"), { force: true });
-  const red = spawn(process.execPath, [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], { stdio: "inherit" });
+  const sim = require(path.join(root, "dist", "src", "simulator"));
+  fs.mkdirSync(userDir, { recursive: true });
+  if (reset) for (const f of [files.flows, files.creds, files.state]) fs.rmSync(f, { force: true });
+  const seed = !fs.existsSync(files.flows);
+  const { inverter, meter, meterPort } = await startSimulators(sim);
+  const stopSimulators = () => Promise.all([inverter.stop(), meter.stop()]);
+  const uiPort = await firstFree(preferredUiPort, tcpFree, "TCP (editor)");
+  linkPackage();
+  writeSettings(uiPort, inverter.port);
+  if (!seed) followSimulators(readJson(files.state), inverter.port, meterPort);
+
+  const red = spawn(process.execPath, [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", files.settings], { stdio: "inherit" });
+  let exited = false;
+  red.on("exit", () => void (exited = true));
   const url = `http://127.0.0.1:${uiPort}/`;
   let up = false;
-  for (let i = 0; i < 120 && !up; i++) {
+  for (let i = 0; i < 120 && !up && !exited; i++) {
     await new Promise((r) => setTimeout(r, 500));
     up = await fetch(url + "settings").then((r) => r.ok, () => false);
   }
   if (!up) {
     red.kill("SIGINT");
-    await Promise.all([inverter.stop(), meter.stop()]);
+    await stopSimulators();
     throw new Error(`Node-RED did not answer on ${url} within 60 s (see its output above)`);
   }
-  const res = await fetch(url + "flows", {
-    method: "POST", headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
-    body: JSON.stringify(demoFlows(inverter.port, meterPort)),
-  });
-  console.log(`\nSimulated SMA inverter ${inverter.serial} on 127.0.0.1:${inverter.port} (user password ${PASSWORD})`);
-  console.log(`Simulated Sunny Home Manager sending to 127.0.0.1:${meterPort}`);
-  console.log(res.ok ? `Demo flows deployed. Open ${url} and watch the debug sidebar (Ctrl-C stops).\n` : `Deploy failed: ${res.status} ${await res.text()}`);
+  if (seed) {
+    const res = await fetch(url + "flows", {
+      method: "POST", headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify(demoFlows(inverter.port, meterPort)),
+    });
+    if (!res.ok) {
+      red.kill("SIGINT");
+      await stopSimulators();
+      throw new Error(`deploying the demo flows failed: ${res.status} ${await res.text()}`);
+    }
+    // The editor opens with the Debug sidebar in front (a user setting: the user may reorder the tabs later).
+    await fetch(url + "settings/user", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ editor: { sidebar: { order: ["debug", "info", "help", "config", "context"] } } }),
+    });
+  }
+  fs.writeFileSync(files.state, JSON.stringify({ inverterPort: inverter.port, meterPort }, null, 2) + "\n");
+
+  const rel = path.relative(process.cwd(), userDir);
+  const where = rel && !rel.startsWith("..") ? rel : userDir;
+  console.log(`\nSimulated SMA inverter ${inverter.serial} on 127.0.0.1:${inverter.port} (user password ${PASSWORD}); ` +
+    `simulated Sunny Home Manager sending to 127.0.0.1:${meterPort}. A sunny day passes every ${DAY_S / 60} minutes.`);
+  console.log(seed
+    ? `Demo flows deployed, one tab per example (saved in ${where}/flows.json; later starts keep your changes).`
+    : `Your flows from ${where}/flows.json (npm start -- --reset deploys the demo flows again).`);
+  console.log(`Open ${url} and watch the Debug sidebar. Ctrl-C stops everything.\n`);
+
+  let stopping = false;
   const stop = async () => {
-    red.kill("SIGINT");
-    await inverter.stop();
-    await meter.stop();
+    if (stopping) return;
+    stopping = true;
+    if (!exited) {
+      const gone = new Promise((r) => red.once("exit", r));
+      red.kill("SIGINT");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 10_000))]);
+      if (!exited) red.kill("SIGKILL");
+    }
+    await stopSimulators();
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  red.on("exit", (code) => process.exit(code ?? 0));
+  red.on("exit", (code) => {
+    if (!stopping) void stopSimulators().then(() => process.exit(code ?? 0));
+  });
 }
 
 main().catch((e) => {

@@ -141,9 +141,12 @@ export const gridSpec: QueryNodeSpec = {
  */
 export const QUERY_NODES: readonly QueryNodeSpec[] = [energySpec, spotAcSpec, spotDcSpec, statusSpec, deviceInfoSpec, batterySpec, gridSpec];
 
+const VALUE_NAMES: ReadonlySet<string> = new Set(VALUES.map((d) => d.name));
+
+/** The ticked names that are in the value table ("__proto__", "toString" and the like are not). */
 function selectedNames(config: Record<string, unknown>): string[] {
   const v = config.values;
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && VALUE_NAMES.has(x)) : [];
 }
 
 /** sma-read: the values the user ticked, under the table's names; enums give their tag number. */
@@ -155,7 +158,7 @@ export const readSpec: QueryNodeSpec = {
       const indexed = VALUES.some((d) => d.name === name && d.indexed);
       const keys = indexed ? indexesOf(v, name).map((n) => `${name}${n}`) : [name];
       for (const k of keys) {
-        const x = v[k];
+        const x = Object.hasOwn(v, k) ? v[k] : undefined;
         p[k] = x === undefined || x === null ? null : typeof x === "object" ? x.selected : x;
       }
     }

@@ -5,11 +5,13 @@
 import { SmaError, type InverterSession } from "../../src/client";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { QueryNodeSpec } from "./payloads";
-import { ReadStatus, noConfigStatus } from "./status";
+import { ReadStatus, errorStatus, noConfigStatus } from "./status";
 
 /** What a query node needs from its sma-inverter config node. */
 export interface InverterConfigNode extends Node<{ password?: string }> {
   session?: InverterSession;
+  /** A setting of the config node is wrong: no session; every read fails with this (EINVAL naming the field). */
+  invalid?: SmaError;
 }
 
 /** A node's hold on its inverter's session: state shown as status, a read ending in ok or in an error. */
@@ -33,8 +35,9 @@ export function bindSession(RED: NodeAPI, node: Node, def: NodeDef & { inverter?
   const inverter = def.inverter ? (RED.nodes.getNode(def.inverter) as InverterConfigNode | null) : null;
   const session = inverter?.session;
   if (!session) {
-    node.status(noConfigStatus(RED));
-    node.on("input", (_msg, _send, done) => done(new SmaError("EINVAL", "no sma-inverter configured")));
+    const invalid = inverter?.invalid;
+    node.status(invalid ? errorStatus(RED, invalid) : noConfigStatus(RED));
+    node.on("input", (_msg, _send, done) => done(invalid ?? new SmaError("EINVAL", "no sma-inverter configured")));
     return undefined;
   }
   const status = new ReadStatus(RED, node, session);
@@ -80,7 +83,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
         Object.assign(msg, {
           payload: spec.payload(result, config),
           topic: config.topic || `sma/${result.device.serial}/${spec.topic}`,
-          sma: { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address },
+          sma: { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address, link: session.linkFigures },
         });
         bound.ok(result.nothingSupported);
         send(msg);

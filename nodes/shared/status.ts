@@ -10,8 +10,10 @@ const ERROR_KEYS: Record<SmaErrorCode, string> = {
   ENOTSUPPORTED: "notSupported",
   EUNREACHABLE: "unreachable",
   ENOTFOUND: "notFound",
+  EAMBIGUOUS: "ambiguous",
   EPROTOCOL: "protocol",
   ECLOSED: "closed",
+  EBUSY: "busy",
   EINVAL: "error",
   ESOCKET: "error",
   EHANDLER: "error",
@@ -22,9 +24,10 @@ export function hhmmss(d: Date = new Date()): string {
 }
 
 export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
-  if (err.code === "EINVAL" && err.missing === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
+  if (err.code === "EINVAL" && err.missing && err.field === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
   if (err.code === "ENOTSUPPORTED") return { fill: "grey", shape: "ring", text: RED._(NS + "notSupported") };
+  if (err.code === "EINVAL" && err.field) return { fill: "red", shape: "ring", text: RED._(NS + "bad." + err.field) };
   return { fill: "red", shape: "ring", text: RED._(NS + ERROR_KEYS[err.code], { code: err.code }) };
 }
 
@@ -48,9 +51,12 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
   }
 }
 
-/** "ok 12:00:01", or "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged). */
-export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false): NodeStatus {
-  const text = RED._(NS + (foundBySerial ? "okFound" : "ok"), { time: hhmmss(at) });
+/**
+ * "ok 12:00:01"; "ok 12:00:01 · lossy" while the link loses many datagrams (it says more than where it was
+ * found); else "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged).
+ */
+export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false, poorLink = false): NodeStatus {
+  const text = RED._(NS + (poorLink ? "okPoor" : foundBySerial ? "okFound" : "ok"), { time: hhmmss(at) });
   return { fill: "green", shape: "dot", text };
 }
 
@@ -59,7 +65,7 @@ export function noConfigStatus(RED: NodeAPI): NodeStatus {
 }
 
 /** Errors about the inverter or its settings, not about one node's read: every node of the inverter may show them. */
-const SESSION_WIDE: ReadonlySet<SmaErrorCode> = new Set<SmaErrorCode>(["ETIMEDOUT", "EAUTH", "EUNREACHABLE", "ENOTFOUND", "ESOCKET"]);
+const SESSION_WIDE: ReadonlySet<SmaErrorCode> = new Set<SmaErrorCode>(["ETIMEDOUT", "EAUTH", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "ESOCKET"]);
 
 /**
  * The one place a reading node's dot is set. Its own read's progress ("reading" only while its own read is under
@@ -105,6 +111,7 @@ export class ReadStatus {
 
   /** This node's read failed (and the failure is worth a dot: not quiet, not closed). */
   failed(err: SmaError): void {
+    // Its own (EBUSY, EPROTOCOL, ...): stays until its next read, whatever other nodes' reads do.
     if (!SESSION_WIDE.has(err.code)) return this.settle(errorStatus(this.RED, err));
     // About the inverter, not this node: it clears when any node's read gets an answer again.
     this.pending = Math.max(0, this.pending - 1);
@@ -126,6 +133,6 @@ export class ReadStatus {
   }
 
   private ok(): NodeStatus {
-    return okStatus(this.RED, this.lastOk, this.session.foundAddress !== undefined);
+    return okStatus(this.RED, this.lastOk, this.session.foundAddress !== undefined, this.session.poorLink);
   }
 }

@@ -2,12 +2,12 @@
  * Config node: one inverter (host, port, serial, user group, password as a credential).
  * Owns the inverter session on the process-wide client; logs off and releases it on close/redeploy.
  */
-import { SpeedwireClient } from "../../src/client";
+import { SmaError, SpeedwireClient } from "../../src/client";
 import type { NodeAPI, NodeDef } from "node-red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
-import { INVERTER_SERIAL, PORT, RETRIES, TIMEOUT_MS, wholeNumber } from "../../src/client/settings-rules";
-import { discoverySettings } from "../shared/settings";
+import { inverterSettings } from "../../src/client/settings-rules";
+import { discoverySettings, instanceIdentity, silenceSettings } from "../shared/settings";
 import { LogLimit } from "../shared/log-limit";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:";
@@ -15,35 +15,31 @@ const NS = "@speedwire/node-red-sma/sma-inverter:";
 const TRANSPORT_ERRORS = ["socketError", "handlerError"] as const;
 const transportLog = new LogLimit(60_000);
 
-interface InverterDef extends NodeDef {
-  host?: string;
-  port?: string | number;
-  serial?: string | number;
-  group?: string;
-  timeout?: string | number;
-  retries?: string | number;
-}
-
 export = (RED: NodeAPI): void => {
   registerAdminEndpoints(RED);
   RED.nodes.registerType<InverterConfigNode, NodeDef, unknown, { password?: string }>("sma-inverter", function (this: InverterConfigNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    const c = def as InverterDef;
-    const client = SpeedwireClient.acquire();
+    // The editor checks the same rules; a wrong setting is refused, never replaced by a default.
+    const checked = inverterSettings(def as unknown as Record<string, unknown>);
+    if (!checked.ok) {
+      // No session: every read fails with EINVAL and the status names the field (nothing goes to the network).
+      const err = new SmaError("EINVAL", `${checked.field}: ${checked.reason}`);
+      err.field = checked.field;
+      this.invalid = err;
+      this.error(RED._(NS + "log.invalid", { field: checked.field, reason: checked.reason }));
+      return;
+    }
+    for (const w of checked.warnings) this.warn(RED._(NS + "log.clamped", { field: w.field, from: w.from, to: w.to }));
+    const c = checked.value;
+    const client = SpeedwireClient.acquire({ identity: instanceIdentity(RED) });
     this.session = client.inverter({
-      host: String(c.host ?? "").trim(),
-      // Empty or out of range: undefined, and the session's DEFAULTS apply. The editor checks the same rules.
-      port: wholeNumber(c.port, PORT),
-      serial: wholeNumber(c.serial, INVERTER_SERIAL),
-      group: c.group === "installer" ? "installer" : "user",
-      password: this.credentials?.password ?? "",
-      timeoutMs: wholeNumber(c.timeout, TIMEOUT_MS),
-      retries: wholeNumber(c.retries, RETRIES),
-      discovery: discoverySettings(RED),
+      host: c.host, port: c.port, serial: c.serial, group: c.group, password: this.credentials?.password ?? "",
+      timeoutMs: c.timeoutMs, retries: c.retries, follow: c.follow, discovery: discoverySettings(RED), ...silenceSettings(RED),
     });
     const serial = this.session.options.serial;
     this.session.on("found", (host: string, previous?: string) => {
-      if (previous) this.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
+      if (previous && this.session?.foundAddress === undefined) this.log(RED._(NS + "log.back", { serial: serial ?? "", host, previous }));
+      else if (previous) this.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
       else this.log(RED._(NS + "log.found", { serial: serial ?? "", host }));
     });
     const transport = client.transport;

@@ -38,10 +38,10 @@ export class SpeedwireClient {
   private static sharedClient?: SpeedwireClient;
   private static users = 0;
 
-  /** The shared client of this process; every acquire needs one release. */
-  static acquire(): SpeedwireClient {
+  /** The shared client of this process (options apply when it is created); every acquire needs one release. */
+  static acquire(options: ClientOptions = {}): SpeedwireClient {
     SpeedwireClient.users++;
-    SpeedwireClient.sharedClient ??= new SpeedwireClient();
+    SpeedwireClient.sharedClient ??= new SpeedwireClient(options);
     return SpeedwireClient.sharedClient;
   }
 

@@ -13,6 +13,7 @@ import { parseTargets, type DiscoveryTarget } from "./endpoints";
 
 export { parseTargets, type DiscoveryTarget };
 import { randomPacketId } from "./transport";
+import { answerable, guarded } from "./guard";
 
 export interface DiscoveredDevice {
   address: string;
@@ -29,6 +30,8 @@ export interface DiscoverOptions {
   /** Port to send identify queries to (default: the port the discovery answer came from, 9522 on real devices). */
   devicePort?: number;
   identity?: Address;
+  /** Every answering address, also when several share a serial (to see that a serial is claimed twice). */
+  byAddress?: boolean;
   /** Stop waiting as soon as a device for which this returns true has been identified. */
   stopWhen?: (device: DiscoveredDevice) => boolean;
 }
@@ -47,7 +50,9 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   };
   // After bind, a socket error (e.g. a target the network refuses) must not end the search or the process.
   const ignore = (): void => undefined;
-  socket.on("message", (msg, rinfo) => {
+  socket.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    // A source port 0 cannot be answered (send() would throw): no SMA device sends from there.
+    if (!answerable(rinfo)) return;
     try {
       const a = decodeAnswer(msg);
       const address = identifyIds.get(a.header.packetId);
@@ -71,7 +76,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
     const id = randomPacketId((n) => identifyIds.has(n));
     identifyIds.set(id, rinfo.address);
     socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);
-  });
+  }));
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
@@ -85,6 +90,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   } finally {
     socket.close();
   }
+  if (opts.byAddress) return [...found.values()];
   const bySerial = new Map<string, DiscoveredDevice>();
   for (const d of found.values()) {
     const key = d.serial !== undefined ? `s${d.serial}` : `a${d.address}`;

@@ -5,8 +5,10 @@ export type SmaErrorCode =
   | "ENOTSUPPORTED" // the device has none of the values asked for
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
   | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
+  | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
+  | "EBUSY" // too many different reads already wait for this inverter
   | "EINVAL" // bad configuration (password too long, port out of range ...)
   | "ESOCKET" // a UDP socket could not be bound, joined to a group or used: systemCode says why (EADDRINUSE ...)
   | "EHANDLER"; // an event handler threw; the socket keeps serving the others
@@ -21,8 +23,10 @@ export class SmaError extends Error {
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
-  /** EINVAL because a setting is not set at all (the password): the status says which, not just "error". */
-  missing?: "password";
+  /** EINVAL: the setting that is wrong (host, serial, port, ...). */
+  field?: string;
+  /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */
+  missing = false;
   constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";

@@ -1,5 +1,7 @@
 /** Time and state: the shared socket, inverter sessions, discovery and the meter listener. */
 export * from "./errors";
+export * from "./guard";
+export * as rules from "./settings-rules";
 export * from "./identity";
 export * from "./transport";
 export * from "./session";
@@ -7,3 +9,5 @@ export * from "./client";
 export * from "./discovery";
 export * from "./interfaces";
 export * from "./meter-listener";
+export * from "./link";
+export * from "./fragments";

@@ -18,6 +18,7 @@
  */
 import * as dgram from "node:dgram";
 import { ipv4Interfaces } from "./interfaces";
+import { answerable, guarded } from "./guard";
 import { EventEmitter } from "node:events";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT } from "../protocol/constants";
 import { DecodeError } from "../protocol/errors";
@@ -83,6 +84,8 @@ export class MeterListenerError extends SmaError {
 }
 
 type State = "binding" | "listening" | "failed" | "closed";
+/** Frames remembered for duplicate detection (a plant sends a few per second per interface). */
+const MAX_RECENT = 256;
 /** The options with their defaults filled in. */
 export interface ResolvedMeterListenerOptions {
   group: string | null;
@@ -150,9 +153,10 @@ export class MeterListener extends EventEmitter {
     this.options = Object.freeze(resolve(options));
     this.key = MeterListener.keyOf(this.options);
     this.socket = dgram.createSocket({ type: "udp4", reuseAddr: this.options.reuseAddr });
-    this.socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
-    this.socket.on("error", (e) => this.onSocketError(e));
-    this.socket.once("listening", () => this.onListening());
+    const failed = (e: unknown): void => this.report(new MeterListenerError("socket", "ESOCKET", `message handling failed: ${String(e)}`, { cause: e }));
+    this.socket.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => this.onMessage(msg, rinfo), failed));
+    this.socket.on("error", guarded((e: Error) => this.onSocketError(e), failed));
+    this.socket.once("listening", guarded(() => this.onListening(), failed));
     try {
       this.socket.bind(this.options.port, this.options.bindAddress);
     } catch (e) {
@@ -249,30 +253,27 @@ export class MeterListener extends EventEmitter {
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    try {
-      this.stats.received++;
-      if (!hasSignature(msg)) {
-        this.stats.ignored++;
-        return;
-      }
-      let datagram: MeterDatagram;
-      try {
-        datagram = decodeMeterDatagram(msg);
-      } catch (e) {
-        if (e instanceof DecodeError && e.code === "EPROTOCOL") this.stats.ignored++;
-        else this.stats.malformed++;
-        return;
-      }
-      const now = Date.now();
-      if (this.isDuplicate(datagram, msg, now)) {
-        this.stats.duplicates++;
-        return;
-      }
-      this.stats.decoded++;
-      this.dispatch({ datagram, from: { address: rinfo.address, port: rinfo.port }, receivedAt: new Date(now) });
-    } catch (e) {
-      this.report(new MeterListenerError("socket", "ESOCKET", `message handling failed: ${String(e)}`, { cause: e }));
+    this.stats.received++;
+    // Port 0 is no real sender (meters send from 9522); such a source would also break a flow that answers it.
+    if (!hasSignature(msg) || !answerable(rinfo)) {
+      this.stats.ignored++;
+      return;
     }
+    let datagram: MeterDatagram;
+    try {
+      datagram = decodeMeterDatagram(msg);
+    } catch (e) {
+      if (e instanceof DecodeError && e.code === "EPROTOCOL") this.stats.ignored++;
+      else this.stats.malformed++;
+      return;
+    }
+    const now = Date.now();
+    if (this.isDuplicate(datagram, msg, now)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.stats.decoded++;
+    this.dispatch({ datagram, from: { address: rinfo.address, port: rinfo.port }, receivedAt: new Date(now) });
   }
 
   /** Calls each "meter" subscriber on its own: one that throws must not starve the others sharing the socket. */
@@ -296,6 +297,8 @@ export class MeterListener extends EventEmitter {
     const seen = this.recent.get(key);
     if (seen && seen.bytes.equals(bytes)) return true;
     this.recent.delete(key);
+    // A flood of distinct frames (fake serials) must not pile up within the window: the oldest go first.
+    if (this.recent.size >= MAX_RECENT) this.recent.delete(this.recent.keys().next().value as string);
     this.recent.set(key, { at: now, bytes });
     return false;
   }

@@ -8,6 +8,7 @@ import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, type Address, type InverterAnswer } from "../protocol";
 import { clientIdentity } from "./identity";
+import { answerable, guarded } from "./guard";
 
 export interface Expectation {
   packetId: number;
@@ -67,7 +68,7 @@ export class Transport extends EventEmitter {
     if (this.socket) return Promise.resolve(this.socket);
     this.opening ??= new Promise<dgram.Socket>((resolve, reject) => {
       const s = dgram.createSocket({ type: "udp4" });
-      s.on("message", (msg, rinfo) => this.receive(msg, rinfo));
+      s.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => this.receive(msg, rinfo), (e) => this.emit("handlerError", e)));
       const failed = (err: Error): void => {
         s.close();
         reject(err);
@@ -76,7 +77,7 @@ export class Transport extends EventEmitter {
       s.bind({ port: 0, address: this.bindAddress }, () => {
         s.off("error", failed);
         // A socket error must never become an uncaught exception in Node-RED.
-        s.on("error", (err) => this.emit("socketError", err));
+        s.on("error", guarded((err: Error) => void this.emit("socketError", err)));
         this.socket = s;
         resolve(s);
       });
@@ -111,6 +112,11 @@ export class Transport extends EventEmitter {
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.stats.received++;
+    // No request of ours goes to port 0: nothing from there can be an answer.
+    if (!answerable(rinfo)) {
+      this.stats.rejected++;
+      return;
+    }
     let answer: InverterAnswer;
     try {
       answer = decodeAnswer(msg);
@@ -132,11 +138,7 @@ export class Transport extends EventEmitter {
       return;
     }
     this.stats.matched++;
-    try {
-      e.onAnswer(answer);
-    } catch (err) {
-      this.emit("handlerError", err);
-    }
+    e.onAnswer(answer);
   }
 
   /** Closes the socket for good: a closed transport never opens another one. */

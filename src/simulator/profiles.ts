@@ -1,7 +1,8 @@
 /**
  * Device profiles of the simulated inverter and the values it reports, by value-table name (dcPower2, ...).
  * Static by default (a sunny early afternoon that does not move, so reads compare equal with currentValues()),
- * or following a sun curve over the local day with growing counters (timeVarying: the demo).
+ * or following a sun curve over the local day with growing counters (timeVarying), optionally on a compressed day
+ * (dayClock: the demo's whole day in a few minutes).
  */
 import { ErrorCode, type EnumValue, type QueryName, type ValueDef } from "../protocol";
 import type { SimValue } from "./answer-builders";
@@ -80,6 +81,8 @@ export interface ModelConfig {
   firmware: string;
   nominalPowerW: number;
   timeVarying: boolean;
+  /** Maps the real time to the time of day the sun curve and counters follow (default: the real time). */
+  dayClock?: (now: Date) => Date;
   night: boolean;
 }
 
@@ -96,6 +99,8 @@ export interface DeviceOptions {
   /** Default "3.10.10.R". */ firmware?: string;
   nominalPowerW?: number;
   /** Follow a sun curve over the local day (the demo); default static values. */ timeVarying?: boolean;
+  /** With timeVarying: the time of day to follow instead of the real one, e.g. compressedDay(360). */
+  dayClock?: (now: Date) => Date;
   /** Spot values become "no value", counters stay. */ night?: boolean;
 }
 
@@ -109,8 +114,20 @@ export function modelFor(o: DeviceOptions, profile: DeviceProfile, serial: numbe
     deviceClass: o.deviceClass ?? profile.deviceClass, deviceType: o.deviceType ?? profile.deviceType,
     deviceTypeTags: o.deviceTypeTags ?? (o.deviceType === undefined ? profile.deviceTypeTags : [o.deviceType]),
     firmware: o.firmware ?? "3.10.10.R", nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW,
-    timeVarying: !!o.timeVarying, night: !!o.night,
+    timeVarying: !!o.timeVarying, dayClock: o.dayClock, night: !!o.night,
   };
+}
+
+/**
+ * A clock on which a whole day passes in dayLengthS real seconds, starting now at startHour local time (a
+ * morning, so that a demo started at night shows the sun rising at once). Counters keep growing day by day.
+ */
+export function compressedDay(dayLengthS: number, startHour = 8, from = Date.now()): (now: Date) => Date {
+  const start = new Date(from);
+  start.setHours(0, 0, 0, 0);
+  const anchor = start.getTime() + startHour * 3_600_000;
+  const speed = 86_400 / Math.max(1, dayLengthS);
+  return (now) => new Date(anchor + Math.max(0, now.getTime() - from) * speed);
 }
 
 const STATUS_OK = 307;
@@ -152,9 +169,11 @@ const enumOf = (selected: number, tags: readonly number[]): EnumValue => ({
 
 /** The profile's values at `now`, by value-table name; rows the device refuses may be present, they are not sent. */
 export function profileValues(now: Date, m: ModelConfig): SimValues {
-  const sun = m.timeVarying ? sunFactor(now) : STATIC.sun;
-  const done = m.timeVarying ? dayDone(now) : STATIC.dayDone;
-  const days = m.timeVarying ? daysInService(now) : STATIC.days;
+  // The sun and the counters follow the day clock; voltage and frequency wobble in real time.
+  const day = m.dayClock ? m.dayClock(now) : now;
+  const sun = m.timeVarying ? sunFactor(day) : STATIC.sun;
+  const done = m.timeVarying ? dayDone(day) : STATIC.dayDone;
+  const days = m.timeVarying ? daysInService(day) : STATIC.days;
   const v: SimValues = {};
   const pvW = m.profile.hasPv ? m.nominalPowerW * sun : 0;
   const dcW = dcValues(v, m, pvW, sun);
@@ -168,8 +187,8 @@ export function profileValues(now: Date, m: ModelConfig): SimValues {
   const shiftS = DAYLIGHT_H * 3600;
   Object.assign(v, {
     dayYield: dayWh, totalYield: round(days * fullDayWh) + dayWh,
-    operatingTime: round(days * shiftS + shiftS * clamp01(m.timeVarying ? daylight(now) : 0.5)),
-    feedInTime: round((days * shiftS + shiftS * clamp01(m.timeVarying ? daylight(now) : 0.5)) * 0.95),
+    operatingTime: round(days * shiftS + shiftS * clamp01(m.timeVarying ? daylight(day) : 0.5)),
+    feedInTime: round((days * shiftS + shiftS * clamp01(m.timeVarying ? daylight(day) : 0.5)) * 0.95),
     temperature: round(25 + 20 * sun, 2),
     deviceStatus: enumOf(STATUS_OK, [STATUS_OK]),
     // A PV inverter that answers at night has opened its grid relay.
@@ -177,7 +196,7 @@ export function profileValues(now: Date, m: ModelConfig): SimValues {
     deviceName: m.deviceName, deviceClass: enumOf(m.deviceClass, [m.deviceClass]),
     deviceType: enumOf(m.deviceType, m.deviceTypeTags), firmware: m.firmware, nominalPower: m.nominalPowerW,
   });
-  const houseW = m.timeVarying ? round(450 + 250 * Math.abs(Math.sin(now.getTime() / 3_600_000))) : 500;
+  const houseW = m.timeVarying ? round(450 + 250 * Math.abs(Math.sin(day.getTime() / 3_600_000))) : 500;
   Object.assign(v, {
     gridPowerExport: Math.max(0, acW - houseW), gridPowerImport: Math.max(0, houseW - acW),
     gridEnergyExport: round((days + done) * fullDayWh * 0.6), gridEnergyImport: round((days + done) * 4200),

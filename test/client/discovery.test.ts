@@ -121,9 +121,9 @@ describe("addressing an inverter by its serial", () => {
     assert.equal(s[1].stats.discovery, 1, "no second search while the device answers");
   });
 
-  it("the host stops answering (new DHCP address): the next read finds the serial at its new address", async () => {
+  it("following on, the host stops answering (new DHCP address): the next read finds the serial at its new address", async () => {
     const { port, sims: [old] } = await plant([41], () => ({ serial: 3000000401, values: { acPower: 4100 } }));
-    const inv = session(port, [41, 42], { host: "127.0.0.41", serial: 3000000401 });
+    const inv = session(port, [41, 42], { host: "127.0.0.41", serial: 3000000401, follow: true });
     assert.equal((await inv.read(["acPowerTotal"])).values.acPower, 4100);
     assert.equal(inv.foundAddress, undefined);
     await old.stop();
@@ -140,15 +140,24 @@ describe("addressing an inverter by its serial", () => {
     assert.equal(inv.state, "ok");
   });
 
-  it("another device at the configured host is not taken for the serial: the serial is found elsewhere", async () => {
+  it("another device at the configured host is not taken for the serial: following on, the serial is found elsewhere", async () => {
     const hosts = [51, 52];
     const { port, sims: s } = await plant(hosts, (i) => ({ serial: 3000000501 + i, values: { acPower: 5100 + i } }));
-    const inv = session(port, hosts, { host: "127.0.0.51", serial: 3000000502 });
+    const inv = session(port, hosts, { host: "127.0.0.51", serial: 3000000502, follow: true });
     const r = await inv.read(["acPowerTotal"]);
     assert.equal(r.values.acPower, 5101);
     assert.equal(r.device.serial, 3000000502);
     assert.equal(inv.foundAddress, "127.0.0.52");
     assert.equal(s[1].stats.logins, 1);
+  });
+
+  it("another device at the configured host, following off: ETIMEDOUT, no search, no login anywhere else", async () => {
+    const hosts = [53, 54];
+    const { port, sims: s } = await plant(hosts, (i) => ({ serial: 3000000531 + i }));
+    const inv = session(port, hosts, { host: "127.0.0.53", serial: 3000000532 });
+    await assert.rejects(inv.read(["acPowerTotal"]), (e: unknown) => e instanceof SmaError && e.code === "ETIMEDOUT");
+    assert.equal(s[1].stats.discovery + s[1].stats.identify + s[1].stats.logins, 0, "the device with the serial heard nothing");
+    assert.equal(inv.foundAddress, undefined);
   });
 
   it("a serial nobody has: ENOTFOUND, then fast quiet failures until the search back-off ends", async () => {
@@ -168,10 +177,11 @@ describe("addressing an inverter by its serial", () => {
     assert.equal(s.stats.logins, 0);
   });
 
-  it("the inverter asleep for the night: reads time out, at most one search per back-off window", async () => {
+  it("following on, the inverter asleep for the night: reads time out, at most one search per back-off window", async () => {
     const hosts = [71];
     const { port, sims: [s] } = await plant(hosts, () => ({ serial: 3000000701 }));
-    const inv = session(port, hosts, { host: "127.0.0.71", serial: 3000000701, discoveryBackoffMs: 60_000 });
+    // silentAfterMs 0: asleep by the count of unanswered attempts alone (the default also wants a minute of silence).
+    const inv = session(port, hosts, { host: "127.0.0.71", serial: 3000000701, discoveryBackoffMs: 60_000, silentAfterMs: 0, follow: true });
     await inv.read(["acPowerTotal"]);
     // Each search sends from a socket of its own: distinct senders other than the session's are searches.
     const senders = new Set<string>();
@@ -179,7 +189,7 @@ describe("addressing an inverter by its serial", () => {
       if (r.kind === "asleep") senders.add(r.from);
     });
     s.setSleeping(true);
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const e = await inv.read(["acPowerTotal"]).then(() => undefined, (x: unknown) => x);
       assert.ok(e instanceof SmaError && e.code === "ETIMEDOUT", String(e));
     }
@@ -194,5 +204,84 @@ describe("addressing an inverter by its serial", () => {
   it("neither host nor serial: EINVAL without touching the network", async () => {
     const inv = client().inverter({ host: "", password: "0000" });
     await assert.rejects(inv.read(["acPowerTotal"]), (e: unknown) => e instanceof SmaError && e.code === "EINVAL");
+  });
+});
+
+describe("an impostor claiming the inverter's serial", () => {
+  const SERIAL = 3000000801;
+  const session = (port: number, hosts: number[], o: Partial<InverterOptions>) => client().inverter({
+    host: "127.0.0.81", port, serial: SERIAL, password: "0000", timeoutMs: 200, retries: 0,
+    discovery: { targets: targets(port, hosts), devicePort: port, timeoutMs: 400 }, discoveryBackoffMs: 50, ...o,
+  });
+  /** The real inverter on 127.0.0.<real>, the impostor (same serial, its own values) on 127.0.0.<evil>. */
+  async function pair(real: number, evil: number) {
+    const { port, sims: [r, e] } = await plant([real, evil], (i) => ({ serial: SERIAL, values: { acPower: i === 0 ? 1000 : 6666 } }));
+    return { port, real: r, evil: e, hosts: [real, evil] };
+  }
+  const fails = (p: Promise<unknown>): Promise<unknown> => p.then(() => assert.fail("read succeeded"), (e: unknown) => e);
+
+  it("following off (the default): the real inverter asleep, no login datagram ever reaches the impostor", async () => {
+    const { port, real, evil, hosts } = await pair(81, 82);
+    const inv = session(port, hosts, {});
+    assert.equal((await inv.read(["acPowerTotal"])).values.acPower, 1000);
+    real.setSleeping(true);
+    for (let i = 0; i < 3; i++) {
+      const e = await fails(inv.read(["acPowerTotal"]));
+      assert.ok(e instanceof SmaError && e.code === "ETIMEDOUT", String(e));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    assert.equal(evil.stats.logins, 0, "no login at the impostor");
+    assert.equal(evil.stats.discovery, 0, "not even a search");
+    real.setSleeping(false);
+    assert.equal((await inv.read(["acPowerTotal"])).values.acPower, 1000);
+    assert.equal(evil.stats.logins, 0);
+  });
+
+  it("following on: moves to the one claimant while the inverter sleeps, and back to the host once it answers again", async () => {
+    const { port, real, evil, hosts } = await pair(83, 84);
+    const inv = session(port, hosts, { host: "127.0.0.83", follow: true });
+    const found: unknown[][] = [];
+    inv.on("found", (...a: unknown[]) => found.push(a));
+    await inv.read(["acPowerTotal"]);
+    real.setSleeping(true);
+    assert.equal((await inv.read(["acPowerTotal"])).values.acPower, 6666, "the user opted in: the impostor is read");
+    assert.equal(inv.foundAddress, "127.0.0.84");
+    assert.equal(evil.stats.logins, 1);
+    real.setSleeping(false);
+    // The look for the host runs in the background; a later read goes back to it.
+    let back = 0;
+    for (let i = 0; i < 50 && back !== 1000; i++) {
+      back = (await inv.read(["acPowerTotal"])).values.acPower as number;
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    assert.equal(back, 1000, "back at the configured host");
+    assert.equal(inv.foundAddress, undefined);
+    assert.deepEqual(found, [["127.0.0.84", "127.0.0.83"], ["127.0.0.83", "127.0.0.84"]]);
+    assert.equal(real.stats.logins, 2, "logged in again at the host");
+  });
+
+  it("following on, the host gone and two addresses claim the serial: EAMBIGUOUS, no login at either", async () => {
+    const { port, real, evil } = await pair(85, 86);
+    const other = new SimulatedInverter({ address: "127.0.0.87", port, serial: SERIAL, timeVarying: false });
+    sims.push(other);
+    await other.start();
+    const inv = session(port, [85, 86, 87], { host: "127.0.0.85", follow: true });
+    await inv.read(["acPowerTotal"]);
+    real.setSleeping(true);
+    const e = await fails(inv.read(["acPowerTotal"]));
+    assert.ok(e instanceof SmaError && e.code === "EAMBIGUOUS", String(e));
+    assert.match(e.message, /127\.0\.0\.86/);
+    assert.equal(inv.state, "error");
+    assert.equal(evil.stats.logins + other.stats.logins, 0);
+  });
+
+  it("serial only (empty host) and two addresses claim it: EAMBIGUOUS, no login at either", async () => {
+    const { port, real, evil, hosts } = await pair(88, 89);
+    const inv = session(port, hosts, { host: "" });
+    const e = await fails(inv.read(["acPowerTotal"]));
+    assert.ok(e instanceof SmaError && e.code === "EAMBIGUOUS", String(e));
+    assert.equal(real.stats.logins + evil.stats.logins, 0);
+    const again = await fails(inv.read(["acPowerTotal"]));
+    assert.ok(again instanceof SmaError && again.code === "EAMBIGUOUS" && again.quiet, "repeated quietly within the back-off");
   });
 });

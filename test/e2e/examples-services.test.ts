@@ -30,20 +30,10 @@ const DATABASE = "sma";
 // as if the user had installed it from the palette (no network needed).
 const INFLUX_NODES_DIR = path.join(repoRoot(), "node_modules", "node-red-contrib-influxdb");
 
-/** Import > Examples: the flow nodes land on the current tab, config nodes are global; a config node that
- * already exists with the same content is reused. */
-function importExamples(tab: string, files: string[]): FlowNode[] {
-  const flows: FlowNode[] = [{ id: tab, type: "tab", label: "Flow 1" }];
-  for (const file of files) {
-    for (const n of loadExample(file)) {
-      const existing = flows.find((m) => m.id === n.id);
-      if (existing) {
-        assert.deepEqual(existing, n, `${file}: node ${n.id} differs from the one of an earlier example`);
-        continue;
-      }
-      flows.push("z" in n ? { ...n, z: tab } : { ...n });
-    }
-  }
+/** Import > Examples: each example comes with its own tab and its own config nodes. */
+function importExamples(files: string[]): FlowNode[] {
+  const flows = files.flatMap((file) => loadExample(file));
+  assert.equal(new Set(flows.map((n) => n.id)).size, flows.length, "no id clashes between the imported examples");
   return flows;
 }
 
@@ -160,7 +150,7 @@ test("examples: two Node-RED instances publish their inverters' readings to one 
           assert.ok(sets.some((s) => s.module === module && !s.err), `${rts[i].name}: ${module} loaded: ${JSON.stringify(sets.filter((s) => s.err))}`);
         }
         // Import both examples, then what the user edits: inverter host, port and password, broker, InfluxDB server.
-        const flows = importExamples("tab1", [MQTT_EXAMPLE, INFLUX_EXAMPLE]);
+        const flows = importExamples([MQTT_EXAMPLE, INFLUX_EXAMPLE]);
         const sim = sims[i];
         edit(flows, "sma-inverter", { host: "127.0.0.1", port: sim.port }, { password: sim.options.userPassword ?? "" });
         edit(flows, "mqtt-broker", { broker: "127.0.0.1", port: String(broker.port) });

@@ -1,4 +1,4 @@
-/** Loads the real captured packets from ../shared/fixtures/captures.json (read-only, shared with the project). */
+/** Loads the real captured packets from test/fixtures/captures.json (sources in test/fixtures/README.md). */
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -34,13 +34,7 @@ export function repoRoot(): string {
 }
 
 export function capturesPath(): string {
-  const candidates = [
-    process.env.SMA_FIXTURES,
-    path.join(repoRoot(), "..", "shared", "fixtures", "captures.json"),
-  ].filter((p): p is string => !!p);
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error("captures.json not found; looked in " + candidates.join(", "));
-  return found;
+  return path.join(repoRoot(), "test", "fixtures", "captures.json");
 }
 
 let cache: Capture[] | undefined;

@@ -21,7 +21,7 @@ export interface StartOptions {
   logLevel?: LogLevel;
   /** Also append all output to this file. */
   logFile?: string;
-  /** npm-installs this tarball into the userDir before start, as a user would. */
+  /** npm-installs this into the userDir before start, as a user would: a tarball, or any npm spec (git+file://…). */
   installPackageTgz?: string;
   /** Flows written to flows.json before start. */
   flows?: unknown[];
@@ -126,7 +126,7 @@ function settingsJs(port: number, userDir: string, level: LogLevel, extra: Recor
 
 function npmInstall(cwd: string, tgz: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile("npm", ["install", "--no-audit", "--no-fund", tgz], { cwd, env: cleanEnv() },
+    execFile("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tgz], { cwd, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => (err ? reject(new Error(`npm install ${tgz} failed: ${err.message}\n${stdout}${stderr}`)) : resolve()));
   });
 }

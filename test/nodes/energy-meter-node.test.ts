@@ -3,12 +3,15 @@ import { after, afterEach, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { helper, load, nextMessage } from "../harness/red-helper";
+import { until } from "../harness/runtimes";
 import { SimulatedMeter } from "../../src/simulator";
 import { encodeMeterDatagram } from "../../src/protocol";
 import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 
 const meters: SimulatedMeter[] = [];
+const sockets: dgram.Socket[] = [];
 afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
   await helper.unload();
   await Promise.all(meters.splice(0).map((m) => m.stop()));
 });
@@ -152,3 +155,36 @@ it("without throttle every datagram is sent, but the status dot only changes whe
   assert.ok(sent >= 5, `messages: ${sent}`);
   assert.equal(statuses.filter((s) => s.fill === "green").length, 1, JSON.stringify(statuses));
 });
+
+it("without a serial filter at most 32 meters are tracked: other serials are dropped, counted, warned about once", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port, { onlyChanges: true }));
+  const out = helper.getNode("out");
+  const m = helper.getNode("m");
+  const got: Record<string, unknown>[] = [];
+  const warnings: unknown[] = [];
+  const statuses: { text?: string }[] = [];
+  out.on("input", (msg) => void got.push(msg as Record<string, unknown>));
+  (m as unknown as NodeJS.EventEmitter).on("call:warn", (call: { args: unknown[] }) => warnings.push(call.args[0]));
+  (m as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: { text?: string }[] }) => statuses.push(call.args[0]));
+  const s = dgram.createSocket("udp4");
+  sockets.push(s);
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+  const frame = (serial: number, power: number): Buffer =>
+    encodeMeterDatagram({ variant: "emeter20", serial, tickerMs: serial, values: { powerImport: power } });
+  for (let i = 0; i < 200; i++) await new Promise<void>((r) => s.send(frame(3000100000 + i, 100), port, "127.0.0.1", () => r()));
+  await until("the first 32 meters", () => (got.length >= 32 ? true : undefined), 5000);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(got.length, 32, "one message per tracked meter, none for the others");
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  // The test helper has no message catalogue: texts are their keys.
+  assert.match(String(warnings[0]), /log\.tooMany/);
+  assert.ok(statuses.some((st) => /status\.tooMany/.test(st.text ?? "")), JSON.stringify(statuses.slice(-3)));
+  // A tracked meter changes: its message says how many datagrams of other meters were dropped.
+  await new Promise<void>((r) => s.send(frame(3000100000, 200), port, "127.0.0.1", () => r()));
+  const next = await until("the tracked meter again", () => got[32], 5000);
+  // 168 sent; loopback may lose a few under load.
+  const dropped = Number((next.sma as Record<string, unknown>).dropped);
+  assert.ok(dropped > 84 && dropped <= 168, `dropped ${dropped}`);
+});
+

@@ -9,7 +9,8 @@ import { LABEL_LANGUAGES, VALUES } from "../../src/protocol";
 
 const LANGS = ["en-US", "de"];
 /** Keys nodes/shared/status.ts asks for, with the longest values they are filled with. */
-const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "noPassword", "backoff", "notSupported", "unreachable", "notFound", "protocol", "error", "closed", "noConfig"];
+const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "noPassword", "backoff", "notSupported", "unreachable", "notFound", "ambiguous", "protocol", "error", "closed", "noConfig", "busy", "okPoor",
+  "bad.host", "bad.port", "bad.serial", "bad.group", "bad.timeout", "bad.retries", "bad.password"];
 const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600" };
 
 /** The catalog of a node set: nodes/<set>/locales/<lang>/<set>.json. */
@@ -18,13 +19,19 @@ function catalog(set: string, lang: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
 }
 
+/** { bad: { host: "x" } } -> { "bad.host": "x" } */
+function flat(o: unknown, pre = ""): Record<string, string> {
+  return Object.assign({}, ...Object.entries(o as Record<string, unknown>).map(([k, v]) =>
+    (typeof v === "string" ? { [pre + k]: v } : flat(v, `${pre}${k}.`))));
+}
+
 function fill(text: string): string {
   return text.replace(/__(\w+)__/g, (_m, k: string) => (FILL as Record<string, string>)[k] ?? "xxxxxxxx");
 }
 
 it("every status key the runtime uses exists in every language", () => {
   for (const lang of LANGS) {
-    const status = catalog("sma-inverter", lang).status as Record<string, string>;
+    const status = flat(catalog("sma-inverter", lang).status);
     for (const key of RUNTIME_KEYS) assert.equal(typeof status[key], "string", `${lang} status.${key}`);
   }
 });
@@ -32,7 +39,7 @@ it("every status key the runtime uses exists in every language", () => {
 it("every status text is under 20 characters with its values filled in", () => {
   for (const type of ["sma-inverter", "sma-energy-meter"]) {
     for (const lang of LANGS) {
-      const status = catalog(type, lang).status as Record<string, string>;
+      const status = flat(catalog(type, lang).status);
       for (const [key, text] of Object.entries(status)) assert.ok(fill(text).length < 20, `${type} ${lang} status.${key}: "${fill(text)}"`);
     }
   }

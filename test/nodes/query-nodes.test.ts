@@ -239,8 +239,11 @@ describe("an inverter asleep for the night as the user meets it", () => {
   }
   const statusKey = (st: Record<string, string>): string => `${st.fill}:${st.text.replace(/^.*status\./, "")}`;
 
-  it("answered, then sleeps: one ETIMEDOUT at Catch, a grey 'asleep' that stays, one datagram per poll, green again at dawn", async () => {
+  it("answered, then sleeps: one ETIMEDOUT at Catch, red 'no answer' until the silence rule, then a grey 'asleep' that stays, one datagram per poll, green again at dawn", async (t) => {
     const s = await sim();
+    // asleepAfter 0: asleep by the count of unanswered attempts alone (by default also a minute of silence).
+    settings({ smaSpeedwire: { asleepAfter: 0 } });
+    t.after(() => settings({ smaSpeedwire: undefined }));
     await load(NODES, flow(s, "sma-spot-ac"), { inv: { password: "0000" } });
     const q = helper.getNode("q");
     const caught: unknown[] = [];
@@ -252,6 +255,8 @@ describe("an inverter asleep for the night as the user meets it", () => {
     s.setSleeping(true);
     const seen = recordStatuses(q);
     await poll(q);
+    assert.equal(statusKey(seen[seen.length - 1]), "red:timeout", "one read without an answer is not asleep");
+    for (let i = 0; i < 8 && statusKey(seen[seen.length - 1]) !== "grey:asleep"; i++) await poll(q);
     const before = s.stats.received;
     await poll(q);
     await poll(q);
@@ -277,6 +282,33 @@ describe("an inverter asleep for the night as the user meets it", () => {
     for (let i = 0; i < 4; i++) await poll(q);
     assert.equal(caught.length, 1, "not one error per poll");
     assert.equal(statusKey(seen[seen.length - 1]), "red:timeout");
+  });
+});
+
+describe("link quality", () => {
+  it("msg.sma.link: round-trip time, share of requests resent, last answer; the status hints at a lossy link", async () => {
+    const s = await sim({ latencyMs: 10 });
+    const msg = await readOnce(s, "sma-spot-ac");
+    const link = (msg.sma as { link: { rttMs: number; resentPct: number; lastAnswer: number } }).link;
+    assert.deepEqual(Object.keys(link).sort(), ["lastAnswer", "resentPct", "rttMs"]);
+    assert.ok(link.rttMs >= 10 && link.rttMs < 200, `rtt ${link.rttMs}`);
+    assert.equal(link.resentPct, 0);
+    assert.ok(Math.abs(Date.now() - link.lastAnswer) < 2000);
+
+    await helper.unload();
+    const lossy = await sim({ lossRequests: 0.3, lossAnswers: 0.3, seed: 3 });
+    await load(NODES, flow(lossy, "sma-spot-ac", {}, { timeout: "1500", retries: "2" }), { inv: { password: "0000" } });
+    const q = helper.getNode("q");
+    const seen = recordStatuses(q);
+    let last: Record<string, unknown> | undefined;
+    for (let i = 0; i < 15; i++) {
+      const got = nextMessage(helper.getNode("out"), 20_000).catch(() => undefined);
+      q.receive({});
+      last = (await got) ?? last;
+    }
+    const l = (last?.sma as { link: { resentPct: number } }).link;
+    assert.ok(l.resentPct >= 20, `resent ${l.resentPct} %`);
+    assert.match(seen[seen.length - 1].text, /status\.okPoor$/);
   });
 });
 

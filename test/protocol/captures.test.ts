@@ -1,5 +1,5 @@
 /**
- * Every real captured packet in ../shared/fixtures/captures.json decodes to what its publisher reported.
+ * Every real captured packet in test/fixtures/captures.json decodes to what its publisher reported.
  * The tests loop over the file: a capture added later is checked without a new test.
  */
 import { describe, it } from "node:test";

@@ -1,6 +1,6 @@
 /**
  * The simulator's answers have the byte layout of the real ones. For every real inverter answer in
- * ../shared/fixtures/captures.json, a simulator shaped like that device (serial, strings, values, record index base)
+ * test/fixtures/captures.json, a simulator shaped like that device (serial, strings, values, record index base)
  * gets the same request from the same client address, and the two answers are compared byte for byte apart from
  * the control bytes and the record timestamps. Where the simulator differs on purpose, a rule below says why;
  * each rule must be used by some capture, so the list cannot rot.
