@@ -102,7 +102,8 @@ async function lossRun(nr) {
   await nr.deploy([
     { id: tab, type: "tab", label: "loss" },
     ...plant.flatMap((s, k) => [
-      inverter(`linv${k}`, s, { timeout: "200", retries: "10" }),
+      // The default timeout and retries (empty fields): what a user who changed nothing gets.
+      inverter(`linv${k}`, s, { timeout: "", retries: "" }),
       inject(tab, `linj${k}`, `lac${k}`, "1"),
       node(tab, { id: `lac${k}`, type: "sma-spot-ac", inverter: `linv${k}`, topic: "", wires: [[`ldbg${k}`]] }),
       debug(tab, `ldbg${k}`),

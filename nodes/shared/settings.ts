@@ -4,6 +4,7 @@
  *     smaSpeedwire: {
  *       discoveryTargets: ["192.168.1.255", "10.0.0.7:9522"], // default: multicast 239.12.255.254 on every interface
  *       discoveryTimeout: 3000,                                 // ms the search waits for answers
+ *       asleepAfter: 60,                                        // s of silence before an inverter counts as asleep
  *     }
  *
  * Targets help where multicast does not pass (Docker bridge networks, some Wi-Fi): a subnet broadcast
@@ -30,4 +31,11 @@ export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets"
   const timeout = wholeNumber(o.discoveryTimeout, DISCOVERY_TIMEOUT_MS);
   if (timeout !== undefined) out.timeoutMs = timeout;
   return out;
+}
+
+/** asleepAfter (seconds, 0 to 3600) as the sessions' silentAfterMs; absent or out of range: the session's default. */
+export function silenceSettings(RED: NodeAPI): { silentAfterMs?: number } {
+  const own = (RED.settings as { smaSpeedwire?: Record<string, unknown> } | undefined)?.smaSpeedwire;
+  const s = Number(own?.asleepAfter);
+  return own && own.asleepAfter !== undefined && Number.isFinite(s) && s >= 0 && s <= 3600 ? { silentAfterMs: s * 1000 } : {};
 }

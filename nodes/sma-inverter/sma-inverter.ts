@@ -7,7 +7,7 @@ import type { NodeAPI, NodeDef } from "node-red";
 import type { InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
 import { inverterSettings } from "../../src/client/settings-rules";
-import { discoverySettings, instanceIdentity } from "../shared/settings";
+import { discoverySettings, instanceIdentity, silenceSettings } from "../shared/settings";
 import { LogLimit } from "../shared/log-limit";
 
 const NS = "@speedwire/node-red-sma/sma-inverter:";
@@ -34,7 +34,7 @@ export = (RED: NodeAPI): void => {
     const client = SpeedwireClient.acquire({ identity: instanceIdentity(RED) });
     this.session = client.inverter({
       host: c.host, port: c.port, serial: c.serial, group: c.group, password: this.credentials?.password ?? "",
-      timeoutMs: c.timeoutMs, retries: c.retries, follow: c.follow, discovery: discoverySettings(RED),
+      timeoutMs: c.timeoutMs, retries: c.retries, follow: c.follow, discovery: discoverySettings(RED), ...silenceSettings(RED),
     });
     const serial = this.session.options.serial;
     this.session.on("found", (host: string, previous?: string) => {

@@ -8,6 +8,7 @@ export type SmaErrorCode =
   | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
+  | "EBUSY" // too many different reads already wait for this inverter
   | "EINVAL" // bad configuration (password too long, port out of range ...)
   | "ESOCKET" // a UDP socket could not be bound, joined to a group or used: systemCode says why (EADDRINUSE ...)
   | "EHANDLER"; // an event handler threw; the socket keeps serving the others
@@ -24,6 +25,8 @@ export class SmaError extends Error {
   paused = false;
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
   field?: string;
+  /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */
+  missing = false;
   constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";

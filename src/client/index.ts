@@ -9,3 +9,5 @@ export * from "./client";
 export * from "./discovery";
 export * from "./interfaces";
 export * from "./meter-listener";
+export * from "./link";
+export * from "./fragments";

@@ -16,6 +16,8 @@ import { SmaError } from "./errors";
 import * as rules from "./settings-rules";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
+import { FragmentSet, MAX_FRAGMENTS } from "./fragments";
+import { Link, type LinkFigures } from "./link";
 import type { Transport } from "./transport";
 
 export interface InverterOptions {
@@ -31,6 +33,11 @@ export interface InverterOptions {
   /** First wait after a wrong password; doubles up to authBackoffMaxMs. */
   authBackoffMs?: number;
   authBackoffMaxMs?: number;
+  /**
+   * The device counts as asleep (one datagram per poll, quiet errors) after no answer to SILENT_ATTEMPTS attempts
+   * in a row spread over at least this long.
+   */
+  silentAfterMs?: number;
   /** Log in again before a read when the last answer is older than this (the session asked for is 900 s). */
   sessionIdleMs?: number;
   /**
@@ -83,8 +90,17 @@ export const ARCHIVE_LIMITS = {
 
 export const DEFAULTS = {
   port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
-  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000, follow: false,
+  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000, follow: false, silentAfterMs: 60_000,
 } as const;
+
+/** Unanswered attempts in a row (with silentAfterMs) before the device counts as asleep: more than one read's worth. */
+export const SILENT_ATTEMPTS = 8;
+
+/**
+ * Distinct reads one inverter may have queued: one per query node is normal (identical reads share one), and an
+ * inverter answers one request at a time, so more only wait longer; the next one fails fast with EBUSY.
+ */
+export const MAX_PENDING_READS = 16;
 
 export class InverterSession extends EventEmitter {
   readonly options: Required<Omit<InverterOptions, "serial" | "discovery">> & Pick<InverterOptions, "serial" | "discovery">;
@@ -95,12 +111,15 @@ export class InverterSession extends EventEmitter {
   /** 0 until the device first answers. */
   private lastAnswerAt = 0;
   /**
-   * The last read ended with no answer (asleep at night, switched off, wrong address): the next reads try once
-   * without retries, say nothing new (quiet errors), and keep the status until the device answers again.
+   * Silent by the link's silence rule (asleep at night, switched off, wrong address): each read sends one
+   * datagram without resends, until the device answers again.
    */
   private silent = false;
+  /** A read ended with no answer since the last answer: later failures are quiet, the status stays. */
+  private outage = false;
   /** Reads that ended with no answer; reads queued before the last of them end at once, quietly. */
-  private silentReads = 0;
+  private timedOutReads = 0;
+  private readonly link: Link;
   private readonly invalid?: SmaError;
   private readonly auth: Backoff;
   private readonly search: Backoff;
@@ -113,6 +132,8 @@ export class InverterSession extends EventEmitter {
   private checkingBack = false;
   private hostIsBack = false;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Reads queued or under way, by their queries: identical ones share a promise. */
+  private readonly pending = new Map<string | symbol, Promise<unknown>>();
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
   readonly stats = { reads: 0, requests: 0, logins: 0, timeouts: 0 };
@@ -123,6 +144,7 @@ export class InverterSession extends EventEmitter {
     this.setMaxListeners(0);
     this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
     this.auth = new Backoff(this.options.authBackoffMs, this.options.authBackoffMaxMs);
+    this.link = new Link(this.options.timeoutMs, { attempts: SILENT_ATTEMPTS, ms: this.options.silentAfterMs });
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
     this.invalid = optionsProblem(this.options);
   }
@@ -153,9 +175,13 @@ export class InverterSession extends EventEmitter {
     this.emit("state", state, error);
   }
 
-  /** Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError. */
+  /**
+   * Reads the given queries in one queued job; resolves with every value, or rejects with an SmaError.
+   * A read of the same queries as one still pending shares its request and its result; beyond
+   * MAX_PENDING_READS distinct pending reads a read ends at once with EBUSY.
+   */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
-    return this.enqueue(() => this.queryAll(queries));
+    return this.enqueue(() => this.queryAll(queries), queries.join(","));
   }
 
   /**
@@ -183,12 +209,28 @@ export class InverterSession extends EventEmitter {
     });
   }
 
-  /** One queued job: host, login and state as for every read; `work` runs logged in. */
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const queuedAfter = this.silentReads;
+  /**
+   * One queued job: host, login and state as for every read; `work` runs logged in. A job with the `key` of one
+   * still pending shares it; beyond MAX_PENDING_READS pending jobs a new one ends at once with EBUSY.
+   */
+  private enqueue<T>(work: () => Promise<T>, key: string | symbol = Symbol("job")): Promise<T> {
+    const same = this.pending.get(key);
+    if (same) return same as Promise<T>;
+    if (this.pending.size >= MAX_PENDING_READS) {
+      return Promise.reject(new SmaError("EBUSY", `inverter busy: ${this.pending.size} different reads already waiting for ${this.options.host || this.addressInUse}`));
+    }
+    const queuedAfter = this.timedOutReads;
     const job = this.tail.then(() => this.runRead(work, queuedAfter));
     this.tail = job.catch(() => undefined);
+    this.pending.set(key, job);
+    const settled = (): void => void this.pending.delete(key);
+    job.then(settled, settled);
     return job;
+  }
+
+  /** Distinct reads queued or under way (at most MAX_PENDING_READS). */
+  get pendingReads(): number {
+    return this.pending.size;
   }
 
   private async runRead<T>(work: () => Promise<T>, queuedAfter: number): Promise<T> {
@@ -201,10 +243,10 @@ export class InverterSession extends EventEmitter {
       err.paused = true;
       throw err;
     }
-    const wasSilent = this.silent;
-    // Reads that queued up behind a read that found the device asleep end at once, so that polls faster than
-    // the timeout do not pile up all night; a read asked for after that one probes the device again.
-    if (wasSilent && queuedAfter < this.silentReads) {
+    const inOutage = this.outage;
+    // Reads that queued up behind a read that got no answer end at once, so that polls faster than the timeout
+    // do not pile up (all night); a read asked for after that one tries the device again.
+    if (inOutage && queuedAfter < this.timedOutReads) {
       const err = new SmaError("ETIMEDOUT", `still no answer from ${this.options.host || this.addressInUse}:${this.options.port}`);
       err.quiet = true;
       throw err;
@@ -221,11 +263,12 @@ export class InverterSession extends EventEmitter {
     } catch (e) {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
       if (err.code === "ETIMEDOUT") {
-        err.quiet = wasSilent;
+        err.quiet = inOutage;
         this.loggedIn = false;
-        this.silent = true;
-        this.silentReads++;
-        this.setState(this.lastAnswerAt > 0 ? "asleep" : "error", err);
+        this.outage = true;
+        this.timedOutReads++;
+        this.silent = this.link.silent(Date.now());
+        this.setState(this.silent && this.lastAnswerAt > 0 ? "asleep" : "error", err);
       } else if (err.code === "EAUTH") {
         this.setState("auth", err);
       } else if (err.code !== "ECLOSED") {
@@ -238,10 +281,10 @@ export class InverterSession extends EventEmitter {
   private async readOnce<T>(work: () => Promise<T>): Promise<T> {
     await this.resolveHost();
     if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
-      if (!this.silent) this.setState("connecting");
+      if (!this.outage) this.setState("connecting");
       await this.login();
     }
-    if (!this.silent) this.setState("reading");
+    if (!this.outage) this.setState("reading");
     const result = await work();
     this.setState("ok");
     return result;
@@ -250,13 +293,16 @@ export class InverterSession extends EventEmitter {
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
     const records: DataRecord[] = [];
     const unsupported: QueryName[] = [];
+    // 0x0017 may mean "not authenticated" (a session the device forgot): one fresh login per read, then believed.
+    let relogged = false;
     for (const name of queries) {
       if (this.unsupported.has(name)) {
         unsupported.push(name);
         continue;
       }
       let answer = await this.query(name);
-      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN) {
+      if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !relogged)) {
+        relogged ||= answer.errorCode === ErrorCode.REFUSED;
         this.loggedIn = false;
         await this.login();
         answer = await this.query(name);
@@ -313,17 +359,12 @@ export class InverterSession extends EventEmitter {
     return out;
   }
 
-  /** One request, asked again (up to `retries` times) while the answer lacks fragments; never a partial answer. */
+  /** One request; exchange() returns only complete answers (never a partial one) or ends with ETIMEDOUT. */
   private async archiveChunk(command: number, range: TimeRange): Promise<{ errorCode: number; payloads: Buffer[] }> {
-    for (let attempt = 0; ; attempt++) {
-      const a = await this.exchange(command, (packetId) => buildArchiveRequest({
-        source: this.transport.identity, destination: this.destination(), packetId, command, range,
-      }));
-      if (a.errorCode !== 0 || complete(a.answers)) return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
-      if (attempt >= this.options.retries) {
-        throw new SmaError("EPROTOCOL", `archive answer incomplete after ${attempt + 1} attempt(s): datagrams missing`);
-      }
-    }
+    const a = await this.exchange(command, (packetId) => buildArchiveRequest({
+      source: this.transport.identity, destination: this.destination(), packetId, command, range,
+    }));
+    return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
   }
 
   /** Oldest first, one record per key (chunks that share a boundary send its record twice). */
@@ -367,57 +408,100 @@ export class InverterSession extends EventEmitter {
     this.loggedIn = true;
   }
 
-  /** Sends a request and waits for its whole answer (all fragments), resending on timeout. */
+  /**
+   * Sends a request and waits for its whole answer (every fragment, see FragmentSet). Resends after the link's
+   * RTO (copies per attempt as the link's loss asks for), and ends within timeout × (retries + 1) whatever
+   * arrives: repeated or endless fragments cannot hold it up. A silent device gets one datagram and one timeout.
+   * Any command: the datagrams of the answer (and all their records) come back in the device's order.
+   */
   private exchange(command: number, build: (packetId: number) => Buffer):
     Promise<{ errorCode: number; records: DataRecord[]; source: Address; answers: InverterAnswer[] }> {
     if (this._state === "closed") return Promise.reject(closedError());
     const address = this.addressInUse as string;
-    const { port, timeoutMs } = this.options;
-    const retries = this.silent ? 0 : this.options.retries;
+    const { port, timeoutMs, retries } = this.options;
+    const probe = this.silent;
+    const link = this.link;
     const packetId = this.transport.nextPacketId();
     const datagram = build(packetId);
     this.stats.requests++;
+    const started = Date.now();
+    const deadline = started + (probe ? timeoutMs : timeoutMs * (retries + 1));
     return new Promise((resolve, reject) => {
-      // Keyed by fragment number (counting down to 0): a fragment that arrives again after a resend replaces itself.
-      const fragments = new Map<number, InverterAnswer>();
-      let attempt = 0;
+      const fragments = new FragmentSet();
+      const copies = probe ? 1 : link.copies;
+      let attempts = 0;
+      let sentAt = started;
       let timer: NodeJS.Timeout | undefined;
+      let done = false;
       const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         this.transport.forget(packetId);
         this.aborts.delete(abort);
-        if (err) reject(err);
-        else if (answer) {
-          const answers = [...fragments].sort(([a], [b]) => b - a).map(([, a]) => a);
-          resolve({ errorCode: answer.header.errorCode, records: answers.flatMap((a) => a.records), source: answer.header.source, answers });
-        }
+        if (err) return reject(err);
+        if (!answer) return;
+        link.completed(attempts, copies);
+        const answers = fragments.empty ? [answer] : fragments.answers();
+        resolve({ errorCode: answer.header.errorCode, records: answers.flatMap((a) => a.records), source: answer.header.source, answers });
       };
       const abort = (e: SmaError): void => finish(e);
       this.aborts.add(abort);
-      const send = (): void => {
+      // Waits for this attempt (or the rest of a fragmented answer), never past the deadline.
+      const arm = (): void => {
         clearTimeout(timer);
-        timer = setTimeout(onTimeout, timeoutMs);
-        this.transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
-          finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+        timer = setTimeout(onTimeout, Math.max(0, Math.min(probe ? timeoutMs : link.rtoMs, deadline - Date.now())));
+      };
+      const send = (): void => {
+        attempts++;
+        sentAt = Date.now();
+        link.sent(sentAt);
+        arm();
+        for (let i = 0; i < copies; i++) {
+          this.transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
+            finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+        }
       };
       const onTimeout = (): void => {
         this.stats.timeouts++;
-        if (attempt++ < retries) send();
-        else finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${port} after ${attempt} attempt(s) of ${timeoutMs} ms`));
+        link.timedOut();
+        if (Date.now() < deadline) return send();
+        const got = fragments.empty ? "" : `, incomplete answer (${fragments.progress})`;
+        finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host || address}:${port} after ${attempts} attempt(s) in ${Date.now() - started} ms${got}`));
       };
       this.transport.expect({
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
         onAnswer: (answer) => {
-          this.lastAnswerAt = Date.now();
+          const now = Date.now();
+          // Karn: only the first datagram of an answer to a request sent once times the round trip.
+          link.answered(now, attempts === 1 && fragments.empty ? now - sentAt : undefined);
+          this.lastAnswerAt = now;
           this.silent = false;
+          this.outage = false;
           this.device = answer.header.source;
-          fragments.set(answer.header.fragment, answer);
-          if (answer.header.fragment === 0) finish(undefined, answer);
-          else timer = (clearTimeout(timer), setTimeout(onTimeout, timeoutMs));
+          // Login and error answers carry no records and come in one datagram.
+          if (answer.isLogin || answer.header.errorCode !== 0) return finish(undefined, answer);
+          const verdict = fragments.add(answer);
+          if (verdict === "invalid") {
+            return finish(new SmaError("EPROTOCOL", `answer with fragment counter ${answer.header.fragment}: more than ${MAX_FRAGMENTS} datagrams`));
+          }
+          if (fragments.complete) return finish(undefined, answer);
+          // More of the answer is on its way: wait for it as for an attempt (bounded by the deadline).
+          if (verdict === "new") arm();
         },
       });
       send();
     });
+  }
+
+  /** Round-trip time, share of requests resent and last answer time of this inverter's link. */
+  get linkFigures(): LinkFigures {
+    return this.link.figures();
+  }
+
+  /** True while the link loses enough that requests are often resent (status hint). */
+  get poorLink(): boolean {
+    return this.link.poor;
   }
 
   private async resolveHost(): Promise<void> {
@@ -553,6 +637,13 @@ function optionsProblem(o: InverterSession["options"]): SmaError | undefined {
       return err;
     }
   }
+  // Every inverter refuses an empty password: say so instead of logging in and reporting "wrong password".
+  if (o.password === "") {
+    const err = new SmaError("EINVAL", "no password set");
+    err.field = "password";
+    err.missing = true;
+    return err;
+  }
   const problem = passwordProblem(o.password);
   if (problem) {
     const err = new SmaError("EINVAL", problem);
@@ -560,15 +651,6 @@ function optionsProblem(o: InverterSession["options"]): SmaError | undefined {
     return err;
   }
   return undefined;
-}
-
-/**
- * Every datagram of an answer arrived: fragment numbers n..0 without a gap, and the one numbered n is the first the
- * device sent (on devices that mark only the first datagram with the 0x8000 packet-id bit, a lost first one shows).
- */
-function complete(answers: readonly InverterAnswer[]): boolean {
-  const n = answers.length - 1;
-  return answers.every((a, i) => a.header.fragment === n - i) && answers[0].header.packetIdFlag;
 }
 
 /** Why a range cannot be asked (EINVAL), or undefined. */

@@ -33,7 +33,10 @@ export const ErrorCode = {
   REFUSED: 0x0017,
 } as const;
 
-/** Error codes that mean "this device has no such values": remember per device, do not retry. */
+/**
+ * Error codes that mean "this device has no such values": remember per device, do not retry. 0x0017 only when it
+ * repeats after a fresh login (it may also mean "not authenticated").
+ */
 export const NO_SUCH_VALUES: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_COMMAND,
   ErrorCode.NOT_SUPPORTED,

@@ -76,7 +76,7 @@ export interface DataAnswer extends AnswerBase {
   firstIndex: number;
   records: Buffer[];
   fragment?: number;
-  /** Default true; the later datagrams of a long archive answer come without the 0x8000 bit. */
+  /** Packet id bit 15 (default set): real devices set it on the first datagram of an answer, later ones may not. */
   packetIdFlag?: boolean;
 }
 

@@ -91,6 +91,8 @@ export class SimulatedInverter extends EventEmitter {
   private readonly clock: () => Date;
   private readonly random: () => number;
   private readonly sessions = new Map<string, Session>();
+  /** Clients whose session was forgotten by forgetSessions(): answered 0x0017 until they log in again. */
+  private readonly forgotten = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private socket?: dgram.Socket;
   private sleeping: boolean;
@@ -189,6 +191,15 @@ export class SimulatedInverter extends EventEmitter {
     this.emit("restart");
   }
 
+  /**
+   * Forgets every session without telling the clients, as a Sunny Island was seen to: their queries get 0x0017
+   * ("not authenticated") instead of 0xFFFF until they log in again.
+   */
+  forgetSessions(): void {
+    for (const key of this.sessions.keys()) this.forgotten.add(key);
+    this.sessions.clear();
+  }
+
   /** What the device would send now, decoded as a client decodes it: table names, null for "no value". */
   currentValues(): Record<string, ReadingValue> {
     const now = this.clock();
@@ -258,6 +269,7 @@ export class SimulatedInverter extends EventEmitter {
     for (const [k, v] of this.sessions) if (now - v.lastSeenMs > v.timeoutS * 1000) this.sessions.delete(k);
     const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === h.first);
     const ok = !!group && encodePassword(this.passwords[group], group).equals(echo);
+    if (ok) this.forgotten.delete(key);
     if (ok) this.sessions.set(key, { lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S) });
     else this.stats.loginFailures++;
     const errorCode = ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
@@ -274,7 +286,7 @@ export class SimulatedInverter extends EventEmitter {
     const served = rows.filter((d) => !this.refusals[d.query]);
     let records: Buffer[] = [];
     let errorCode: number = ErrorCode.OK;
-    if (!this.session(key)) errorCode = ErrorCode.NOT_LOGGED_IN;
+    if (!this.session(key)) errorCode = this.forgotten.has(key) ? ErrorCode.REFUSED : ErrorCode.NOT_LOGGED_IN;
     else if (!QUERY_NAMES.some((n) => sameFamily(QUERIES[n].command, h.command))) errorCode = ErrorCode.UNKNOWN_COMMAND;
     else {
       records = this.recordsOf(served, h.first, h.last, this.clock());

@@ -77,7 +77,8 @@ export function buildRecords(def: ValueDef, cls: number, value: SimValue, timest
 
 /**
  * An answer as self-contained datagrams of at most `maxRecords` records of one size, each with its own first/last
- * record index, the fragment counter counting down to 0 on the last (a real status answer came in 5 datagrams).
+ * record index, the fragment counter counting down to 0 on the last (a real status answer came in 5 datagrams), and
+ * packet id bit 15 only on the first (§7: later datagrams may lack it).
  */
 export function buildFragmentedAnswer(a: DataAnswer, maxRecords = Infinity): Buffer[] {
   const max = Math.max(1, Math.floor(maxRecords));
@@ -89,7 +90,7 @@ export function buildFragmentedAnswer(a: DataAnswer, maxRecords = Infinity): Buf
   }
   let index = a.firstIndex;
   return chunks.map((records, i) => {
-    const d = buildDataAnswer({ ...a, firstIndex: index, records, fragment: chunks.length - 1 - i });
+    const d = buildDataAnswer({ ...a, firstIndex: index, records, fragment: chunks.length - 1 - i, packetIdFlag: i === 0 });
     index += records.length;
     return d;
   });

@@ -51,14 +51,14 @@ describe("archive reads", () => {
     }
   });
 
-  it("an answer missing a datagram is asked again, then fails with EPROTOCOL rather than returning part of it", async () => {
+  it("an answer missing a datagram is asked again, then fails with ETIMEDOUT rather than returning part of it", async () => {
     const s = await sim({ maxRecordsPerDatagram: 40 });
     // Drop the first datagram of every answer: the rest, down to fragment 0, arrives.
     const real = (s as unknown as { reply: (d: Buffer[], to: unknown) => void }).reply.bind(s);
     (s as unknown as { reply: (d: Buffer[], to: unknown) => void }).reply = (d, to) => real(d.length > 1 ? d.slice(1) : d, to);
     await assert.rejects(session(s, { retries: 1 }).readArchive("day", threeDays),
-      (e: unknown) => e instanceof SmaError && e.code === "EPROTOCOL" && /incomplete/.test(e.message));
-    assert.equal(s.stats.queries.dayData, 2, "asked once more, then gave up");
+      (e: unknown) => e instanceof SmaError && e.code === "ETIMEDOUT" && /incomplete answer/.test(e.message));
+    assert.ok(s.stats.queries.dayData >= 2, "asked again within the deadline, then gave up");
   });
 
   it("0x0015 (nothing in that range, older than the retention) is an empty result with the range stated, not an error", async () => {

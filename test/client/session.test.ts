@@ -2,9 +2,10 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
+import { DEFAULTS, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import { QUERY_NAMES, type QueryName } from "../../src/protocol";
+import { Command, QUERY_NAMES, VALUES, decodeInverterDatagram, type Net2Header, type QueryName } from "../../src/protocol";
+import { buildDataAnswer, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
 
 const clients: SpeedwireClient[] = [];
 const sims: SimulatedInverter[] = [];
@@ -28,6 +29,39 @@ function client(): SpeedwireClient {
 
 function session(c: SpeedwireClient, s: SimulatedInverter, o: Partial<InverterOptions> = {}) {
   return c.inverter({ host: "127.0.0.1", port: s.port, password: "0000", timeoutMs: 300, retries: 2, ...o });
+}
+
+/**
+ * A device that logs anyone in and answers queries as `onQuery` says: for answers no simulator would send
+ * (endless fragments, counters out of range, a first datagram lost on purpose).
+ */
+async function fakeInverter(onQuery: (h: Net2Header, reply: (b: Buffer) => void, n: number) => void): Promise<{ port: number }> {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  let open = true;
+  after(() => {
+    open = false;
+    sock.close();
+  });
+  let n = 0;
+  sock.on("message", (m, rinfo) => {
+    const { header: h } = decodeInverterDatagram(m);
+    const reply = (b: Buffer): void => void (open && sock.send(b, rinfo.port, rinfo.address));
+    if (h.command === Command.LOGIN) {
+      reply(buildLoginAnswer({ source: FAKE, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+    } else if (h.command !== Command.LOGOFF) onQuery(h, reply, n++);
+  });
+  return { port: sock.address().port };
+}
+const FAKE = { susyId: 0x1234, serial: 3999000001 };
+
+/** acPowerPhase as `count` datagrams of one record each (L1 in the first), counters count-1 .. 0. */
+function phaseFragments(h: Net2Header, opts: { flagAll?: boolean } = {}): Buffer[] {
+  const defs = VALUES.filter((v) => v.query === "acPowerPhase");
+  return defs.map((d, i) => buildDataAnswer({
+    source: FAKE, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: i,
+    records: [buildRecord(d, 1, 1000 + i, 1700000000)], fragment: defs.length - 1 - i, packetIdFlag: opts.flagAll || i === 0,
+  }));
 }
 
 const SPOT: QueryName[] = ["energy", "times", "acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency", "dcPower", "dcVoltageCurrent"];
@@ -104,6 +138,31 @@ describe("sessions", () => {
     assert.equal(s.stats.logins, 2);
   });
 
+  it("0x0017 to a session the inverter forgot: one fresh login, then the values (not 'unsupported')", async () => {
+    const s = await sim();
+    const inv = session(client(), s);
+    await inv.read(["acPowerPhase", "energy"]);
+    s.forgetSessions();
+    const r = await inv.read(["acPowerPhase", "energy"]);
+    assert.deepEqual(r.unsupported, []);
+    assert.equal(r.values.totalYield, s.currentValues().totalYield);
+    assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
+    assert.equal(s.stats.logins, 2);
+    await inv.read(["acPowerPhase", "energy"]);
+    assert.equal(s.stats.logins, 2, "no further login");
+  });
+
+  it("0x0017 again after a fresh login: the group is unavailable, remembered, and costs one login per read at most", async () => {
+    const s = await sim({ profile: "battery" });
+    const inv = session(client(), s);
+    const r = await inv.read(["energy", "dcPower", "acPowerPhase"]);
+    assert.deepEqual(r.unsupported, ["energy", "dcPower"]);
+    assert.equal(s.stats.logins, 2, "the first login and one more for 0x0017");
+    const again = await inv.read(["energy", "dcPower", "acPowerPhase"]);
+    assert.deepEqual(again.unsupported, ["energy", "dcPower"]);
+    assert.equal(s.stats.logins, 2);
+  });
+
   it("a wrong password is EAUTH, and the client tries to log in once per back-off window", async () => {
     const s = await sim({ userPassword: "1234" });
     const inv = session(client(), s, { password: "9999", authBackoffMs: 400 });
@@ -117,6 +176,16 @@ describe("sessions", () => {
     assert.ok(errors.every((e) => e === "EAUTH"), errors.join(","));
     // Windows of 400 ms then 800 ms: logins at 0 and ~400 ms, none more within 1 s.
     assert.equal(s.stats.logins, 2);
+  });
+
+  it("an empty password is EINVAL \"no password set\": no login is sent (it could only be refused as EAUTH)", async () => {
+    const s = await sim();
+    const inv = session(client(), s, { password: "" });
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError);
+    assert.equal(err.code, "EINVAL");
+    assert.equal(err.missing, true);
+    assert.equal(s.stats.logins, 0);
   });
 
   it("the password never appears in errors", async () => {
@@ -136,17 +205,33 @@ describe("sessions", () => {
     assert.ok(Date.now() - t0 < 100 * 3 + 200);
   });
 
-  it("an inverter that falls asleep: one error, then quiet errors; it wakes by itself", async () => {
+  it("an inverter that stops answering: one error, then quiet ones; 'asleep' only after the silence rule; it wakes by itself", async () => {
     const s = await sim();
-    const inv = session(client(), s, { timeoutMs: 80, retries: 1 });
+    const inv = session(client(), s, { timeoutMs: 80, retries: 1, silentAfterMs: 400 });
     await inv.read(["acPowerPhase"]);
     s.setSleeping(true);
+    const t0 = Date.now();
     const e1 = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
     const e2 = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
     assert.ok(e1 instanceof SmaError && e2 instanceof SmaError);
     assert.equal(e1.quiet, false);
     assert.equal(e2.quiet, true);
+    assert.equal(inv.state, "error", "a few lost attempts are no answer, not asleep");
+    let reads = 2;
+    while ((inv.state as string) !== "asleep" && reads < 50) {
+      const e = await inv.read(["acPowerPhase"]).catch((x: SmaError) => x);
+      assert.ok(e instanceof SmaError && e.quiet);
+      reads++;
+    }
     assert.equal(inv.state, "asleep");
+    assert.ok(Date.now() - t0 >= 400, `asleep after ${Date.now() - t0} ms of silence`);
+    assert.ok(s.stats.received - 2 >= SILENT_ATTEMPTS, `asleep after ${s.stats.received - 2} unanswered datagrams`);
+    // Asleep: one datagram per read, no resends.
+    for (let i = 0; i < 3; i++) {
+      const before = s.stats.received;
+      await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+      assert.equal(s.stats.received - before, 1);
+    }
     s.setSleeping(false);
     const r = await inv.read(["acPowerPhase"]);
     assert.equal(inv.state, "ok");
@@ -159,7 +244,9 @@ describe("sessions", () => {
     await inv.read(["acPowerPhase"]);
     s.setSleeping(true);
     const t0 = Date.now();
-    const burst = await Promise.all(Array.from({ length: 5 }, () => inv.read(["acPowerPhase"]).catch((e: SmaError) => e)));
+    // Distinct reads (identical ones would share one read and its one error).
+    const burst = await Promise.all((["acPowerPhase", "energy", "dcPower", "gridFrequency", "times"] as const)
+      .map((q) => inv.read([q]).catch((e: SmaError) => e)));
     const took = Date.now() - t0;
     assert.ok(burst.every((e) => e instanceof SmaError && e.code === "ETIMEDOUT"));
     assert.deepEqual(burst.map((e) => (e as SmaError).quiet), [false, true, true, true, true]);
@@ -207,6 +294,137 @@ describe("sessions", () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(slow.stats.logoffs, 1);
     assert.equal(s.stats.logoffs, 0);
+  });
+});
+
+describe("bad links with the default timeout and retries", () => {
+  const defaults = { timeoutMs: DEFAULTS.timeoutMs, retries: DEFAULTS.retries };
+  const NOON = new Date("2024-06-21T12:00:00Z");
+
+  it("30 % loss each way, 2-10 ms latency: every read has the true values, and the link shows it is poor", { timeout: 60_000 }, async () => {
+    const s = await sim({ lossRequests: 0.3, lossAnswers: 0.3, latencyMs: { min: 2, max: 10 }, seed: 5, clock: () => NOON });
+    const inv = session(client(), s, defaults);
+    // The first read also learns the link (until an answer the wait is 1 s): it may need a second poll.
+    await inv.read(["acPowerPhase"]).catch(() => inv.read(["acPowerPhase"]));
+    const want = s.currentValues();
+    for (let i = 0; i < 100; i++) {
+      const r = await inv.read(["acPowerPhase", "energy"]);
+      assert.deepEqual([r.values.acPowerL1, r.values.acPowerL3, r.values.totalYield], [want.acPowerL1, want.acPowerL3, want.totalYield], `read ${i}`);
+    }
+    const link = inv.linkFigures;
+    assert.ok(link.rttMs !== null && link.rttMs < 100, `rtt ${link.rttMs} ms`);
+    assert.ok(link.resentPct >= 20 && inv.poorLink, `resent ${link.resentPct} %`);
+    assert.ok(link.lastAnswer !== null && Date.now() - link.lastAnswer < 1000);
+    assert.equal(inv.state, "ok");
+  });
+
+  for (const latencyMs of [5, 800]) {
+    it(`latency ${latencyMs} ms: the wait before a resend fits the round trip (a lost answer costs little, a slow one is not resent)`, { timeout: 60_000 }, async () => {
+      const s = await sim({ latencyMs, clock: () => NOON });
+      const inv = session(client(), s, defaults);
+      for (let i = 0; i < 6; i++) await inv.read(["acPowerPhase"]);
+      const link = inv.linkFigures;
+      assert.ok(link.rttMs !== null && link.rttMs >= latencyMs && link.rttMs < latencyMs + 100, `rtt ${link.rttMs} ms`);
+      assert.ok(link.resentPct < 20 && !inv.poorLink, `resent ${link.resentPct} %`);
+      const asked = s.stats.received;
+      await inv.read(["acPowerPhase"]);
+      assert.equal(s.stats.received - asked, 1, "one datagram for one query: no resend of a slow answer");
+      // One lost answer: resent after about the RTO (100 ms floor at 5 ms), not after the 1500 ms timeout.
+      s.options.lossAnswers = 1;
+      setTimeout(() => void (s.options.lossAnswers = 0), latencyMs + 20);
+      const t0 = Date.now();
+      await inv.read(["acPowerPhase"]);
+      const took = Date.now() - t0;
+      if (latencyMs === 5) assert.ok(took < 1000, `a lost answer cost ${took} ms`);
+      else assert.ok(took < 3 * latencyMs + 1500, `a lost answer cost ${took} ms`);
+    });
+  }
+});
+
+describe("a slow inverter and many reads", () => {
+  it("1000 identical reads share one request and one result; more than 16 distinct pending reads are EBUSY at once", { timeout: 20_000 }, async () => {
+    const s = await sim({ latencyMs: 300 });
+    const inv = session(client(), s, { timeoutMs: 1000 });
+    await inv.read(["acPowerPhase"]);
+    const asked = s.stats.queries.acPowerPhase;
+    const t0 = Date.now();
+    const same = await Promise.all(Array.from({ length: 1000 }, () => inv.read(["acPowerPhase"])));
+    assert.ok(Date.now() - t0 < 1500, `1000 identical reads took ${Date.now() - t0} ms`);
+    assert.equal(new Set(same).size, 1, "one result for all");
+    assert.equal(s.stats.queries.acPowerPhase - asked, 1, "one request for all");
+    assert.equal(inv.pendingReads, 0);
+
+    const distinct = Array.from({ length: 20 }, (_, i) => [QUERY_NAMES[i % QUERY_NAMES.length], ...(i >= QUERY_NAMES.length ? ["energy" as const] : [])]);
+    assert.equal(new Set(distinct.map((q) => q.join())).size, 20);
+    const t1 = Date.now();
+    const settled = distinct.map((q) => inv.read(q).then(() => "ok", (e: SmaError) => ({ code: e.code, at: Date.now() - t1 })));
+    assert.equal(inv.pendingReads, 16);
+    const busy = (await Promise.all(settled.slice(16))) as { code: string; at: number }[];
+    assert.deepEqual(busy.map((b) => b.code), ["EBUSY", "EBUSY", "EBUSY", "EBUSY"]);
+    assert.ok(busy.every((b) => b.at < 100), "EBUSY at once");
+    assert.ok((await Promise.all(settled.slice(0, 16))).every((r) => r === "ok" || (r as { code: string }).code !== "EBUSY"));
+    assert.equal(inv.pendingReads, 0);
+  });
+});
+
+describe("answers in several datagrams", () => {
+  it("10 % of answer datagrams lost: every read has every value or ends with ETIMEDOUT, never missing values", async () => {
+    const s = await sim({ phases: 3, strings: 3, maxRecordsPerDatagram: 1, lossAnswers: 0.1, seed: 11 });
+    const inv = session(client(), s, { timeoutMs: 40, retries: 30 });
+    const queries: QueryName[] = ["acPowerPhase", "acVoltageCurrent", "dcVoltageCurrent"];
+    const want = s.currentValues();
+    const names = Object.keys(want).filter((k) => /^(acPowerL|acVoltage|acCurrent|dcVoltage|dcCurrent)/.test(k) && want[k] !== null);
+    let complete = 0;
+    const partial: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = await inv.read(queries).catch((e: SmaError) => e);
+      if (r instanceof SmaError) {
+        assert.equal(r.code, "ETIMEDOUT");
+        continue;
+      }
+      const missing = names.filter((n) => r.values[n] !== want[n]);
+      if (missing.length > 0) partial.push(`read ${i}: ${missing.join(",")}`);
+      else complete++;
+    }
+    assert.deepEqual(partial, [], "reads with missing or wrong values");
+    assert.ok(complete >= 90, `${complete} of 100 reads complete`);
+  });
+
+  it("the first datagram lost: the read asks again instead of taking the rest as the answer", async () => {
+    const dev = await fakeInverter((h, reply, n) => {
+      const parts = phaseFragments(h);
+      for (const [i, d] of parts.entries()) if (n > 0 || i > 0) reply(d);
+    });
+    const r = await session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 }).read(["acPowerPhase"]);
+    assert.deepEqual([r.values.acPowerL1, r.values.acPowerL2, r.values.acPowerL3], [1000, 1001, 1002]);
+  });
+
+  it("endless non-final fragments: the read and the one queued behind it end with ETIMEDOUT within timeout x (retries + 1)", { timeout: 10_000 }, async () => {
+    const dev = await fakeInverter((h, reply) => {
+      const [first, middle] = phaseFragments(h);
+      reply(first);
+      const t = setInterval(() => reply(middle), 20);
+      setTimeout(() => clearInterval(t), 1500);
+    });
+    const inv = session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 });
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([inv.read(["acPowerPhase"]), inv.read(["acPowerPhase", "energy"])].map((p) => p.catch((e: SmaError) => e)));
+    assert.ok(a instanceof SmaError && a.code === "ETIMEDOUT", String(a));
+    assert.match(a.message, /incomplete answer \(2 of 3 datagrams\)/);
+    assert.ok(b instanceof SmaError && b.code === "ETIMEDOUT", String(b));
+    assert.ok(Date.now() - t0 < 2 * 100 * 3 + 400, `both ended after ${Date.now() - t0} ms`);
+  });
+
+  it(`a fragment counter of ${64} or more is EPROTOCOL at once`, async () => {
+    const dev = await fakeInverter((h, reply) => {
+      const [first] = phaseFragments(h);
+      first.writeUInt16LE(64, 38);
+      reply(first);
+    });
+    const t0 = Date.now();
+    const e = await session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 300, retries: 2 }).read(["acPowerPhase"]).catch((x: SmaError) => x);
+    assert.ok(e instanceof SmaError && e.code === "EPROTOCOL", String(e));
+    assert.ok(Date.now() - t0 < 300, "without waiting for the timeout");
   });
 });
 

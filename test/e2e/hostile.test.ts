@@ -19,7 +19,7 @@ import { SpeedwireClient } from "../../src/client";
 import { canSendFromPortZero, hostileDatagrams, sendFromPortZero } from "../harness/hostile";
 import { SimulatedInverter, type RequestEvent, type SimulatedInverterOptions } from "../../src/simulator";
 import {
-  ANY_DEVICE, QUERIES, buildLogin, buildQuery, decodeInverterDatagram, encodePassword, type QueryName, type UserGroupName,
+  ANY_DEVICE, QUERIES, VALUES, buildLogin, queriesFor, buildQuery, decodeInverterDatagram, encodePassword, type QueryName, type UserGroupName,
 } from "../../src/protocol";
 
 const rt = runtimes()[0];
@@ -30,7 +30,7 @@ const WRONG_PW = "Bad-Inst-99";
 const REDEPLOYS = 50;
 /** A fixed noon: the simulators' values (and record times) do not move during a test. */
 const NOON = new Date("2024-06-21T12:00:00Z");
-const TYPED_CODES = ["ETIMEDOUT", "EAUTH", "ENOTSUPPORTED", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "EPROTOCOL", "ECLOSED", "EINVAL"];
+const TYPED_CODES = ["ETIMEDOUT", "EAUTH", "ENOTSUPPORTED", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "EPROTOCOL", "ECLOSED", "EINVAL", "EBUSY"];
 const BAD_LOG = /uncaught|unhandled|EADDRINUSE/i;
 const SPOT_AC: QueryName[] = ["acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency"];
 
@@ -345,6 +345,81 @@ describe(`hostile conditions in a real Node-RED (${rt.name})`, { skip: skipLocal
     assert.ok(st.text, "a red status that says why");
     await nr.deploy([{ id: tab, type: "tab", label: "loss" }], "full");
     assertCleanLog(nr.log().slice(logFrom), "loss");
+  });
+
+  it("1000 msgs/s into one query node of a slow inverter, 20 other reads beside: bounded, every msg ends, EBUSY at Catch", async (t) => {
+    const logFrom = nr.log().length;
+    const LATENCY = 500;
+    const slow = await sim({ serial: 3300000451, userPassword: USER_PW, latencyMs: LATENCY });
+    const tab = "flood";
+    // 20 sma-read nodes, each reading its own set of queries: with the flooded node 21 distinct reads, 5 over the bound.
+    const names = [...new Set(VALUES.map((v) => v.query))].map((q) => VALUES.find((v) => v.query === q && !v.indexed)?.name)
+      .filter((n): n is string => !!n);
+    const selections = Array.from({ length: 20 }, (_, i) => (i < names.length ? [names[i]] : [names[i % names.length], names[(i + 1) % names.length]]));
+    assert.equal(new Set(selections.map((v) => queriesFor(v).join())).size, 20, "20 distinct query sets");
+    const readers = selections.map((_, i) => `fread${i}`);
+    await nr.deploy([
+      { id: tab, type: "tab", label: "flood" },
+      inverterNode("finv", slow, { password: USER_PW, timeout: "1000", retries: "1" }),
+      node(tab, { id: "fgo", type: "inject", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", once: false, wires: [["fgen"]] }),
+      node(tab, { id: "fgo2", type: "inject", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", once: false, wires: [readers] }),
+      // 10 messages every 10 ms for 5 s, each stamped with the time it was sent.
+      node(tab, { id: "fgen", type: "function", name: "1000/s", outputs: 1, func: `
+        let seq = 0; const end = Date.now() + 5000;
+        const t = setInterval(() => {
+          if (Date.now() >= end) { clearInterval(t); flow.set("sent", seq); return; }
+          for (let i = 0; i < 10; i++) node.send({ t0: Date.now(), seq: seq++ });
+        }, 10);
+        return null;`, wires: [["fac"]] }),
+      node(tab, { id: "fac", type: "sma-spot-ac", inverter: "finv", topic: "", wires: [["fcount"]] }),
+      ...selections.map((values, i) => node(tab, { id: readers[i], type: "sma-read", inverter: "finv", topic: "", values, wires: [["fcount"]] })),
+      node(tab, { id: "fcount", type: "function", outputs: 1, func: `
+        const st = flow.get("st") || { ok: 0, okReads: 0, maxMs: 0 };
+        if (msg.t0) { st.ok++; st.maxMs = Math.max(st.maxMs, Date.now() - msg.t0); } else st.okReads++;
+        flow.set("st", st); return null;`, wires: [[]] }),
+      node(tab, { id: "fcatch", type: "catch", scope: ["fac", ...readers], uncaught: false, wires: [["fcaught"]] }),
+      node(tab, { id: "fcaught", type: "function", outputs: 1, func: `
+        const c = flow.get("caught") || { codes: {}, maxMs: 0, flood: 0 };
+        const code = String((msg.error && msg.error.code) || "none"); c.codes[code] = (c.codes[code] || 0) + 1;
+        if (msg.t0) { c.flood++; c.maxMs = Math.max(c.maxMs, Date.now() - msg.t0); }
+        flow.set("caught", c); return null;`, wires: [[]] }),
+      node(tab, { id: "frep", type: "inject", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", once: false, wires: [["freport"]] }),
+      node(tab, { id: "freport", type: "function", outputs: 1, func: `
+        msg.payload = { st: flow.get("st") || { ok: 0, okReads: 0, maxMs: 0 }, caught: flow.get("caught") || { codes: {}, maxMs: 0, flood: 0 }, sent: flow.get("sent") };
+        return msg;`, wires: [["fdbg"]] }),
+      debug(tab, "fdbg", "payload"),
+    ], "full");
+    type Report = { st: { ok: number; okReads: number; maxMs: number }; caught: { codes: Record<string, number>; maxMs: number; flood: number }; sent?: number };
+    const report = async (): Promise<Report> => {
+      nr.clearDebug();
+      await nr.inject("frep");
+      return (await nr.waitForDebug((m) => m.id === "fdbg", 5000)).value as Report;
+    };
+    const t0 = Date.now();
+    await nr.inject("fgo");
+    await sleep(300); // the flooded node's read is pending first: 15 of the 20 others fit beside it
+    await nr.inject("fgo2");
+    // Every message ends: the 5 s of flood, then at most 16 reads of this inverter (each at most 5 exchanges of LATENCY).
+    let r = await report();
+    const limitMs = 5000 + 16 * 5 * LATENCY + 5000;
+    while (!(r.sent !== undefined && r.st.ok + r.caught.flood === r.sent && r.st.okReads + (r.caught.codes.EBUSY ?? 0) >= 20)) {
+      assert.ok(Date.now() - t0 < limitMs, `not done after ${limitMs} ms: ${JSON.stringify(r)}`);
+      await sleep(500);
+      r = await report();
+    }
+    const queries = Object.values(slow.stats.queries).reduce((a, b) => a + b, 0);
+    t.diagnostic(`${r.sent} msgs in 5 s into sma-spot-ac, ${LATENCY} ms per answer: ${r.st.ok} outputs (slowest after ${r.st.maxMs} ms), `
+      + `${r.caught.flood} caught; 20 sma-read: ${r.st.okReads} outputs, caught ${JSON.stringify(r.caught.codes)}; `
+      + `${queries} queries reached the inverter; all done after ${Date.now() - t0} ms`);
+    assert.ok(r.sent >= 3000, `the flood sent ${r.sent} messages`);
+    assert.equal(r.st.ok, r.sent, "every flooded message got its values (identical reads share one)");
+    assert.ok(r.st.maxMs < limitMs, `slowest message ${r.st.maxMs} ms`);
+    assert.ok(queries < 100, `${queries} queries reached the inverter: identical reads were shared, not queued`);
+    assert.equal(r.caught.codes.EBUSY, 5, "21 distinct reads, 16 pending at most: 5 EBUSY at the Catch node");
+    const busy = readers.map((id) => nr.statuses.get(id)).filter((st) => st?.text === "busy");
+    assert.equal(busy.length, 5, "the refused readers show 'busy'");
+    await nr.deploy([{ id: tab, type: "tab", label: "flood" }], "full");
+    assertCleanLog(nr.log().slice(logFrom), "flood");
   });
 
   it("datagrams of every kind from UDP port 0 to every socket (transport, searches, meter): Node-RED survives and keeps reading", async (t) => {

@@ -6,11 +6,11 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 import { QUERY_NODES, readSpec } from "../../nodes/shared/payloads";
 
-const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL"];
+const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL", "EBUSY"];
 /** Per language: the Errors heading, text from the null and shared-login paragraphs, and the pointer to them. */
 const LANGS = {
   "en-US": { errors: "<h4>Errors</h4>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login", pointer: "see the help of the <i>SMA inverter</i> configuration node" },
-  de: { errors: "<h4>Fehler</h4>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung", pointer: "siehe Hilfe des Konfigurations-Nodes <i>SMA Wechselrichter</i>" },
+  de: { errors: "<h4>Fehler</h4>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung", pointer: "siehe Hilfe des Konfigurations-Nodes <i>SMA-Wechselrichter</i>" },
 };
 /** Every node that reads an inverter, with the node folder its help is in. */
 const READERS = [...QUERY_NODES.map((s) => ({ spec: s, set: "query" })), { spec: readSpec, set: "sma-read" }];
@@ -26,12 +26,12 @@ function help(set: string, type: string, lang: string): string {
   return m[1];
 }
 
-it("every reading node has its help in every language, with its own topic, msg.sma and the pointer to the shared sections", () => {
+it("every reading node has its help in every language, with its own topic, msg.sma (with link) and the pointer to the shared sections", () => {
   for (const { spec, set } of READERS) {
     for (const [lang, text] of Object.entries(LANGS)) {
       const html = help(set, spec.type, lang);
       assert.match(html, new RegExp(`<code>sma/&lt;[^&]+&gt;/${spec.topic}</code>`), `${spec.type} ${lang}: default topic`);
-      assert.ok(html.includes("<code>{ serial, susyId, timestamp, address }</code>"), `${spec.type} ${lang}: msg.sma row`);
+      assert.ok(html.includes("<code>{ serial, susyId, timestamp, address, link }</code>"), `${spec.type} ${lang}: msg.sma row`);
       assert.ok(html.includes(text.pointer), `${spec.type} ${lang}: pointer to the inverter's help`);
     }
   }

@@ -246,6 +246,17 @@ describe("sessions", () => {
     assert.equal((await login(c, s)).header?.errorCode, 0);
   });
 
+  it("forgetSessions: 0x0017 to the forgotten clients until they log in again; clients that never logged in get 0xFFFF", async () => {
+    const s = await sim();
+    const c = await socket();
+    await login(c, s);
+    s.forgetSessions();
+    assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, ErrorCode.REFUSED);
+    assert.equal((await ask(await socket(), s, QUERIES.energy)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+    await login(c, s);
+    assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, 0);
+  });
+
   it("an idle session lapses after sessionTimeoutS; queries keep it alive", async () => {
     let t = NOON.getTime();
     const s = await sim({ sessionTimeoutS: 60, clock: () => new Date(t) });
