@@ -42,6 +42,26 @@
         }
         return opt ? t("validation." + key) : false;
     }
+    /**
+     * onadd of every reading node: a new node gets the sma-inverter config node when exactly one exists (on this
+     * flow or global), so it is valid at once; with none or several the user picks in the dialog.
+     */
+    function pickInverter() {
+        if (this.inverter) {
+            return;
+        }
+        var active = RED.workspaces.active();
+        var found = [];
+        RED.nodes.eachConfig(function (c) {
+            if (c.type === "sma-inverter" && (!c.z || c.z === active)) {
+                found.push(c.id);
+            }
+        });
+        if (found.length === 1) {
+            this.inverter = found[0];
+        }
+    }
     editor.ajaxError = ajaxError;
+    editor.pickInverter = pickInverter;
     editor.result = result;
 })();

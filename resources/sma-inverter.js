@@ -162,7 +162,7 @@
         var hint = $("#sma-inverter-password-hint");
         var problem = passwordProblem(v);
         if (problem) {
-            hint.text(t("validation." + problem) + " (" + t("hint.passwordCount", { count: v.length }) + ")");
+            hint.text(t("validation." + problem, { count: v.length }));
         } else if (v === STORED) {
             hint.text(t("hint.passwordStored"));
         } else if (!v) {
@@ -170,7 +170,15 @@
         } else {
             hint.text(t("hint.passwordCount", { count: v.length }));
         }
-        hint.toggleClass("sma-error", problem !== undefined);
+        // No password is not invalid to save (it may be entered later), but every read fails without one.
+        hint.toggleClass("sma-error", problem !== undefined || !v);
+    }
+
+    /** "Found by its serial number" only while that is what happens: host empty, a serial set. */
+    function updateSerialHint() {
+        var host = rules().text($("#node-config-input-host").val());
+        var serial = rules().text($("#node-config-input-serial").val());
+        $("#sma-inverter-serial-hint").toggle(host === "" && serial !== "" && isSerial(serial));
     }
 
     function stopEditing() {
@@ -206,7 +214,10 @@
         validateRetries: whole("RETRIES", "retries"),
         validatePassword: function (v, opt) {
             var problem = passwordProblem(v);
-            return problem ? result(false, problem, opt) : true;
+            if (!problem) {
+                return true;
+            }
+            return opt ? t("validation." + problem, { count: String(v).length }) : false;
         },
         paletteLabel: function () {
             return t("paletteLabel");
@@ -236,6 +247,12 @@
             });
             $("#node-config-input-password").on("change keyup input paste", updatePasswordHint);
             updatePasswordHint();
+            $("#node-config-input-host").on("change keyup input paste", updateSerialHint);
+            // An empty host is valid only with a serial: check the host again whenever the serial changes.
+            $("#node-config-input-serial").on("change keyup input paste", function () {
+                $("#node-config-input-host").trigger("change");
+            });
+            updateSerialHint();
         },
         save: function () {
             ["host", "serial", "port", "timeout", "retries"].forEach(function (field) {

@@ -31,6 +31,7 @@
             inputs: 1,
             outputs: 1,
             icon: type + ".svg",
+            onadd: window.SmaSpeedwireEditor.pickInverter,
             paletteLabel: function () {
                 return t(type + ".paletteLabel");
             },

@@ -19,6 +19,8 @@ export interface SessionBinding {
   session: InverterSession;
   /** True once the node was closed (redeployed alone while its read was under way). */
   closed(): boolean;
+  /** This node starts a read: its dot says "reading" until ok() or fail(). */
+  start(): void;
   /** The status after a good read; nothingSupported as the session's read result says. */
   ok(nothingSupported?: boolean): void;
   /** Ends a failed read: done(err) so Catch nodes see it, quietly for a known outage. */
@@ -48,13 +50,16 @@ export function bindSession(RED: NodeAPI, node: Node, def: NodeDef & { inverter?
   return {
     session,
     closed: () => closed,
+    start: () => status.start(),
     ok: (nothingSupported = false) => status.read(nothingSupported),
     fail: (e, done) => {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
-      if (closed || err.code === "ECLOSED") return done();
       // An inverter asleep for the night (or not answering since deploy) fails every poll: say it once; the
       // status ("asleep" or "no answer") was set when it stopped answering and stays until it answers again.
-      if (err.quiet) return done();
+      if (closed || err.code === "ECLOSED" || err.quiet) {
+        status.ended();
+        return done();
+      }
       status.failed(err);
       done(err);
     },
@@ -71,6 +76,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
 
     this.on("input", (msg, send, done) => {
       const queries = spec.queries(config);
+      bound.start();
       session.read(queries).then((result) => {
         // Redeployed alone while its read was under way (the inverter's session lives on): nothing to say.
         if (bound.closed()) return done();

@@ -24,6 +24,7 @@ export function hhmmss(d: Date = new Date()): string {
 }
 
 export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
+  if (err.code === "EINVAL" && err.missing && err.field === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
   if (err.code === "ENOTSUPPORTED") return { fill: "grey", shape: "ring", text: RED._(NS + "notSupported") };
   if (err.code === "EINVAL" && err.field) return { fill: "red", shape: "ring", text: RED._(NS + "bad." + err.field) };
@@ -63,36 +64,72 @@ export function noConfigStatus(RED: NodeAPI): NodeStatus {
   return { fill: "red", shape: "ring", text: RED._(NS + "noConfig") };
 }
 
+/** Errors about the inverter or its settings, not about one node's read: every node of the inverter may show them. */
+const SESSION_WIDE: ReadonlySet<SmaErrorCode> = new Set<SmaErrorCode>(["ETIMEDOUT", "EAUTH", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "ESOCKET"]);
+
 /**
- * The one place a reading node's dot is set: from the session's state (shared by every node of the inverter)
- * and from the outcome of this node's own reads, which the state alone cannot tell (its time, nothing supported).
+ * The one place a reading node's dot is set. Its own read's progress ("reading" only while its own read is under
+ * way), its own outcome (its time, its errors), and the session-wide states every node of the inverter shares
+ * (asleep, wrong password, no answer): a node never triggered shows only those, else nothing.
  */
 export class ReadStatus {
   private lastOk?: Date;
-  /** This node's last read was refused with EBUSY: other nodes' reads of the inverter do not hide that. */
-  private busy = false;
+  /** This node's reads under way (queued or running). */
+  private pending = 0;
+  /** The dot of this node's last outcome, shown again when a session-wide state clears. */
+  private own?: NodeStatus;
+  /** The dot shows a session-wide state, not this node's own. */
+  private shared = false;
 
   constructor(private readonly RED: NodeAPI, private readonly node: Node, private readonly session: InverterSession) {}
 
   /** Listener for the session's "state" event. */
   readonly onState = (state: InverterState, err?: SmaError): void => {
-    if (this.busy && (state === "reading" || state === "connecting" || state === "ok")) return;
-    const s = stateStatus(this.RED, state, err);
-    if (s) this.node.status(s);
-    else if (state === "ok" && this.lastOk) this.node.status(this.ok());
+    if (state === "searching" || state === "connecting" || state === "reading") {
+      // Progress of some node's read: this node's dot says it only while its own read waits for it.
+      if (this.pending > 0) this.node.status(stateStatus(this.RED, state) ?? {});
+    } else if (state === "asleep" || state === "auth" || (state === "error" && err && SESSION_WIDE.has(err.code))) {
+      this.shared = true;
+      this.node.status(stateStatus(this.RED, state, err) ?? {});
+    } else if (state === "ok" && this.shared && this.pending === 0) {
+      // The inverter answers again: back to this node's own last outcome (nothing if it never read).
+      this.shared = false;
+      this.node.status(this.own ?? {});
+    }
   };
+
+  /** This node starts a read: the session's progress (searching, connecting, reading) shows until it ends. */
+  start(): void {
+    this.pending++;
+  }
 
   /** This node's read succeeded; nothingSupported as the session's read result says (ReadResult.nothingSupported). */
   read(nothingSupported: boolean): void {
     this.lastOk = new Date();
-    this.busy = false;
-    this.node.status(nothingSupported ? errorStatus(this.RED, new SmaError("ENOTSUPPORTED", "")) : this.ok());
+    this.settle(nothingSupported ? errorStatus(this.RED, new SmaError("ENOTSUPPORTED", "")) : this.ok());
   }
 
   /** This node's read failed (and the failure is worth a dot: not quiet, not closed). */
   failed(err: SmaError): void {
-    this.busy = err.code === "EBUSY";
+    // Its own (EBUSY, EPROTOCOL, ...): stays until its next read, whatever other nodes' reads do.
+    if (!SESSION_WIDE.has(err.code)) return this.settle(errorStatus(this.RED, err));
+    // About the inverter, not this node: it clears when any node's read gets an answer again.
+    this.pending = Math.max(0, this.pending - 1);
+    this.shared = true;
     this.node.status(errorStatus(this.RED, err));
+  }
+
+  /** This node's read ended quietly (a known outage: the session-wide dot stays) or was abandoned. */
+  ended(): void {
+    this.pending = Math.max(0, this.pending - 1);
+    if (this.pending === 0 && !this.shared) this.node.status(this.own ?? {});
+  }
+
+  private settle(status: NodeStatus): void {
+    this.pending = Math.max(0, this.pending - 1);
+    this.own = status;
+    this.shared = false;
+    this.node.status(status);
   }
 
   private ok(): NodeStatus {

@@ -31,6 +31,7 @@ export = (RED: NodeAPI): void => {
 
     this.on("input", (msg, send, done) => {
       let range: { from: number; to: number };
+      bound.start();
       try {
         range = rangeOf(msg.payload, archive, span);
       } catch (e) {

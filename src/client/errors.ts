@@ -25,6 +25,8 @@ export class SmaError extends Error {
   paused = false;
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
   field?: string;
+  /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */
+  missing = false;
   constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SmaError";

@@ -651,6 +651,13 @@ function optionsProblem(o: InverterSession["options"]): SmaError | undefined {
       return err;
     }
   }
+  // Every inverter refuses an empty password: say so instead of logging in and reporting "wrong password".
+  if (o.password === "") {
+    const err = new SmaError("EINVAL", "no password set");
+    err.field = "password";
+    err.missing = true;
+    return err;
+  }
   const problem = passwordProblem(o.password);
   if (problem) {
     const err = new SmaError("EINVAL", problem);

@@ -178,6 +178,16 @@ describe("sessions", () => {
     assert.equal(s.stats.logins, 2);
   });
 
+  it("an empty password is EINVAL \"no password set\": no login is sent (it could only be refused as EAUTH)", async () => {
+    const s = await sim();
+    const inv = session(client(), s, { password: "" });
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError);
+    assert.equal(err.code, "EINVAL");
+    assert.equal(err.missing, true);
+    assert.equal(s.stats.logins, 0);
+  });
+
   it("the password never appears in errors", async () => {
     const s = await sim({ userPassword: "1234" });
     const inv = session(client(), s, { password: "s3cr3t" });

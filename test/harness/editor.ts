@@ -13,17 +13,19 @@ export interface EditorOptions extends StartOptions {
   flows?: unknown[];
   /** Name of the failure screenshot in test-artifacts/. */
   name: string;
+  /** The browser's language (navigator.language, Accept-Language), e.g. "de": the editor follows it. */
+  locale?: string;
 }
 
 export async function withEditor(t: TestContext, opts: EditorOptions,
   body: (e: { nr: NodeRedHandle; page: Page }) => Promise<void>): Promise<void> {
-  const { flows, name, ...start } = opts;
+  const { flows, name, locale, ...start } = opts;
   const nr = await startNodeRed({ logLevel: "info", ...start });
   t.after(async () => void (await nr.stop()));
   if (flows) await nr.deploy(flows);
   const browser = await launchBrowser();
   t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, locale });
   const errors = collectConsoleErrors(page);
   try {
     await openEditor(page, nr.url);

@@ -10,7 +10,7 @@ const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL", "
 /** Per language: the Errors heading, text from the null and shared-login paragraphs, and the pointer to them. */
 const LANGS = {
   "en-US": { errors: "<h4>Errors</h4>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login", pointer: "see the help of the <i>SMA inverter</i> configuration node" },
-  de: { errors: "<h4>Fehler</h4>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung", pointer: "siehe Hilfe des Konfigurations-Nodes <i>SMA Wechselrichter</i>" },
+  de: { errors: "<h4>Fehler</h4>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung", pointer: "siehe Hilfe des Konfigurations-Nodes <i>SMA-Wechselrichter</i>" },
 };
 /** Every node that reads an inverter, with the node folder its help is in. */
 const READERS = [...QUERY_NODES.map((s) => ({ spec: s, set: "query" })), { spec: readSpec, set: "sma-read" }];

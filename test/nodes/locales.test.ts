@@ -9,7 +9,7 @@ import { LABEL_LANGUAGES, VALUES } from "../../src/protocol";
 
 const LANGS = ["en-US", "de"];
 /** Keys nodes/shared/status.ts asks for, with the longest values they are filled with. */
-const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "backoff", "notSupported", "unreachable", "notFound", "ambiguous", "protocol", "error", "closed", "noConfig", "busy", "okPoor",
+const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "noPassword", "backoff", "notSupported", "unreachable", "notFound", "ambiguous", "protocol", "error", "closed", "noConfig", "busy", "okPoor",
   "bad.host", "bad.port", "bad.serial", "bad.group", "bad.timeout", "bad.retries", "bad.password"];
 const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600" };
 
@@ -45,13 +45,47 @@ it("every status text is under 20 characters with its values filled in", () => {
   }
 });
 
-it("en-US and de catalogs have the same keys", () => {
-  const keys = (o: unknown, pre = ""): string[] => (o && typeof o === "object"
-    ? Object.entries(o).flatMap(([k, v]) => keys(v, `${pre}${k}.`)) : [pre]);
-  const sets = fs.readdirSync(path.join(repoRoot(), "nodes")).filter((s) => fs.existsSync(path.join(repoRoot(), "nodes", s, "locales")));
-  assert.ok(sets.length >= 4, sets.join());
-  for (const set of sets) {
-    assert.deepEqual(keys(catalog(set, "de")).sort(), keys(catalog(set, "en-US")).sort(), set);
+const SETS = fs.readdirSync(path.join(repoRoot(), "nodes")).filter((s) => fs.existsSync(path.join(repoRoot(), "nodes", s, "locales")));
+const keys = (o: unknown, pre = ""): string[] => (o && typeof o === "object"
+  ? Object.entries(o).flatMap(([k, v]) => keys(v, `${pre}${k}.`)) : [pre.slice(0, -1)]);
+const lookup = (c: unknown, key: string): unknown => key.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), c);
+
+it("every locale of every node set has every key of en-US, each a non-empty text", () => {
+  assert.ok(SETS.length >= 5, SETS.join());
+  for (const set of SETS) {
+    const langs = fs.readdirSync(path.join(repoRoot(), "nodes", set, "locales")).sort();
+    assert.deepEqual(langs, [...LANGS].sort(), `${set}: locales`);
+    for (const lang of langs) {
+      assert.deepEqual(keys(catalog(set, lang)).sort(), keys(catalog(set, "en-US")).sort(), `${set} ${lang}`);
+      for (const k of keys(catalog(set, lang))) assert.ok(String(lookup(catalog(set, lang), k)).trim(), `${set} ${lang} ${k} is empty`);
+      assert.ok(fs.existsSync(path.join(repoRoot(), "nodes", set, "locales", lang, `${set}.html`)), `${set} ${lang} help`);
+    }
+  }
+});
+
+it("every key a dialog asks for (data-i18n in its template, t(\"...\") in its script) is in every locale", () => {
+  for (const set of SETS) {
+    const html = fs.readFileSync(path.join(repoRoot(), "nodes", set, `${set}.html`), "utf8");
+    const used = [...html.matchAll(/data-i18n="(?:\[\w+\])?([\w.]+)"/g)].map((m) => m[1]);
+    // Its own scripts (not the shared helpers or the rules): t("literal.key") calls.
+    for (const [, file] of html.matchAll(/src="resources\/@speedwire\/node-red-sma\/([\w-]+\.js)"/g)) {
+      if (file === "sma-editor.js" || file === "settings-rules.js") continue;
+      const js = fs.readFileSync(path.join(repoRoot(), "resources", file), "utf8");
+      used.push(...[...js.matchAll(/\bt\("([\w.]+)"/g)].map((m) => m[1]).filter((k) => !k.endsWith(".")));
+    }
+    assert.ok(used.length > 0, set);
+    for (const lang of LANGS) {
+      for (const key of used) assert.equal(typeof lookup(catalog(set, lang), key), "string", `${set} ${lang}: ${key}`);
+    }
+  }
+});
+
+it("German spells the device one way: SMA-Wechselrichter", () => {
+  for (const set of SETS) {
+    for (const file of [`${set}.json`, `${set}.html`]) {
+      const text = fs.readFileSync(path.join(repoRoot(), "nodes", set, "locales", "de", file), "utf8");
+      assert.doesNotMatch(text, /SMA Wechselrichter|Wechselrichter \(SMA\)|SMA Wechselrichtern/, `${set} de ${file}`);
+    }
   }
 });
 

@@ -7,6 +7,8 @@ import { SpeedwireClient } from "../../src/client";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
 import queryNodes = require("../../nodes/query/query");
 import readNode = require("../../nodes/sma-read/sma-read");
+import archiveNode = require("../../nodes/sma-archive/sma-archive");
+import type { InverterConfigNode } from "../../nodes/shared/query-node";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 
@@ -326,6 +328,115 @@ describe("a wrong password as the user meets it", () => {
     const texts = seen.filter((st) => st.fill === "red").map((st) => st.text.replace(/^.*status\./, ""));
     assert.deepEqual(texts, ["auth", "auth", "backoff", "backoff"]);
     assert.equal(s.stats.logins, 1, "no login while the back-off lasts");
+  });
+});
+
+describe("each node's own status (two nodes on one inverter)", () => {
+  const key = (st: Record<string, string>): string => (st.text ?? "").replace(/^.*status\./, "");
+  // The other node: a plain query node, sma-read and sma-archive all bind to the session alike (bindSession).
+  const OTHERS: Record<string, Record<string, unknown>> = {
+    "sma-spot-ac": {}, "sma-read": { values: ["acPower"] }, "sma-archive": { archive: "day", span: "1" },
+  };
+
+  async function deployTwo(s: SimulatedInverter, other: string, password = "0000"): Promise<{ q1: TestNode; q2: TestNode }> {
+    await load([...NODES, archiveNode], [...flow(s, "sma-energy"),
+      { id: "q2", type: other, inverter: "inv", topic: "", wires: [["out2"]], ...OTHERS[other] }, { id: "out2", type: "helper" }],
+    { inv: { password } });
+    return { q1: helper.getNode("q"), q2: helper.getNode("q2") };
+  }
+  const settle = (ms = 400) => new Promise((r) => setTimeout(r, ms));
+
+  for (const other of Object.keys(OTHERS)) {
+    it(`${other} never triggered shows nothing while sma-energy reads: no "reading", no "ok", none left after deploy`, async () => {
+      const s = await sim();
+      const { q1, q2 } = await deployTwo(s, other);
+      const seen1 = recordStatuses(q1);
+      const seen2 = recordStatuses(q2);
+      for (let i = 0; i < 3; i++) {
+        const got = nextMessage(helper.getNode("out"));
+        q1.receive({});
+        await got;
+      }
+      await settle(100);
+      assert.deepEqual(seen2.map(key), [], "the untriggered node's dot stays as deployed");
+      assert.deepEqual(key(seen1.at(-1) ?? {}), "ok");
+      assert.ok(seen1.some((st) => key(st) === "reading"), "the triggered node says reading while it reads");
+    });
+
+    it(`${other} reads once: its own "ok", and it does not say "reading" while sma-energy reads later`, async () => {
+      const s = await sim();
+      const { q1, q2 } = await deployTwo(s, other);
+      const got2 = nextMessage(helper.getNode("out2"));
+      q2.receive({});
+      await got2;
+      const seen2 = recordStatuses(q2);
+      const got1 = nextMessage(helper.getNode("out"));
+      q1.receive({});
+      await got1;
+      await settle(100);
+      assert.deepEqual(seen2.map(key), [], "the other node keeps its own ok");
+    });
+
+    it(`an error of sma-energy's own read does not show on ${other}`, async () => {
+      const s = await sim();
+      const { q1, q2 } = await deployTwo(s, other);
+      const got2 = nextMessage(helper.getNode("out2"));
+      q2.receive({});
+      await got2;
+      const seen2 = recordStatuses(q2);
+      const seen1 = recordStatuses(q1);
+      // The inverter refuses sma-energy's query with an error code the client cannot act on: EPROTOCOL for that read.
+      const session = (helper.getNode("inv") as InverterConfigNode).session as unknown as { query: (name: string) => Promise<unknown> };
+      const query = session.query.bind(session);
+      session.query = (name) => name === "energy" ? Promise.resolve({ errorCode: 0x0042, records: [] }) : query(name);
+      const caught = nextMessage(helper.getNode("caught"));
+      q1.receive({});
+      assert.equal(((await caught).error as { code: string }).code, "EPROTOCOL");
+      await settle(100);
+      assert.equal(key(seen1.at(-1) ?? {}), "protocol");
+      assert.deepEqual(seen2.map(key), [], "the other node's dot is untouched");
+    });
+
+    it(`a wrong password shows on sma-energy and on ${other}`, async () => {
+      const s = await sim({ userPassword: "1234" });
+      const { q1, q2 } = await deployTwo(s, other);
+      const seen2 = recordStatuses(q2);
+      const seen1 = recordStatuses(q1);
+      const caught = nextMessage(helper.getNode("caught"));
+      q1.receive({});
+      assert.equal(((await caught).error as { code: string }).code, "EAUTH");
+      assert.equal(key(seen1.at(-1) ?? {}), "auth");
+      assert.equal(key(seen2.at(-1) ?? {}), "auth");
+    });
+  }
+
+  it("the inverter answers again: a node back from a session-wide state shows its own last outcome", async () => {
+    const s = await sim();
+    const { q1, q2 } = await deployTwo(s, "sma-spot-ac");
+    const got2 = nextMessage(helper.getNode("out2"));
+    q2.receive({});
+    await got2;
+    s.setSleeping(true);
+    q1.receive({});
+    await settle(600);
+    const seen2 = recordStatuses(q2);
+    s.setSleeping(false);
+    const got1 = nextMessage(helper.getNode("out"));
+    q1.receive({});
+    await got1;
+    await settle(100);
+    assert.equal(key(seen2.at(-1) ?? {}), "ok", "sma-spot-ac's own ok again, not asleep");
+  });
+
+  it("no password set: EINVAL at Catch, the status says so, no login is sent", async () => {
+    const s = await sim();
+    const { q1 } = await deployTwo(s, "sma-spot-ac", "");
+    const seen1 = recordStatuses(q1);
+    const caught = nextMessage(helper.getNode("caught"));
+    q1.receive({});
+    assert.equal(((await caught).error as { code: string }).code, "EINVAL");
+    assert.equal(key(seen1.at(-1) ?? {}), "noPassword");
+    assert.equal(s.stats.logins, 0);
   });
 });
 
