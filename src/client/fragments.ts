@@ -12,6 +12,8 @@ import type { InverterAnswer } from "../protocol";
  * bounds what a broken or hostile sender can make one read collect.
  */
 export const MAX_FRAGMENTS = 64;
+/** Most bytes one answer may hold (64 datagrams of 2 KB): a hostile sender's 64 KB datagrams would otherwise pin 4 MB per read. */
+export const MAX_ANSWER_BYTES = MAX_FRAGMENTS * 2048;
 
 export type FragmentVerdict = "new" | "repeat" | "invalid";
 
@@ -20,11 +22,23 @@ export class FragmentSet {
   private readonly parts = new Map<number, InverterAnswer>();
   /** Counter of the highest datagram marked first (-1 before one arrives). */
   private first = -1;
+  private bytes = 0;
+  /** Why the last datagram was "invalid". */
+  problem = "";
 
   /** Takes one datagram of the answer: "new" when it brought a counter not seen before. */
   add(answer: InverterAnswer): FragmentVerdict {
     const h = answer.header;
-    if (h.fragment >= MAX_FRAGMENTS) return "invalid";
+    if (h.fragment >= MAX_FRAGMENTS) {
+      this.problem = `fragment counter ${h.fragment}: more than ${MAX_FRAGMENTS} datagrams`;
+      return "invalid";
+    }
+    const bytes = this.bytes - (this.parts.get(h.fragment)?.payload.length ?? 0) + answer.payload.length;
+    if (bytes > MAX_ANSWER_BYTES) {
+      this.problem = `more than ${MAX_ANSWER_BYTES} bytes`;
+      return "invalid";
+    }
+    this.bytes = bytes;
     // Devices that mark every datagram: the highest marked counter is the first one seen.
     if (h.packetIdFlag && h.fragment > this.first) this.first = h.fragment;
     const seen = this.parts.has(h.fragment);

@@ -16,7 +16,7 @@ import { SmaError } from "./errors";
 import * as rules from "./settings-rules";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
-import { FragmentSet, MAX_FRAGMENTS } from "./fragments";
+import { FragmentSet } from "./fragments";
 import { Link, type LinkFigures } from "./link";
 import type { Transport } from "./transport";
 
@@ -497,7 +497,7 @@ export class InverterSession extends EventEmitter {
           if (answer.isLogin || answer.header.errorCode !== 0) return finish(undefined, answer);
           const verdict = fragments.add(answer);
           if (verdict === "invalid") {
-            return finish(new SmaError("EPROTOCOL", `answer with fragment counter ${answer.header.fragment}: more than ${MAX_FRAGMENTS} datagrams`));
+            return finish(new SmaError("EPROTOCOL", `answer with ${fragments.problem}`));
           }
           if (fragments.complete) return finish(undefined, answer);
           // More of the answer is on its way: wait for it as for an attempt (bounded by the deadline).
