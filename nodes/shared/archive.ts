@@ -34,10 +34,8 @@ export const seconds = (r: { from: number; to: number }): TimeRange => ({ from: 
 export const ms = (r: TimeRange | null): { from: number; to: number } | null => (r ? { from: r.from * 1000, to: r.to * 1000 } : null);
 
 /** Yields of the records stamped inside the range (the record before it is only the baseline), oldest first. */
-export function yieldPayload(result: ArchiveReadResult<YieldRecord>, archive: "day" | "month", range: { from: number; to: number },
-  shiftS: number): Record<string, number | null>[] {
-  const records = shiftS ? result.records.map((r) => ({ ...r, time: r.time - shiftS })) : result.records;
-  return yieldPoints(records, archive).filter((p) => p.time >= range.from && p.time <= range.to)
+export function yieldPayload(result: ArchiveReadResult<YieldRecord>, archive: "day" | "month", range: { from: number; to: number }): Record<string, number | null>[] {
+  return yieldPoints(result.records, archive).filter((p) => p.time >= range.from && p.time <= range.to)
     .map((p) => ({ time: p.time, totalYield: p.totalYield, yield: p.yield, power: p.power }));
 }
 

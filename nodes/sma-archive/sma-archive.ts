@@ -4,7 +4,7 @@
  * msg.payload.from / .to; one message with an array, or one message per record.
  */
 import type { ArchiveReadResult } from "../../src/client";
-import { DAY_S, type EventGroup, type EventRecord, type YieldRecord } from "../../src/protocol";
+import { type EventGroup, type EventRecord, type YieldRecord } from "../../src/protocol";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { ARCHIVE_SPAN, wholeNumber } from "../../src/client/settings-rules";
 import { bindSession } from "../shared/query-node";
@@ -23,8 +23,6 @@ export = (RED: NodeAPI): void => {
     const group: EventGroup = c.group === "installer" ? "installer" : "user";
     const span = wholeNumber(c.span, ARCHIVE_SPAN[archive]) ?? SPANS[archive].def;
     const each = c.output === "each";
-    // A device that stamps a day's total at the following midnight: ask one day later, date each total a day back.
-    const shiftS = archive === "month" && c.nextMidnight ? DAY_S : 0;
     const bound = bindSession(RED, this, c);
     if (!bound) return;
     const { session } = bound;
@@ -40,16 +38,15 @@ export = (RED: NodeAPI): void => {
       const wanted = seconds(range);
       const read: Promise<{ result: ArchiveReadResult<YieldRecord | EventRecord>; payload: unknown[] }> = archive === "events"
         ? session.readEvents(group, wanted).then((result) => ({ result, payload: result.records.map((e) => eventPayload(e, group)) }))
-        : session.readArchive(archive, { from: wanted.from + shiftS, to: wanted.to + shiftS })
-          .then((result) => ({ result, payload: yieldPayload(result, archive, range, shiftS) }));
+        : session.readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true })
+          .then((result) => ({ result, payload: yieldPayload(result, archive, range) }));
       read.then(({ result, payload }) => {
         if (bound.closed()) return done();
         const topic = c.topic || `sma/${result.device.serial}/archive/${archive}`;
-        const held = ms(result.held);
         const sma = {
           serial: result.device.serial, susyId: result.device.susyId, address: session.address, archive,
           group: archive === "events" ? group : undefined, from: range.from, to: range.to, count: payload.length,
-          held: held && shiftS ? { from: held.from - shiftS * 1000, to: held.to - shiftS * 1000 } : held,
+          held: ms(result.held),
         };
         bound.ok();
         if (each) {

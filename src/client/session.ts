@@ -188,12 +188,15 @@ export class InverterSession extends EventEmitter {
    * Reads the day archive (5-minute counters) or the month archive (daily counters) for records stamped in
    * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long.
    */
-  readArchive(kind: ArchiveKind, wanted: TimeRange): Promise<ArchiveReadResult<YieldRecord>> {
+  readArchive(kind: ArchiveKind, wanted: TimeRange, options: { dailyAtNextMidnight?: boolean } = {}): Promise<ArchiveReadResult<YieldRecord>> {
     const problem = rangeProblem(kind, wanted);
     if (problem) return Promise.reject(problem);
+    // A device that stamps a day's total at the following midnight: ask a day later, date each total a day back.
+    const shiftS = kind === "month" && options.dailyAtNextMidnight ? DAY_S : 0;
     return this.enqueue(async () => {
-      const asked = archiveRequestRange(kind, wanted);
-      const records = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords);
+      const asked = archiveRequestRange(kind, { from: wanted.from + shiftS, to: wanted.to + shiftS });
+      const records = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords)
+        .map((r) => (shiftS ? { ...r, time: r.time - shiftS } : r));
       return this.archiveResult(asked, records, (r) => String(r.time));
     });
   }

@@ -78,6 +78,17 @@ describe("archive reads", () => {
     assert.equal(s.stats.queries.monthData, 2, "31 days a request");
   });
 
+  it("a device that stamps each daily total at the following midnight gives the same records, dated by their day", async () => {
+    const wanted = { from: MIDNIGHT - 10 * 86_400, to: MIDNIGHT };
+    const plain = await session(await sim()).readArchive("month", wanted);
+    const late = await sim({ dailyTotalAtNextMidnight: true });
+    const shifted = await session(late).readArchive("month", wanted, { dailyAtNextMidnight: true });
+    assert.deepEqual(shifted.records, plain.records);
+    assert.deepEqual(shifted.held, plain.held);
+    const unshifted = await session(late).readArchive("month", wanted);
+    assert.notDeepEqual(unshifted.records.map((r) => r.time), plain.records.map((r) => r.time), "without the option the dates are a day late");
+  });
+
   it("event log of either group", async () => {
     const s = await sim({ events: [
       { time: MIDNIGHT - 40 * 86_400, code: 1, tag: 11, group: "user" },
