@@ -26,6 +26,7 @@ export function hhmmss(d: Date = new Date()): string {
 export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
   if (err.code === "EINVAL" && err.missing && err.field === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
+  if (err.code === "EAUTH" && err.noSession) return { fill: "red", shape: "ring", text: RED._(NS + "noSession") };
   if (err.code === "ENOTSUPPORTED") return { fill: "grey", shape: "ring", text: RED._(NS + "notSupported") };
   if (err.code === "EINVAL" && err.field) return { fill: "red", shape: "ring", text: RED._(NS + "bad." + err.field) };
   return { fill: "red", shape: "ring", text: RED._(NS + ERROR_KEYS[err.code], { code: err.code }) };
@@ -42,7 +43,7 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
     case "asleep":
       return { fill: "grey", shape: "ring", text: RED._(NS + "asleep") };
     case "auth":
-      return { fill: "red", shape: "ring", text: RED._(NS + "auth") };
+      return err ? errorStatus(RED, err) : { fill: "red", shape: "ring", text: RED._(NS + "auth") };
     case "error":
       return err ? errorStatus(RED, err) : { fill: "red", shape: "ring", text: RED._(NS + "error", { code: "?" }) };
     default:

@@ -23,6 +23,8 @@ export class SmaError extends Error {
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
   paused = false;
+  /** EAUTH: the login was accepted but the device answers "not logged in" to the next request (keeps no session). */
+  noSession = false;
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
   field?: string;
   /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */

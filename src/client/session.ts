@@ -392,7 +392,9 @@ export class InverterSession extends EventEmitter {
    */
   private async relogin<A extends { errorCode: number }>(already: boolean, code: number, ask: () => Promise<A>): Promise<A> {
     if (already) {
-      throw this.auth.fail(new SmaError("EAUTH", "logged in, but the device answers 'not logged in': it keeps no session", code));
+      const err = new SmaError("EAUTH", "logged in, but the device answers 'not logged in': it keeps no session", code);
+      err.noSession = true;
+      throw this.auth.fail(err);
     }
     this.loggedIn = false;
     await this.login();

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { SpeedwireClient, MeterListener, MAX_DISCOVERED, discover, type MeterEvent } from "../../src/client";
+import { SpeedwireClient, MeterListener, MAX_DISCOVERED, discover, SmaError, type MeterEvent } from "../../src/client";
 import { SimulatedInverter } from "../../src/simulator";
 import { canSendFromPortZero, hostileDatagrams, sendFromPortZero } from "../harness/hostile";
 import { until } from "../harness/runtimes";
@@ -129,9 +129,14 @@ describe("forged answers and floods", () => {
     cleanup.push(() => c.close(), () => sim.stop());
     const inv = c.inverter({ host: "127.0.0.1", port: sim.port, password: "0000", timeoutMs: 500, retries: 1 });
     const codes: string[] = [];
+    let first: SmaError | undefined;
     for (let i = 0; i < 30; i++) {
-      await inv.read(["acPowerTotal", "dcPower", "energy"]).then(() => codes.push("ok"), (e: { code: string }) => codes.push(e.code));
+      await inv.read(["acPowerTotal", "dcPower", "energy"]).then(() => codes.push("ok"), (e: SmaError) => {
+        first ??= e;
+        codes.push(e.code);
+      });
     }
+    assert.ok(first?.noSession, "the first EAUTH says the device keeps no session (not 'wrong password')");
     assert.ok(sim.stats.logins <= 2, `${sim.stats.logins} logins (the password sent each time) for 30 reads: ${codes.join(" ")}`);
     assert.ok(codes.every((c) => c === "EAUTH"), codes.join(" "));
     assert.deepEqual(uncaught, []);
