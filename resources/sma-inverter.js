@@ -157,6 +157,36 @@
             });
     }
 
+    /** Downloads the deployed inverter's trace (its last exchanges, no password) as a JSON file. */
+    function downloadTrace(id) {
+        var msg = $("#sma-inverter-trace-msg");
+        var button = $("#sma-inverter-trace");
+        button.prop("disabled", true);
+        msg.removeClass("sma-error").text("");
+        $.ajax({ url: "sma-speedwire/trace/" + encodeURIComponent(id), dataType: "json" })
+            .done(function (trace) {
+                var blob = new window.Blob([JSON.stringify(trace, null, 1) + "\n"], { type: "application/json" });
+                var url = window.URL.createObjectURL(blob);
+                var a = document.createElement("a");
+                a.href = url;
+                a.download = "sma-trace-" + String(id).replace(/[^0-9a-zA-Z_-]/g, "") + ".json";
+                document.body.appendChild(a);
+                a.click();
+                document.body.removeChild(a);
+                setTimeout(function () {
+                    window.URL.revokeObjectURL(url);
+                }, 1000);
+                msg.text(t("trace.done", { count: trace && trace.entries ? trace.entries.length : 0 }));
+            })
+            .fail(function (xhr, textStatus, errorThrown) {
+                var key = xhr.status === 404 ? "trace.notDeployed" : xhr.status === 429 ? "trace.tooMany" : null;
+                msg.addClass("sma-error").text(key ? t(key) : ajaxError(xhr, textStatus, errorThrown));
+            })
+            .always(function () {
+                button.prop("disabled", false);
+            });
+    }
+
     function updatePasswordHint() {
         var v = $("#node-config-input-password").val();
         var hint = $("#sma-inverter-password-hint");
@@ -244,6 +274,10 @@
             $("#sma-inverter-search").on("click", function (event) {
                 event.preventDefault();
                 search();
+            });
+            $("#sma-inverter-trace").on("click", function (event) {
+                event.preventDefault();
+                downloadTrace(node.id);
             });
             $("#node-config-input-password").on("change keyup input paste", updatePasswordHint);
             updatePasswordHint();

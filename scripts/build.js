@@ -42,7 +42,7 @@ function serveSettingsRules() {
 
 compile("tsconfig.json", "dist");
 serveSettingsRules();
-for (const bin of ["dist/src/simulator/cli.js"]) {
+for (const bin of ["dist/src/simulator/cli.js", "dist/src/cli/sma-speedwire.js"]) {
   const p = path.join(root, bin);
   if (fs.existsSync(p)) fs.chmodSync(p, 0o755);
 }

@@ -6,6 +6,7 @@ export {
   SpeedwireClient, InverterSession, discover, MeterListener, MeterListenerError, SmaError, parseTargets,
   type ClientOptions, type InverterOptions, type InverterState, type ReadResult, type DiscoverOptions, type DiscoveredDevice,
   type DiscoveryTarget, type MeterListenerOptions, type MeterEvent, type Endpoint, type SmaErrorCode,
+  parseTrace, TRACE_LIMITS, type SessionTrace, type TraceEntry, type DeviceClockReading,
 } from "./client";
 export {
   VALUES, QUERIES, QUERY_NAMES, OBIS_CHANNELS, SPEEDWIRE_PORT, MULTICAST_GROUP, queriesFor, resolveName, DecodeError,
@@ -13,7 +14,7 @@ export {
   type MeterDatagram,
 } from "./protocol";
 export {
-  SimulatedInverter, SimulatedPlant, SimulatedMeter, houseProfile, compressedDay,
+  SimulatedInverter, SimulatedPlant, SimulatedMeter, ReplayInverter, houseProfile, compressedDay,
   type SimulatedInverterOptions, type SimulatedMeterOptions, type ProfileName, type PlantMember,
 } from "./simulator";
 /** The pure codec (bytes in, values out), for tools that build or parse datagrams themselves. */

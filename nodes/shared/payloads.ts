@@ -6,7 +6,7 @@ import {
   DEVICE_CLASS_TAGS, DEVICE_TYPE_TAGS, RELAY_TAGS, STATUS_TAGS, VALUES, queriesFor, tagName,
   type EnumValue, type QueryName, type ReadingValue,
 } from "../../src/protocol";
-import type { ReadResult } from "../../src/client";
+import type { DeviceClockReading, ReadResult } from "../../src/client";
 
 export type Payload = Record<string, number | string | null>;
 
@@ -86,7 +86,7 @@ export const statusSpec: QueryNodeSpec = {
 
 export const deviceInfoSpec: QueryNodeSpec = {
   type: "sma-device-info", topic: "info", queries: () => ["typeLabel", "firmware"],
-  payload: ({ values: v, device }) => {
+  payload: ({ values: v, device, deviceClock }) => {
     const type = selected(v.deviceType);
     return {
       model: type === null ? null : DEVICE_TYPE_TAGS[type] ?? null,
@@ -94,9 +94,25 @@ export const deviceInfoSpec: QueryNodeSpec = {
       deviceType: type, name: typeof v.deviceName === "string" ? v.deviceName : null,
       firmware: typeof v.firmware === "string" ? v.firmware : null,
       serial: device.serial, susyId: device.susyId,
+      ...clockFields(deviceClock),
     };
   },
 };
+
+/**
+ * The device clock from the latest time record the device pushed (read only): device time and when it was last set
+ * (ms since epoch), drift from the host clock (s, device minus host), time zone offset (s) and daylight saving (1/0).
+ * All null until a record has arrived.
+ */
+export function clockFields(c: DeviceClockReading | null | undefined): Payload {
+  return {
+    deviceTime: c?.time != null ? c.time * 1000 : null,
+    clockDrift: c?.driftS ?? null,
+    timeZoneOffset: c ? c.tzOffsetS : null,
+    dst: c ? (c.dst ? 1 : 0) : null,
+    clockSetAt: c?.lastSet != null ? c.lastSet * 1000 : null,
+  };
+}
 
 /** Per-battery rows (indexed) and device-level rows, under their payload names. */
 const BATTERY_INDEXED: Record<string, string> = { temperature: "batteryTemperature", voltage: "batteryVoltage", current: "batteryCurrent" };

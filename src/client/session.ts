@@ -18,7 +18,9 @@ import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
 import { FragmentSet } from "./fragments";
 import { Link, type LinkFigures } from "./link";
-import type { Transport } from "./transport";
+import type { PushedDatagram, Transport } from "./transport";
+import { TRACE_FORMAT, TRACE_LIMITS, TraceRing, packageInfo, type SessionTrace } from "./trace";
+import { DeviceClock, type DeviceClockReading } from "./device-clock";
 
 export interface InverterOptions {
   host: string;
@@ -68,6 +70,8 @@ export interface ReadResult {
   unsupported: QueryName[];
   /** The device has none of the values asked for (every query unsupported): not an error, but worth showing. */
   nothingSupported: boolean;
+  /** The latest device-time record the device pushed, null when none has arrived yet. */
+  deviceClock?: DeviceClockReading | null;
 }
 
 /** What an archive read asked and what the device sent (Unix seconds). */
@@ -137,6 +141,15 @@ export class InverterSession extends EventEmitter {
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
   readonly stats = { reads: 0, requests: 0, logins: 0, timeouts: 0 };
+  /** The last datagrams to and from the device (password bytes replaced), for trace(). */
+  private readonly ring = new TraceRing();
+  private readonly clock = new DeviceClock();
+  private readonly onPush = (p: PushedDatagram): void => {
+    if (this.clock.accept(p, { address: this.addressInUse, port: this.options.port, serial: this.device?.serial ?? this.options.serial })) {
+      this.ring.record("in", p.raw, p.address, p.port);
+      this.emit("deviceTime", this.clock.latest);
+    }
+  };
 
   constructor(private readonly transport: Transport, options: InverterOptions) {
     super();
@@ -147,6 +160,28 @@ export class InverterSession extends EventEmitter {
     this.link = new Link(this.options.timeoutMs, { attempts: SILENT_ATTEMPTS, ms: this.options.silentAfterMs });
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
     this.invalid = optionsProblem(this.options);
+    transport.on("push", this.onPush);
+  }
+
+  /** The latest device-time record the device pushed (undefined until one arrives); nothing is ever sent. */
+  get deviceClock(): DeviceClockReading | undefined {
+    return this.clock.latest;
+  }
+
+  /**
+   * The session's last exchanges (at most TRACE_LIMITS) as JSON-ready data, with the package's version and, when
+   * given, Node-RED's. Every password byte is replaced; the password itself is in no field.
+   */
+  trace(info: { nodeRed?: string } = {}): SessionTrace {
+    return {
+      format: TRACE_FORMAT, version: 1, created: new Date().toISOString(), package: packageInfo(), nodeRed: info.nodeRed ?? null,
+      node: process.version,
+      device: {
+        host: this.options.host, port: this.options.port, serial: this.options.serial ?? null, group: this.options.group,
+        address: this.addressInUse ?? null, identity: this.device ? { ...this.device } : null,
+      },
+      limits: TRACE_LIMITS, dropped: this.ring.dropped, entries: this.ring.entries(),
+    };
   }
 
   get state(): InverterState {
@@ -326,7 +361,7 @@ export class InverterSession extends EventEmitter {
       values: valuesOf(readings), readings, unsupported,
       nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q)),
       device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
-      timestamp: newest > 0 ? newest : Date.now(),
+      timestamp: newest > 0 ? newest : Date.now(), deviceClock: this.clock.latest ?? null,
     };
   }
 
@@ -474,6 +509,7 @@ export class InverterSession extends EventEmitter {
       const send = (): void => {
         attempts++;
         sentAt = Date.now();
+        this.ring.record("out", datagram, address, port);
         link.sent(sentAt);
         arm();
         for (let i = 0; i < copies; i++) {
@@ -490,7 +526,8 @@ export class InverterSession extends EventEmitter {
       };
       this.transport.expect({
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
-        onAnswer: (answer) => {
+        onAnswer: (answer, raw) => {
+          this.ring.record("in", raw, address, port);
           const now = Date.now();
           // Karn: only the first datagram of an answer to a request sent once times the round trip.
           link.answered(now, attempts === 1 && fragments.empty ? now - sentAt : undefined);
@@ -629,10 +666,12 @@ export class InverterSession extends EventEmitter {
     if (this._state === "closed") return;
     const wasLoggedIn = this.loggedIn && this.addressInUse;
     this.setState("closed");
+    this.transport.off("push", this.onPush);
     for (const abort of [...this.aborts]) abort(closedError());
     if (!wasLoggedIn) return;
     this.loggedIn = false;
     const logoff = buildLogoff({ source: this.transport.identity, destination: this.destination(), packetId: this.transport.nextPacketId() });
+    this.ring.record("out", logoff, this.addressInUse as string, this.options.port);
     await Promise.race([
       this.transport.send(logoff, this.addressInUse as string, this.options.port).catch(() => undefined),
       new Promise((r) => setTimeout(r, timeoutMs).unref()),

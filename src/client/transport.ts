@@ -6,7 +6,7 @@
 import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
-import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, type Address, type InverterAnswer } from "../protocol";
+import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, isDeviceTimeHeader, type Address, type InverterAnswer } from "../protocol";
 import { clientIdentity } from "./identity";
 import { answerable, guarded } from "./guard";
 
@@ -17,7 +17,16 @@ export interface Expectation {
   answerCommand: number;
   /** When set, the answer's source serial must be this one. */
   serial?: number;
-  onAnswer(answer: InverterAnswer): void;
+  /** raw: the datagram as received (for the session's trace). */
+  onAnswer(answer: InverterAnswer, raw: Buffer): void;
+}
+
+/** A datagram a device sent without being asked (the device-time record), for the sessions to claim by address. */
+export interface PushedDatagram {
+  answer: InverterAnswer;
+  raw: Buffer;
+  address: string;
+  port: number;
 }
 
 export interface TransportStats {
@@ -28,11 +37,13 @@ export interface TransportStats {
   unmatched: number;
   rejected: number;
   sendErrors: number;
+  /** Device-time records (sent unasked to logged-in clients), handed to the sessions as "push" events. */
+  pushed: number;
 }
 
 export class Transport extends EventEmitter {
   readonly identity: Address;
-  readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0 };
+  readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0, pushed: 0 };
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly waiting = new Map<number, Expectation>();
@@ -42,6 +53,8 @@ export class Transport extends EventEmitter {
 
   constructor(identity: Address = clientIdentity(), private readonly bindAddress?: string) {
     super();
+    // One "push" listener per inverter session.
+    this.setMaxListeners(0);
     this.identity = identity;
   }
 
@@ -125,6 +138,13 @@ export class Transport extends EventEmitter {
       return;
     }
     const h = answer.header;
+    // A device-time record is a "request" to destination any, pushed to every logged-in client: never an answer.
+    // The session whose device sent it (by address and port) keeps it; nothing is sent back.
+    if (isDeviceTimeHeader(h)) {
+      this.stats.pushed++;
+      this.emit("push", { answer, raw: msg, address: rinfo.address, port: rinfo.port } satisfies PushedDatagram);
+      return;
+    }
     const e = this.waiting.get(h.packetId);
     if (!e) {
       this.stats.unmatched++;
@@ -138,7 +158,7 @@ export class Transport extends EventEmitter {
       return;
     }
     this.stats.matched++;
-    e.onAnswer(answer);
+    e.onAnswer(answer, msg);
   }
 
   /** Closes the socket for good: a closed transport never opens another one. */

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** sma-speedwire-sim: simulated SMA inverters and, with --meter, an energy meter / Home Manager on this machine. */
+import * as fs from "node:fs";
 import { parseArgs } from "node:util";
+import { ReplayInverter } from "./replay";
 import { SimulatedInverter } from "./inverter";
 import { METER_VARIANTS, type MeterVariant } from "../protocol";
 import { parseTargets } from "../client/endpoints";
@@ -30,6 +32,10 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --day-retention N       days of 5-minute archive data the device keeps (default 62; some devices 7)
   --daily-at-next-midnight  stamp each day's total in the month archive at the following midnight
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
+  --replay FILE           serve a trace written by \`sma-speedwire trace\` (login always ok; the other
+                          device options do not apply)
+  --time-push MS          ms between device-time records to logged-in clients (default 60000; 0 = none)
+  --clock-offset S        device clock minus this machine's clock, seconds (default 0)
   --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
   --meter-to A[:N]        where it sends (default 239.12.255.254:9522 multicast; e.g. 127.0.0.1:9523)
   --meter-variant V       shm20 | emeter20 | emeter10 (default shm20)
@@ -59,6 +65,9 @@ const OPTIONS = {
   "daily-at-next-midnight": { type: "boolean", default: false },
   multicast: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
+  replay: { type: "string" },
+  "time-push": { type: "string" },
+  "clock-offset": { type: "string" },
   meter: { type: "boolean", default: false },
   "meter-to": { type: "string", default: "239.12.255.254:9522" },
   "meter-variant": { type: "string", default: "shm20" },
@@ -112,6 +121,13 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", () => void stopAll().then(() => process.exit(0)));
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(0)));
+  if (args.replay !== undefined) {
+    const replay = new ReplayInverter(fs.readFileSync(args.replay, "utf8"), { address: args.address, port });
+    inverters.push(replay);
+    const at = await replay.start();
+    console.log(`SMA replay of ${args.replay} (${replay.size} answers, device ${replay.device.serial}) listening on ${at.address}:${at.port}`);
+    return;
+  }
   try {
     for (let i = 0; i < count; i++) {
       const inv = new SimulatedInverter({
@@ -121,7 +137,8 @@ async function main(argv: string[]): Promise<void> {
         latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
         maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,
         joinMulticast: args.multicast, dayDataRetentionDays: num(args, "day-retention", 0, 3650),
-        dailyTotalAtNextMidnight: args["daily-at-next-midnight"],
+        dailyTotalAtNextMidnight: args["daily-at-next-midnight"], timePushMs: num(args, "time-push", 0, 86_400_000),
+        clockOffsetS: num(args, "clock-offset", -1e9, 1e9),
       });
       inverters.push(inv);
       const at = await inv.start();

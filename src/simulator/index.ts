@@ -4,3 +4,5 @@ export * from "./profiles";
 export * from "./plant";
 export * from "./meter";
 export * from "./archive";
+export * from "./clock";
+export * from "./replay";

@@ -13,6 +13,7 @@ import {
   type ValueDef,
 } from "../protocol";
 import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
+import { buildDeviceTime } from "./clock";
 import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
 import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
 import {
@@ -44,12 +45,22 @@ export interface SimulatedInverterOptions extends DeviceOptions, ArchiveOptions 
   /** First record index per query, instead of RECORD_INDEX_BASE. */ recordIndexBase?: Partial<Record<QueryName, number>>;
   /** Join 239.12.255.254 to hear multicast discovery (bind to 0.0.0.0). */ joinMulticast?: boolean;
   /** The event log (times in Unix seconds); default feed-in starts and stops of the last days. */ events?: SimEvent[];
+  /**
+   * Every this many ms the device-time record goes to every logged-in client, as real inverters push it (default
+   * 60000; 0 = never). pushTime() sends one at once (tests use that rather than waiting).
+   */
+  timePushMs?: number;
+  /** Device clock minus the simulator's clock, seconds (default 0); setClockOffset() changes it. */
+  clockOffsetS?: number;
+  /** Time zone offset the record reports, seconds (default 3600) and daylight saving (default false). */
+  timeZoneOffsetS?: number;
+  dst?: boolean;
 }
 
 export interface InverterStats {
   received: number; malformed: number; ignored: number; logins: number; loginFailures: number; logoffs: number;
   queries: Record<string, number>; notLoggedIn: number; refused: number; dropped: number; answered: number;
-  discovery: number; identify: number; sent: number;
+  discovery: number; identify: number; sent: number; timePushes: number;
 }
 
 export interface RequestEvent {
@@ -62,7 +73,7 @@ export interface RequestEvent {
   packetId?: number;
 }
 
-interface Session { lastSeenMs: number; timeoutS: number }
+interface Session { lastSeenMs: number; timeoutS: number; address: string; port: number }
 
 /** mulberry32: small, seedable, good enough for loss and jitter. */
 function rng(seed: number): () => number {
@@ -80,7 +91,7 @@ export class SimulatedInverter extends EventEmitter {
   readonly options: SimulatedInverterOptions;
   readonly stats: InverterStats = {
     received: 0, malformed: 0, ignored: 0, logins: 0, loginFailures: 0, logoffs: 0, queries: {}, notLoggedIn: 0,
-    refused: 0, dropped: 0, answered: 0, discovery: 0, identify: 0, sent: 0,
+    refused: 0, dropped: 0, answered: 0, discovery: 0, identify: 0, sent: 0, timePushes: 0,
   };
   readonly serial: number;
   readonly susyId: number;
@@ -97,6 +108,9 @@ export class SimulatedInverter extends EventEmitter {
   private socket?: dgram.Socket;
   private sleeping: boolean;
   private downUntil = 0;
+  private clockOffsetS: number;
+  private timePush?: NodeJS.Timeout;
+  private pushId = 0;
 
   constructor(options: SimulatedInverterOptions = {}) {
     super();
@@ -113,6 +127,7 @@ export class SimulatedInverter extends EventEmitter {
     this.clock = options.clock ?? (() => new Date());
     this.random = rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.sleeping = !!options.sleeping;
+    this.clockOffsetS = options.clockOffsetS ?? 0;
   }
 
   get address(): string {
@@ -150,11 +165,18 @@ export class SimulatedInverter extends EventEmitter {
         }
       }
       this.socket = s;
+      const every = this.options.timePushMs ?? 60_000;
+      if (every > 0) {
+        this.timePush = setInterval(() => this.pushTime(), every);
+        this.timePush.unref();
+      }
     }
     return { address: this.address, port: this.port };
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.timePush);
+    this.timePush = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const s = this.socket;
@@ -170,6 +192,37 @@ export class SimulatedInverter extends EventEmitter {
     const s = this.socket;
     if (!s) return Promise.reject(new Error("simulator not started"));
     return new Promise((resolve, reject) => s.send(buf, port, address, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Sets how far the device clock is from the simulator's clock (seconds, positive = ahead). */
+  setClockOffset(seconds: number): void {
+    this.clockOffsetS = seconds;
+  }
+
+  /**
+   * Sends the device-time record to every logged-in client now (as the periodic push does); resolves with how
+   * many it went to once they are sent. Asleep or down: none.
+   */
+  async pushTime(): Promise<number> {
+    const s = this.socket;
+    if (!s || this.sleeping || Date.now() < this.downUntil) return 0;
+    const now = this.clock().getTime();
+    const time = Math.floor(now / 1000) + this.clockOffsetS;
+    const targets = [...this.sessions.values()].filter((v) => now - v.lastSeenMs <= v.timeoutS * 1000);
+    this.pushId = (this.pushId % 0x7fff) + 1;
+    const datagram = buildDeviceTime({
+      source: this.me, packetId: this.pushId, time, lastSet: time - 3 * 3600, tzOffsetS: this.options.timeZoneOffsetS ?? 3600,
+      dst: !!this.options.dst, setCounter: 1,
+    });
+    await Promise.all(targets.map((t) => new Promise<void>((resolve) => {
+      try {
+        s.send(datagram, t.port, t.address, () => resolve());
+      } catch {
+        resolve();
+      }
+    })));
+    this.stats.timePushes += targets.length;
+    return targets.length;
   }
 
   setNight(night: boolean): void {
@@ -270,7 +323,11 @@ export class SimulatedInverter extends EventEmitter {
     const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === h.first);
     const ok = !!group && encodePassword(this.passwords[group], group).equals(echo);
     if (ok) this.forgotten.delete(key);
-    if (ok) this.sessions.set(key, { lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S) });
+    if (ok) {
+      this.sessions.set(key, {
+        lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S), address: from.address, port: from.port,
+      });
+    }
     else this.stats.loginFailures++;
     const errorCode = ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
