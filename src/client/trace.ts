@@ -54,16 +54,18 @@ const PASSWORD_AT = PAYLOAD_OFFSET + LOGIN_PASSWORD_OFFSET;
  */
 export function redactPassword(buf: Buffer): Buffer {
   let header;
+  let payload: Buffer;
   try {
-    header = decodeInverterDatagram(buf).header;
+    ({ header, payload } = decodeInverterDatagram(buf));
   } catch {
     // Not an inverter datagram: it cannot be a login, but keep nothing of it that could be one.
     return buf.length >= PASSWORD_AT ? Buffer.concat([buf.subarray(0, PASSWORD_AT), Buffer.alloc(buf.length - PASSWORD_AT)]) : buf;
   }
-  if (!LOGIN_CODES.has(header.command) || buf.length <= PASSWORD_AT) return buf;
+  // Short login answers (66 bytes) carry no password echo: their last bytes are the end tag.
+  if (!LOGIN_CODES.has(header.command) || payload.length < LOGIN_PASSWORD_OFFSET + PASSWORD_LENGTH) return buf;
   const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === header.first);
   const out = Buffer.from(buf);
-  out.fill(group ? PASSWORD_KEY[group] : 0, PASSWORD_AT, Math.min(out.length, PASSWORD_AT + PASSWORD_LENGTH));
+  out.fill(group ? PASSWORD_KEY[group] : 0, PASSWORD_AT, PASSWORD_AT + PASSWORD_LENGTH);
   return out;
 }
 

@@ -5,9 +5,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { bytes, loadCaptures, type Capture } from "../harness/fixtures";
+import { buildDeviceTime } from "../../src/simulator/clock";
 import {
   buildDiscovery, buildIdentify, buildLogin, buildLogoff, buildQuery, decodeAnswer, decodeDiscoveryAnswer,
-  decodeInverterDatagram, isDiscoveryRequest, readingsOf, valuesOf, Command, DEVICE_TYPE_TAGS, ErrorCode, type EnumValue,
+  decodeInverterDatagram, isDiscoveryRequest, isDeviceTimeHeader, decodeDeviceTime, readingsOf, valuesOf, Command, DEVICE_TYPE_TAGS, ErrorCode, type EnumValue,
   type Net2Header, type UserGroupName,
 } from "../../src/protocol";
 
@@ -21,7 +22,7 @@ function checkHeader(h: Net2Header, d: Json): void {
   const dst = d.dst as Json | undefined;
   if (src) assert.deepEqual(h.source, { susyId: src.susy_id, serial: src.serial }, "source");
   if (dst) assert.deepEqual(h.destination, { susyId: dst.susy_id, serial: dst.serial }, "destination");
-  if (d.error !== undefined) assert.equal(h.errorCode, d.error, "error code");
+  if (d.error !== undefined) assert.equal(h.errorCode, hex(d.error), "error code");
   if (d.fragment !== undefined) assert.equal(h.fragment, d.fragment, "fragment");
   if (d.packet_id !== undefined) assert.equal(h.packetId | (h.packetIdFlag ? 0x8000 : 0), hex(d.packet_id), "packet id");
   if (d.command !== undefined) assert.equal(h.command, hex(d.command), "command");
@@ -143,6 +144,12 @@ describe("real requests have the layout of ours", () => {
         sameExcept(ours, theirs, new Set(), c.id);
       } else if (h.command === Command.LOGOFF) {
         sameExcept(buildLogoff(base), theirs, new Set(), c.id);
+      } else if (isDeviceTimeHeader(h)) {
+        // Sent by devices, not clients: the simulator's builder (never the client) makes it.
+        const t = decodeDeviceTime(theirs);
+        const ours = buildDeviceTime({ source: h.source, packetId: h.packetId, time: t.time ?? 0, lastSet: t.lastSet ?? 0,
+          tzOffsetS: t.tzOffsetS, dst: t.dst, setCounter: t.setCounter });
+        sameExcept(ours, theirs, new Set(), c.id);
       } else if (h.command === Command.IDENTIFY) {
         sameExcept(buildIdentify(base), theirs, CONTROL_OFFSETS, c.id);
       } else {
