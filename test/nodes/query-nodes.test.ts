@@ -113,6 +113,26 @@ describe("query nodes send flat payloads in stated units", () => {
     assert.equal(typeof p.model, "string");
   });
 
+  it("sma-device-info: device clock fields null until the device pushes its time, then time, drift, zone, DST, last setting", async () => {
+    const s = await sim({ clockOffsetS: -90, timeZoneOffsetS: 3600, dst: true });
+    const first = (await readOnce(s, "sma-device-info")).payload as Record<string, unknown>;
+    for (const k of ["deviceTime", "clockDrift", "timeZoneOffset", "dst", "clockSetAt"]) assert.equal(first[k], null, k);
+    const session = (helper.getNode("inv") as unknown as InverterConfigNode).session;
+    assert.ok(session);
+    assert.equal(await s.pushTime(), 1);
+    const end = Date.now() + 3000;
+    while (!session.deviceClock && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    const got = nextMessage(helper.getNode("out"));
+    helper.getNode("q").receive({ payload: "go" });
+    const p = (await got).payload as Record<string, number>;
+    assert.ok(Math.abs(p.clockDrift + 90) <= 1, `clockDrift ${p.clockDrift}`);
+    assert.ok(Math.abs(p.deviceTime - (Date.now() - 90_000)) < 10_000, `deviceTime ${p.deviceTime}`);
+    assert.equal(p.timeZoneOffset, 3600);
+    assert.equal(p.dst, 1);
+    assert.ok(p.clockSetAt < p.deviceTime);
+    assert.equal(p.serial, s.serial, "the other fields stay");
+  });
+
   it("sma-battery on a battery inverter with two batteries gives suffixed fields", async () => {
     const s = await sim({ profile: "battery", batteries: 2 });
     const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
