@@ -45,7 +45,11 @@ test("admin endpoints: no token 401, read-only user may list values but not sear
   assert.equal((await get("sma-speedwire/values", viewer)).status, 200);
   // Node-RED answers a token without the permission as it answers no token: 401.
   assert.equal((await get("sma-speedwire/discover", viewer)).status, 401);
+  // The trace download needs the same permission as the search.
+  assert.equal((await get("sma-speedwire/trace/nothere")).status, 401);
+  assert.equal((await get("sma-speedwire/trace/nothere", viewer)).status, 401);
   const admin = await token("admin", "*");
+  assert.equal((await get("sma-speedwire/trace/nothere", admin)).status, 404, "no deployed inverter with that id");
   const found = await get("sma-speedwire/discover", admin);
   assert.equal(found.status, 200);
   assert.deepEqual(await found.json(), [], "nothing answers at 127.0.0.1:9");
