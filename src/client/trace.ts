@@ -69,15 +69,19 @@ export function redactPassword(buf: Buffer): Buffer {
   return out;
 }
 
+/** Kept as bytes (hex only when written out): half the memory. */
+type Kept = Omit<TraceEntry, "hex"> & { buf: Buffer };
+
 export class TraceRing {
-  private readonly list: TraceEntry[] = [];
+  private readonly list: Kept[] = [];
   private bytes = 0;
   private droppedCount = 0;
 
   constructor(private readonly limits: { entries: number; bytes: number } = TRACE_LIMITS) {}
 
   record(dir: "out" | "in", datagram: Buffer, address: string, port: number): void {
-    const buf = redactPassword(datagram).subarray(0, this.limits.bytes);
+    // A copy: the socket's buffer is not kept alive by a slice of it.
+    const buf = Buffer.from(redactPassword(datagram).subarray(0, this.limits.bytes));
     let packetId: number | null = null;
     let command: string | null = null;
     try {
@@ -87,11 +91,11 @@ export class TraceRing {
     } catch {
       // Kept as bytes only.
     }
-    this.list.push({ t: Date.now(), dir, address, port, packetId, command, hex: buf.toString("hex") });
+    this.list.push({ t: Date.now(), dir, address, port, packetId, command, buf });
     this.bytes += buf.length;
     while (this.list.length > this.limits.entries || this.bytes > this.limits.bytes) {
-      const gone = this.list.shift() as TraceEntry;
-      this.bytes -= gone.hex.length / 2;
+      const gone = this.list.shift() as Kept;
+      this.bytes -= gone.buf.length;
       this.droppedCount++;
     }
   }
@@ -101,7 +105,7 @@ export class TraceRing {
   }
 
   entries(): TraceEntry[] {
-    return this.list.map((e) => ({ ...e }));
+    return this.list.map(({ buf, ...e }) => ({ ...e, hex: buf.toString("hex") }));
   }
 }
 
