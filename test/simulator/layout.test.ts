@@ -80,7 +80,7 @@ function twin(real: InverterAnswer, buf: Buffer, query: QueryName | undefined): 
   real.records.forEach((r, i) => {
     const def = valueByLri(r.lri);
     if (!def) return;
-    const name = def.indexed ? def.name + r.cls : def.name;
+    const name = readingsOf(real.records.slice(0, i + 1)).at(-1)?.name ?? def.name;
     if (def.type !== "enum") return void (values[name] = readingsOf([r])[0].value as number | string | null);
     const e = rawEnum(buf.subarray(54 + i * r.size, 54 + (i + 1) * r.size));
     const m = merged.get(name) ?? { selected: null, tags: [] };
