@@ -38,6 +38,9 @@ export interface Reading {
   timestamp: number;
 }
 
+/** Most records of one "position" value id read from one answer; later ones are dropped. */
+export const MAX_POSITION = 255;
+
 /**
  * Reads records through the value table; records of unknown value ids are skipped. Give it the records of one read in
  * the device's order: "position" rows are numbered by their place among the records of their value id (1 = first),
@@ -51,6 +54,8 @@ export function readingsOf(records: readonly DataRecord[]): Reading[] {
     if (!def) continue;
     const position = (seen.get(rec.lri) ?? 0) + 1;
     seen.set(rec.lri, position);
+    // An untrusted answer gets no more numbers by position than a class byte could give (real devices: 3 batteries).
+    if (def.indexed === "position" && position > MAX_POSITION) continue;
     const index = def.indexed === "position" ? position : rec.cls;
     out.push({
       name: def.indexed ? def.name + index : def.name,

@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  VALUES, decodeAnswer, encodeInverterDatagram, queriesFor, readingsOf, resolveName, valuesOf, type DataRecord,
+  MAX_POSITION, VALUES, decodeAnswer, encodeInverterDatagram, queriesFor, readingsOf, resolveName, valuesOf, type DataRecord,
 } from "../../src/protocol";
 
 const NAN_S32 = 0x80000000;
@@ -72,6 +72,15 @@ describe("battery records: numbered by position among the records of one value i
   it("an answer in two datagrams: positions continue across them (the records in the device's order)", () => {
     const recs = [...answer([temp(220), temp(230)], 1, 4), ...answer([temp(240)], 0, 6)];
     assert.deepEqual(valuesOf(readingsOf(recs)), { batteryTemperature1: 22, batteryTemperature2: 23, batteryTemperature3: 24 });
+  });
+});
+
+describe("hostile battery answers", () => {
+  it("no more than MAX_POSITION numbers per value id, however many records come", () => {
+    const recs = answer(Array.from({ length: 300 }, (_, i) => temp(i)));
+    const names = Object.keys(valuesOf(readingsOf(recs)));
+    assert.equal(names.length, MAX_POSITION);
+    assert.equal(names.at(-1), `batteryTemperature${MAX_POSITION}`);
   });
 });
 
