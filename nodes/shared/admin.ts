@@ -17,7 +17,7 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   const read = RED.auth.needsPermission("sma-inverter.read");
   RED.httpAdmin.get("/sma-speedwire/values", read, (_req, res) => {
     res.json(distinctValues().map((v) => ({
-      name: v.name, label: v.label, labels: v.labels, group: v.group, unit: v.unit, indexed: v.indexed === true,
+      name: v.name, label: v.label, labels: v.labels, group: v.group, unit: v.unit, indexed: v.indexed !== undefined,
     })));
   });
   RED.httpAdmin.get("/sma-speedwire/interfaces", read, (_req, res) => {

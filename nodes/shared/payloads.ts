@@ -114,26 +114,35 @@ export function clockFields(c: DeviceClockReading | null | undefined): Payload {
   };
 }
 
-/** Per-battery rows (indexed) and device-level rows, under their payload names. */
-const BATTERY_INDEXED: Record<string, string> = { temperature: "batteryTemperature", voltage: "batteryVoltage", current: "batteryCurrent" };
+/** Per-battery fields of sma-battery and the value-table rows (numbered by position: 1 = battery A) they come from. */
+const BATTERY_FIELDS: Record<string, string> = {
+  soc: "batteryPackSoc", temperature: "batteryTemperature", voltage: "batteryVoltage", current: "batteryCurrent",
+};
 
+/**
+ * sma-battery: the device's values, and each fitted battery's own under its number (temperature1, soc2, ...): a battery
+ * is fitted when any of its values is there (slots not fitted send "no value" in every record). Batteries are never
+ * combined: temperature / voltage / current are the battery's when exactly one is fitted, else null.
+ */
 export const batterySpec: QueryNodeSpec = {
-  type: "sma-battery", topic: "battery", queries: () => ["batterySoc", "batteryInfo", "batteryPower", "batteryEnergy"],
+  type: "sma-battery", topic: "battery", queries: () => ["batterySoc", "batteryInfo", "batteryPackSoc", "batteryPower", "batteryEnergy"],
   payload: ({ values: v }) => {
-    const ns = [...new Set(Object.values(BATTERY_INDEXED).flatMap((b) => indexesOf(v, b)))].sort((a, b) => a - b);
-    const per = (field: string, n: number): number | null => num(v[`${BATTERY_INDEXED[field]}${n}`]);
-    const temps = ns.map((n) => per("temperature", n));
-    const volts = ns.map((n) => per("voltage", n)).filter((x): x is number => x !== null);
+    const per = (field: string, n: number): number | null => num(v[`${BATTERY_FIELDS[field]}${n}`]);
+    const fields = Object.keys(BATTERY_FIELDS);
+    const slots = [...new Set(Object.values(BATTERY_FIELDS).flatMap((b) => indexesOf(v, b)))].sort((a, b) => a - b);
+    const ns = slots.filter((n) => fields.some((f) => per(f, n) !== null));
+    const only = ns.length === 1 ? ns[0] : undefined;
     const p: Payload = {
       soc: num(v.batterySoc),
-      // Several batteries: the hottest one matters for warnings, voltages average, currents add up.
-      temperature: temps.every((t) => t === null) ? null : Math.max(...temps.filter((t): t is number => t !== null)),
-      voltage: volts.length === 0 ? null : Number((volts.reduce((a, b) => a + b, 0) / volts.length).toFixed(2)),
-      current: sum(ns.map((n) => per("current", n))),
+      temperature: only === undefined ? null : per("temperature", only),
+      voltage: only === undefined ? null : per("voltage", only),
+      current: only === undefined ? null : per("current", only),
       chargePower: num(v.batteryChargePower), dischargePower: num(v.batteryDischargePower),
       chargeTotal: num(v.batteryChargeTotal), dischargeTotal: num(v.batteryDischargeTotal),
+      // No battery records at all (a PV inverter, or a device without per-battery values): unknown, not 0.
+      batteries: slots.length === 0 ? null : ns.length,
     };
-    if (ns.length > 1) for (const n of ns) for (const f of Object.keys(BATTERY_INDEXED)) p[`${f}${n}`] = per(f, n);
+    for (const n of ns) for (const f of fields) p[`${f}${n}`] = per(f, n);
     return p;
   },
 };

@@ -26,26 +26,42 @@ export function decodeAnswer(buf: Buffer): InverterAnswer {
 export type ReadingValue = number | string | EnumValue | null;
 
 export interface Reading {
-  /** Payload name, with the class number for indexed values (dcPower2). */
+  /** Payload name, with the number of indexed values (dcPower2, batteryTemperature3). */
   name: string;
   def: ValueDef;
-  /** Class byte: string / phase / battery number. */
+  /** The number in the name: the class byte ("class" rows, and single values), the position ("position" rows). */
   index: number;
+  /** The record's class byte as sent (7 on every battery record of a Sunny Boy Storage). */
+  cls: number;
   value: ReadingValue;
   /** Inverter clock, ms since epoch. */
   timestamp: number;
 }
 
-/** Reads records through the value table; records of unknown value ids are skipped. */
+/** Most records of one "position" value id read from one answer; later ones are dropped. */
+export const MAX_POSITION = 255;
+
+/**
+ * Reads records through the value table; records of unknown value ids are skipped. Give it the records of one read in
+ * the device's order: "position" rows are numbered by their place among the records of their value id (1 = first),
+ * "class" rows by the class byte. A battery that is not fitted gives its number with the value null.
+ */
 export function readingsOf(records: readonly DataRecord[]): Reading[] {
   const out: Reading[] = [];
+  const seen = new Map<number, number>();
   for (const rec of records) {
     const def = valueByLri(rec.lri);
     if (!def) continue;
+    const position = (seen.get(rec.lri) ?? 0) + 1;
+    seen.set(rec.lri, position);
+    // An untrusted answer gets no more numbers by position than a class byte could give (real devices: 3 batteries).
+    if (def.indexed === "position" && position > MAX_POSITION) continue;
+    const index = def.indexed === "position" ? position : rec.cls;
     out.push({
-      name: def.indexed ? def.name + rec.cls : def.name,
+      name: def.indexed ? def.name + index : def.name,
       def,
-      index: rec.cls,
+      index,
+      cls: rec.cls,
       value: convert(def, rec),
       timestamp: rec.timestamp * 1000,
     });

@@ -77,7 +77,15 @@ export function isMeterDatagram(buf: Buffer): boolean {
   if (buf.length < NET2_OFFSET + HEADER_BYTES || buf.readUInt32BE(0) !== SIGNATURE) return false;
   if (buf.readUInt16BE(NET2_OFFSET - 2) !== Tag.NET2) return false;
   const protocol = buf.readUInt16BE(NET2_OFFSET);
-  return protocol === Protocol.METER || protocol === Protocol.METER_EXTENDED;
+  return protocol === Protocol.METER || (protocol === Protocol.METER_EXTENDED && extendedMeterData(buf.subarray(NET2_OFFSET)));
+}
+
+/**
+ * 0x6081 carries meter data only after the marker `00 03`: inverters send 32-byte 0x6081 datagrams with `00 01`
+ * there, their SUSyID and serial and no channels (a live plant, 2026), which are no meter datagrams.
+ */
+function extendedMeterData(net2: Buffer): boolean {
+  return net2.length >= 4 && net2.readUInt16BE(2) === EXTENDED_MARKER;
 }
 
 /** Value length of a record id, or null when it cannot be known. */
@@ -95,6 +103,9 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
     throw new DecodeError("EPROTOCOL", `protocol ${hex(protocol)} is not energy meter data`);
   }
   const d = net2.data;
+  if (protocol === Protocol.METER_EXTENDED && d.length >= 4 && !extendedMeterData(d)) {
+    throw new DecodeError("EPROTOCOL", `protocol ${hex(protocol)} with marker ${hex(d.readUInt16BE(2))}: not energy meter data`);
+  }
   let off = protocol === Protocol.METER_EXTENDED ? 2 + EXTENDED_EXTRA : 2;
   if (d.length < off + HEADER_BYTES - 2) {
     throw new DecodeError("ESHORT", `meter header needs ${off + HEADER_BYTES - 2} bytes, Net 2 tag has ${d.length}`);

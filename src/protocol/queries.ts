@@ -27,6 +27,7 @@ export const QUERIES = {
   nominalPower: { command: 0x51000200, first: 0x00411e00, last: 0x004120ff, title: "nominal power" },
   batterySoc: { command: 0x51000200, first: 0x00295a00, last: 0x00295aff, title: "battery charge status" },
   batteryInfo: { command: 0x51000200, first: 0x00491e00, last: 0x00495dff, title: "battery temperature, voltage, current" },
+  batteryPackSoc: { command: 0x51000200, first: 0x00498f00, last: 0x00498fff, title: "state of charge per battery" },
   batteryPower: { command: 0x51000200, first: 0x00496900, last: 0x00496aff, title: "battery charge/discharge power" },
   batteryEnergy: { command: 0x54000200, first: 0x00496700, last: 0x004968ff, title: "battery charge/discharge totals" },
   gridPower: { command: 0x51000200, first: 0x00463600, last: 0x004637ff, title: "grid feed-in and draw power" },

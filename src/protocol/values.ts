@@ -8,8 +8,16 @@ export type ValueGroup = "energy" | "ac" | "dc" | "status" | "device" | "battery
 /** How the value is stored: u64 counters (16-byte records), u32/s32 spot values (28), strings, enums, versions (40). */
 export type ValueType = "u64" | "u32" | "s32" | "string" | "enum" | "firmware";
 
+/**
+ * How the records of an indexed value are numbered (the number is appended to the name: dcPower2, batteryTemperature3):
+ * - "class": by the record's class byte (DC strings: class 1, 2, … are strings A, B, …; verified on real devices);
+ * - "position": by the record's place among the records of the same value id in one answer, 1 = first. A Sunny Boy
+ *   Storage sends batteries A, B, C as three records that ALL carry class 7; a battery not fitted sends "no value".
+ */
+export type Indexing = "class" | "position";
+
 export interface ValueDef {
-  /** Name in payloads. Indexed values get the class number appended: dcPower1, dcPower2 ... */
+  /** Name in payloads. Indexed values get their number appended (see Indexing): dcPower1, dcPower2 ... */
   name: string;
   /** 16-bit value id (LRI without class byte and type). */
   lri: number;
@@ -22,8 +30,8 @@ export interface ValueDef {
   /** The en-US label (README, CLI); labels has it in every language of the editor. */
   label: string;
   labels: Readonly<Record<LabelLanguage, string>>;
-  /** The record's class byte numbers strings, trackers or batteries: append it to the name. */
-  indexed?: boolean;
+  /** One value per string or battery, numbered as Indexing says; absent for single values. */
+  indexed?: Indexing;
 }
 
 /** The editor's languages: every value has a label in each. */
@@ -32,7 +40,7 @@ export type LabelLanguage = (typeof LABEL_LANGUAGES)[number];
 
 const row = (
   name: string, lri: number, query: QueryName, type: ValueType, unit: string, scale: number,
-  group: ValueGroup, label: string, labelDe: string, indexed = false,
+  group: ValueGroup, label: string, labelDe: string, indexed?: Indexing,
 ): ValueDef => ({ name, lri, query, type, unit, scale, group, label, labels: { "en-US": label, de: labelDe }, ...(indexed ? { indexed } : {}) });
 
 export const VALUES: readonly ValueDef[] = [
@@ -60,9 +68,9 @@ export const VALUES: readonly ValueDef[] = [
   row("acCurrentL3", 0x4655, "acVoltageCurrent", "s32", "A", 1000, "ac", "AC current L3", "AC-Strom L3"),
   row("gridFrequency", 0x4657, "gridFrequency", "u32", "Hz", 100, "ac", "Grid frequency", "Netzfrequenz"),
 
-  row("dcPower", 0x251e, "dcPower", "s32", "W", 1, "dc", "DC power, string", "DC-Leistung, String", true),
-  row("dcVoltage", 0x451f, "dcVoltageCurrent", "s32", "V", 100, "dc", "DC voltage, string", "DC-Spannung, String", true),
-  row("dcCurrent", 0x4521, "dcVoltageCurrent", "s32", "A", 1000, "dc", "DC current, string", "DC-Strom, String", true),
+  row("dcPower", 0x251e, "dcPower", "s32", "W", 1, "dc", "DC power, string", "DC-Leistung, String", "class"),
+  row("dcVoltage", 0x451f, "dcVoltageCurrent", "s32", "V", 100, "dc", "DC voltage, string", "DC-Spannung, String", "class"),
+  row("dcCurrent", 0x4521, "dcVoltageCurrent", "s32", "A", 1000, "dc", "DC current, string", "DC-Strom, String", "class"),
 
   row("deviceStatus", 0x2148, "deviceStatus", "enum", "", 1, "status", "Device status", "Gerätestatus"),
   row("gridRelay", 0x4164, "gridRelay", "enum", "", 1, "status", "Grid relay", "Netzrelais"),
@@ -74,10 +82,13 @@ export const VALUES: readonly ValueDef[] = [
   row("firmware", 0x8234, "firmware", "firmware", "", 1, "device", "Firmware version", "Firmware-Version"),
   row("nominalPower", 0x411e, "nominalPower", "u32", "W", 1, "device", "Nominal power", "Nennleistung"),
 
+  // Device-level state of charge (one value); per battery below (batteryPackSoc1..3). Batteries A, B, C are numbered
+  // by the order of their records (all class 7 on a Sunny Boy Storage), not by the class byte.
   row("batterySoc", 0x295a, "batterySoc", "u32", "%", 1, "battery", "Battery state of charge", "Batterie-Ladezustand"),
-  row("batteryTemperature", 0x495b, "batteryInfo", "s32", "°C", 10, "battery", "Battery temperature, battery", "Batterietemperatur, Batterie", true),
-  row("batteryVoltage", 0x495c, "batteryInfo", "u32", "V", 100, "battery", "Battery voltage, battery", "Batteriespannung, Batterie", true),
-  row("batteryCurrent", 0x495d, "batteryInfo", "s32", "A", 1000, "battery", "Battery current, battery", "Batteriestrom, Batterie", true),
+  row("batteryPackSoc", 0x498f, "batteryPackSoc", "u32", "%", 1, "battery", "State of charge, battery", "Ladezustand, Batterie", "position"),
+  row("batteryTemperature", 0x495b, "batteryInfo", "s32", "°C", 10, "battery", "Battery temperature, battery", "Batterietemperatur, Batterie", "position"),
+  row("batteryVoltage", 0x495c, "batteryInfo", "u32", "V", 100, "battery", "Battery voltage, battery", "Batteriespannung, Batterie", "position"),
+  row("batteryCurrent", 0x495d, "batteryInfo", "s32", "A", 1000, "battery", "Battery current, battery", "Batteriestrom, Batterie", "position"),
   row("batteryChargePower", 0x4969, "batteryPower", "u32", "W", 1, "battery", "Battery charge power", "Batterie-Ladeleistung"),
   row("batteryDischargePower", 0x496a, "batteryPower", "u32", "W", 1, "battery", "Battery discharge power", "Batterie-Entladeleistung"),
   row("batteryChargeTotal", 0x4967, "batteryEnergy", "u64", "Wh", 1, "battery", "Battery charged total", "Batterie geladen gesamt"),

@@ -21,7 +21,7 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --profile P             pv | battery | hybrid (default pv)
   --phases N              1..3 AC phases
   --strings N             1..4 DC strings / MPP trackers
-  --batteries N           batteries (battery and hybrid profiles)
+  --batteries N           0..3 fitted batteries A-C (battery and hybrid profiles; default 1)
   --user-password S       (default 0000)
   --installer-password S  (default 1111)
   --latency MS            answer delay in ms (default 0)
@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<void> {
     for (let i = 0; i < count; i++) {
       const inv = new SimulatedInverter({
         address: args.address, port: port === 0 ? 0 : port + i, serial: serial + i, susyId: num(args, "susy", 1, 0xfffe), profile,
-        phases: num(args, "phases", 1, 3), strings: num(args, "strings", 1, 4), batteries: num(args, "batteries", 0, 8),
+        phases: num(args, "phases", 1, 3), strings: num(args, "strings", 1, 4), batteries: num(args, "batteries", 0, 3),
         userPassword: args["user-password"], installerPassword: args["installer-password"],
         latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
         maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,

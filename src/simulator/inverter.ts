@@ -16,8 +16,9 @@ import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer } from "./answer-bu
 import { buildDeviceTime } from "./clock";
 import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
 import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
+import type { SimValue } from "./answer-builders";
 import {
-  PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
+  BATTERY_CLASS, BATTERY_SLOTS, PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
   type ValueSource,
 } from "./profiles";
 
@@ -404,12 +405,21 @@ export class SimulatedInverter extends EventEmitter {
     for (const [k, src] of Object.entries(this.overrides)) values[k] = resolveValue(src, now);
     const ts = Math.floor(now.getTime() / 1000);
     const out: Buffer[] = [];
+    const inRange = (cls: number): boolean => cls >= (first & 0xff) && cls <= (last & 0xff);
+    const valueOf = (def: ValueDef, name: string): SimValue => (this.model.night && nullAtNight(def) ? null : values[name] ?? null);
     for (const def of rows) {
-      const count = !def.indexed ? 1 : def.group === "dc" ? this.model.strings : this.model.batteries;
+      if (def.indexed === "position") {
+        // As a Sunny Boy Storage: one record per battery slot, all with class 7, A first; slots not fitted send "no value".
+        if (!inRange(BATTERY_CLASS)) continue;
+        for (let n = 1; n <= BATTERY_SLOTS; n++) {
+          out.push(...buildRecords(def, BATTERY_CLASS, n <= this.model.batteries ? valueOf(def, def.name + n) : null, ts));
+        }
+        continue;
+      }
+      const count = def.indexed === "class" ? this.model.strings : 1;
       // The class byte range of the request (low bytes of first/last) limits the channels sent.
       for (let cls = Math.max(1, first & 0xff); cls <= Math.min(count, last & 0xff); cls++) {
-        const name = def.indexed ? def.name + cls : def.name;
-        out.push(...buildRecords(def, cls, this.model.night && nullAtNight(def) ? null : values[name] ?? null, ts));
+        out.push(...buildRecords(def, cls, valueOf(def, def.indexed ? def.name + cls : def.name), ts));
       }
     }
     return out;

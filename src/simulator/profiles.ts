@@ -32,9 +32,14 @@ export interface DeviceProfile {
 }
 
 const NO_BATTERY_OR_GRID: Partial<Record<QueryName, number>> = {
-  batterySoc: ErrorCode.NOT_SUPPORTED, batteryInfo: ErrorCode.NOT_SUPPORTED, batteryPower: ErrorCode.NOT_SUPPORTED,
+  batterySoc: ErrorCode.NOT_SUPPORTED, batteryInfo: ErrorCode.NOT_SUPPORTED, batteryPackSoc: ErrorCode.NOT_SUPPORTED, batteryPower: ErrorCode.NOT_SUPPORTED,
   batteryEnergy: ErrorCode.NOT_SUPPORTED, gridPower: ErrorCode.NOT_SUPPORTED, gridEnergy: ErrorCode.NOT_SUPPORTED,
 };
+
+/** Battery slots (A, B, C) a Sunny Boy Storage answers for, fitted or not. */
+export const BATTERY_SLOTS = 3;
+/** The class byte of every battery record of a Sunny Boy Storage: batteries are told apart by position only. */
+export const BATTERY_CLASS = 7;
 
 /** Defaults per profile; SUSyIDs and serials of the devices in the real captures (STP 5.0, SI 4.4M, SB 3.6 SE). */
 export const PROFILES: Readonly<Record<ProfileName, DeviceProfile>> = {
@@ -65,7 +70,7 @@ export const PROFILES: Readonly<Record<ProfileName, DeviceProfile>> = {
 export const RECORD_INDEX_BASE: Readonly<Record<QueryName, number>> = {
   energy: 0, times: 3, acPowerTotal: 6, acPowerPhase: 9, acVoltageCurrent: 12, gridFrequency: 22, dcPower: 0,
   dcVoltageCurrent: 2, temperature: 5, deviceStatus: 0, gridRelay: 7, typeLabel: 1, firmware: 10, nominalPower: 4,
-  batterySoc: 1, batteryInfo: 2, batteryPower: 8, batteryEnergy: 5, gridPower: 24, gridEnergy: 6,
+  batterySoc: 1, batteryInfo: 2, batteryPackSoc: 3, batteryPower: 8, batteryEnergy: 5, gridPower: 24, gridEnergy: 6,
 };
 
 /** Everything the value functions need to know about the simulated device. */
@@ -91,7 +96,10 @@ export interface DeviceOptions {
   /** Default "pv". */ profile?: ProfileName;
   /** 1..3; default per profile (pv 3, battery and hybrid 1). */ phases?: number;
   /** DC strings / MPP trackers 0..4 (records with class byte 1..n). */ strings?: number;
-  /** Batteries 0..8 (indexed battery rows with class byte 1..n). */ batteries?: number;
+  /**
+   * Fitted batteries 0..3 (default 1 for the battery and hybrid profiles). Battery values go out as a Sunny Boy Storage
+   * sends them: three records per value id, all with class byte 7, battery A first; slots not fitted hold "no value".
+   */ batteries?: number;
   /** Device type tag, e.g. 9345 (STP 5.0-3AV-40). */ deviceType?: number;
   /** Tags the device type list offers; default the profile's model family. */ deviceTypeTags?: number[];
   /** 8001 solar, 8007 battery, 8009 hybrid inverter. */ deviceClass?: number;
@@ -110,7 +118,7 @@ const count = (v: number | undefined, def: number, min: number, max: number): nu
 export function modelFor(o: DeviceOptions, profile: DeviceProfile, serial: number): ModelConfig {
   return {
     profile, phases: count(o.phases, profile.phases, 1, 3), strings: count(o.strings, profile.strings, 0, 4),
-    batteries: count(o.batteries, profile.batteries, 0, 8), deviceName: o.deviceName ?? `SN: ${serial}`,
+    batteries: count(o.batteries, profile.batteries, 0, BATTERY_SLOTS), deviceName: o.deviceName ?? `SN: ${serial}`,
     deviceClass: o.deviceClass ?? profile.deviceClass, deviceType: o.deviceType ?? profile.deviceType,
     deviceTypeTags: o.deviceTypeTags ?? (o.deviceType === undefined ? profile.deviceTypeTags : [o.deviceType]),
     firmware: o.firmware ?? "3.10.10.R", nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW,
@@ -251,15 +259,18 @@ function batteryFlow(m: ModelConfig, dcW: number, sun: number): Flow {
   return sun >= 0.5 ? { charge: round(1500 * sun), discharge: 0, anyBattery } : { charge: 0, discharge: round(600 + 400 * (1 - sun)), anyBattery };
 }
 
+/** Per battery (1 = A): values of each fitted one, a little apart; the device's SoC is their mean. */
 function batteryValues(v: SimValues, m: ModelConfig, f: Flow, sun: number, done: number, days: number): void {
   const volts = m.profile.hasPv ? 199.6 : 51.2;
+  const soc = round(m.timeVarying ? 20 + 75 * done : 68);
   for (let i = 1; i <= m.batteries; i++) {
     const u = round(volts + 0.05 * i, 2);
     v[`batteryTemperature${i}`] = round(22 + 0.4 * i + 5 * sun, 1);
     v[`batteryVoltage${i}`] = u;
     v[`batteryCurrent${i}`] = round((f.charge - f.discharge) / u / m.batteries, 3);
+    v[`batteryPackSoc${i}`] = Math.min(100, Math.max(0, soc + 2 * (2 * i - m.batteries - 1)));
   }
-  v.batterySoc = round(m.timeVarying ? 20 + 75 * done : 68);
+  v.batterySoc = soc;
   v.batteryChargePower = f.charge;
   v.batteryDischargePower = f.discharge;
   v.batteryChargeTotal = round((days + done) * 3600);

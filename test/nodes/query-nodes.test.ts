@@ -133,13 +133,29 @@ describe("query nodes send flat payloads in stated units", () => {
     assert.equal(p.serial, s.serial, "the other fields stay");
   });
 
-  it("sma-battery on a battery inverter with two batteries gives suffixed fields", async () => {
-    const s = await sim({ profile: "battery", batteries: 2 });
+  it("sma-battery with 2 of 3 batteries fitted reports each one under its number, never combined", async () => {
+    // Battery records as a Sunny Boy Storage sends them: all class 7, A first, battery C "no value" (simulator).
+    const s = await sim({ profile: "battery", batteries: 2, values: { batteryTemperature1: 24.5, batteryTemperature2: 31 } });
     const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
-    for (const k of ["soc", "temperature", "voltage", "current", "chargePower", "dischargePower", "chargeTotal", "dischargeTotal", "temperature1", "temperature2", "voltage2", "current1"]) {
-      assert.ok(k in p, k);
-    }
-    assert.equal(p.soc, s.currentValues().batterySoc);
+    const v = s.currentValues();
+    expectKeys(p, ["soc", "temperature", "voltage", "current", "chargePower", "dischargePower", "chargeTotal", "dischargeTotal", "batteries",
+      "soc1", "temperature1", "voltage1", "current1", "soc2", "temperature2", "voltage2", "current2"]);
+    assert.deepEqual([p.temperature1, p.temperature2], [24.5, 31]);
+    assert.deepEqual([p.voltage1, p.voltage2, p.current1, p.current2], [v.batteryVoltage1, v.batteryVoltage2, v.batteryCurrent1, v.batteryCurrent2]);
+    assert.deepEqual([p.soc1, p.soc2], [v.batteryPackSoc1, v.batteryPackSoc2]);
+    assert.notEqual(p.soc1, p.soc2);
+    // Two batteries: no "hottest", no mean, no sum.
+    assert.deepEqual([p.temperature, p.voltage, p.current], [null, null, null]);
+    assert.equal(p.batteries, 2);
+    assert.equal(p.soc, v.batterySoc);
+  });
+
+  it("sma-battery with one battery: the unnumbered fields are that battery's", async () => {
+    const s = await sim({ profile: "hybrid", values: { batteryTemperature1: 27.5 } });
+    const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
+    const v = s.currentValues();
+    assert.deepEqual([p.temperature, p.temperature1, p.voltage, p.current, p.batteries], [27.5, 27.5, v.batteryVoltage1, v.batteryCurrent1, 1]);
+    assert.ok(!("temperature2" in p) && !("temperature3" in p));
   });
 
   it("sma-battery on a PV-only inverter gives nulls and no error, poll after poll", async () => {
@@ -165,6 +181,28 @@ describe("query nodes send flat payloads in stated units", () => {
     const p = (await readOnce(s, "sma-grid")).payload as Record<string, number>;
     expectKeys(p, ["powerImport", "powerExport", "power", "energyImport", "energyExport"]);
     assert.equal(p.power, p.powerImport - p.powerExport);
+  });
+
+  it("4 DC strings (A-D) end to end: sma-spot-dc and sma-read give all four", async () => {
+    const s = await sim({ strings: 4 });
+    const v = s.currentValues() as Record<string, number>;
+    const dc = (await readOnce(s, "sma-spot-dc")).payload as Record<string, number>;
+    expectKeys(dc, ["power", ...[1, 2, 3, 4].flatMap((n) => [`power${n}`, `voltage${n}`, `current${n}`])]);
+    for (const n of [1, 2, 3, 4]) assert.deepEqual([dc[`power${n}`], dc[`voltage${n}`], dc[`current${n}`]], [v[`dcPower${n}`], v[`dcVoltage${n}`], v[`dcCurrent${n}`]]);
+    assert.equal(dc.power, Number((v.dcPower1 + v.dcPower2 + v.dcPower3 + v.dcPower4).toFixed(6)));
+    await helper.unload();
+    const read = (await readOnce(s, "sma-read", { values: ["dcPower", "dcCurrent"] })).payload as Record<string, unknown>;
+    expectKeys(read, [1, 2, 3, 4].flatMap((n) => [`dcPower${n}`, `dcCurrent${n}`]));
+    assert.equal(read.dcPower4, v.dcPower4);
+  });
+
+  it("sma-read of battery values: numbered by position, a battery not fitted is null", async () => {
+    const s = await sim({ profile: "battery", batteries: 2 });
+    const v = s.currentValues();
+    const p = (await readOnce(s, "sma-read", { values: ["batterySoc", "batteryTemperature", "batteryPackSoc"] })).payload as Record<string, unknown>;
+    expectKeys(p, ["batterySoc", "batteryTemperature1", "batteryTemperature2", "batteryTemperature3", "batteryPackSoc1", "batteryPackSoc2", "batteryPackSoc3"]);
+    assert.deepEqual([p.batteryTemperature1, p.batteryTemperature2, p.batteryTemperature3], [v.batteryTemperature1, v.batteryTemperature2, null]);
+    assert.deepEqual([p.batterySoc, p.batteryPackSoc3], [v.batterySoc, null]);
   });
 
   it("sma-read gives exactly the ticked values under the table's names", async () => {

@@ -8,7 +8,8 @@ import { bytes, loadCaptures, type Capture } from "../harness/fixtures";
 import { buildDeviceTime } from "../../src/simulator/clock";
 import {
   buildDiscovery, buildIdentify, buildLogin, buildLogoff, buildQuery, decodeAnswer, decodeDiscoveryAnswer,
-  decodeInverterDatagram, isDiscoveryRequest, isDeviceTimeHeader, decodeDeviceTime, readingsOf, valuesOf, Command, DEVICE_TYPE_TAGS, ErrorCode, type EnumValue,
+  decodeInverterDatagram, isAnswerCode, isDiscoveryRequest, isDeviceTimeHeader, decodeDeviceTime, findQuery, readingsOf, valuesOf, Command,
+  DEVICE_TYPE_TAGS, ErrorCode, type EnumValue,
   type Net2Header, type UserGroupName,
 } from "../../src/protocol";
 
@@ -23,6 +24,9 @@ function checkHeader(h: Net2Header, d: Json): void {
   if (src) assert.deepEqual(h.source, { susyId: src.susy_id, serial: src.serial }, "source");
   if (dst) assert.deepEqual(h.destination, { susyId: dst.susy_id, serial: dst.serial }, "destination");
   if (d.error !== undefined) assert.equal(h.errorCode, hex(d.error), "error code");
+  // Requests have the command's bit 0 clear, answers set (a client drops requests other devices send).
+  if (typeof d.answer_bit === "boolean") assert.equal(isAnswerCode(h.command), d.answer_bit, "answer bit");
+  if (d.ctrl !== undefined) assert.equal(h.control, hex(d.ctrl), "control byte");
   if (d.fragment !== undefined) assert.equal(h.fragment, d.fragment, "fragment");
   if (d.packet_id !== undefined) assert.equal(h.packetId | (h.packetIdFlag ? 0x8000 : 0), hex(d.packet_id), "packet id");
   if (d.command !== undefined) assert.equal(h.command, hex(d.command), "command");
@@ -79,6 +83,7 @@ describe("real inverter answers", () => {
       if (typeof rep.answer === "string") assert.equal(answer.header.command, hex(rep.answer));
       const d = (c.derived ?? {}) as Json;
       if (typeof d.record_size === "number") assert.ok(answer.records.every((r) => r.size === d.record_size));
+      if (Array.isArray(d.records)) assert.equal(answer.records.length, d.records.length, "record count");
       const readings = readingsOf(answer.records);
       const got = valuesOf(readings);
       for (const [name, want] of Object.entries(expectedValues(c))) {
@@ -135,6 +140,8 @@ describe("real requests have the layout of ours", () => {
       }
       const { header: h, payload } = decodeInverterDatagram(theirs);
       checkHeader(h, (c.derived ?? {}) as Json);
+      // Every request, ours or one a device pushes to "any": command bit 0 clear, so a client never takes it for an answer.
+      assert.equal(isAnswerCode(h.command), false, `${c.id}: a request`);
       const base = { source: h.source, destination: h.destination, packetId: h.packetId };
       if (h.command === Command.LOGIN) {
         const group: UserGroupName = h.first === 0x0a ? "installer" : "user";
@@ -152,6 +159,11 @@ describe("real requests have the layout of ours", () => {
         sameExcept(ours, theirs, new Set(), c.id);
       } else if (h.command === Command.IDENTIFY) {
         sameExcept(buildIdentify(base), theirs, CONTROL_OFFSETS, c.id);
+      } else if (payload.length > 0) {
+        // Requests with a body (device time 0xF000020A, the 0x2800000E multicast) are none a client sends: they only
+        // have to pass the framing, and decode to no records (a client drops them).
+        assert.equal(decodeAnswer(theirs).records.length, 0, c.id);
+        assert.equal(findQuery(h.command, h.first, h.last), undefined, c.id);
       } else {
         sameExcept(buildQuery({ ...base, query: { command: h.command, first: h.first, last: h.last } }), theirs, CONTROL_OFFSETS, c.id);
       }

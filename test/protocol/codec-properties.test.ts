@@ -53,8 +53,10 @@ describe("round trips", () => {
       const rec = buildRecord(def, cls, value, 1_700_000_000);
       const answer = buildDataAnswer({ source: { susyId: 1, serial: 2 }, destination: { susyId: 3, serial: 4 }, packetId: 5, command: QUERIES[def.query].command, firstIndex: 7, records: [rec, rec] });
       const got = valuesOf(readingsOf(decodeAnswer(answer).records));
-      const name = def.indexed ? def.name + cls : def.name;
+      // Two records of one id: strings are numbered by the class byte, batteries by position (the first is 1, then 2).
+      const name = def.indexed === "position" ? def.name + 1 : def.indexed ? def.name + cls : def.name;
       assert.equal(got[name], value === null ? null : Number(value.toFixed(6)));
+      if (def.indexed === "position") assert.equal(got[def.name + 2], got[name]);
       // No float noise: at most the scale's decimals (1/100 -> 2), e.g. 230.01, never 230.01000000000002.
       if (typeof got[name] === "number") assert.ok((String(got[name]).split(".")[1] ?? "").length <= Math.log10(def.scale), String(got[name]));
     }));

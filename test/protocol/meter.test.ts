@@ -18,6 +18,8 @@ type Json = Record<string, unknown>;
 const meterCaptures = capturesOfKind("energy-meter");
 const protocolOf = (b: Buffer): number => (b.length >= 18 ? b.readUInt16BE(16) : -1);
 const isMeterProtocol = (p: number): boolean => p === Protocol.METER || p === Protocol.METER_EXTENDED;
+/** A capture whose publisher (or the derived decoding) shows meter values. */
+const hasMeterData = (c: Capture): boolean => typeof (c.derived as Json | null | undefined)?.values === "object";
 
 /** Capture keys ("l1_p_import_W", "e_export_kWh") -> [our field without phase suffix, divisor to their unit]. */
 const KEYS: Record<string, [string, number]> = {
@@ -25,7 +27,7 @@ const KEYS: Record<string, [string, number]> = {
   q_import_var: ["reactivePowerImport", 1], q_export_var: ["reactivePowerExport", 1],
   s_import_VA: ["apparentPowerImport", 1], s_export_VA: ["apparentPowerExport", 1],
   e_import_kWh: ["energyImport", 1000], e_export_kWh: ["energyExport", 1000],
-  power_factor: ["powerFactor", 1], grid_freq_Hz: ["frequency", 1],
+  power_factor: ["powerFactor", 1], grid_freq_Hz: ["frequency", 1], frequency_Hz: ["frequency", 1],
   current_A: ["current", 1], voltage_V: ["voltage", 1],
 };
 
@@ -127,8 +129,9 @@ describe("energy meter captures", () => {
   for (const c of meterCaptures) {
     const b = bytes(c);
     const proto = protocolOf(b);
-    if (!isMeterProtocol(proto)) {
-      it(`${c.id}: protocol 0x${proto.toString(16)} is refused with EPROTOCOL`, () => {
+    // Datagrams on the meter's group without meter channels (0x6073; 0x6081 that inverters send) carry no derived values.
+    if (!isMeterProtocol(proto) || !hasMeterData(c)) {
+      it(`${c.id}: protocol 0x${proto.toString(16)} without meter data is refused with EPROTOCOL`, () => {
         assert.throws(() => decodeMeterDatagram(b), (e: unknown) => e instanceof DecodeError && e.code === "EPROTOCOL");
         assert.equal(isMeterDatagram(b), false);
       });
@@ -171,7 +174,7 @@ describe("energy meter captures", () => {
     let counters = 0;
     for (const c of meterCaptures) {
       const b = bytes(c);
-      if (!isMeterProtocol(protocolOf(b))) continue;
+      if (!isMeterProtocol(protocolOf(b)) || !hasMeterData(c)) continue;
       const d = decodeMeterDatagram(b);
       for (const r of recordsOf(b)) {
         const ch = OBIS_BY_ID.get(r.id);
@@ -211,7 +214,7 @@ describe("energy meter captures", () => {
     const seen = new Set<MeterVariant>();
     for (const c of meterCaptures) {
       const b = bytes(c);
-      if (!isMeterProtocol(protocolOf(b))) continue;
+      if (!isMeterProtocol(protocolOf(b)) || !hasMeterData(c)) continue;
       const d = decodeMeterDatagram(b);
       const variant = meterVariantOf(d.susyId);
       if (!variant) continue;

@@ -131,7 +131,8 @@ describe("queries", () => {
         phase.forEach((p, i) => assert.equal(p === null, i >= phases, `acPowerL${i + 1}`));
         assert.equal(got.acPower, phase.reduce<number>((a, b) => a + (b ?? 0), 0));
         assert.ok(`dcPower${strings}` in got && !(`dcPower${strings + 1}` in got));
-        assert.ok("batteryTemperature2" in got && !("batteryTemperature3" in got));
+        // Two of three battery slots fitted: battery C is "no value", not absent and not 0.
+        assert.ok(typeof got.batteryTemperature2 === "number" && got.batteryTemperature3 === null);
       }
     });
   }
@@ -191,24 +192,51 @@ describe("queries", () => {
       const a = await ask(c, s, q);
       assert.deepEqual([a.headers[0].errorCode, a.headers[0].first, a.headers[0].last, a.records.length], [code, q.first, q.last, 0]);
     };
-    const pvRefuses: QueryName[] = ["batterySoc", "batteryInfo", "batteryPower", "batteryEnergy", "gridPower", "gridEnergy", "temperature"];
+    const pvRefuses: QueryName[] = ["batterySoc", "batteryInfo", "batteryPackSoc", "batteryPower", "batteryEnergy", "gridPower", "gridEnergy", "temperature"];
     for (const n of pvRefuses) await refused(pv, QUERIES[n], ErrorCode.NOT_SUPPORTED);
     for (const n of ["energy", "dcPower", "dcVoltageCurrent"] as const) await refused(bat, QUERIES[n], ErrorCode.REFUSED);
     await refused(pv, { command: 0x5a000200, first: 0x00100000, last: 0x0010ffff }, ErrorCode.UNKNOWN_COMMAND);
     assert.equal(pv.stats.queries.batterySoc, 1);
   });
 
-  it("battery profile with 2 batteries: indexed rows with class bytes 1 and 2", async () => {
+  it("battery records as a Sunny Boy Storage sends them: three per value id, all class 7, A first, slots not fitted NaN", async () => {
     const s = await sim({ profile: "battery", batteries: 2 });
     const c = await socket();
     await login(c, s);
     const a = await ask(c, s, QUERIES.batteryInfo);
-    assert.deepEqual(a.records.map((r) => [r.lri, r.cls]), [[0x495b, 1], [0x495b, 2], [0x495c, 1], [0x495c, 2], [0x495d, 1], [0x495d, 2]]);
+    assert.deepEqual(a.records.map((r) => [r.lri, r.cls]), [0x495b, 0x495c, 0x495d].flatMap((l) => [[l, 7], [l, 7], [l, 7]]));
+    // The third slot of each id holds the sentinel of its type (s32 0x80000000, u32 0xFFFFFFFF), not a number.
+    const raw = a.raw[0];
+    const word = (i: number): number => raw.readUInt32LE(54 + 28 * i + 8);
+    assert.deepEqual([word(2), word(5), word(8)], [0x80000000, 0xffffffff, 0x80000000]);
     const want = s.currentValues();
-    for (const k of ["batteryTemperature1", "batteryTemperature2", "batteryVoltage1", "batteryVoltage2", "batteryCurrent1", "batteryCurrent2"]) {
-      assert.equal(a.values[k], want[k], k);
+    for (const f of ["batteryTemperature", "batteryVoltage", "batteryCurrent"]) {
+      for (const n of [1, 2]) assert.equal(typeof a.values[f + n], "number", f + n);
+      for (const n of [1, 2, 3]) assert.equal(a.values[f + n], want[f + n], f + n);
+      assert.equal(a.values[f + 3], null, `${f}3: not fitted`);
     }
+    assert.notEqual(a.values.batteryTemperature1, a.values.batteryTemperature2);
+    const packs = await ask(c, s, QUERIES.batteryPackSoc);
+    assert.deepEqual(packs.records.map((r) => [r.lri, r.cls]), [[0x498f, 7], [0x498f, 7], [0x498f, 7]]);
+    assert.deepEqual([1, 2, 3].map((n) => packs.values[`batteryPackSoc${n}`]), [want.batteryPackSoc1, want.batteryPackSoc2, null]);
     assert.equal((await ask(c, s, QUERIES.batterySoc)).values.batterySoc, want.batterySoc);
+  });
+
+  it("fitted batteries: an option from 0 to 3 (default 1); every battery device answers 3 slots", async () => {
+    const fitted = async (o: SimulatedInverterOptions): Promise<(number | null)[]> => {
+      const s = await sim(o);
+      const c = await socket();
+      await login(c, s);
+      const a = await ask(c, s, QUERIES.batteryInfo);
+      assert.equal(a.records.filter((r) => r.lri === 0x495b).length, 3);
+      return [1, 2, 3].map((n) => a.values[`batteryTemperature${n}`] as number | null);
+    };
+    const count = (xs: (number | null)[]): number => xs.filter((x) => x !== null).length;
+    assert.equal(count(await fitted({ profile: "hybrid" })), 1);
+    assert.equal(count(await fitted({ profile: "battery" })), 1);
+    assert.deepEqual(await fitted({ profile: "hybrid", batteries: 0 }), [null, null, null]);
+    assert.equal(count(await fitted({ profile: "battery", batteries: 3 })), 3);
+    assert.equal(count(await fitted({ profile: "battery", batteries: 8 })), 3);
   });
 
   it("fragments: each datagram self-contained, counter down to 0, record indexes continue", async () => {
