@@ -6,7 +6,7 @@
 import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
-import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, type Address, type InverterAnswer } from "../protocol";
+import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, isKeyExchange, type Address, type InverterAnswer } from "../protocol";
 import { clientIdentity } from "./identity";
 import { answerable, guarded } from "./guard";
 
@@ -28,11 +28,18 @@ export interface TransportStats {
   unmatched: number;
   rejected: number;
   sendErrors: number;
+  /** Speedwire encryption key exchanges (protocol 0x6075) received: a plant with encryption on. */
+  keyExchanges: number;
 }
+
+/** Addresses remembered as having sent a key exchange (the oldest is forgotten beyond this). */
+const MAX_KEY_EXCHANGE_SOURCES = 64;
 
 export class Transport extends EventEmitter {
   readonly identity: Address;
-  readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0 };
+  readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0, keyExchanges: 0 };
+  /** When each address last sent a 0x6075 key exchange (ms since epoch). */
+  private readonly keyExchangeAt = new Map<string, number>();
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly waiting = new Map<number, Expectation>();
@@ -121,6 +128,7 @@ export class Transport extends EventEmitter {
     try {
       answer = decodeAnswer(msg);
     } catch {
+      if (isKeyExchange(msg)) return this.keyExchange(rinfo.address);
       this.stats.malformed++;
       return;
     }
@@ -139,6 +147,20 @@ export class Transport extends EventEmitter {
     }
     this.stats.matched++;
     e.onAnswer(answer);
+  }
+
+  /** A device that speaks encrypted Speedwire only: remembered by address (sessions ask after a login timed out). */
+  private keyExchange(address: string): void {
+    this.stats.keyExchanges++;
+    this.keyExchangeAt.delete(address);
+    this.keyExchangeAt.set(address, Date.now());
+    if (this.keyExchangeAt.size > MAX_KEY_EXCHANGE_SOURCES) this.keyExchangeAt.delete(this.keyExchangeAt.keys().next().value as string);
+    this.emit("keyExchange", address);
+  }
+
+  /** True when `address` sent a Speedwire encryption key exchange (0x6075) at or after `since` (ms since epoch). */
+  keyExchangeSince(address: string, since: number): boolean {
+    return (this.keyExchangeAt.get(address) ?? -Infinity) >= since;
   }
 
   /** Closes the socket for good: a closed transport never opens another one. */

@@ -13,3 +13,4 @@ export * from "./archive";
 export * from "./discovery";
 export * from "./obis";
 export * from "./meter";
+export * from "./encryption";

@@ -200,7 +200,8 @@ describe("simulated login answers have the layout of real ones", () => {
       const key = group === "user" ? 0x88 : 0xbb;
       const password = echo ? String.fromCharCode(...[...echo].filter((b) => b !== key).map((b) => b - key))
         : h.errorCode === ErrorCode.WRONG_PASSWORD ? "9999" : "0000";
-      const s = new SimulatedInverter({ port: 0, serial: h.source.serial, susyId: h.source.susyId, shortLoginAnswer: !echo });
+      const s = new SimulatedInverter({ port: 0, serial: h.source.serial, susyId: h.source.susyId, shortLoginAnswer: !echo,
+        refuseLoginsMs: h.errorCode === ErrorCode.LOGIN_BUSY ? 60_000 : undefined });
       sims.push(s);
       const { port } = await s.start();
       const pair = c.pairs_with ? decodeInverterDatagram(bytes(byId.get(c.pairs_with) as Capture)).header : undefined;
