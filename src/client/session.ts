@@ -139,6 +139,7 @@ export class InverterSession extends EventEmitter {
   private readonly search: Backoff;
   /** Queries the device has no values for, with the code it answered (0x0014 unknown, 0x0015 / 0x0017 no values). */
   private readonly unsupported = new Map<QueryName, number>();
+  private readonly createdAt = Date.now();
   /** The code of the last read's failure when it was one that repeats until the setup changes (reported once). */
   private lastProblem?: string;
   private foundAt?: string;
@@ -440,7 +441,7 @@ export class InverterSession extends EventEmitter {
     const started = Date.now();
     const deadline = started + timeoutMs * (retries + 1);
     for (let refusals = 1; ; refusals++) {
-      const answer = await this.loginOnce(started);
+      const answer = await this.loginOnce();
       if (answer.errorCode === ErrorCode.WRONG_PASSWORD) {
         throw this.auth.fail(new SmaError("EAUTH", `login as ${group} refused: wrong password (${hexCode(answer.errorCode)}); devices with `
           + "firmware 4.x (\"PUK 2.0\") take the RID / WPA2 key printed on the type plate as the initial password", answer.errorCode));
@@ -463,7 +464,7 @@ export class InverterSession extends EventEmitter {
   }
 
   /** One login exchange; no answer says what it can (encryption on, another device at the host). */
-  private async loginOnce(since: number): Promise<{ errorCode: number }> {
+  private async loginOnce(): Promise<{ errorCode: number }> {
     this.stats.logins++;
     const { group, password } = this.options;
     try {
@@ -474,7 +475,9 @@ export class InverterSession extends EventEmitter {
     } catch (e) {
       if (!(e instanceof SmaError && e.code === "ETIMEDOUT")) throw e;
       const host = this.options.host || this.addressInUse;
-      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, since)) {
+      // A key exchange from the host since it last answered plain Speedwire (or since this session began), to this
+      // socket or on the multicast group (meter listener): it speaks encrypted Speedwire only.
+      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, this.lastAnswerAt || this.createdAt)) {
         throw new SmaError("EENCRYPTED", `Speedwire encryption is on at ${host}: it answered the login with a key exchange `
           + "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface", undefined, { cause: e });
       }

@@ -6,7 +6,8 @@
 import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
-import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, isKeyExchange, type Address, type InverterAnswer } from "../protocol";
+import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, type Address, type InverterAnswer } from "../protocol";
+import { keyExchangeSince, noteKeyExchange } from "./key-exchanges";
 import { clientIdentity } from "./identity";
 import { answerable, guarded } from "./guard";
 
@@ -32,14 +33,10 @@ export interface TransportStats {
   keyExchanges: number;
 }
 
-/** Addresses remembered as having sent a key exchange (the oldest is forgotten beyond this). */
-const MAX_KEY_EXCHANGE_SOURCES = 64;
 
 export class Transport extends EventEmitter {
   readonly identity: Address;
   readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0, keyExchanges: 0 };
-  /** When each address last sent a 0x6075 key exchange (ms since epoch). */
-  private readonly keyExchangeAt = new Map<string, number>();
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly waiting = new Map<number, Expectation>();
@@ -128,7 +125,10 @@ export class Transport extends EventEmitter {
     try {
       answer = decodeAnswer(msg);
     } catch {
-      if (isKeyExchange(msg)) return this.keyExchange(rinfo.address);
+      if (noteKeyExchange(msg, rinfo.address)) {
+        this.stats.keyExchanges++;
+        return void this.emit("keyExchange", rinfo.address);
+      }
       this.stats.malformed++;
       return;
     }
@@ -149,18 +149,12 @@ export class Transport extends EventEmitter {
     e.onAnswer(answer);
   }
 
-  /** A device that speaks encrypted Speedwire only: remembered by address (sessions ask after a login timed out). */
-  private keyExchange(address: string): void {
-    this.stats.keyExchanges++;
-    this.keyExchangeAt.delete(address);
-    this.keyExchangeAt.set(address, Date.now());
-    if (this.keyExchangeAt.size > MAX_KEY_EXCHANGE_SOURCES) this.keyExchangeAt.delete(this.keyExchangeAt.keys().next().value as string);
-    this.emit("keyExchange", address);
-  }
-
-  /** True when `address` sent a Speedwire encryption key exchange (0x6075) at or after `since` (ms since epoch). */
+  /**
+   * True when `address` sent a Speedwire encryption key exchange (0x6075) at or after `since` (ms since epoch), to
+   * this socket or to any other of the process that listens for them (the meter listener's on the multicast group).
+   */
   keyExchangeSince(address: string, since: number): boolean {
-    return (this.keyExchangeAt.get(address) ?? -Infinity) >= since;
+    return keyExchangeSince(address, since);
   }
 
   /** Closes the socket for good: a closed transport never opens another one. */

@@ -2,10 +2,10 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { DEFAULTS, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
+import { DEFAULTS, MeterListener, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import { Command, QUERY_NAMES, VALUES, decodeInverterDatagram, type Net2Header, type QueryName } from "../../src/protocol";
-import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
+import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
 import { loadCaptures } from "../harness/fixtures";
 
 const clients: SpeedwireClient[] = [];
@@ -613,6 +613,23 @@ describe("login and device errors that say what happened", () => {
     assert.equal(s.stats.logins, 0, "the plain login was ignored");
     const again = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
     assert.ok(again instanceof SmaError && again.code === "EENCRYPTED" && again.quiet);
+  });
+
+  it("a key exchange heard on the group (meter listener) from the host, whose plain login gets no answer: EENCRYPTED", async () => {
+    // A device on 127.0.0.1 that ignores plain Speedwire, and a meter listener standing in for the multicast group.
+    const device = dgram.createSocket("udp4");
+    await new Promise<void>((r) => device.bind(0, "127.0.0.1", () => r()));
+    after(() => device.close());
+    const listener = MeterListener.acquire({ port: 0, group: null, bindAddress: "127.0.0.1" });
+    after(() => listener.close());
+    const { port: groupPort } = await listener.ready();
+    const inv = client().inverter({ host: "127.0.0.1", port: device.address().port, password: "0000", timeoutMs: 100, retries: 1 });
+    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    await new Promise<void>((r) => device.send(exchange, groupPort, "127.0.0.1", () => r()));
+    for (let i = 0; i < 50 && listener.stats.keyExchanges === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(listener.stats.keyExchanges, 1);
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError && err.code === "EENCRYPTED", String(err));
   });
 
   it("0x0014 (object unknown to the device) and 0x0015 (known, no value) are told apart; both give null, not an error", async () => {
