@@ -21,8 +21,8 @@ export interface SessionBinding {
   closed(): boolean;
   /** This node starts a read: its dot says "reading" until ok() or fail(). */
   start(): void;
-  /** The status after a good read; nothingSupported as the session's read result says. */
-  ok(nothingSupported?: boolean): void;
+  /** The status after a good read; nothingSupported as the session's read result says, unknown: all 0x0014. */
+  ok(nothingSupported?: boolean, unknown?: boolean): void;
   /** Ends a failed read: done(err) so Catch nodes see it, quietly for a known outage. */
   fail(e: unknown, done: (e?: Error) => void): void;
 }
@@ -51,7 +51,7 @@ export function bindSession(RED: NodeAPI, node: Node, def: NodeDef & { inverter?
     session,
     closed: () => closed,
     start: () => status.start(),
-    ok: (nothingSupported = false) => status.read(nothingSupported),
+    ok: (nothingSupported = false, unknown = false) => status.read(nothingSupported, unknown),
     fail: (e, done) => {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
       // An inverter asleep for the night (or not answering since deploy) fails every poll: say it once; the
@@ -85,7 +85,7 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
           topic: config.topic || `sma/${result.device.serial}/${spec.topic}`,
           sma: { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address, link: session.linkFigures },
         });
-        bound.ok(result.nothingSupported);
+        bound.ok(result.nothingSupported, result.nothingSupported && result.unsupported.length === 0);
         send(msg);
         done();
       }, (e: unknown) => bound.fail(e, done));

@@ -1,4 +1,5 @@
 /** One mapping from client states and errors to status dots, so every node looks alike. */
+import { ErrorCode, hexCode } from "../../src/protocol";
 import { SmaError, type InverterSession, type InverterState, type SmaErrorCode } from "../../src/client";
 import type { Node, NodeAPI, NodeStatus } from "node-red";
 
@@ -7,6 +8,9 @@ const NS = "@speedwire/node-red-sma/sma-inverter:status.";
 const ERROR_KEYS: Record<SmaErrorCode, string> = {
   ETIMEDOUT: "timeout",
   EAUTH: "auth",
+  EREFUSED: "refused",
+  EENCRYPTED: "encrypted",
+  EOTHERDEVICE: "otherDevice",
   ENOTSUPPORTED: "notSupported",
   EUNREACHABLE: "unreachable",
   ENOTFOUND: "notFound",
@@ -27,7 +31,13 @@ export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
   if (err.code === "EINVAL" && err.missing && err.field === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
   if (err.code === "EAUTH" && err.noSession) return { fill: "red", shape: "ring", text: RED._(NS + "noSession") };
-  if (err.code === "ENOTSUPPORTED") return { fill: "grey", shape: "ring", text: RED._(NS + "notSupported") };
+  if (err.code === "ENOTSUPPORTED") {
+    return { fill: "grey", shape: "ring", text: RED._(NS + (err.deviceCode === ErrorCode.UNKNOWN_COMMAND ? "unknownObject" : "notSupported")) };
+  }
+  // The device's own code, in hex as the sources print it ("device error 0x0123").
+  if (err.code === "EPROTOCOL" && err.deviceCode !== undefined) {
+    return { fill: "red", shape: "ring", text: RED._(NS + "deviceError", { hex: hexCode(err.deviceCode) }) };
+  }
   if (err.code === "EINVAL" && err.field) return { fill: "red", shape: "ring", text: RED._(NS + "bad." + err.field) };
   return { fill: "red", shape: "ring", text: RED._(NS + ERROR_KEYS[err.code], { code: err.code }) };
 }
@@ -66,7 +76,9 @@ export function noConfigStatus(RED: NodeAPI): NodeStatus {
 }
 
 /** Errors about the inverter or its settings, not about one node's read: every node of the inverter may show them. */
-const SESSION_WIDE: ReadonlySet<SmaErrorCode> = new Set<SmaErrorCode>(["ETIMEDOUT", "EAUTH", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "ESOCKET"]);
+const SESSION_WIDE: ReadonlySet<SmaErrorCode> = new Set<SmaErrorCode>([
+  "ETIMEDOUT", "EAUTH", "EREFUSED", "EENCRYPTED", "EOTHERDEVICE", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "ESOCKET",
+]);
 
 /**
  * The one place a reading node's dot is set. Its own read's progress ("reading" only while its own read is under
@@ -104,10 +116,14 @@ export class ReadStatus {
     this.pending++;
   }
 
-  /** This node's read succeeded; nothingSupported as the session's read result says (ReadResult.nothingSupported). */
-  read(nothingSupported: boolean): void {
+  /**
+   * This node's read succeeded; nothingSupported as the session's read result says (ReadResult.nothingSupported),
+   * unknown when the device does not know any of the objects asked for (0x0014 to every query).
+   */
+  read(nothingSupported: boolean, unknown = false): void {
     this.lastOk = new Date();
-    this.settle(nothingSupported ? errorStatus(this.RED, new SmaError("ENOTSUPPORTED", "")) : this.ok());
+    const none = new SmaError("ENOTSUPPORTED", "", unknown ? ErrorCode.UNKNOWN_COMMAND : ErrorCode.NOT_SUPPORTED);
+    this.settle(nothingSupported ? errorStatus(this.RED, none) : this.ok());
   }
 
   /** This node's read failed (and the failure is worth a dot: not quiet, not closed). */

@@ -1,8 +1,11 @@
 /** Typed errors of the client: every failed read ends with one of these, with a code users can branch on. */
 export type SmaErrorCode =
   | "ETIMEDOUT" // no answer within timeout x (retries + 1)
-  | "EAUTH" // wrong password (or login refused); reads fail fast during the back-off
-  | "ENOTSUPPORTED" // the device has none of the values asked for
+  | "EAUTH" // wrong password (0x0100), or no session kept; reads fail fast during the back-off
+  | "EREFUSED" // login refused although the password may be right (0x0102: busy, starting): no back-off, next read tries again
+  | "EENCRYPTED" // the device speaks only encrypted Speedwire (it sent a 0x6075 key exchange): not readable this way
+  | "EOTHERDEVICE" // another device answers at the host: its serial (foundSerial) is not the configured one
+  | "ENOTSUPPORTED" // the device has none of the values asked for (deviceCode 0x0014: it does not know the object)
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
   | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
   | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
@@ -15,8 +18,11 @@ export type SmaErrorCode =
 
 export class SmaError extends Error {
   readonly code: SmaErrorCode;
-  /** Speedwire error code from the device, where there was one. */
+  /** Speedwire error code from the device, where there was one (messages print it in hex: 0x0102). */
   readonly deviceCode?: number;
+  /** EOTHERDEVICE: the serial number (and SUSyID) of the device that answers at the host. */
+  foundSerial?: number;
+  foundSusyId?: number;
   /** The operating system's code behind an ESOCKET (EADDRINUSE, EACCES, ENODEV ...), where there was one. */
   systemCode?: string;
   /** True when this error repeats a known outage (inverter asleep): log it once, not on every poll. */

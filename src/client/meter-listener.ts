@@ -23,6 +23,7 @@ import { EventEmitter } from "node:events";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT } from "../protocol/constants";
 import { DecodeError } from "../protocol/errors";
 import { SmaError } from "./errors";
+import { noteKeyExchange } from "./key-exchanges";
 import { hasSignature } from "../protocol/framing";
 import { decodeMeterDatagram, type MeterDatagram } from "../protocol/meter";
 
@@ -62,6 +63,8 @@ export interface MeterListenerStats {
   ignored: number;
   /** Meter protocol but undecodable (DecodeError other than EPROTOCOL). */
   malformed: number;
+  /** Of the ignored: Speedwire encryption key exchanges (0x6075), noted for the inverter sessions of this process. */
+  keyExchanges: number;
 }
 
 export type MeterListenerPhase = "bind" | "join" | "socket" | "handler";
@@ -135,7 +138,7 @@ export class MeterListener extends EventEmitter {
   }
 
   readonly options: Readonly<ResolvedMeterListenerOptions>;
-  readonly stats: MeterListenerStats = { received: 0, decoded: 0, duplicates: 0, ignored: 0, malformed: 0 };
+  readonly stats: MeterListenerStats = { received: 0, decoded: 0, duplicates: 0, ignored: 0, malformed: 0, keyExchanges: 0 };
   /** Interfaces the group was joined on. */
   readonly joined: string[] = [];
   lastError: MeterListenerError | null = null;
@@ -263,8 +266,11 @@ export class MeterListener extends EventEmitter {
     try {
       datagram = decodeMeterDatagram(msg);
     } catch (e) {
-      if (e instanceof DecodeError && e.code === "EPROTOCOL") this.stats.ignored++;
-      else this.stats.malformed++;
+      if (e instanceof DecodeError && e.code === "EPROTOCOL") {
+        this.stats.ignored++;
+        // A plant with Speedwire encryption on exchanges keys on the group: inverter sessions of this process ask.
+        if (noteKeyExchange(msg, rinfo.address)) this.stats.keyExchanges++;
+      } else this.stats.malformed++;
       return;
     }
     const now = Date.now();

@@ -1,14 +1,15 @@
 /**
  * One inverter: login, a queue with one request in flight, retries, re-login, back-off after a wrong
- * password, "asleep" after it stops answering, and logoff on close.
+ * password, logins refused while the device is busy (0x0102) tried again within the read, "asleep" after it stops
+ * answering, what a login without an answer meant (encryption on, another device at the host), and logoff on close.
  */
 import { EventEmitter } from "node:events";
 import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
   ANY_DEVICE, ARCHIVE_COMMANDS, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
-  archiveRequestRange, buildArchiveRequest, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
-  passwordProblem, readingsOf, valuesOf,
+  archiveRequestRange, buildArchiveRequest, buildIdentify, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
+  hexCode, passwordProblem, readingsOf, valuesOf,
   type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
   type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
 } from "../protocol";
@@ -35,6 +36,11 @@ export interface InverterOptions {
   /** First wait after a wrong password; doubles up to authBackoffMaxMs. */
   authBackoffMs?: number;
   authBackoffMaxMs?: number;
+  /**
+   * A login refused with 0x0102 (busy, although the password is right) is tried again after this wait, as long as
+   * the read's time (timeout × (retries + 1)) allows; then the read fails with EREFUSED (no back-off).
+   */
+  loginBusyRetryMs?: number;
   /**
    * The device counts as asleep (one datagram per poll, quiet errors) after no answer to SILENT_ATTEMPTS attempts
    * in a row spread over at least this long.
@@ -66,9 +72,17 @@ export interface ReadResult {
   device: Address;
   /** Newest record time of the device, ms since epoch (now when the device sent no record). */
   timestamp: number;
-  /** Queries the device answered with "no such values" (remembered until close). */
+  /**
+   * Queries the device answered with "no such values" (0x0015, or 0x0017 again after a fresh login): objects it knows
+   * but has no value for, such as battery values of a PV inverter (remembered until close).
+   */
   unsupported: QueryName[];
-  /** The device has none of the values asked for (every query unsupported): not an error, but worth showing. */
+  /**
+   * Queries the device answered 0x0014: objects it does not know at all (ennexOS-style ids, another device family's
+   * command); not in `unsupported` (remembered until close).
+   */
+  unknown: QueryName[];
+  /** The device has none of the values asked for (every query unsupported or unknown): not an error, but worth showing. */
   nothingSupported: boolean;
   /** The latest device-time record the device pushed, null when none has arrived yet. */
   deviceClock?: DeviceClockReading | null;
@@ -93,7 +107,7 @@ export const ARCHIVE_LIMITS = {
 } as const;
 
 export const DEFAULTS = {
-  port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000,
+  port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000, loginBusyRetryMs: 2000,
   sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000, follow: false, silentAfterMs: 60_000,
 } as const;
 
@@ -127,7 +141,11 @@ export class InverterSession extends EventEmitter {
   private readonly invalid?: SmaError;
   private readonly auth: Backoff;
   private readonly search: Backoff;
-  private readonly unsupported = new Set<QueryName>();
+  /** Queries the device has no values for, with the code it answered (0x0014 unknown, 0x0015 / 0x0017 no values). */
+  private readonly unsupported = new Map<QueryName, number>();
+  private readonly createdAt = Date.now();
+  /** The code of the last read's failure when it was one that repeats until the setup changes (reported once). */
+  private lastProblem?: string;
   private foundAt?: string;
   /** The configured host's address (resolved once); following the serial returns to it when it answers again. */
   private hostAddress?: string;
@@ -310,6 +328,11 @@ export class InverterSession extends EventEmitter {
       } else if (err.code === "EAUTH") {
         this.setState("auth", err);
       } else if (err.code !== "ECLOSED") {
+        // Encryption on, another device at the host: the same on every poll until the setup changes; say it once.
+        if (err.code === "EENCRYPTED" || err.code === "EOTHERDEVICE") {
+          err.quiet = this.lastProblem === err.code;
+          this.lastProblem = err.code;
+        }
         this.setState("error", err);
       }
       throw err;
@@ -326,6 +349,7 @@ export class InverterSession extends EventEmitter {
     const result = await work();
     // Reset on a read, not a login: a device that takes the login but keeps no session backs off further each time.
     this.auth.reset();
+    this.lastProblem = undefined;
     this.setState("ok");
     return result;
   }
@@ -333,11 +357,14 @@ export class InverterSession extends EventEmitter {
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
     const records: DataRecord[] = [];
     const unsupported: QueryName[] = [];
+    const unknown: QueryName[] = [];
+    const none = (name: QueryName, code: number): void => void (code === ErrorCode.UNKNOWN_COMMAND ? unknown : unsupported).push(name);
     // 0xFFFF / 0x0017 (a session the device forgot): one fresh login per read; 0x0017 is then believed.
     let relogged = false;
     for (const name of queries) {
-      if (this.unsupported.has(name)) {
-        unsupported.push(name);
+      const known = this.unsupported.get(name);
+      if (known !== undefined) {
+        none(name, known);
         continue;
       }
       let answer = await this.query(name);
@@ -346,20 +373,20 @@ export class InverterSession extends EventEmitter {
         relogged = true;
       }
       if (NO_SUCH_VALUES.has(answer.errorCode)) {
-        this.unsupported.add(name);
-        unsupported.push(name);
+        this.unsupported.set(name, answer.errorCode);
+        none(name, answer.errorCode);
         continue;
       }
       if (answer.errorCode !== 0) {
-        throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${answer.errorCode}`, answer.errorCode);
+        throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
       }
       records.push(...answer.records);
     }
     const readings = readingsOf(records);
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
-      values: valuesOf(readings), readings, unsupported,
-      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q)),
+      values: valuesOf(readings), readings, unsupported, unknown,
+      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q) || unknown.includes(q)),
       device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       timestamp: newest > 0 ? newest : Date.now(), deviceClock: this.clock.latest ?? null,
     };
@@ -389,9 +416,10 @@ export class InverterSession extends EventEmitter {
       if (answer.errorCode === ErrorCode.NOT_SUPPORTED) continue;
       const what = `archive 0x${command.toString(16)}`;
       if (NO_SUCH_VALUES.has(answer.errorCode)) {
-        throw new SmaError("ENOTSUPPORTED", `the device has no ${what} (error ${answer.errorCode})`, answer.errorCode);
+        const why = answer.errorCode === ErrorCode.UNKNOWN_COMMAND ? "does not know" : "has no";
+        throw new SmaError("ENOTSUPPORTED", `the device ${why} ${what} (error ${hexCode(answer.errorCode)})`, answer.errorCode);
       }
-      if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${what} with error ${answer.errorCode}`, answer.errorCode);
+      if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${what} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
       out.push(...answer.payloads);
     }
     return out;
@@ -427,7 +455,7 @@ export class InverterSession extends EventEmitter {
    */
   private async relogin<A extends { errorCode: number }>(already: boolean, code: number, ask: () => Promise<A>): Promise<A> {
     if (already) {
-      const err = new SmaError("EAUTH", "logged in, but the device answers 'not logged in': it keeps no session", code);
+      const err = new SmaError("EAUTH", `logged in, but the device answers 'not logged in' (${hexCode(code)}): it keeps no session`, code);
       err.noSession = true;
       throw this.auth.fail(err);
     }
@@ -437,29 +465,115 @@ export class InverterSession extends EventEmitter {
     return answer.errorCode === ErrorCode.NOT_LOGGED_IN ? this.relogin(true, answer.errorCode, ask) : answer;
   }
 
+  /**
+   * Logs in. 0x0102 (refused although the password is right: busy, still starting) is tried again after
+   * loginBusyRetryMs while the read's time (timeout × (retries + 1)) lasts, then EREFUSED, without the wrong
+   * password's back-off. No answer: EENCRYPTED when the host sent a Speedwire encryption key exchange meanwhile,
+   * EOTHERDEVICE when another serial number answers at the host, else ETIMEDOUT.
+   */
   private async login(): Promise<void> {
+    const { group, timeoutMs, retries, loginBusyRetryMs } = this.options;
+    const started = Date.now();
+    const deadline = started + timeoutMs * (retries + 1);
+    for (let refusals = 1; ; refusals++) {
+      const answer = await this.loginOnce();
+      if (answer.errorCode === ErrorCode.WRONG_PASSWORD) {
+        throw this.auth.fail(new SmaError("EAUTH", `login as ${group} refused: wrong password (${hexCode(answer.errorCode)}); devices with `
+          + "firmware 4.x (\"PUK 2.0\") take the RID / WPA2 key printed on the type plate as the initial password", answer.errorCode));
+      }
+      if (answer.errorCode === ErrorCode.LOGIN_BUSY) {
+        if (Date.now() + loginBusyRetryMs < deadline) {
+          await this.pause(loginBusyRetryMs);
+          continue;
+        }
+        throw new SmaError("EREFUSED", `login refused (busy): ${this.options.host || this.addressInUse} answered ${hexCode(answer.errorCode)} to `
+          + `${refusals} login(s) in ${Date.now() - started} ms, although the password may be right (device busy or starting); `
+          + "the next read logs in again", answer.errorCode);
+      }
+      if (answer.errorCode !== 0) {
+        throw new SmaError("EPROTOCOL", `login answered with error ${hexCode(answer.errorCode)}`, answer.errorCode);
+      }
+      this.loggedIn = true;
+      return;
+    }
+  }
+
+  /** One login exchange; no answer says what it can (encryption on, another device at the host). */
+  private async loginOnce(): Promise<{ errorCode: number }> {
     this.stats.logins++;
     const { group, password } = this.options;
-    let answer: { errorCode: number; source?: Address };
     try {
-      answer = await this.exchange(Command.LOGIN, (packetId) => buildLogin({
+      return await this.exchange(Command.LOGIN, (packetId) => buildLogin({
         source: this.transport.identity, destination: this.destination(), packetId, group, password,
         time: Math.floor(Date.now() / 1000),
       }));
     } catch (e) {
-      if (e instanceof SmaError && e.code === "ETIMEDOUT" && this.lastAnswerAt === 0) {
+      if (!(e instanceof SmaError && e.code === "ETIMEDOUT")) throw e;
+      const host = this.options.host || this.addressInUse;
+      // A key exchange from the host since it last answered plain Speedwire (or since this session began), to this
+      // socket or on the multicast group (meter listener): it speaks encrypted Speedwire only.
+      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, this.lastAnswerAt || this.createdAt)) {
+        throw new SmaError("EENCRYPTED", `Speedwire encryption is on at ${host}: it answered the login with a key exchange `
+          + "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface", undefined, { cause: e });
+      }
+      if (this.lastAnswerAt === 0) {
+        const other = await this.otherDevice();
+        if (other) {
+          const err = new SmaError("EOTHERDEVICE", `device at ${host} is SN ${other.serial}, not ${this.options.serial}: `
+            + "check the serial number (or the host)", undefined, { cause: e });
+          err.foundSerial = other.serial;
+          err.foundSusyId = other.susyId;
+          throw err;
+        }
         throw new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${this.options.port} to login `
-          + "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)");
+          + "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)", undefined, { cause: e });
       }
       throw e;
     }
-    if (answer.errorCode === ErrorCode.WRONG_PASSWORD) {
-      throw this.auth.fail(new SmaError("EAUTH", `login as ${group} refused: wrong password`, answer.errorCode));
+  }
+
+  /**
+   * With a host and a serial number (not following it): asks the host who it is (an identify query, which needs no
+   * login). The device when another serial number answers, else undefined. One datagram, one timeout.
+   */
+  private otherDevice(): Promise<Address | undefined> {
+    const serial = this.options.serial;
+    const address = this.addressInUse;
+    if (serial === undefined || this.options.host === "" || this.options.follow || !address || this._state === "closed") {
+      return Promise.resolve(undefined);
     }
-    if (answer.errorCode !== 0) {
-      throw new SmaError("EPROTOCOL", `login answered with error ${answer.errorCode}`, answer.errorCode);
-    }
-    this.loggedIn = true;
+    const { port, timeoutMs } = this.options;
+    const packetId = this.transport.nextPacketId();
+    this.stats.requests++;
+    return new Promise((resolve) => {
+      const done = (device?: Address): void => {
+        clearTimeout(timer);
+        this.transport.forget(packetId);
+        this.aborts.delete(abort);
+        resolve(device && device.serial !== serial ? device : undefined);
+      };
+      const abort = (): void => done();
+      this.aborts.add(abort);
+      const timer = setTimeout(() => done(), timeoutMs);
+      this.transport.expect({ packetId, address, port, answerCommand: answerCode(Command.IDENTIFY), onAnswer: (a) => done(a.header.source) });
+      this.transport.send(buildIdentify({ source: this.transport.identity, packetId }), address, port).catch(() => done());
+    });
+  }
+
+  /** Waits ms; close() ends the wait with ECLOSED. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const abort = (e: SmaError): void => {
+        clearTimeout(timer);
+        this.aborts.delete(abort);
+        reject(e);
+      };
+      const timer = setTimeout(() => {
+        this.aborts.delete(abort);
+        resolve();
+      }, ms);
+      this.aborts.add(abort);
+    });
   }
 
   /**

@@ -7,6 +7,7 @@ import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, isDeviceTimeHeader, type Address, type InverterAnswer } from "../protocol";
+import { keyExchangeSince, noteKeyExchange } from "./key-exchanges";
 import { clientIdentity } from "./identity";
 import { answerable, guarded } from "./guard";
 
@@ -39,11 +40,16 @@ export interface TransportStats {
   sendErrors: number;
   /** Device-time records (sent unasked to logged-in clients), handed to the sessions as "push" events. */
   pushed: number;
+  /** Speedwire encryption key exchanges (protocol 0x6075) received: a plant with encryption on. */
+  keyExchanges: number;
 }
+
 
 export class Transport extends EventEmitter {
   readonly identity: Address;
-  readonly stats: TransportStats = { sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0, pushed: 0 };
+  readonly stats: TransportStats = {
+    sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0, pushed: 0, keyExchanges: 0,
+  };
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly waiting = new Map<number, Expectation>();
@@ -134,6 +140,10 @@ export class Transport extends EventEmitter {
     try {
       answer = decodeAnswer(msg);
     } catch {
+      if (noteKeyExchange(msg, rinfo.address)) {
+        this.stats.keyExchanges++;
+        return void this.emit("keyExchange", rinfo.address);
+      }
       this.stats.malformed++;
       return;
     }
@@ -159,6 +169,14 @@ export class Transport extends EventEmitter {
     }
     this.stats.matched++;
     e.onAnswer(answer, msg);
+  }
+
+  /**
+   * True when `address` sent a Speedwire encryption key exchange (0x6075) at or after `since` (ms since epoch), to
+   * this socket or to any other of the process that listens for them (the meter listener's on the multicast group).
+   */
+  keyExchangeSince(address: string, since: number): boolean {
+    return keyExchangeSince(address, since);
   }
 
   /** Closes the socket for good: a closed transport never opens another one. */

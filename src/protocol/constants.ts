@@ -21,6 +21,8 @@ export const Protocol = {
   METER: 0x6069,
   /** Newer Home Manager / Energy Meter frames: 2 extra bytes after the id, then the meter layout. */
   METER_EXTENDED: 0x6081,
+  /** Speedwire encryption (SEC) key exchange: a plant that speaks only encrypted Speedwire (see encryption.ts). */
+  KEY_EXCHANGE: 0x6075,
 } as const;
 
 /** Error / status codes at offset 36 of an inverter answer. */
@@ -30,12 +32,25 @@ export const ErrorCode = {
   NOT_LOGGED_IN: 0xffff,
   UNKNOWN_COMMAND: 0x0014,
   NOT_SUPPORTED: 0x0015,
+  /** "Not authenticated" (or "no values" when it repeats after a fresh login). */
   REFUSED: 0x0017,
+  /**
+   * Login refused although the password is right: the device is busy or still starting (a Sunny Boy answered it
+   * 28 times over about 70 s, then took the same request). Try again a few seconds later; never a wrong password.
+   */
+  LOGIN_BUSY: 0x0102,
 } as const;
 
+/** A device error code as the sources print it: 0x0102. */
+export function hexCode(code: number): string {
+  return "0x" + (code >>> 0).toString(16).padStart(4, "0");
+}
+
 /**
- * Error codes that mean "this device has no such values": remember per device, do not retry. 0x0017 only when it
- * repeats after a fresh login (it may also mean "not authenticated").
+ * Error codes that mean "this device has no such values": remember per device, do not retry. 0x0014: the device
+ * does not know the object at all (ennexOS-style ids, another family's command); 0x0015: a known object it has no
+ * value for (battery values of a PV inverter); 0x0017 only when it repeats after a fresh login (it may also mean
+ * "not authenticated").
  */
 export const NO_SUCH_VALUES: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_COMMAND,

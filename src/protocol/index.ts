@@ -14,3 +14,4 @@ export * from "./discovery";
 export * from "./obis";
 export * from "./meter";
 export * from "./clock";
+export * from "./encryption";

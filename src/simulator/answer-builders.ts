@@ -11,6 +11,8 @@ import { LOGIN_PASSWORD_OFFSET } from "../protocol/requests";
 import type { EnumValue } from "../protocol/records";
 import type { ValueDef } from "../protocol/values";
 import { DecodeError } from "../protocol/errors";
+import { Protocol } from "../protocol/constants";
+import { writeNet2Datagram } from "../protocol/framing";
 
 /** Control byte and destination control word real inverters put in answers (bytes a0 / 00 a1). */
 const ANSWER_CONTROL = 0xa0;
@@ -170,4 +172,19 @@ export function parseFirmware(s: string): number {
   const rel = RELEASE.indexOf(m[4]);
   const type = rel >= 0 ? rel : Number(m[4]);
   return ((parseInt(m[1], 16) << 24) | (parseInt(m[2], 16) << 16) | ((Number(m[3]) & 0xff) << 8) | (type & 0xff)) >>> 0;
+}
+
+/**
+ * A Speedwire encryption key exchange (protocol 0x6075) as the protocol notes describe it (no public capture):
+ * packet type u16 BE (1 request keys, 2 response keys), source SUSyID + serial, destination SUSyID + serial (LE).
+ */
+export function buildKeyExchange(k: { type: number; source: Address; destination: Address }): Buffer {
+  const net2 = Buffer.alloc(2 + 2 + 6 + 6);
+  net2.writeUInt16BE(Protocol.KEY_EXCHANGE, 0);
+  net2.writeUInt16BE(k.type, 2);
+  net2.writeUInt16LE(k.source.susyId, 4);
+  net2.writeUInt32LE(k.source.serial >>> 0, 6);
+  net2.writeUInt16LE(k.destination.susyId, 10);
+  net2.writeUInt32LE(k.destination.serial >>> 0, 12);
+  return writeNet2Datagram(net2);
 }

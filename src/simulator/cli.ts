@@ -31,6 +31,8 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --static                fixed values instead of following the sun over the day
   --day-retention N       days of 5-minute archive data the device keeps (default 62; some devices 7)
   --daily-at-next-midnight  stamp each day's total in the month archive at the following midnight
+  --refuse-logins S       answer every login with 0x0102 (busy, although the password is right) for S seconds
+  --encrypted             Speedwire encryption on: plain requests only get a 0x6075 key exchange back
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
   --replay FILE           serve a trace written by \`sma-speedwire trace\` (login always ok; the other
                           device options do not apply)
@@ -63,6 +65,8 @@ const OPTIONS = {
   static: { type: "boolean", default: false },
   "day-retention": { type: "string" },
   "daily-at-next-midnight": { type: "boolean", default: false },
+  "refuse-logins": { type: "string" },
+  encrypted: { type: "boolean", default: false },
   multicast: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   replay: { type: "string" },
@@ -139,6 +143,7 @@ async function main(argv: string[]): Promise<void> {
         joinMulticast: args.multicast, dayDataRetentionDays: num(args, "day-retention", 0, 3650),
         dailyTotalAtNextMidnight: args["daily-at-next-midnight"], timePushMs: num(args, "time-push", 0, 86_400_000),
         clockOffsetS: num(args, "clock-offset", -1e9, 1e9),
+        refuseLoginsMs: (num(args, "refuse-logins", 0, 86_400) ?? 0) * 1000, encrypted: args.encrypted,
       });
       inverters.push(inv);
       const at = await inv.start();

@@ -7,12 +7,12 @@ import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
   ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest,
-  QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery, isAnswerCode,
+  KeyExchangeType, QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery, isAnswerCode,
   isArchiveCommand, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
   type Address, type ArchiveKind, type EventGroup, type Net2Header, type QueryName, type ReadingValue, type UserGroupName,
   type ValueDef,
 } from "../protocol";
-import { buildDataAnswer, buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
+import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer } from "./answer-builders";
 import { buildDeviceTime } from "./clock";
 import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
 import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
@@ -41,7 +41,19 @@ export interface SimulatedInverterOptions extends DeviceOptions, ArchiveOptions 
   /** Seed of the loss and jitter random numbers. */ seed?: number;
   /** Split bigger answers into fragments of this many records. */ maxRecordsPerDatagram?: number;
   /** Idle session lifetime; default the timeout the login asked for (900 s). */ sessionTimeoutS?: number;
-  /** Queries refused with 0x0015 on top of the profile's own refusals. */ unsupported?: QueryName[];
+  /** Queries refused with 0x0015 (a known object without a value) on top of the profile's own refusals. */ unsupported?: QueryName[];
+  /** Queries answered 0x0014: objects this device does not know at all (as ennexOS-style ids are to a Sunny Boy). */
+  unknown?: QueryName[];
+  /**
+   * Refuses every login with 0x0102 ("busy": although the password is right) for this many ms after start(), as a
+   * Sunny Boy did for about 70 s; refuseLogins() starts such a spell later.
+   */
+  refuseLoginsMs?: number;
+  /**
+   * Speedwire encryption on: answers discovery, but every plain Speedwire request only gets a key exchange
+   * (protocol 0x6075, "request keys") back and is otherwise ignored.
+   */
+  encrypted?: boolean;
   /** Send AC currents as 0x4650..52 (older devices) instead of 0x4653..55 (STP x.0-3AV-40). */ legacyCurrentIds?: boolean;
   /** First record index per query, instead of RECORD_INDEX_BASE. */ recordIndexBase?: Partial<Record<QueryName, number>>;
   /** Join 239.12.255.254 to hear multicast discovery (bind to 0.0.0.0). */ joinMulticast?: boolean;
@@ -62,10 +74,12 @@ export interface InverterStats {
   received: number; malformed: number; ignored: number; logins: number; loginFailures: number; logoffs: number;
   queries: Record<string, number>; notLoggedIn: number; refused: number; dropped: number; answered: number;
   discovery: number; identify: number; sent: number; timePushes: number;
+  /** Logins answered 0x0102 (busy). */ busyLogins: number;
+  /** Plain requests answered with a key exchange (encrypted plant). */ keyExchanges: number;
 }
 
 export interface RequestEvent {
-  kind: "discovery" | "identify" | "login" | "logoff" | "query" | "malformed" | "ignored" | "dropped" | "asleep";
+  kind: "discovery" | "identify" | "login" | "logoff" | "query" | "malformed" | "ignored" | "dropped" | "asleep" | "encrypted";
   from: string;
   command?: number;
   query?: string;
@@ -92,7 +106,7 @@ export class SimulatedInverter extends EventEmitter {
   readonly options: SimulatedInverterOptions;
   readonly stats: InverterStats = {
     received: 0, malformed: 0, ignored: 0, logins: 0, loginFailures: 0, logoffs: 0, queries: {}, notLoggedIn: 0,
-    refused: 0, dropped: 0, answered: 0, discovery: 0, identify: 0, sent: 0, timePushes: 0,
+    refused: 0, dropped: 0, answered: 0, discovery: 0, identify: 0, sent: 0, timePushes: 0, busyLogins: 0, keyExchanges: 0,
   };
   readonly serial: number;
   readonly susyId: number;
@@ -112,6 +126,8 @@ export class SimulatedInverter extends EventEmitter {
   private clockOffsetS: number;
   private timePush?: NodeJS.Timeout;
   private pushId = 0;
+  /** Logins are answered 0x0102 until then (Date.now() ms). */
+  private busyUntil = 0;
 
   constructor(options: SimulatedInverterOptions = {}) {
     super();
@@ -124,6 +140,7 @@ export class SimulatedInverter extends EventEmitter {
     this.model = modelFor(options, profile, this.serial);
     this.refusals = { ...profile.refuses };
     for (const q of options.unsupported ?? []) this.refusals[q] = ErrorCode.NOT_SUPPORTED;
+    for (const q of options.unknown ?? []) this.refusals[q] = ErrorCode.UNKNOWN_COMMAND;
     this.overrides = { ...options.values };
     this.clock = options.clock ?? (() => new Date());
     this.random = rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
@@ -171,6 +188,7 @@ export class SimulatedInverter extends EventEmitter {
         this.timePush = setInterval(() => this.pushTime(), every);
         this.timePush.unref();
       }
+      if (this.options.refuseLoginsMs) this.refuseLogins(this.options.refuseLoginsMs);
     }
     return { address: this.address, port: this.port };
   }
@@ -238,6 +256,11 @@ export class SimulatedInverter extends EventEmitter {
     this.overrides[name] = value;
   }
 
+  /** Answers every login with 0x0102 ("busy", although the password is right) for the next ms milliseconds. */
+  refuseLogins(ms: number): void {
+    this.busyUntil = Date.now() + ms;
+  }
+
   /** Forgets every session like a reboot; with downMs it answers nothing for that long. */
   restart(opts: { downMs?: number } = {}): void {
     this.sessions.clear();
@@ -293,6 +316,7 @@ export class SimulatedInverter extends EventEmitter {
       return void this.emit("request", { kind: "discovery", from: who });
     }
     const { header: h, payload } = decodeInverterDatagram(msg);
+    if (this.options.encrypted) return this.keyExchange(h, from, who);
     const dst = h.destination;
     const forMe = (dst.susyId === ANY_SUSY_ID || dst.susyId === this.susyId) && (dst.serial === ANY_SERIAL || dst.serial === this.serial);
     // Odd answer codes are answers (another device's, or our own echoed back): not requests.
@@ -315,6 +339,17 @@ export class SimulatedInverter extends EventEmitter {
     } else this.query(h, key, from, who);
   }
 
+  /** An encrypted plant: a plain request gets "request keys" back and nothing else. */
+  private keyExchange(h: Net2Header, from: dgram.RemoteInfo, who: string): void {
+    if (isAnswerCode(h.command)) {
+      this.stats.ignored++;
+      return void this.emit("request", { kind: "ignored", from: who, command: h.command });
+    }
+    this.stats.keyExchanges++;
+    this.reply([buildKeyExchange({ type: KeyExchangeType.REQUEST_KEYS, source: this.me, destination: h.source })], from);
+    this.emit("request", { kind: "encrypted", from: who, command: h.command, packetId: h.packetId });
+  }
+
   private login(h: Net2Header, payload: Buffer, key: string, from: dgram.RemoteInfo): void {
     const { time, encodedPassword: echo } = decodeLoginRequest(payload);
     this.stats.logins++;
@@ -323,17 +358,21 @@ export class SimulatedInverter extends EventEmitter {
     for (const [k, v] of this.sessions) if (now - v.lastSeenMs > v.timeoutS * 1000) this.sessions.delete(k);
     const group = (Object.keys(UserGroup) as UserGroupName[]).find((g) => UserGroup[g] === h.first);
     const ok = !!group && encodePassword(this.passwords[group], group).equals(echo);
-    if (ok) this.forgotten.delete(key);
-    if (ok) {
+    // Busy (0x0102): refused whatever the password, and no session.
+    const busy = Date.now() < this.busyUntil;
+    if (busy) {
+      this.sessions.delete(key);
+      this.stats.busyLogins++;
+    } else if (ok) {
+      this.forgotten.delete(key);
       this.sessions.set(key, {
         lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S), address: from.address, port: from.port,
       });
-    }
-    else this.stats.loginFailures++;
-    const errorCode = ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
+    } else this.stats.loginFailures++;
+    const errorCode = busy ? ErrorCode.LOGIN_BUSY : ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
     this.reply([buildLoginAnswer({ source: this.me, destination: h.source, packetId: h.packetId, errorCode, group: h.first,
-      timeoutS: h.last, time, passwordEcho: short ? undefined : echo })], from);
+      timeoutS: h.last, time, passwordEcho: short || busy ? undefined : echo })], from);
     this.emit("request", { kind: "login", from: `${from.address}:${from.port}`, command: h.command, errorCode, packetId: h.packetId });
   }
 
@@ -345,7 +384,7 @@ export class SimulatedInverter extends EventEmitter {
     let records: Buffer[] = [];
     let errorCode: number = ErrorCode.OK;
     if (!this.session(key)) errorCode = this.forgotten.has(key) ? ErrorCode.REFUSED : ErrorCode.NOT_LOGGED_IN;
-    else if (!QUERY_NAMES.some((n) => sameFamily(QUERIES[n].command, h.command))) errorCode = ErrorCode.UNKNOWN_COMMAND;
+    else if (!knownObject(h.command)) errorCode = ErrorCode.UNKNOWN_COMMAND;
     else {
       records = this.recordsOf(served, h.first, h.last, this.clock());
       if (records.length === 0) errorCode = (rows[0] && this.refusals[rows[0].query]) ?? ErrorCode.NOT_SUPPORTED;
@@ -463,4 +502,14 @@ export class SimulatedInverter extends EventEmitter {
     const ext = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal);
     return ext?.address ?? "127.0.0.1";
   }
+}
+
+/**
+ * Whether a device of this generation knows the object a query command asks for: the table's command families and
+ * the object ids 0x50..0x6F of the web interface (a live Sunny Boy answered 0x0015, "no value", to 0x6310xxxx).
+ * Others, such as the ennexOS-style 0x7200 / 0x7152, it does not know: 0x0014, as that Sunny Boy answered.
+ */
+function knownObject(command: number): boolean {
+  const top = command >>> 24;
+  return QUERY_NAMES.some((n) => sameFamily(QUERIES[n].command, command)) || (top >= 0x50 && top <= 0x6f);
 }

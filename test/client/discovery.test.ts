@@ -151,11 +151,12 @@ describe("addressing an inverter by its serial", () => {
     assert.equal(s[1].stats.logins, 1);
   });
 
-  it("another device at the configured host, following off: ETIMEDOUT, no search, no login anywhere else", async () => {
+  it("another device at the configured host, following off: EOTHERDEVICE naming its serial, no search, no login anywhere else", async () => {
     const hosts = [53, 54];
     const { port, sims: s } = await plant(hosts, (i) => ({ serial: 3000000531 + i }));
     const inv = session(port, hosts, { host: "127.0.0.53", serial: 3000000532 });
-    await assert.rejects(inv.read(["acPowerTotal"]), (e: unknown) => e instanceof SmaError && e.code === "ETIMEDOUT");
+    await assert.rejects(inv.read(["acPowerTotal"]), (e: unknown) => e instanceof SmaError && e.code === "EOTHERDEVICE" && e.foundSerial === 3000000531
+      && /device at 127\.0\.0\.53 is SN 3000000531, not 3000000532/.test(e.message));
     assert.equal(s[1].stats.discovery + s[1].stats.identify + s[1].stats.logins, 0, "the device with the serial heard nothing");
     assert.equal(inv.foundAddress, undefined);
   });

@@ -2,10 +2,11 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { DEFAULTS, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
+import { DEFAULTS, MeterListener, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import { Command, QUERY_NAMES, VALUES, decodeInverterDatagram, type Net2Header, type QueryName } from "../../src/protocol";
-import { buildDataAnswer, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
+import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
+import { loadCaptures } from "../harness/fixtures";
 
 const clients: SpeedwireClient[] = [];
 const sims: SimulatedInverter[] = [];
@@ -499,5 +500,156 @@ describe("hostile networks", () => {
     await flood;
     attacker.close();
     assert.ok(c.transport.stats.malformed + c.transport.stats.unmatched + c.transport.stats.rejected > 0);
+  });
+});
+
+describe("login and device errors that say what happened", () => {
+  /** The captured answer, re-addressed to this client and request (bytes 20-25 destination, 40-41 packet id). */
+  function readdressed(hexAnswer: string, h: Net2Header): Buffer {
+    const b = Buffer.from(hexAnswer, "hex");
+    b.writeUInt16LE(h.source.susyId, 20);
+    b.writeUInt32LE(h.source.serial, 22);
+    b.writeUInt16LE(h.packetId | 0x8000, 40);
+    return b;
+  }
+
+  it("0x0102 from a real Sunny Boy (captured answer): EREFUSED 'login refused (busy)', not EPROTOCOL, no wrong-password back-off", async () => {
+    const refused = loadCaptures().find((c) => c.id === "plant-sb3-login-refused-0102");
+    assert.ok(refused, "capture plant-sb3-login-refused-0102");
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+    after(() => sock.close());
+    let logins = 0;
+    sock.on("message", (m, rinfo) => {
+      const { header: h } = decodeInverterDatagram(m);
+      if (h.command !== Command.LOGIN) return;
+      logins++;
+      sock.send(readdressed(refused.hex, h), rinfo.port, rinfo.address);
+    });
+    const inv = client().inverter({ host: "127.0.0.1", port: sock.address().port, password: "0000", timeoutMs: 300, retries: 2, loginBusyRetryMs: 100 });
+    const states: string[] = [];
+    inv.on("state", (st: string) => states.push(st));
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError);
+    assert.equal(err.code, "EREFUSED");
+    assert.equal(err.deviceCode, 0x0102);
+    assert.match(err.message, /login refused \(busy\)/);
+    assert.match(err.message, /0x0102/);
+    // Tried again inside the read's time (3 x 300 ms, a login every 100 ms): more than one login, at most ten.
+    assert.ok(logins >= 2 && logins <= 10, `${logins} logins in one read`);
+    assert.ok(!states.includes("auth"), states.join(","));
+    // No back-off: the next read logs in again at once.
+    const before = logins;
+    const again = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(again instanceof SmaError && again.code === "EREFUSED" && !again.paused);
+    assert.ok(logins > before, "the next read tried a login");
+  });
+
+  it("logins refused (0x0102) for a while: the read retries inside its time and gets the values", async () => {
+    const s = await sim({ refuseLoginsMs: 300 });
+    const inv = session(client(), s, { timeoutMs: 300, retries: 2, loginBusyRetryMs: 100 });
+    const r = await inv.read(["acPowerPhase", "energy"]);
+    assert.equal(r.values.totalYield, s.currentValues().totalYield);
+    assert.ok(s.stats.busyLogins >= 1, `${s.stats.busyLogins} refused logins`);
+    assert.equal(s.stats.loginFailures, 0);
+  });
+
+  it("logins refused longer than a read: EREFUSED each read (no back-off), then values as soon as the device takes a login", async () => {
+    const s = await sim({ refuseLoginsMs: 60_000 });
+    const inv = session(client(), s, { timeoutMs: 100, retries: 1, loginBusyRetryMs: 50 });
+    for (let i = 0; i < 3; i++) {
+      const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+      assert.ok(err instanceof SmaError && err.code === "EREFUSED", String(err));
+      assert.equal(err.paused, false);
+    }
+    assert.ok(s.stats.busyLogins >= 3);
+    s.refuseLogins(0);
+    const r = await inv.read(["acPowerPhase"]);
+    assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
+  });
+
+  it("a wrong password says 0x0100 and where newer devices print their initial password", async () => {
+    const s = await sim({ userPassword: "1234" });
+    const err = await session(client(), s, { password: "9999" }).read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError && err.code === "EAUTH");
+    assert.match(err.message, /0x0100/);
+    assert.match(err.message, /RID \/ WPA2 key/);
+  });
+
+  it("a serial typed one digit wrong: EOTHERDEVICE 'device at HOST is SN X, not Y' (not 'no answer'), once", async () => {
+    const s = await sim({ serial: 3000000017 });
+    const inv = session(client(), s, { serial: 3000000018, timeoutMs: 100, retries: 1 });
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError);
+    assert.equal(err.code, "EOTHERDEVICE");
+    assert.equal(err.foundSerial, 3000000017);
+    assert.equal(err.foundSusyId, s.susyId);
+    assert.match(err.message, /device at 127\.0\.0\.1 is SN 3000000017, not 3000000018/);
+    assert.equal(err.quiet, false);
+    const again = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(again instanceof SmaError && again.code === "EOTHERDEVICE");
+    assert.equal(again.quiet, true, "said once, as an outage is");
+    assert.equal(s.stats.logins, 0, "the login addressed to the other serial was not for this device");
+    const right = await session(client(), s, { serial: 3000000017 }).read(["acPowerPhase"]);
+    assert.equal(right.device.serial, 3000000017);
+  });
+
+  it("a device that does not answer at all stays ETIMEDOUT with a serial set (no device to name)", async () => {
+    const s = await sim({ sleeping: true });
+    const err = await session(client(), s, { serial: 3000000018, timeoutMs: 100, retries: 1 }).read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError && err.code === "ETIMEDOUT", String(err));
+  });
+
+  it("Speedwire encryption on (the plant answers with a 0x6075 key exchange): EENCRYPTED, not 'no answer'", async () => {
+    const s = await sim({ encrypted: true });
+    const c = client();
+    const inv = session(c, s, { serial: s.serial, timeoutMs: 100, retries: 1 });
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError);
+    assert.equal(err.code, "EENCRYPTED");
+    assert.match(err.message, /Speedwire encryption is on/);
+    assert.ok(s.stats.keyExchanges >= 1);
+    assert.ok(c.transport.stats.keyExchanges >= 1);
+    assert.equal(s.stats.logins, 0, "the plain login was ignored");
+    const again = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(again instanceof SmaError && again.code === "EENCRYPTED" && again.quiet);
+  });
+
+  it("a key exchange heard on the group (meter listener) from the host, whose plain login gets no answer: EENCRYPTED", async () => {
+    // A device on 127.0.0.1 that ignores plain Speedwire, and a meter listener standing in for the multicast group.
+    const device = dgram.createSocket("udp4");
+    await new Promise<void>((r) => device.bind(0, "127.0.0.1", () => r()));
+    after(() => device.close());
+    const listener = MeterListener.acquire({ port: 0, group: null, bindAddress: "127.0.0.1" });
+    after(() => listener.close());
+    const { port: groupPort } = await listener.ready();
+    const inv = client().inverter({ host: "127.0.0.1", port: device.address().port, password: "0000", timeoutMs: 100, retries: 1 });
+    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    await new Promise<void>((r) => device.send(exchange, groupPort, "127.0.0.1", () => r()));
+    for (let i = 0; i < 50 && listener.stats.keyExchanges === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(listener.stats.keyExchanges, 1);
+    const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError && err.code === "EENCRYPTED", String(err));
+  });
+
+  it("0x0014 (object unknown to the device) and 0x0015 (known, no value) are told apart; both give null, not an error", async () => {
+    const s = await sim({ profile: "pv", unknown: ["gridPower"] });
+    const inv = session(client(), s);
+    const r = await inv.read(["batterySoc", "gridPower", "acPowerPhase"]);
+    assert.deepEqual(r.unsupported, ["batterySoc"]);
+    assert.deepEqual(r.unknown, ["gridPower"]);
+    assert.equal(r.nothingSupported, false);
+    const again = await inv.read(["batterySoc", "gridPower"]);
+    assert.deepEqual([again.unsupported, again.unknown, again.nothingSupported], [["batterySoc"], ["gridPower"], true], "remembered with its code");
+    assert.equal(s.stats.queries.gridPower, 1);
+  });
+
+  it("an error code the client cannot act on is printed in hex", async () => {
+    const fake = await fakeInverter((h, reply) => reply(buildErrorAnswer({ source: FAKE, destination: h.source, packetId: h.packetId, command: h.command,
+      first: h.first, last: h.last, errorCode: 0x0123 })));
+    const err = await client().inverter({ host: "127.0.0.1", port: fake.port, password: "0000", timeoutMs: 300 }).read(["energy"]).catch((e: SmaError) => e);
+    assert.ok(err instanceof SmaError && err.code === "EPROTOCOL");
+    assert.equal(err.deviceCode, 0x0123);
+    assert.match(err.message, /error 0x0123/);
   });
 });

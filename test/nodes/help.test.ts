@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 import { QUERY_NODES, readSpec } from "../../nodes/shared/payloads";
 
-const CODES = ["ETIMEDOUT", "EAUTH", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL", "EBUSY"];
+const CODES = ["ETIMEDOUT", "EAUTH", "EREFUSED", "EENCRYPTED", "EOTHERDEVICE", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL", "EBUSY"];
 /** Per language: the Errors heading, text from the null and shared-login paragraphs, and the pointer to them. */
 const LANGS = {
   "en-US": { errors: "<h4>Errors</h4>", nullValue: "<p><b><code>null</code> means no value, never 0.</b>", login: "share one login", pointer: "see the help of the <i>SMA inverter</i> configuration node" },

@@ -451,7 +451,7 @@ describe("each node's own status (two nodes on one inverter)", () => {
       q1.receive({});
       assert.equal(((await caught).error as { code: string }).code, "EPROTOCOL");
       await settle(100);
-      assert.equal(key(seen1.at(-1) ?? {}), "protocol");
+      assert.equal(key(seen1.at(-1) ?? {}), "deviceError", "the device's code shows: device error 0x0042");
       assert.deepEqual(seen2.map(key), [], "the other node's dot is untouched");
     });
 
@@ -554,3 +554,68 @@ describe("transport errors", () => {
 });
 
 export type { TestNode };
+
+describe("login and device errors as the user meets them", () => {
+  const key = (st: Record<string, string>): string => `${st.fill}:${(st.text ?? "").replace(/^.*status\./, "")}`;
+
+  /** Deploys sma-spot-ac on s, polls `polls` times, and gives what reached Catch and every status of the node. */
+  async function pollErrors(s: SimulatedInverter, polls: number, inv: Record<string, unknown> = {}) {
+    await load(NODES, flow(s, "sma-spot-ac", {}, inv), { inv: { password: "0000" } });
+    const q = helper.getNode("q");
+    const seen = recordStatuses(q);
+    const caught: Record<string, unknown>[] = [];
+    helper.getNode("caught").on("input", (m: Record<string, unknown>) => caught.push(m.error as Record<string, unknown>));
+    for (let i = 0; i < polls; i++) {
+      const got = nextMessage(helper.getNode("caught"));
+      q.receive({});
+      await got;
+    }
+    return { q, seen, caught };
+  }
+
+  it("logins refused although the password is right (0x0102): EREFUSED at Catch, 'login refused, busy', a login on every poll (no back-off), values once it takes one", async () => {
+    const s = await sim({ refuseLoginsMs: 60_000 });
+    const { q, seen, caught } = await pollErrors(s, 3);
+    assert.deepEqual(caught.map((e) => e.code), ["EREFUSED", "EREFUSED", "EREFUSED"]);
+    assert.match(String(caught[0].message), /login refused \(busy\).*0x0102/);
+    const reds = seen.filter((st) => st.fill === "red").map(key);
+    assert.ok(reds.length >= 3 && reds.every((k) => k === "red:refused"), reds.join(" "));
+    assert.ok(!seen.map(key).some((k) => /backoff|auth/.test(k)), "no wrong password, no login paused");
+    assert.equal(s.stats.busyLogins, 3, "each poll logged in (no back-off)");
+    s.refuseLogins(0);
+    const got = nextMessage(helper.getNode("out"));
+    q.receive({});
+    await got;
+    assert.equal(seen.at(-1)?.fill, "green");
+  });
+
+  it("a serial typed one digit wrong: EOTHERDEVICE at Catch with the serial found, status 'other serial'", async () => {
+    const s = await sim({ serial: 3000000017 });
+    const { seen, caught } = await pollErrors(s, 1, { serial: "3000000018" });
+    assert.equal(caught[0].code, "EOTHERDEVICE");
+    assert.match(String(caught[0].message), /device at 127\.0\.0\.1 is SN 3000000017, not 3000000018/);
+    assert.equal(key(seen.at(-1) ?? {}), "red:otherDevice");
+  });
+
+  it("Speedwire encryption on: EENCRYPTED at Catch, status 'encryption is on', not 'no answer'", async () => {
+    const s = await sim({ encrypted: true });
+    const { seen, caught } = await pollErrors(s, 1);
+    assert.equal(caught[0].code, "EENCRYPTED");
+    assert.match(String(caught[0].message), /Speedwire encryption is on/);
+    assert.equal(key(seen.at(-1) ?? {}), "red:encrypted");
+  });
+
+  it("objects the device does not know (0x0014) read as null with 'unknown to device'; known ones it lacks (0x0015) 'not supported'", async () => {
+    const s = await sim({ profile: "pv", unknown: ["gridPower", "gridEnergy"] });
+    await load(NODES, flow(s, "sma-grid"), { inv: { password: "0000" } });
+    const seen = recordStatuses(helper.getNode("q"));
+    const caught: unknown[] = [];
+    helper.getNode("caught").on("input", () => caught.push(1));
+    const got = nextMessage(helper.getNode("out"));
+    helper.getNode("q").receive({});
+    const p = (await got).payload as Record<string, unknown>;
+    assert.ok(Object.values(p).every((x) => x === null));
+    assert.equal(key(seen.at(-1) ?? {}), "grey:unknownObject");
+    assert.equal(caught.length, 0);
+  });
+});

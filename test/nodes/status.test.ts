@@ -10,7 +10,9 @@ import { repoRoot } from "../harness/fixtures";
 
 const locale = path.join(repoRoot(), "nodes", "sma-inverter", "locales", "en-US", "sma-inverter.json");
 const status = (JSON.parse(fs.readFileSync(locale, "utf8")) as { status: Record<string, string> }).status;
-const RED = { _: (key: string) => status[key.split(":status.")[1]] ?? key } as unknown as NodeAPI;
+const RED = {
+  _: (key: string, subs: Record<string, unknown> = {}) => (status[key.split(":status.")[1]] ?? key).replace(/__(\w+)__/g, (_m, k: string) => String(subs[k])),
+} as unknown as NodeAPI;
 
 describe("status texts for login problems", () => {
   it("a wrong password, the back-off after it, and a device that keeps no session read differently", () => {
@@ -24,5 +26,21 @@ describe("status texts for login problems", () => {
     assert.equal(errorStatus(RED, noSession).text, "session not kept");
     assert.equal(stateStatus(RED, "auth", noSession)?.text, "session not kept", "the inverter-wide state says the same");
     assert.equal(stateStatus(RED, "auth")?.text, "wrong password");
+  });
+});
+
+describe("status texts for what a login without values meant", () => {
+  it("busy, encryption, another device, unknown objects and device codes each read differently", () => {
+    const text = (e: SmaError): string | undefined => errorStatus(RED, e).text;
+    assert.equal(text(new SmaError("EREFUSED", "login refused (busy)", 0x0102)), "login refused, busy");
+    assert.equal(text(new SmaError("EENCRYPTED", "Speedwire encryption is on")), "encryption is on");
+    assert.equal(text(new SmaError("EOTHERDEVICE", "device at h is SN 1, not 2")), "other serial");
+    assert.equal(text(new SmaError("ENOTSUPPORTED", "", 0x0014)), "unknown to device");
+    assert.equal(text(new SmaError("ENOTSUPPORTED", "", 0x0015)), "not supported");
+    assert.equal(text(new SmaError("EPROTOCOL", "", 0x0123)), "device error 0x0123");
+    assert.equal(text(new SmaError("EPROTOCOL", "nonsense")), "protocol error");
+    for (const code of ["EREFUSED", "EENCRYPTED", "EOTHERDEVICE"] as const) {
+      assert.equal(stateStatus(RED, "error", new SmaError(code, ""))?.fill, "red", code);
+    }
   });
 });

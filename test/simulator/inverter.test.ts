@@ -5,7 +5,7 @@ import * as dgram from "node:dgram";
 import {
   ANY_SERIAL, ANY_SUSY_ID, ArchiveCommand, ErrorCode, QUERIES, buildArchiveRequest, decodeEventRecords, decodeYieldRecords,
   type TimeRange, type YieldRecord, QUERY_NAMES, answerCode, buildDiscovery, buildIdentify, buildLogin, buildLogoff,
-  buildQuery, decodeAnswer, decodeDiscoveryAnswer, readingsOf, valuesOf, type Address, type DataRecord, type Net2Header,
+  buildQuery, decodeAnswer, decodeDiscoveryAnswer, decodeKeyExchange, isKeyExchange, KeyExchangeType, readingsOf, valuesOf, type Address, type DataRecord, type Net2Header,
   type QueryDef, type QueryName, type UserGroupName,
 } from "../../src/protocol";
 import { MAX_ARCHIVE_DATAGRAM, RECORD_INDEX_BASE, SimulatedInverter, localMidnight, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
@@ -182,7 +182,7 @@ describe("queries", () => {
     assert.equal(typeof (await ask(c, s, QUERIES.acPowerPhase)).values.acPowerL1, "number");
   });
 
-  it("pv refuses battery and grid queries with 0x0015; battery refuses yield and DC with 0x0017; unknown commands 0x0014", async () => {
+  it("pv refuses battery and grid queries with 0x0015; battery refuses yield and DC with 0x0017; objects it does not know (ennexOS-style) 0x0014", async () => {
     const pv = await sim({ unsupported: ["temperature"] });
     const bat = await sim({ profile: "battery" });
     const c = await socket();
@@ -195,7 +195,9 @@ describe("queries", () => {
     const pvRefuses: QueryName[] = ["batterySoc", "batteryInfo", "batteryPackSoc", "batteryPower", "batteryEnergy", "gridPower", "gridEnergy", "temperature"];
     for (const n of pvRefuses) await refused(pv, QUERIES[n], ErrorCode.NOT_SUPPORTED);
     for (const n of ["energy", "dcPower", "dcVoltageCurrent"] as const) await refused(bat, QUERIES[n], ErrorCode.REFUSED);
-    await refused(pv, { command: 0x5a000200, first: 0x00100000, last: 0x0010ffff }, ErrorCode.UNKNOWN_COMMAND);
+    // As a live Sunny Boy: 0x0014 to an ennexOS-style object it does not know, 0x0015 to a known one it has no value for.
+    await refused(pv, { command: 0x72000200, first: 0x00263f00, last: 0x00263fff }, ErrorCode.UNKNOWN_COMMAND);
+    await refused(pv, { command: 0x63100200, first: 0x00651e00, last: 0x00651eff }, ErrorCode.NOT_SUPPORTED);
     assert.equal(pv.stats.queries.batterySoc, 1);
   });
 
@@ -505,5 +507,41 @@ describe("archives and event log", () => {
     assert.deepEqual(inst.map((e) => [e.code, e.args]), [[102, [9, 8, 7, 6]]]);
     const none = await archive(c, s, ArchiveCommand.EVENTS_USER, { from: midnight - 86_400, to: midnight - 1 });
     assert.equal(none.headers[0].errorCode, ErrorCode.NOT_SUPPORTED);
+  });
+});
+
+describe("devices that refuse or cannot be read", () => {
+  it("refuseLoginsMs: every login is 0x0102 (right password or not), no session, no password echo; then logins work", async () => {
+    const s = await sim({ refuseLoginsMs: 60_000, shortLoginAnswer: false });
+    const c = await socket();
+    const busy = await login(c, s);
+    assert.equal(busy.header?.errorCode, ErrorCode.LOGIN_BUSY);
+    assert.equal(busy.raw[0].length, 66, "no password echo");
+    assert.equal((await ask(c, s, QUERIES.acPowerPhase)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
+    assert.deepEqual([s.stats.busyLogins, s.stats.loginFailures], [1, 0]);
+    s.refuseLogins(0);
+    assert.equal((await login(c, s)).header?.errorCode, ErrorCode.OK);
+    assert.equal((await ask(c, s, QUERIES.acPowerPhase)).headers[0].errorCode, ErrorCode.OK);
+  });
+
+  it("encrypted: answers discovery, but a plain login or query only gets a 0x6075 'request keys' back", async () => {
+    const s = await sim({ encrypted: true });
+    const c = await socket();
+    const got = await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1700000000 }), s.port);
+    assert.equal(got.length, 1);
+    assert.equal(isKeyExchange(got[0]), true);
+    assert.deepEqual(decodeKeyExchange(got[0]), { type: KeyExchangeType.REQUEST_KEYS, source: { susyId: s.susyId, serial: s.serial }, destination: ME });
+    assert.equal(isKeyExchange((await exchange(c, buildQuery({ ...ids(), query: QUERIES.energy }), s.port))[0]), true);
+    assert.deepEqual([s.stats.logins, s.stats.keyExchanges], [0, 2]);
+    const disc = await exchange(c, buildDiscovery(), s.port);
+    assert.equal(decodeDiscoveryAnswer(disc[0]).address, "127.0.0.1");
+  });
+
+  it("unknown: those queries are 0x0014 (an object it does not know), unsupported ones 0x0015", async () => {
+    const s = await sim({ unknown: ["gridPower"], unsupported: ["temperature"] });
+    const c = await socket();
+    await login(c, s);
+    assert.equal((await ask(c, s, QUERIES.gridPower)).headers[0].errorCode, ErrorCode.UNKNOWN_COMMAND);
+    assert.equal((await ask(c, s, QUERIES.temperature)).headers[0].errorCode, ErrorCode.NOT_SUPPORTED);
   });
 });

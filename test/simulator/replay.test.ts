@@ -24,13 +24,21 @@ after(async () => {
 function tracedValues(text: string): { values: Record<string, ReadingValue>; refusals: number } {
   const values: Record<string, ReadingValue> = {};
   let refusals = 0;
+  // Records of one answer's fragments, by packet id: battery records are numbered by position across the whole answer.
+  const parts = new Map<number, Parameters<typeof readingsOf>[0][number][]>();
   for (const e of parseTrace(text).entries) {
     if (e.dir !== "in") continue;
     try {
       const a = decodeAnswer(Buffer.from(e.hex, "hex"));
       if (!isAnswerCode(a.header.command)) continue;
       if (NO_SUCH_VALUES.has(a.header.errorCode)) refusals++;
-      Object.assign(values, valuesOf(readingsOf(a.records)));
+      const records = [...(parts.get(a.header.packetId) ?? []), ...a.records];
+      if (a.header.fragment > 0) {
+        parts.set(a.header.packetId, records);
+        continue;
+      }
+      parts.delete(a.header.packetId);
+      Object.assign(values, valuesOf(readingsOf(records)));
     } catch {
       // Not an answer the codec reads: the replay serves it as it is.
     }
