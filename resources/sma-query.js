@@ -26,7 +26,8 @@
             defaults: {
                 name: { value: "" },
                 inverter: { value: "", type: "sma-inverter", required: true, label: t("label.inverter") },
-                topic: { value: "" }
+                topic: { value: "" },
+                outage: { value: "status" }
             },
             inputs: 1,
             outputs: 1,

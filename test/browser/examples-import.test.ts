@@ -23,7 +23,11 @@ async function importExample(page: Page, json: string): Promise<boolean> {
   const text = page.locator("#red-ui-clipboard-dialog-import-text");
   await text.waitFor({ timeout: 10_000 });
   await text.fill(json);
-  await page.locator("#red-ui-clipboard-dialog-ok").click();
+  // The dialog checks the text on keyup (as when typed or pasted) before it enables Import.
+  await text.press("End");
+  const ok = page.locator("#red-ui-clipboard-dialog-ok");
+  await page.waitForFunction(`!document.querySelector("#red-ui-clipboard-dialog-ok").disabled`, undefined, { timeout: 10_000 });
+  await ok.click();
   const copy = page.locator(".red-ui-notification button", { hasText: "Import copy" });
   const asked = await copy.waitFor({ timeout: 3_000 }).then(() => true, () => false);
   if (asked) await copy.click();
