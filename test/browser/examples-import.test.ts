@@ -55,11 +55,11 @@ for (const rt of runtimes()) {
       await withEditor(t, { name: "examples-import", nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, installPackageTgz: tgz }, async ({ page }) => {
         let withShared = 0;
         let asked = 0;
-        const others = new Set<string>();
+        const others = new Map<string, string>();
         for (const file of files) {
           const nodes = loadExample(file);
           const shares = nodes.some((n) => n.id === SHARED_INVERTER);
-          for (const n of nodes) if (n.type === "sma-inverter" && n.id !== SHARED_INVERTER) others.add(n.id);
+          for (const n of nodes) if (n.type === "sma-inverter" && n.id !== SHARED_INVERTER) others.set(n.id, String(n.name));
           if (await importExample(page, JSON.stringify(nodes))) asked++;
           if (!shares) continue;
           if (withShared++ === 0) {
@@ -73,7 +73,8 @@ for (const rt of runtimes()) {
         assert.equal(asked, withShared - 1, "every import after the first that brings the shared config asks once");
         const shared = s.inverters.filter((n) => n.id === SHARED_INVERTER);
         assert.deepEqual(shared, [{ id: SHARED_INVERTER, name: "Inverter", host: USER_HOST }], "the shared config node, with the user's host");
-        assert.deepEqual(s.inverters.filter((n) => n.id !== SHARED_INVERTER).map((n) => n.id).sort(), [...others].sort(),
+        // "Import copy" gives every imported node not there yet a new id, the further inverters too: they are told by name.
+        assert.deepEqual(s.inverters.filter((n) => n.id !== SHARED_INVERTER).map((n) => n.name).sort(), [...others.values()].sort(),
           "besides it only the further inverters of the several-inverters example");
         assert.equal(s.inverters.filter((n) => n.name === "Inverter").length, 1, "one entry named Inverter in the dropdown");
         assert.deepEqual(s.dangling, [], "every reading node points at an sma-inverter");

@@ -209,3 +209,24 @@ describe("an HTTP-in flow during an outage (http in -> read -> http response; Ca
     });
   }
 });
+
+describe("unnamed nodes in errors and logs", () => {
+  it("Catch names an unnamed reading node by its default label and its inverter, a named one by its name; never by its id", async () => {
+    const s = await sim({ sleeping: true });
+    const nodes: Record<string, unknown>[] = flow(s, { type: "sma-spot-ac", outage: "error" });
+    nodes.push({ id: "q2", type: "sma-energy", inverter: "inv", topic: "", name: "roof energy", outage: "error", wires: [[]] });
+    nodes[3].scope = ["q", "q2"];
+    await load(NODES, nodes, { inv: { password: "0000" } });
+    const seen: Record<string, unknown>[] = [];
+    helper.getNode("caught").on("input", (m: unknown) => seen.push((m as { error: { source: Record<string, unknown> } }).error.source));
+    helper.getNode("q").receive({ payload: 1 });
+    helper.getNode("q2").receive({ payload: 1 });
+    const deadline = Date.now() + END_WAIT_MS;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const byId = new Map(seen.map((src) => [src.id, src.name]));
+    // The helper's RED._ gives the catalog key: the default label's key, then the inverter (no name: its host).
+    assert.equal(byId.get("q"), "@speedwire/node-red-sma/sma-query:sma-spot-ac.default (127.0.0.1)");
+    assert.equal(byId.get("q2"), "roof energy");
+    assert.equal((helper.getNode("inv") as TestNode & { name?: string }).name, "127.0.0.1", "the config node by its host");
+  });
+});
