@@ -49,6 +49,7 @@
                 return t(type + ".outputLabel");
             },
             oneditprepare: function () {
+                window.SmaSpeedwireEditor.prepareOutage(this);
                 $("#node-input-topic").attr("placeholder", t(type + ".topic"));
                 $("#sma-query-tip").text(t(type + ".tip"));
             }
