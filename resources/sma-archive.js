@@ -43,6 +43,7 @@
             return t("outputLabel");
         },
         prepare: function (node) {
+            window.SmaSpeedwireEditor.prepareOutage(node);
             var previous = archiveOf(node);
             function show() {
                 var a = archiveOf(node);

@@ -61,7 +61,16 @@
             this.inverter = found[0];
         }
     }
+    /**
+     * A node from a flow saved before the "outage" setting has none: its dialog shows the behaviour it has, the
+     * default "status" (the runtime reads a missing value the same way).
+     */
+    function prepareOutage(node) {
+        var v = node.outage === "error" || node.outage === "null" ? node.outage : "status";
+        $("#node-input-outage").val(v);
+    }
     editor.ajaxError = ajaxError;
+    editor.prepareOutage = prepareOutage;
     editor.pickInverter = pickInverter;
     editor.result = result;
 })();

@@ -26,7 +26,8 @@
             defaults: {
                 name: { value: "" },
                 inverter: { value: "", type: "sma-inverter", required: true, label: t("label.inverter") },
-                topic: { value: "" }
+                topic: { value: "" },
+                outage: { value: "status" }
             },
             inputs: 1,
             outputs: 1,
@@ -48,6 +49,7 @@
                 return t(type + ".outputLabel");
             },
             oneditprepare: function () {
+                window.SmaSpeedwireEditor.prepareOutage(this);
                 $("#node-input-topic").attr("placeholder", t(type + ".topic"));
                 $("#sma-query-tip").text(t(type + ".tip"));
             }

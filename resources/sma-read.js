@@ -296,6 +296,7 @@
             return t("outputLabel");
         },
         prepare: function (node) {
+            window.SmaSpeedwireEditor.prepareOutage(node);
             state = {
                 values: null,
                 selected: (Array.isArray(node.values) ? node.values : []).filter(validName).slice(),

@@ -64,7 +64,11 @@ function readJson(file) {
   }
 }
 
-/** The example flows, each on its tab; every SMA node reads the one simulated inverter, the meter node the simulated Home Manager. */
+/**
+ * The example flows, each on its tab; every SMA node reads the one simulated inverter, the meter node the simulated
+ * Home Manager. The examples share their config node (id sma-inverter-shared, "Inverter"): it is deployed once,
+ * pointing at the simulator, so an example imported later in the editor ("Import copy") reads the simulator too.
+ */
 function demoFlows(inverterPort, meterPort) {
   const nodes = [];
   let config;
@@ -72,7 +76,7 @@ function demoFlows(inverterPort, meterPort) {
     for (const n of JSON.parse(fs.readFileSync(path.join(root, "examples", file), "utf8"))) {
       if (n.type === "sma-inverter") {
         if (config) continue;
-        config = Object.assign(n, { name: "simulated inverter", host: "127.0.0.1", port: inverterPort, serial: "", credentials: { password: PASSWORD } });
+        config = Object.assign(n, { host: "127.0.0.1", port: inverterPort, serial: "", credentials: { password: PASSWORD } });
       }
       if (n.type === "sma-energy-meter") Object.assign(n, { group: "127.0.0.1", port: meterPort, iface: "" });
       nodes.push(n);

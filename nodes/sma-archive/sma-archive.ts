@@ -7,12 +7,12 @@ import type { ArchiveReadResult } from "../../src/client";
 import { type EventGroup, type EventRecord, type YieldRecord } from "../../src/protocol";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { ARCHIVE_SPAN, wholeNumber } from "../../src/client/settings-rules";
-import { bindSession } from "../shared/query-node";
+import { bindSession, failureInfo } from "../shared/query-node";
 import { SPANS, eventPayload, ms, rangeOf, seconds, yieldPayload, type Archive } from "../shared/archive";
 
 interface ArchiveDef extends NodeDef {
   inverter?: string; topic?: string; archive?: string; group?: string; span?: string | number; output?: string;
-  nextMidnight?: boolean;
+  nextMidnight?: boolean; outage?: string;
 }
 
 export = (RED: NodeAPI): void => {
@@ -23,7 +23,7 @@ export = (RED: NodeAPI): void => {
     const group: EventGroup = c.group === "installer" ? "installer" : "user";
     const span = wholeNumber(c.span, ARCHIVE_SPAN[archive]) ?? SPANS[archive].def;
     const each = c.output === "each";
-    const bound = bindSession(RED, this, c);
+    const bound = bindSession(RED, this, c, `@speedwire/node-red-sma/sma-archive:label.default.${archive}`);
     if (!bound) return;
     const { session } = bound;
 
@@ -53,7 +53,18 @@ export = (RED: NodeAPI): void => {
           if (payload.length > 0) send([payload.map((p) => ({ ...msg, payload: p, topic, sma }))]);
         } else send({ ...msg, payload, topic, sma });
         done();
-      }, (e: unknown) => bound.fail(e, done));
+      }, (e: unknown) => bound.fail(e, done, (err) => {
+        // "null" mode: one message without records (payload null, whatever the output setting), saying why.
+        const serial = session.identity?.serial ?? null;
+        send({
+          ...msg, payload: null, topic: c.topic || `sma/${serial ?? "unknown"}/archive/${archive}`,
+          sma: {
+            serial, susyId: session.identity?.susyId ?? null, address: session.address, archive,
+            group: archive === "events" ? group : undefined, from: range.from, to: range.to, count: null, held: null,
+            ...failureInfo(session, err),
+          },
+        });
+      }));
     });
   });
 };

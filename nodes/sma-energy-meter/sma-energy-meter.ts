@@ -29,6 +29,9 @@ export = (RED: NodeAPI): void => {
   registerAdminEndpoints(RED);
   RED.nodes.registerType("sma-energy-meter", function (this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
+    // Its log lines name it by its label (the meter's serial or the default), not by its id.
+    const serialSet = String((def as NodeDef & { serial?: unknown }).serial ?? "").trim();
+    if (!def.name) this.name = serialSet ? RED._(NS + "label.bySerial", { serial: serialSet }) : RED._(NS + "label.default");
     const checked = meterSettings(def as unknown as Record<string, unknown>);
     if (!checked.ok) {
       this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.bad." + checked.field) });

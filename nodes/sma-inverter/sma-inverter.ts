@@ -4,7 +4,7 @@
  */
 import { SmaError, SpeedwireClient } from "../../src/client";
 import type { NodeAPI, NodeDef } from "node-red";
-import type { InverterConfigNode } from "../shared/query-node";
+import { inverterLabel, type InverterConfigNode } from "../shared/query-node";
 import { registerAdminEndpoints } from "../shared/admin";
 import { inverterSettings } from "../../src/client/settings-rules";
 import { discoverySettings, instanceIdentity, silenceSettings } from "../shared/settings";
@@ -19,6 +19,8 @@ export = (RED: NodeAPI): void => {
   registerAdminEndpoints(RED);
   RED.nodes.registerType<InverterConfigNode, NodeDef, unknown, { password?: string }>("sma-inverter", function (this: InverterConfigNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
+    // Its log lines name it by its name, else its host or serial, not by its id.
+    if (!def.name) this.name = inverterLabel(def as NodeDef & { host?: string; serial?: string }) || RED._(NS + "label.default");
     // The editor checks the same rules; a wrong setting is refused, never replaced by a default.
     const checked = inverterSettings(def as unknown as Record<string, unknown>);
     if (!checked.ok) {

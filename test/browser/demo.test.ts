@@ -153,9 +153,15 @@ test("npm start: live readings in the Debug sidebar of a real browser; flows kep
       assert.ok(text.some((s) => /power: -?\d+/.test(s)), `readings with numbers: ${text.slice(0, 3).join(" | ")}`);
       t.diagnostic("screenshot: " + (await screenshot(page, "demo-debug-sidebar")));
       assert.deepEqual(await overlapsOnTabs(page, tabs), [], "no node hides another in the editor");
-      // The examples the demo does not deploy, imported as from the library (each brings its tab).
+      // The examples the demo does not deploy, imported as from the library (each brings its tab). Their shared config
+      // node is there already: the editor reports the conflict and the user keeps the one there (View nodes..., the
+      // config node unticked, Import selected: it is left out and the new nodes use it; ids stay).
       const others = exampleFiles().filter((f) => !tabs.some((tab) => `${String(tab.label)}.json` === f)).map(loadExample);
-      for (const nodes of others) await page.evaluate(`RED.view.importNodes(${JSON.stringify(nodes)}, { generateIds: false, addFlow: false })`);
+      for (const nodes of others) {
+        await page.evaluate(`RED.view.importNodes(${JSON.stringify(nodes)}.filter((n) => !RED.nodes.node(n.id)), { generateIds: false, addFlow: false })`);
+      }
+      assert.equal(await page.evaluate(`(() => { let c = 0; RED.nodes.eachConfig((n) => { if (n.id === "sma-inverter-shared") c++; }); return c; })()`), 1,
+        "one shared inverter configuration after importing the other examples");
       assert.deepEqual(await overlapsOnTabs(page, others.map((nodes) => nodes.find((n) => n.type === "tab") as FlowNode)), [],
         "no node hides another in the other examples");
 

@@ -117,12 +117,17 @@ test("editor in German: every dialog's labels fit on one line", { skip: skipLoca
   ];
   await withEditor(t, { name: "dialogs-de", installPackageTgz: tgz, flows, locale: "de" }, async ({ page }) => {
     const wrapped: string[] = [];
+    /** The outage setting each reading dialog shows (the flow has none: saved before the setting). */
+    const outage: Record<string, string> = {};
     const open = async (js: string, cancel: string, name: string): Promise<void> => {
       await page.evaluate(js);
       await page.locator(".red-ui-tray .form-row > label").first().waitFor({ timeout: 10_000 });
       await page.waitForTimeout(500);
       t.diagnostic("screenshot: " + (await screenshot(page, "dialogs-de-" + name)));
       wrapped.push(...(await overflowingLabels(page)).map((l) => `${name}: ${l}`));
+      if (await page.locator("#node-input-outage").count()) {
+        outage[name] = `${await page.locator("#node-input-outage").inputValue()}: ${await page.locator("#node-input-outage option:checked").innerText()}`;
+      }
       await page.locator(cancel).click();
       await page.waitForTimeout(400);
     };
@@ -133,5 +138,7 @@ test("editor in German: every dialog's labels fit on one line", { skip: skipLoca
       await open(`RED.editor.edit(RED.nodes.node("${id}"))`, "#node-dialog-cancel", type);
     }
     assert.deepEqual(wrapped, [], "labels on one line");
+    const saidBefore = "status: nur Status (Catch einmal)";
+    assert.deepEqual(outage, { "sma-energy": saidBefore, "sma-read": saidBefore, "sma-archive": saidBefore }, "a flow saved without the setting shows the default");
   });
 });

@@ -65,8 +65,8 @@ test("editor: SMA palette, inverter dialog with masked password, help, examples 
     await page.evaluate(`RED.sidebar.show("help")`);
     await page.locator("g.red-ui-flow-node-group[id='q1'] rect.red-ui-flow-node").click();
     const helpTitle = page.locator("#red-ui-sidebar .red-ui-sidebar-help-stack h1.red-ui-help-title");
-    await page.waitForFunction(`document.querySelector("#red-ui-sidebar .red-ui-help-title")?.textContent === "energy"`, undefined, { timeout: 10_000 });
-    assert.equal(await helpTitle.innerText(), "energy", "the help title is the node's palette label");
+    await page.waitForFunction(`document.querySelector("#red-ui-sidebar .red-ui-help-title")?.textContent === "SMA energy"`, undefined, { timeout: 10_000 });
+    assert.equal(await helpTitle.innerText(), "SMA energy", "the help title is the node's palette label");
     const helpBody = page.locator("#red-ui-sidebar .red-ui-sidebar-help-stack div.red-ui-help").first();
     assert.ok(await helpBody.isVisible(), "the help text is visible");
     assert.match(await helpBody.innerText(), /Reads the energy counters of an SMA inverter/);

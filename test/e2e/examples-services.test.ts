@@ -15,7 +15,7 @@ import { assertAvailable, isCI, runtimes, skipLocally, until, type Runtime } fro
 import { influxdMissing, mosquittoMissing, startInfluxDb, startMosquitto, type Service } from "../harness/services";
 import { packPackage } from "../harness/pack";
 import { repoRoot } from "../harness/fixtures";
-import { edit, loadExample, type FlowNode } from "../harness/examples";
+import { edit, importExamples, loadExample, type FlowNode } from "../harness/examples";
 import { SimulatedInverter } from "../../src/simulator";
 import type { ReadingValue } from "../../src/protocol";
 
@@ -31,12 +31,6 @@ const DATABASE = "sma";
 const INFLUX_NODES_DIR = path.join(repoRoot(), "node_modules", "node-red-contrib-influxdb");
 
 /** Import > Examples: each example comes with its own tab and its own config nodes. */
-function importExamples(files: string[]): FlowNode[] {
-  const flows = files.flatMap((file) => loadExample(file));
-  assert.equal(new Set(flows.map((n) => n.id)).size, flows.length, "no id clashes between the imported examples");
-  return flows;
-}
-
 function only(flows: FlowNode[], type: string, file?: string): FlowNode {
   const ids = file ? new Set(loadExample(file).map((n) => n.id)) : undefined;
   const matching = flows.filter((n) => n.type === type && (!ids || ids.has(n.id)));

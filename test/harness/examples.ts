@@ -10,6 +10,9 @@ import { repoRoot } from "./fixtures";
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
 
+/** The id of the sma-inverter config node every example shares (a second import reuses it). */
+export const SHARED_INVERTER = "sma-inverter-shared";
+
 export function exampleFiles(): string[] {
   return fs.readdirSync(path.join(repoRoot(), "examples")).filter((f) => f.endsWith(".json")).sort();
 }
@@ -19,8 +22,28 @@ export function loadExample(file: string): FlowNode[] {
 }
 
 /**
- * What a user edits in the dialog of each node of this type (one per imported example; each example has its own
- * config nodes): only fields the node has.
+ * Several examples imported one after the other as the editor does it when the user answers "Import copy" to
+ * "some nodes already exist": a config node already there (the shared inverter) is kept and used, not added again;
+ * any other id two examples share is a clash.
+ */
+export function importExamples(files: string[]): FlowNode[] {
+  const flows: FlowNode[] = [];
+  const ids = new Set<string>();
+  for (const file of files) {
+    for (const n of loadExample(file)) {
+      const isConfig = !("x" in n || "y" in n || "wires" in n) && n.type !== "tab";
+      if (ids.has(n.id) && isConfig) continue;
+      assert.ok(!ids.has(n.id), `${file}: ${n.id} (${n.type}) clashes with an example imported before`);
+      ids.add(n.id);
+      flows.push(n);
+    }
+  }
+  return flows;
+}
+
+/**
+ * What a user edits in the dialog of each node of this type (one per imported example; the examples share their
+ * sma-inverter config node, SHARED_INVERTER): only fields the node has.
  */
 export function edit(flows: FlowNode[], type: string, changes: Record<string, unknown>, credentials?: Record<string, string>): FlowNode[] {
   const matching = flows.filter((n) => n.type === type);

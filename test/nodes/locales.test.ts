@@ -108,3 +108,35 @@ it("every value of the value table has a label in every language the nodes have"
   }
   assert.equal(VALUES.find((v) => v.name === "totalYield")?.labels.de, "Gesamtertrag");
 });
+
+/** Every palette label of a node set: the query set's per type, the others' at the top of their catalog. */
+function paletteLabels(lang: string): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const { type } of QUERY_NODES) labels.set(type, String((catalog("query", lang)[type] as Record<string, unknown>).paletteLabel));
+  for (const set of ["sma-read", "sma-archive", "sma-energy-meter", "sma-inverter"]) labels.set(set, String(catalog(set, lang).paletteLabel));
+  return labels;
+}
+
+/** The palette labels of Node-RED's core nodes in a language (their catalog's <node>.<key>.label... : the node names). */
+function coreLabels(lang: string): Set<string> {
+  const file = path.join(repoRoot(), "node_modules", "@node-red", "nodes", "locales", lang, "messages.json");
+  const c = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>;
+  const names = new Set<string>(["inject", "debug", "complete", "catch", "status", "link in", "link call", "link out", "comment", "function",
+    "switch", "change", "range", "template", "delay", "trigger", "exec", "filter", "rbe", "mqtt in", "mqtt out", "http in", "http response",
+    "http request", "websocket in", "websocket out", "tcp in", "tcp out", "tcp request", "udp in", "udp out", "split", "join", "sort", "batch",
+    "csv", "html", "json", "xml", "yaml", "file", "file in", "watch", "read file", "write file", "junction"]);
+  for (const v of Object.values(c)) if (v && typeof v === "object" && typeof v.label === "string") names.add(v.label);
+  return new Set([...names].map((n) => n.toLowerCase()));
+}
+
+it("palette labels say SMA and are none of Node-RED's core nodes' (no two 'status' in the palette), in every language", () => {
+  for (const lang of LANGS) {
+    const core = coreLabels(fs.existsSync(path.join(repoRoot(), "node_modules", "@node-red", "nodes", "locales", lang)) ? lang : "en-US");
+    const labels = paletteLabels(lang);
+    for (const [type, label] of labels) {
+      assert.match(label, /^SMA[ -]/, `${lang} ${type}: "${label}" starts with SMA`);
+      assert.ok(!core.has(label.toLowerCase()), `${lang} ${type}: "${label}" is a core node's label`);
+    }
+    assert.equal(new Set([...labels.values()].map((l) => l.toLowerCase())).size, labels.size, `${lang}: palette labels differ from each other`);
+  }
+});
