@@ -4,3 +4,4 @@ export * from "./profiles";
 export * from "./plant";
 export * from "./meter";
 export * from "./archive";
+export * from "./energy";
