@@ -85,6 +85,8 @@ function demoFlows(inverterPort, meterPort) {
       // The Debug sidebar shows only what arrives while the editor is open: the example's slow or one-off reads
       // repeat every few seconds in the demo (the dashboard keeps its widgets' last values by itself).
       if (n.type === "inject" && !file.startsWith("Solar dashboard")) Object.assign(n, { name: `every ${DEMO_REPEAT_S} s`, repeat: String(DEMO_REPEAT_S), once: true, onceDelay: "1" });
+      // Node statuses are replayed to an editor that opens: each debug node shows its last reading under it at once.
+      if (n.type === "debug") Object.assign(n, { tostatus: true, statusType: "auto" });
       nodes.push(n);
     }
   }
