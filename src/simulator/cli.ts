@@ -4,8 +4,9 @@ import { parseArgs } from "node:util";
 import { SimulatedInverter } from "./inverter";
 import { METER_VARIANTS, type MeterVariant } from "../protocol";
 import { parseTargets } from "../client/endpoints";
-import { SimulatedMeter } from "./meter";
+import { SimulatedMeter, plantMeterValues } from "./meter";
 import { PROFILES, type ProfileName } from "./profiles";
+import { plantFor, type PlantModel } from "./energy";
 
 const USAGE = `Usage: sma-speedwire-sim [options]
 
@@ -31,6 +32,7 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --daily-at-next-midnight  stamp each day's total in the month archive at the following midnight
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
   --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
+                          (at the grid connection of the first inverter's plant, unless --static)
   --meter-to A[:N]        where it sends (default 239.12.255.254:9522 multicast; e.g. 127.0.0.1:9523)
   --meter-variant V       shm20 | emeter20 | emeter10 (default shm20)
   --meter-serial N        its serial number (default 3000000001)
@@ -71,7 +73,7 @@ type Args = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 interface Stoppable { stop(): Promise<void> }
 
 /** Starts a SimulatedMeter from the --meter-* flags and prints where it sends. */
-async function startMeter(args: Args): Promise<Stoppable> {
+async function startMeter(args: Args, plant?: PlantModel): Promise<Stoppable> {
   const [to] = parseTargets([args["meter-to"]]);
   if (!to) throw new Error("--meter-to must be an IPv4 address with an optional :port (1-65535)");
   const variants = Object.keys(METER_VARIANTS);
@@ -80,6 +82,7 @@ async function startMeter(args: Args): Promise<Stoppable> {
   const { address, port } = to;
   const meter = new SimulatedMeter({
     address, port, variant, serial: num(args, "meter-serial", 1, 0xfffffffe), intervalMs: num(args, "meter-interval", 50, 600_000),
+    values: plant ? (at: Date) => plantMeterValues(plant, at) : undefined,
   });
   await meter.start();
   console.log(`SMA energy meter simulator ${meter.serial} (${variant}) sending to ${address}:${port} every ${args["meter-interval"]} ms`);
@@ -112,6 +115,11 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", () => void stopAll().then(() => process.exit(0)));
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(0)));
+  // The meter measures the plant (PV, battery, house) of the first inverter: its grid counters agree.
+  const first = PROFILES[profile];
+  const plant = args.static ? undefined : plantFor({
+    nominalPowerW: first.nominalPowerW, hasPv: first.hasPv, batteries: num(args, "batteries", 0, 8) ?? first.batteries,
+  });
   try {
     for (let i = 0; i < count; i++) {
       const inv = new SimulatedInverter({
@@ -121,13 +129,13 @@ async function main(argv: string[]): Promise<void> {
         latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
         maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,
         joinMulticast: args.multicast, dayDataRetentionDays: num(args, "day-retention", 0, 3650),
-        dailyTotalAtNextMidnight: args["daily-at-next-midnight"],
+        dailyTotalAtNextMidnight: args["daily-at-next-midnight"], plant: i === 0 ? plant : undefined,
       });
       inverters.push(inv);
       const at = await inv.start();
       console.log(`SMA inverter simulator ${inv.serial} listening on ${at.address}:${at.port} (user password ${args["user-password"]})`);
     }
-    if (args.meter) inverters.push(await startMeter(args));
+    if (args.meter) inverters.push(await startMeter(args, plant));
   } catch (e) {
     await stopAll();
     throw e;
