@@ -88,6 +88,21 @@ async function pixels(page: Page, id: string, colour: string): Promise<number> {
   })()`)) as number;
 }
 
+/** Relative luminance (0 dark .. 1 light) of the energy flow's PV value and of the first opaque background behind it. */
+async function flowColours(page: Page): Promise<{ text: number; background: number }> {
+  return (await page.evaluate(`(() => {
+    const lum = (css) => {
+      const [r, g, b] = (css.match(/[\\d.]+/g) || ["0", "0", "0"]).slice(0, 3).map((v) => Number(v) / 255)
+        .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const el = document.querySelector("#sma-flow-pv");
+    let bg = el;
+    while (bg && (getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)" || getComputedStyle(bg).backgroundColor === "transparent")) bg = bg.parentElement;
+    return { text: lum(getComputedStyle(el).fill), background: lum(bg ? getComputedStyle(bg).backgroundColor : "rgb(255, 255, 255)") };
+  })()`)) as { text: number; background: number };
+}
+
 async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
   const plant = new PlantModel({ pvPeakW: 5000, batteryWh: 5000, maxChargeW: 2500, maxDischargeW: 2500 });
   // Today 09:30: PV, the battery charging, a house; later 10:30 for today's figures.
@@ -198,6 +213,18 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
     assert.equal(await widgetText(page, "solar-text-house"), "House no value");
     assert.match(await widgetText(page, "solar-text-battery"), /^Battery power (charging \d+ W|discharging \d+ W|idle)$/, "the battery keeps its value");
     t.diagnostic("screenshot: " + (await screenshot(page, `solar-dashboard-night-${tag}`)));
+    const light = await flowColours(page);
+    assert.ok(light.text < 0.2 && light.background > 0.8, `dark text on the light theme: ${JSON.stringify(light)}`);
+
+    // --- a dark dashboard theme: the diagram's text follows it (light on dark), no colour of its own ---
+    const dark = flows.map((n) => (n.type === "ui-theme"
+      ? { ...n, colors: { ...(n.colors as Record<string, string>), surface: "#1e1e1e", bgPage: "#121212", groupBg: "#1e1e1e", groupOutline: "#444444" } } : n));
+    await nr.deploy(dark);
+    await page.reload({ waitUntil: "domcontentloaded" });
+    await page.locator("#sma-flow-pv").waitFor({ timeout: 30_000 });
+    const colours = await waitFor("light text on the dark theme", () => flowColours(page), (c) => c.text > 0.6 && c.background < 0.1);
+    t.diagnostic(`luminance of the diagram's text / background: light theme ${light.text.toFixed(2)} / ${light.background.toFixed(2)}, ` +
+      `dark ${colours.text.toFixed(2)} / ${colours.background.toFixed(2)}; screenshot: ${await screenshot(page, `solar-dashboard-dark-${tag}`)}`);
   } catch (err) {
     await screenshot(page, `solar-dashboard-failure-${tag}`).catch(() => undefined);
     t.diagnostic("Node-RED log:\n" + nr.log());
