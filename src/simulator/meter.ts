@@ -124,6 +124,9 @@ export function plantMeterValues(plant: PlantModel, at: Date): MeterValues {
       [`voltage${ph}`]: r(u, 3), [`current${ph}`]: r(s / u, 3), [`powerFactor${ph}`]: s > 0 ? r(Math.abs(p) / s, 3) : 1,
       [`energyImport${ph}`]: st.counters.importL[i], [`energyExport${ph}`]: st.counters.exportL[i],
       [`reactiveEnergyImport${ph}`]: REACTIVE * PLANT_SHARE[i] * st.counters.house, [`reactiveEnergyExport${ph}`]: 0,
+      // Apparent energy from its active and reactive parts: never below the active energy, growing with it.
+      [`apparentEnergyImport${ph}`]: Math.hypot(st.counters.importL[i], REACTIVE * PLANT_SHARE[i] * st.counters.house),
+      [`apparentEnergyExport${ph}`]: st.counters.exportL[i],
     });
   });
   const net = st.gridW;
@@ -134,6 +137,7 @@ export function plantMeterValues(plant: PlantModel, at: Date): MeterValues {
     powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1, frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
     energyImport: st.counters.import, energyExport: st.counters.export,
     reactiveEnergyImport: REACTIVE * st.counters.house, reactiveEnergyExport: 0,
+    apparentEnergyImport: Math.hypot(st.counters.import, REACTIVE * st.counters.house), apparentEnergyExport: st.counters.export,
   });
 }
 
