@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: a real Node-RED with this package, a simulated inverter and Home Manager on 127.0.0.1 whose values
-// follow a whole sunny day every 6 minutes, and example flows (each on its own tab) deployed against them.
+// `npm start`: a real Node-RED with this package and FlowFuse Dashboard 2.0, a simulated hybrid inverter and Home
+// Manager on 127.0.0.1 that measure one plant (PV, battery, house, grid) through a whole sunny day every 6 minutes,
+// and example flows (each on its own tab) deployed against them, the solar dashboard at /dashboard.
 //
 // Usage: node scripts/start.js [--reset] [--port <n>] [--user-dir <dir>]
 //   The first start seeds the demo flows into <user dir>/flows.json (default .node-red-demo/); later starts keep
@@ -17,8 +18,12 @@ const root = path.resolve(__dirname, "..");
 const PKG = require(path.join(root, "package.json")).name;
 const DEMO_FLOWS = [
   "Spot AC and DC every 30 seconds.json", "Energy meter to debug.json", "Read energy every 5 minutes.json",
-  "Status and device info.json", "Battery and grid.json", "Read any values.json",
+  "Status and device info.json", "Battery and grid.json", "Read any values.json", "Solar dashboard.json",
 ];
+/** The demo's injects on the Debug tabs fire this often (s), so that a browser opened at any time sees readings at once. */
+const DEMO_REPEAT_S = 3;
+/** FlowFuse Dashboard 2.0, a devDependency: Node-RED loads it from here as if installed from the palette. */
+const DASHBOARD_DIR = path.join(root, "node_modules", "@flowfuse", "node-red-dashboard");
 const PASSWORD = "0000";
 /** Real seconds per simulated day: an hour every 15 s. */
 const DAY_S = 360;
@@ -72,13 +77,20 @@ function readJson(file) {
 function demoFlows(inverterPort, meterPort) {
   const nodes = [];
   let config;
-  for (const file of DEMO_FLOWS) {
+  const dashboard = fs.existsSync(path.join(DASHBOARD_DIR, "package.json"));
+  // Without the dashboard nodes Node-RED would start none of the flows (it waits for the missing types).
+  for (const file of DEMO_FLOWS.filter((f) => dashboard || !f.startsWith("Solar dashboard"))) {
     for (const n of JSON.parse(fs.readFileSync(path.join(root, "examples", file), "utf8"))) {
       if (n.type === "sma-inverter") {
         if (config) continue;
         config = Object.assign(n, { host: "127.0.0.1", port: inverterPort, serial: "", credentials: { password: PASSWORD } });
       }
-      if (n.type === "sma-energy-meter") Object.assign(n, { group: "127.0.0.1", port: meterPort, iface: "" });
+      if (n.type === "sma-energy-meter") Object.assign(n, { group: "127.0.0.1", port: meterPort, iface: "", throttle: 2 });
+      // The Debug sidebar shows only what arrives while the editor is open: the example's slow or one-off reads
+      // repeat every few seconds in the demo (the dashboard keeps its widgets' last values by itself).
+      if (n.type === "inject" && !file.startsWith("Solar dashboard")) Object.assign(n, { name: `every ${DEMO_REPEAT_S} s`, repeat: String(DEMO_REPEAT_S), once: true, onceDelay: "1" });
+      // Node statuses are replayed to an editor that opens: each debug node shows its last reading under it at once.
+      if (n.type === "debug") Object.assign(n, { tostatus: true, statusType: "auto" });
       nodes.push(n);
     }
   }
@@ -126,13 +138,16 @@ function writeSettings(uiPort, inverterPort) {
     telemetry: { enabled: false, updateNotification: false },
     smaSpeedwire: { discoveryTargets: [`127.0.0.1:${inverterPort}`] },
   };
+  if (fs.existsSync(path.join(DASHBOARD_DIR, "package.json"))) settings.nodesDir = [DASHBOARD_DIR];
   fs.writeFileSync(files.settings, "// Written by scripts/start.js on every start (ports may change); your flows are in flows.json.\n" +
     "module.exports = " + JSON.stringify(settings, null, 2) + ";\n");
 }
 
 async function startSimulators(sim) {
   const day = sim.compressedDay(DAY_S);
-  const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1, timeVarying: true, dayClock: day };
+  // One plant: what the inverter reports and what the Home Manager measures at the grid connection follow from it.
+  const plant = new sim.PlantModel({ pvPeakW: 5000, batteryWh: 5000, maxChargeW: 2500, maxDischargeW: 2500 });
+  const options = { address: "127.0.0.1", profile: "hybrid", phases: 3, strings: 2, batteries: 1, timeVarying: true, dayClock: day, plant };
   let inverter;
   await firstFree(9522, async (port) => {
     inverter = new sim.SimulatedInverter({ ...options, port });
@@ -141,7 +156,7 @@ async function startSimulators(sim) {
     return ok;
   }, "UDP (inverter)");
   const meterPort = await firstFree(9523, (p) => (p === inverter.port ? false : udpFree(p)), "UDP (meter)");
-  const meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000, values: (at) => sim.houseProfile(day(at)) });
+  const meter = new sim.SimulatedMeter({ address: "127.0.0.1", port: meterPort, variant: "shm20", intervalMs: 1000, values: (at) => sim.plantMeterValues(plant, day(at)) });
   await meter.start();
   return { inverter, meter, meterPort };
 }
@@ -197,6 +212,9 @@ async function main() {
   console.log(seed
     ? `Demo flows deployed, one tab per example (saved in ${where}/flows.json; later starts keep your changes).`
     : `Your flows from ${where}/flows.json (npm start -- --reset deploys the demo flows again).`);
+  console.log(fs.existsSync(path.join(DASHBOARD_DIR, "package.json"))
+    ? `Solar dashboard: ${url}dashboard (the "Solar dashboard" tab).`
+    : `No solar dashboard: @flowfuse/node-red-dashboard is not installed (npm install).`);
   console.log(`Open ${url} and watch the Debug sidebar. Ctrl-C stops everything.\n`);
 
   let stopping = false;

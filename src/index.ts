@@ -14,8 +14,8 @@ export {
   type MeterDatagram,
 } from "./protocol";
 export {
-  SimulatedInverter, SimulatedPlant, SimulatedMeter, ReplayInverter, houseProfile, compressedDay,
-  type SimulatedInverterOptions, type SimulatedMeterOptions, type ProfileName, type PlantMember,
+  SimulatedInverter, SimulatedPlant, SimulatedMeter, ReplayInverter, houseProfile, compressedDay, PlantModel, plantMeterValues,
+  type SimulatedInverterOptions, type SimulatedMeterOptions, type ProfileName, type PlantMember, type PlantSpec, type PlantState,
 } from "./simulator";
 /** The pure codec (bytes in, values out), for tools that build or parse datagrams themselves. */
 export * as protocol from "./protocol";

@@ -6,8 +6,9 @@ import { ReplayInverter } from "./replay";
 import { SimulatedInverter } from "./inverter";
 import { METER_VARIANTS, type MeterVariant } from "../protocol";
 import { parseTargets } from "../client/endpoints";
-import { SimulatedMeter } from "./meter";
+import { SimulatedMeter, plantMeterValues } from "./meter";
 import { PROFILES, type ProfileName } from "./profiles";
+import { plantFor, type PlantModel } from "./energy";
 
 const USAGE = `Usage: sma-speedwire-sim [options]
 
@@ -39,6 +40,7 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --time-push MS          ms between device-time records to logged-in clients (default 60000; 0 = none)
   --clock-offset S        device clock minus this machine's clock, seconds (default 0)
   --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
+                          (at the grid connection of the first inverter's plant, unless --static)
   --meter-to A[:N]        where it sends (default 239.12.255.254:9522 multicast; e.g. 127.0.0.1:9523)
   --meter-variant V       shm20 | emeter20 | emeter10 (default shm20)
   --meter-serial N        its serial number (default 3000000001)
@@ -84,7 +86,7 @@ type Args = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 interface Stoppable { stop(): Promise<void> }
 
 /** Starts a SimulatedMeter from the --meter-* flags and prints where it sends. */
-async function startMeter(args: Args): Promise<Stoppable> {
+async function startMeter(args: Args, plant?: PlantModel): Promise<Stoppable> {
   const [to] = parseTargets([args["meter-to"]]);
   if (!to) throw new Error("--meter-to must be an IPv4 address with an optional :port (1-65535)");
   const variants = Object.keys(METER_VARIANTS);
@@ -93,6 +95,7 @@ async function startMeter(args: Args): Promise<Stoppable> {
   const { address, port } = to;
   const meter = new SimulatedMeter({
     address, port, variant, serial: num(args, "meter-serial", 1, 0xfffffffe), intervalMs: num(args, "meter-interval", 50, 600_000),
+    values: plant ? (at: Date) => plantMeterValues(plant, at) : undefined,
   });
   await meter.start();
   console.log(`SMA energy meter simulator ${meter.serial} (${variant}) sending to ${address}:${port} every ${args["meter-interval"]} ms`);
@@ -132,6 +135,11 @@ async function main(argv: string[]): Promise<void> {
     console.log(`SMA replay of ${args.replay} (${replay.size} answers, device ${replay.device.serial}) listening on ${at.address}:${at.port}`);
     return;
   }
+  // The meter measures the plant (PV, battery, house) of the first inverter: its grid counters agree.
+  const first = PROFILES[profile];
+  const plant = args.static ? undefined : plantFor({
+    nominalPowerW: first.nominalPowerW, hasPv: first.hasPv, batteries: num(args, "batteries", 0, 3) ?? first.batteries,
+  });
   try {
     for (let i = 0; i < count; i++) {
       const inv = new SimulatedInverter({
@@ -144,12 +152,13 @@ async function main(argv: string[]): Promise<void> {
         dailyTotalAtNextMidnight: args["daily-at-next-midnight"], timePushMs: num(args, "time-push", 0, 86_400_000),
         clockOffsetS: num(args, "clock-offset", -1e9, 1e9),
         refuseLoginsMs: (num(args, "refuse-logins", 0, 86_400) ?? 0) * 1000, encrypted: args.encrypted,
+        plant: i === 0 ? plant : undefined,
       });
       inverters.push(inv);
       const at = await inv.start();
       console.log(`SMA inverter simulator ${inv.serial} listening on ${at.address}:${at.port} (user password ${args["user-password"]})`);
     }
-    if (args.meter) inverters.push(await startMeter(args));
+    if (args.meter) inverters.push(await startMeter(args, plant));
   } catch (e) {
     await stopAll();
     throw e;

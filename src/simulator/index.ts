@@ -6,3 +6,4 @@ export * from "./meter";
 export * from "./archive";
 export * from "./clock";
 export * from "./replay";
+export * from "./energy";

@@ -15,6 +15,7 @@ import {
   decodeMeterDatagram, encodeMeterDatagram,
   type MeterDatagram, type MeterProtocol, type MeterVariant,
 } from "../protocol/meter";
+import { LOAD_SHARE as PLANT_SHARE, type PlantModel } from "./energy";
 
 /** Field names of src/protocol/obis.ts in their units (W, Wh, V, A, Hz, ...). */
 export type MeterValues = Record<string, number>;
@@ -94,6 +95,49 @@ export function houseProfile(at: Date): MeterValues {
     powerImport: r(net, 1), powerExport: r(-net, 1), reactivePowerImport: r(reactive, 1), reactivePowerExport: 0,
     apparentPowerImport: net >= 0 ? r(s, 1) : 0, apparentPowerExport: net < 0 ? r(s, 1) : 0,
     powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1, frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
+  });
+}
+
+/** Reactive power drawn by the house per W of load. */
+const REACTIVE = 0.12;
+
+/**
+ * What an energy meter at the grid connection point of `plant` sends at time `at` (the plant's time, e.g. a
+ * compressedDay's): power per phase from the plant's one energy balance and its counters, so that they agree with
+ * the grid counters of an inverter on the same plant and keep growing from the plant's commissioning on.
+ */
+export function plantMeterValues(plant: PlantModel, at: Date): MeterValues {
+  const st = plant.at(at);
+  const h = at.getHours() + at.getMinutes() / 60 + at.getSeconds() / 3600;
+  const v: MeterValues = {};
+  let reactive = 0;
+  PHASES.forEach((ph, i) => {
+    const p = st.gridL[i];
+    const q = REACTIVE * st.houseL[i];
+    const s = Math.hypot(p, q);
+    const u = 230 + 1.5 * Math.sin(h + i) - 0.004 * p;
+    reactive += q;
+    Object.assign(v, {
+      [`powerImport${ph}`]: r(p, 1), [`powerExport${ph}`]: r(-p, 1),
+      [`reactivePowerImport${ph}`]: r(q, 1), [`reactivePowerExport${ph}`]: 0,
+      [`apparentPowerImport${ph}`]: p >= 0 ? r(s, 1) : 0, [`apparentPowerExport${ph}`]: p < 0 ? r(s, 1) : 0,
+      [`voltage${ph}`]: r(u, 3), [`current${ph}`]: r(s / u, 3), [`powerFactor${ph}`]: s > 0 ? r(Math.abs(p) / s, 3) : 1,
+      [`energyImport${ph}`]: st.counters.importL[i], [`energyExport${ph}`]: st.counters.exportL[i],
+      [`reactiveEnergyImport${ph}`]: REACTIVE * PLANT_SHARE[i] * st.counters.house, [`reactiveEnergyExport${ph}`]: 0,
+      // Apparent energy from its active and reactive parts: never below the active energy, growing with it.
+      [`apparentEnergyImport${ph}`]: Math.hypot(st.counters.importL[i], REACTIVE * PLANT_SHARE[i] * st.counters.house),
+      [`apparentEnergyExport${ph}`]: st.counters.exportL[i],
+    });
+  });
+  const net = st.gridW;
+  const s = Math.hypot(net, reactive);
+  return Object.assign(v, {
+    powerImport: r(net, 1), powerExport: r(-net, 1), reactivePowerImport: r(reactive, 1), reactivePowerExport: 0,
+    apparentPowerImport: net >= 0 ? r(s, 1) : 0, apparentPowerExport: net < 0 ? r(s, 1) : 0,
+    powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1, frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
+    energyImport: st.counters.import, energyExport: st.counters.export,
+    reactiveEnergyImport: REACTIVE * st.counters.house, reactiveEnergyExport: 0,
+    apparentEnergyImport: Math.hypot(st.counters.import, REACTIVE * st.counters.house), apparentEnergyExport: st.counters.export,
   });
 }
 

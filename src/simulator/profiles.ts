@@ -6,6 +6,7 @@
  */
 import { ErrorCode, type EnumValue, type QueryName, type ValueDef } from "../protocol";
 import type { SimValue } from "./answer-builders";
+import { plantFor, type PlantModel, type PlantState } from "./energy";
 
 export type ProfileName = "pv" | "battery" | "hybrid";
 export type ValueFn = (now: Date) => SimValue;
@@ -89,6 +90,8 @@ export interface ModelConfig {
   /** Maps the real time to the time of day the sun curve and counters follow (default: the real time). */
   dayClock?: (now: Date) => Date;
   night: boolean;
+  /** With timeVarying: the plant whose energy balance the values follow. */
+  plant?: PlantModel;
 }
 
 /** Options that shape the simulated device (the rest of SimulatedInverterOptions is about the network). */
@@ -110,6 +113,11 @@ export interface DeviceOptions {
   /** With timeVarying: the time of day to follow instead of the real one, e.g. compressedDay(360). */
   dayClock?: (now: Date) => Date;
   /** Spot values become "no value", counters stay. */ night?: boolean;
+  /**
+   * With timeVarying: the plant (PV, battery, house, grid) the values follow, e.g. one shared with a SimulatedMeter
+   * through plantMeterValues(); default one sized after the device (plantFor).
+   */
+  plant?: PlantModel;
 }
 
 const count = (v: number | undefined, def: number, min: number, max: number): number =>
@@ -123,20 +131,35 @@ export function modelFor(o: DeviceOptions, profile: DeviceProfile, serial: numbe
     deviceTypeTags: o.deviceTypeTags ?? (o.deviceType === undefined ? profile.deviceTypeTags : [o.deviceType]),
     firmware: o.firmware ?? "3.10.10.R", nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW,
     timeVarying: !!o.timeVarying, dayClock: o.dayClock, night: !!o.night,
+    plant: o.timeVarying ? o.plant ?? plantFor({
+      nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW, hasPv: profile.hasPv, batteries: count(o.batteries, profile.batteries, 0, 8),
+    }) : undefined,
   };
 }
 
 /**
- * A clock on which a whole day passes in dayLengthS real seconds, starting now at startHour local time (a
- * morning, so that a demo started at night shows the sun rising at once). Counters keep growing day by day.
+ * A clock on which a whole day passes in dayLengthS real seconds from `from` on; before `from` it is the real time,
+ * so that the device's history (its archives) is the plant's real past. The compressed day starts where the real
+ * one is when that is between startHour and LAST_START_H (no jump at all), else at the next startHour local time
+ * (a demo started at night shows the sun rising at once; the skipped night holds no PV energy). It never runs
+ * backwards, so counters keep growing day by day.
  */
 export function compressedDay(dayLengthS: number, startHour = 8, from = Date.now()): (now: Date) => Date {
-  const start = new Date(from);
-  start.setHours(0, 0, 0, 0);
-  const anchor = start.getTime() + startHour * 3_600_000;
+  const at = new Date(from);
+  const hours = at.getHours() + at.getMinutes() / 60;
+  let anchor = from;
+  if (hours < startHour || hours >= LAST_START_H) {
+    const next = new Date(from);
+    if (hours >= startHour) next.setDate(next.getDate() + 1);
+    next.setHours(startHour, 0, 0, 0);
+    anchor = next.getTime();
+  }
   const speed = 86_400 / Math.max(1, dayLengthS);
-  return (now) => new Date(anchor + Math.max(0, now.getTime() - from) * speed);
+  return (now) => new Date(now.getTime() < from ? now.getTime() : anchor + (now.getTime() - from) * speed);
 }
+
+/** compressedDay starts at the real time of day up to this hour (enough sun left to watch). */
+const LAST_START_H = 15;
 
 const STATUS_OK = 307;
 const RELAY_CLOSED = 51;
@@ -160,17 +183,6 @@ export function sunFactor(now: Date): number {
   return x > 0 && x < 1 ? Math.sin(Math.PI * x) : 0;
 }
 
-/** Share of the day's energy made by `now`: the integral of sunFactor, 0 at sunrise, 1 at sunset. */
-function dayDone(now: Date): number {
-  return (1 - Math.cos(Math.PI * clamp01(daylight(now)))) / 2;
-}
-
-function daysInService(now: Date): number {
-  const midnight = new Date(now);
-  midnight.setHours(0, 0, 0, 0);
-  return Math.max(0, Math.round((midnight.getTime() - new Date(2020, 0, 1).getTime()) / 86_400_000));
-}
-
 const enumOf = (selected: number, tags: readonly number[]): EnumValue => ({
   selected, tags: tags.includes(selected) ? [...tags] : [...tags, selected],
 });
@@ -179,24 +191,30 @@ const enumOf = (selected: number, tags: readonly number[]): EnumValue => ({
 export function profileValues(now: Date, m: ModelConfig): SimValues {
   // The sun and the counters follow the day clock; voltage and frequency wobble in real time.
   const day = m.dayClock ? m.dayClock(now) : now;
-  const sun = m.timeVarying ? sunFactor(day) : STATIC.sun;
-  const done = m.timeVarying ? dayDone(day) : STATIC.dayDone;
-  const days = m.timeVarying ? daysInService(day) : STATIC.days;
+  const st = m.timeVarying && m.plant ? m.plant.at(day) : undefined;
+  const sun = st ? st.sun : STATIC.sun;
+  const done = STATIC.dayDone;
+  const days = st ? st.days : STATIC.days;
   const v: SimValues = {};
-  const pvW = m.profile.hasPv ? m.nominalPowerW * sun : 0;
+  const pvW = m.profile.hasPv ? (st ? st.pvDcW : m.nominalPowerW * sun) : 0;
   const dcW = dcValues(v, m, pvW, sun);
-  const flow = batteryFlow(m, dcW, sun);
-  const acW = m.profile.hasPv ? round((dcW - flow.charge + flow.discharge) * EFFICIENCY)
-    : round(flow.discharge * 0.96 - flow.charge / 0.96);
+  const flow = st ? plantFlow(m, st) : batteryFlow(m, dcW, sun);
+  // A hybrid feeds its PV and battery power; a battery inverter only the battery's; a PV inverter only PV.
+  const acW = st ? (m.profile.hasPv ? st.pvW : 0) - flow.charge + flow.discharge
+    : m.profile.hasPv ? round((dcW - flow.charge + flow.discharge) * EFFICIENCY)
+      : round(flow.discharge * 0.96 - flow.charge / 0.96);
   acValues(v, m, acW, now);
-  batteryValues(v, m, flow, sun, done, days);
+  batteryValues(v, m, flow, sun, done, days, st);
   const fullDayWh = m.profile.hasPv ? (m.nominalPowerW * EFFICIENCY * DAYLIGHT_H * 2) / Math.PI : 0;
-  const dayWh = round(fullDayWh * done);
+  // The yield counters integrate the PV power; the day's yield is the counter's growth since local midnight.
+  const totalWh = !m.profile.hasPv ? 0 : st ? round(st.counters.pv) : round(days * fullDayWh) + round(fullDayWh * done);
+  const dayWh = !m.profile.hasPv ? 0 : st ? totalWh - round(st.counters.pv - st.dayPvWh) : round(fullDayWh * done);
   const shiftS = DAYLIGHT_H * 3600;
+  const light = st ? clamp01(daylight(day)) : 0.5;
   Object.assign(v, {
-    dayYield: dayWh, totalYield: round(days * fullDayWh) + dayWh,
-    operatingTime: round(days * shiftS + shiftS * clamp01(m.timeVarying ? daylight(day) : 0.5)),
-    feedInTime: round((days * shiftS + shiftS * clamp01(m.timeVarying ? daylight(day) : 0.5)) * 0.95),
+    dayYield: dayWh, totalYield: totalWh,
+    operatingTime: round(days * shiftS + shiftS * light),
+    feedInTime: round((days * shiftS + shiftS * light) * 0.95),
     temperature: round(25 + 20 * sun, 2),
     deviceStatus: enumOf(STATUS_OK, [STATUS_OK]),
     // A PV inverter that answers at night has opened its grid relay.
@@ -204,11 +222,19 @@ export function profileValues(now: Date, m: ModelConfig): SimValues {
     deviceName: m.deviceName, deviceClass: enumOf(m.deviceClass, [m.deviceClass]),
     deviceType: enumOf(m.deviceType, m.deviceTypeTags), firmware: m.firmware, nominalPower: m.nominalPowerW,
   });
-  const houseW = m.timeVarying ? round(450 + 250 * Math.abs(Math.sin(day.getTime() / 3_600_000))) : 500;
-  Object.assign(v, {
-    gridPowerExport: Math.max(0, acW - houseW), gridPowerImport: Math.max(0, houseW - acW),
-    gridEnergyExport: round((days + done) * fullDayWh * 0.6), gridEnergyImport: round((days + done) * 4200),
-  });
+  if (st) {
+    // The grid connection point of the plant: the same figures the energy meter sends (plantMeterValues).
+    Object.assign(v, {
+      gridPowerExport: Math.max(0, -st.gridW), gridPowerImport: Math.max(0, st.gridW),
+      gridEnergyExport: round(st.counters.export), gridEnergyImport: round(st.counters.import),
+    });
+  } else {
+    const houseW = 500;
+    Object.assign(v, {
+      gridPowerExport: Math.max(0, acW - houseW), gridPowerImport: Math.max(0, houseW - acW),
+      gridEnergyExport: round((days + done) * fullDayWh * 0.6), gridEnergyImport: round((days + done) * 4200),
+    });
+  }
   return v;
 }
 
@@ -259,16 +285,29 @@ function batteryFlow(m: ModelConfig, dcW: number, sun: number): Flow {
   return sun >= 0.5 ? { charge: round(1500 * sun), discharge: 0, anyBattery } : { charge: 0, discharge: round(600 + 400 * (1 - sun)), anyBattery };
 }
 
-/** Per battery (1 = A): values of each fitted one, a little apart; the device's SoC is their mean. */
-function batteryValues(v: SimValues, m: ModelConfig, f: Flow, sun: number, done: number, days: number): void {
+/** The battery power of the plant, if this device has the battery. */
+function plantFlow(m: ModelConfig, st: PlantState): Flow {
+  const anyBattery = m.batteries > 0 && !m.profile.refuses.batteryPower;
+  return anyBattery ? { charge: st.chargeW, discharge: st.dischargeW, anyBattery } : { charge: 0, discharge: 0, anyBattery };
+}
+
+function batteryValues(v: SimValues, m: ModelConfig, f: Flow, sun: number, done: number, days: number, st?: PlantState): void {
   const volts = m.profile.hasPv ? 199.6 : 51.2;
-  const soc = round(m.timeVarying ? 20 + 75 * done : 68);
+  const soc = st && st.soc !== null ? round(st.soc) : 68;
   for (let i = 1; i <= m.batteries; i++) {
     const u = round(volts + 0.05 * i, 2);
     v[`batteryTemperature${i}`] = round(22 + 0.4 * i + 5 * sun, 1);
     v[`batteryVoltage${i}`] = u;
     v[`batteryCurrent${i}`] = round((f.charge - f.discharge) / u / m.batteries, 3);
     v[`batteryPackSoc${i}`] = Math.min(100, Math.max(0, soc + 2 * (2 * i - m.batteries - 1)));
+  }
+  if (st && st.soc !== null) {
+    v.batterySoc = soc;
+    v.batteryChargePower = f.charge;
+    v.batteryDischargePower = f.discharge;
+    v.batteryChargeTotal = round(st.counters.charge);
+    v.batteryDischargeTotal = round(st.counters.discharge);
+    return;
   }
   v.batterySoc = soc;
   v.batteryChargePower = f.charge;
