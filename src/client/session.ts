@@ -7,7 +7,7 @@ import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
   ANY_DEVICE, ARCHIVE_COMMANDS, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
-  archiveRequestRange, buildArchiveRequest, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
+  archiveRequestRange, buildArchiveRequest, cutToWanted, isTimeZone, redateDaily, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
   passwordProblem, readingsOf, valuesOf,
   type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
   type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
@@ -72,13 +72,21 @@ export interface ReadResult {
 
 /** What an archive read asked and what the device sent (Unix seconds). */
 export interface ArchiveReadResult<R> {
-  /** The range asked of the device (day and month data: one slot before the first wanted, as the baseline). */
+  /** The range asked of the device (day data: one slot before the first wanted, as the baseline; month data: padded by days). */
   asked: TimeRange;
-  /** Oldest and newest record time the device sent, or null when it holds nothing in the range. */
+  /** Oldest and newest time of `records` (the baseline included), or null when the device holds nothing in the range. */
   held: TimeRange | null;
-  /** Oldest first, one per time. */
+  /** Oldest first, one per time; day and month data: those of the wanted range and the baseline record before them. */
   records: R[];
   device: Address;
+}
+
+/** How readArchive dates and cuts daily records. */
+export interface ArchiveReadOptions {
+  /** The device stamps each day's total at the following local midnight (month data). */
+  dailyAtNextMidnight?: boolean;
+  /** IANA zone of the device's days (e.g. "Europe/Berlin"); default the process's zone (TZ). */
+  timeZone?: string;
 }
 
 /** Longest range one archive read may ask for, in days: each request covers at most one chunk. */
@@ -185,19 +193,22 @@ export class InverterSession extends EventEmitter {
   }
 
   /**
-   * Reads the day archive (5-minute counters) or the month archive (daily counters) for records stamped in
-   * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long.
+   * Reads the day archive (5-minute counters) or the month archive (daily counters) for records of
+   * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long. Daily
+   * records count by their local day (archive-days.ts): the request is padded by days and the answer cut to the days
+   * that overlap the range, each dated by the local midnight that starts its day (also from a device that stamps
+   * it at the following midnight: dailyAtNextMidnight), in options.timeZone (default: the process's zone).
    */
-  readArchive(kind: ArchiveKind, wanted: TimeRange, options: { dailyAtNextMidnight?: boolean } = {}): Promise<ArchiveReadResult<YieldRecord>> {
-    const problem = rangeProblem(kind, wanted);
+  readArchive(kind: ArchiveKind, wanted: TimeRange, options: ArchiveReadOptions = {}): Promise<ArchiveReadResult<YieldRecord>> {
+    const problem = rangeProblem(kind, wanted)
+      ?? (options.timeZone !== undefined && !isTimeZone(options.timeZone) ? new SmaError("EINVAL", `unknown time zone ${options.timeZone}`) : undefined);
     if (problem) return Promise.reject(problem);
-    // A device that stamps a day's total at the following midnight: ask a day later, date each total a day back.
-    const shiftS = kind === "month" && options.dailyAtNextMidnight ? DAY_S : 0;
+    const stamp = kind === "month" && options.dailyAtNextMidnight ? "next" : "own";
     return this.enqueue(async () => {
-      const asked = archiveRequestRange(kind, { from: wanted.from + shiftS, to: wanted.to + shiftS });
-      const records = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords)
-        .map((r) => (shiftS ? { ...r, time: r.time - shiftS } : r));
-      return this.archiveResult(asked, records, (r) => String(r.time));
+      const asked = archiveRequestRange(kind, wanted);
+      const records = redateDaily((await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS))
+        .flatMap(decodeYieldRecords), stamp, options.timeZone);
+      return this.archiveResult(asked, records, (r) => String(r.time), (sorted) => cutToWanted(kind, sorted, wanted, options.timeZone));
     });
   }
 
@@ -371,10 +382,11 @@ export class InverterSession extends EventEmitter {
   }
 
   /** Oldest first, one record per key (chunks that share a boundary send its record twice). */
-  private archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string): ArchiveReadResult<R> {
+  private archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string,
+    cut: (sorted: R[]) => R[] = (x) => x): ArchiveReadResult<R> {
     const unique = new Map<string, R>();
     for (const r of records) if (!unique.has(key(r))) unique.set(key(r), r);
-    const sorted = [...unique.values()].sort((a, b) => a.time - b.time);
+    const sorted = cut([...unique.values()].sort((a, b) => a.time - b.time));
     return {
       asked, records: sorted, device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null,
