@@ -39,7 +39,7 @@ export = (RED: NodeAPI): void => {
       const read: Promise<{ result: ArchiveReadResult<YieldRecord | EventRecord>; payload: unknown[]; dropped?: DroppedRecords }> =
         archive === "events"
           ? session.readEvents(group, wanted).then((result) => ({ result, payload: result.records.map((e) => eventPayload(e, group)) }))
-          : session.readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true })
+          : session.readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true, detectDailyStamp: true })
             .then((result) => ({ result, ...yieldPayload(result, archive, range) }));
       read.then(({ result, payload, dropped }) => {
         if (bound.closed()) return done();
@@ -47,7 +47,7 @@ export = (RED: NodeAPI): void => {
         const sma = {
           serial: result.device.serial, susyId: result.device.susyId, address: session.address, archive,
           group: archive === "events" ? group : undefined, from: range.from, to: range.to, count: payload.length,
-          held: ms(result.held), dropped,
+          held: ms(result.held), dropped, dailyStamp: "dailyStamp" in result ? result.dailyStamp : undefined,
         };
         bound.ok();
         if (each) {

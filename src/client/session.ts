@@ -7,9 +7,9 @@ import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
   ANY_DEVICE, ARCHIVE_COMMANDS, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
-  archiveRequestRange, buildArchiveRequest, cutToWanted, isTimeZone, redateDaily, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
+  archiveRequestRange, buildArchiveRequest, cutToWanted, detectDailyStamp, isTimeZone, nextLocalMidnight, redateDaily, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
   passwordProblem, readingsOf, valuesOf,
-  type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
+  type Address, type ArchiveKind, type DailyStamp, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
   type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
@@ -76,6 +76,8 @@ export interface ArchiveReadResult<R> {
   asked: TimeRange;
   /** Oldest and newest time of `records` (the baseline included), or null when the device holds nothing in the range. */
   held: TimeRange | null;
+  /** Month data: which midnight the daily totals were taken as stamped at (they are dated by their own day). */
+  dailyStamp?: DailyStampFound;
   /** Oldest first, one per time; day and month data: those of the wanted range and the baseline record before them. */
   records: R[];
   device: Address;
@@ -85,8 +87,20 @@ export interface ArchiveReadResult<R> {
 export interface ArchiveReadOptions {
   /** The device stamps each day's total at the following local midnight (month data). */
   dailyAtNextMidnight?: boolean;
+  /**
+   * Unless dailyAtNextMidnight: find out from the device (month data), by its newest daily record and its day data
+   * at that record's stamp and the next midnight; where they cannot tell, "own". A decision is kept for the session.
+   */
+  detectDailyStamp?: boolean;
   /** IANA zone of the device's days (e.g. "Europe/Berlin"); default the process's zone (TZ). */
   timeZone?: string;
+}
+
+/** Where the daily totals of a month-data read were taken as stamped, and what said so. */
+export interface DailyStampFound {
+  stamp: DailyStamp;
+  /** "setting": the caller's option; "device": detected from its records; "default": undecided, taken as "own". */
+  by: "setting" | "device" | "default";
 }
 
 /** Longest range one archive read may ask for, in days: each request covers at most one chunk. */
@@ -115,6 +129,8 @@ export class InverterSession extends EventEmitter {
   private _state: InverterState = "idle";
   private addressInUse?: string;
   private device?: Address;
+  /** Which midnight the device stamps daily totals at, once detected. */
+  private dailyStampSeen?: DailyStamp;
   private loggedIn = false;
   /** 0 until the device first answers. */
   private lastAnswerAt = 0;
@@ -203,13 +219,43 @@ export class InverterSession extends EventEmitter {
     const problem = rangeProblem(kind, wanted)
       ?? (options.timeZone !== undefined && !isTimeZone(options.timeZone) ? new SmaError("EINVAL", `unknown time zone ${options.timeZone}`) : undefined);
     if (problem) return Promise.reject(problem);
-    const stamp = kind === "month" && options.dailyAtNextMidnight ? "next" : "own";
+    const tz = options.timeZone;
     return this.enqueue(async () => {
       const asked = archiveRequestRange(kind, wanted);
-      const records = redateDaily((await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS))
-        .flatMap(decodeYieldRecords), stamp, options.timeZone);
-      return this.archiveResult(asked, records, (r) => String(r.time), (sorted) => cutToWanted(kind, sorted, wanted, options.timeZone));
+      const raw = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords);
+      let stamp: DailyStampFound | undefined;
+      if (kind === "month") {
+        stamp = options.dailyAtNextMidnight ? { stamp: "next", by: "setting" }
+          : options.detectDailyStamp ? await this.detectDailyStamp(raw, tz) : { stamp: "own", by: "setting" };
+      }
+      const records = redateDaily(raw, stamp?.stamp ?? "own", tz);
+      const result = this.archiveResult(asked, records, (r) => String(r.time), (sorted) => cutToWanted(kind, sorted, wanted, tz));
+      return stamp ? { ...result, dailyStamp: stamp } : result;
     });
+  }
+
+  /**
+   * Which midnight the device stamps daily totals at, from the newest daily record of an answer and the day data at
+   * its stamp and at the next local midnight (two one-slot requests, once per session: a decision is kept).
+   */
+  private async detectDailyStamp(raw: readonly YieldRecord[], tz: string | undefined): Promise<DailyStampFound> {
+    if (this.dailyStampSeen) return { stamp: this.dailyStampSeen, by: "device" };
+    const newest = raw.filter((r) => r.totalWh !== null).sort((a, b) => b.time - a.time)[0];
+    if (!newest) return { stamp: "own", by: "default" };
+    const counterAt = async (t: number): Promise<number | null> => {
+      try {
+        const recs = (await this.archiveChunks(ARCHIVE_COMMANDS.day, { from: t, to: t }, DAY_S)).flatMap(decodeYieldRecords);
+        return recs.find((r) => r.time === t)?.totalWh ?? null;
+      } catch (e) {
+        // No day data on this device (or not readable): the counters cannot tell.
+        if (e instanceof SmaError && (e.code === "ENOTSUPPORTED" || e.code === "EPROTOCOL")) return null;
+        throw e;
+      }
+    };
+    const found = detectDailyStamp(newest.totalWh, await counterAt(newest.time), await counterAt(nextLocalMidnight(newest.time, tz)));
+    if (!found) return { stamp: "own", by: "default" };
+    this.dailyStampSeen = found;
+    return { stamp: found, by: "device" };
   }
 
   /** Reads the event log of the user or installer group for wanted.from..wanted.to (Unix seconds). */

@@ -61,6 +61,19 @@ export function nextLocalMidnight(t: number, timeZone?: string): number {
 export type DailyStamp = "own" | "next";
 
 /**
+ * Which midnight a device stamps its daily totals at, from its newest daily record and its 5-minute counters at the
+ * record's stamp and at the local midnight after it (null where it holds none, e.g. not yet): a total equal to the
+ * counter at its stamp is the total of the day before ("next"); equal to the counter at the following midnight it is
+ * the total of its own day ("own"). Undefined when the counters cannot tell (no yield that day, no 5-minute data).
+ */
+export function detectDailyStamp(newestTotalWh: number | null, atStamp: number | null, atNext: number | null): DailyStamp | undefined {
+  if (newestTotalWh === null) return undefined;
+  if (atStamp === newestTotalWh && atNext !== newestTotalWh) return "next";
+  if (atNext === newestTotalWh && atStamp !== null && atStamp !== newestTotalWh) return "own";
+  return undefined;
+}
+
+/**
  * Daily records dated by the day they hold: with "next", each record moves back to the local midnight before its
  * stamp (23, 24 or 25 hours earlier), so that every record is stamped at the start of its own day.
  */

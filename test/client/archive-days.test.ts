@@ -67,6 +67,29 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
     });
   }
 
+  for (const next of [false, true]) {
+    it(`detects a device stamping its daily totals at the ${next ? "following" : "own"} midnight, once a session`, async () => {
+      const s = await sim(new Date(2025, 5, 21, 0, 30), { dailyTotalAtNextMidnight: next });
+      const inv = session(s);
+      const wanted = { from: local(2025, 6, 15), to: local(2025, 6, 21, 0, 30) };
+      const r = await inv.readArchive("month", wanted, { detectDailyStamp: true });
+      assert.deepEqual(r.dailyStamp, { stamp: next ? "next" : "own", by: "device" });
+      assert.deepEqual(r.records.map((x) => new Date(x.time * 1000).getDate()), [14, 15, 16, 17, 18, 19, 20]);
+      assert.equal(s.stats.queries.dayData, 2, "the day data at the newest record's stamp and at the next midnight");
+      const again = await inv.readArchive("month", wanted, { detectDailyStamp: true });
+      assert.deepEqual([again.dailyStamp, again.records], [r.dailyStamp, r.records]);
+      assert.equal(s.stats.queries.dayData, 2, "kept for the session");
+    });
+  }
+
+  it("where the counters cannot tell (no yield on the newest day) the totals count as stamped at their own midnight", async () => {
+    const s = await sim(new Date(2025, 5, 21, 13), { values: { totalYield: 1_000_000 } });
+    const r = await session(s).readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { detectDailyStamp: true });
+    assert.deepEqual(r.dailyStamp, { stamp: "own", by: "default" });
+    const set = await session(s).readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { dailyAtNextMidnight: true });
+    assert.deepEqual(set.dailyStamp, { stamp: "next", by: "setting" });
+  });
+
   it("an unknown time zone is EINVAL before anything is sent", async () => {
     const s = await sim(new Date(2025, 5, 21, 13));
     await assert.rejects(session(s).readArchive("month", { from: local(2025, 6, 1), to: local(2025, 6, 2) }, { timeZone: "Mars/Olympus" }),

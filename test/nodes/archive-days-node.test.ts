@@ -74,6 +74,13 @@ describe("sma-archive in local days (TZ=Europe/Berlin)", () => {
     });
   }
 
+  it("without the setting, the node finds out from the device which midnight it stamps daily totals at", async () => {
+    const s = await sim(new Date(2025, 5, 21, 0, 30), { dailyTotalAtNextMidnight: true });
+    const { payload, sma } = await run(s, { archive: "month" }, { from: "2025-06-18", to: new Date(2025, 5, 21, 0, 30) });
+    assert.deepEqual(payload.map((p) => new Date(p.time).getDate()), [18, 19, 20]);
+    assert.deepEqual(sma.dailyStamp, { stamp: "next", by: "device" });
+  });
+
   it("5-minute yields of the DST days: 276 slots on March 30, 300 on October 26, from date strings in local time", async () => {
     for (const [day, nextDay, slots] of [["2025-03-30", "2025-03-31", 276], ["2025-10-26", "2025-10-27", 300]] as const) {
       const s = await sim(new Date(`${nextDay}T12:00`));
