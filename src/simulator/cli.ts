@@ -29,6 +29,7 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --static                fixed values instead of following the sun over the day
   --day-retention N       days of 5-minute archive data the device keeps (default 62; some devices 7)
   --daily-at-next-midnight  stamp each day's total in the month archive at the following midnight
+  --time-zone NAME        IANA zone of the archive's days, e.g. Europe/Berlin (default the process's zone, TZ)
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
   --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
   --meter-to A[:N]        where it sends (default 239.12.255.254:9522 multicast; e.g. 127.0.0.1:9523)
@@ -57,6 +58,7 @@ const OPTIONS = {
   static: { type: "boolean", default: false },
   "day-retention": { type: "string" },
   "daily-at-next-midnight": { type: "boolean", default: false },
+  "time-zone": { type: "string" },
   multicast: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   meter: { type: "boolean", default: false },
@@ -121,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
         latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
         maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,
         joinMulticast: args.multicast, dayDataRetentionDays: num(args, "day-retention", 0, 3650),
-        dailyTotalAtNextMidnight: args["daily-at-next-midnight"],
+        dailyTotalAtNextMidnight: args["daily-at-next-midnight"], timeZone: args["time-zone"],
       });
       inverters.push(inv);
       const at = await inv.start();

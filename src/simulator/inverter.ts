@@ -8,7 +8,7 @@ import * as os from "node:os";
 import {
   ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest,
   QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery, isAnswerCode,
-  isArchiveCommand, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
+  isArchiveCommand, isDiscoveryRequest, isTimeZone, passwordProblem, readingsOf, sameFamily, valuesOf,
   type Address, type ArchiveKind, type EventGroup, type Net2Header, type QueryName, type ReadingValue, type UserGroupName,
   type ValueDef,
 } from "../protocol";
@@ -106,6 +106,7 @@ export class SimulatedInverter extends EventEmitter {
     this.susyId = options.susyId ?? profile.susyId;
     this.passwords = { user: options.userPassword ?? "0000", installer: options.installerPassword ?? "1111" };
     for (const p of Object.values(this.passwords)) if (passwordProblem(p)) throw new Error(`simulator password: ${passwordProblem(p)}`);
+    if (options.timeZone !== undefined && !isTimeZone(options.timeZone)) throw new Error(`simulator time zone: ${options.timeZone} is unknown`);
     this.model = modelFor(options, profile, this.serial);
     this.refusals = { ...profile.refuses };
     for (const q of options.unsupported ?? []) this.refusals[q] = ErrorCode.NOT_SUPPORTED;
