@@ -130,6 +130,21 @@ describe("yields where an odd record costs that record only", () => {
     assert.deepEqual(yieldSeries(small, "day", 10_000).drops.map((d) => d.reason), ["spike"]);
   });
 
+  it("every record is a yield, a drop with its reason, or the first baseline; no yield beyond the bound, none negative", () => {
+    fc.assert(fc.property(fc.array(fc.record({ time: fc.integer({ min: 1, max: 400 }).map((i) => start + 300 * i),
+      totalWh: fc.option(fc.oneof(fc.integer({ min: 0, max: 50_000 }), fc.constant(9e15)), { freq: 8 }) }), { maxLength: 80 }), (records) => {
+      const { points, drops } = yieldSeries(records, "day");
+      const times = new Set(records.map((r) => r.time));
+      const valid = new Set(records.filter((r) => r.totalWh !== null).map((r) => r.time));
+      assert.equal(points.length + drops.length, times.size - (valid.size > 0 ? 1 : 0));
+      let last = 0;
+      for (const p of points) {
+        assert.ok(p.time > last && p.yield >= 0 && (p.power as number) <= MAX_PLANT_POWER_W, `${p.yield} Wh, ${p.power} W`);
+        last = p.time;
+      }
+    }));
+  });
+
   it("archiveYields counts what was left out inside the range only, and cuts the points to it", () => {
     const spiked = plain.map((r, i) => (i === 10 || i === 200 ? { ...r, totalWh: 9e15 } : r));
     const wanted = { from: plain[100].time, to: plain[288].time };
