@@ -235,13 +235,11 @@ export class InverterSession extends EventEmitter {
   }
 
   /**
-   * Which midnight the device stamps daily totals at, from the newest daily record of an answer and the day data at
-   * its stamp and at the next local midnight (two one-slot requests, once per session: a decision is kept).
+   * Which midnight the device stamps daily totals at, from the two newest daily records of an answer and the day
+   * data at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept).
    */
   private async detectDailyStamp(raw: readonly YieldRecord[], tz: string | undefined): Promise<DailyStampFound> {
     if (this.dailyStampSeen) return { stamp: this.dailyStampSeen, by: "device" };
-    const newest = raw.filter((r) => r.totalWh !== null).sort((a, b) => b.time - a.time)[0];
-    if (!newest) return { stamp: "own", by: "default" };
     const counterAt = async (t: number): Promise<number | null> => {
       try {
         const recs = (await this.archiveChunks(ARCHIVE_COMMANDS.day, { from: t, to: t }, DAY_S)).flatMap(decodeYieldRecords);
@@ -252,10 +250,15 @@ export class InverterSession extends EventEmitter {
         throw e;
       }
     };
-    const found = detectDailyStamp(newest.totalWh, await counterAt(newest.time), await counterAt(nextLocalMidnight(newest.time, tz)));
-    if (!found) return { stamp: "own", by: "default" };
-    this.dailyStampSeen = found;
-    return { stamp: found, by: "device" };
+    // The newest record's next midnight may lie ahead (a device stamping at the following midnight): then the one before decides.
+    for (const r of raw.filter((x) => x.totalWh !== null).sort((a, b) => b.time - a.time).slice(0, 2)) {
+      const found = detectDailyStamp(r.totalWh, await counterAt(r.time), await counterAt(nextLocalMidnight(r.time, tz)));
+      if (found) {
+        this.dailyStampSeen = found;
+        return { stamp: found, by: "device" };
+      }
+    }
+    return { stamp: "own", by: "default" };
   }
 
   /** Reads the event log of the user or installer group for wanted.from..wanted.to (Unix seconds). */

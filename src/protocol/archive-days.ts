@@ -61,16 +61,15 @@ export function nextLocalMidnight(t: number, timeZone?: string): number {
 export type DailyStamp = "own" | "next";
 
 /**
- * Which midnight a device stamps its daily totals at, from its newest daily record and its 5-minute counters at the
- * record's stamp and at the local midnight after it (null where it holds none, e.g. not yet): a total equal to the
- * counter at its stamp is the total of the day before ("next"); equal to the counter at the following midnight it is
- * the total of its own day ("own"). Undefined when the counters cannot tell (no yield that day, no 5-minute data).
+ * Which midnight a device stamps its daily totals at, from one daily record and the device's 5-minute counters at
+ * the record's stamp and at the local midnight after it: a total equal to the counter at its stamp is the total of
+ * the day before ("next"); equal to the counter at the following midnight, the total of its own day ("own").
+ * Undefined when they cannot tell: a counter missing (null: not held, or that midnight not reached yet, where a
+ * total still growing would look like "next"), or no yield that day (both counters equal).
  */
-export function detectDailyStamp(newestTotalWh: number | null, atStamp: number | null, atNext: number | null): DailyStamp | undefined {
-  if (newestTotalWh === null) return undefined;
-  if (atStamp === newestTotalWh && atNext !== newestTotalWh) return "next";
-  if (atNext === newestTotalWh && atStamp !== null && atStamp !== newestTotalWh) return "own";
-  return undefined;
+export function detectDailyStamp(totalWh: number | null, atStamp: number | null, atNext: number | null): DailyStamp | undefined {
+  if (totalWh === null || atStamp === null || atNext === null || atStamp === atNext) return undefined;
+  return totalWh === atStamp ? "next" : totalWh === atNext ? "own" : undefined;
 }
 
 /**

@@ -75,10 +75,12 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
       const r = await inv.readArchive("month", wanted, { detectDailyStamp: true });
       assert.deepEqual(r.dailyStamp, { stamp: next ? "next" : "own", by: "device" });
       assert.deepEqual(r.records.map((x) => new Date(x.time * 1000).getDate()), [14, 15, 16, 17, 18, 19, 20]);
-      assert.equal(s.stats.queries.dayData, 2, "the day data at the newest record's stamp and at the next midnight");
+      // The day data at the newest record's stamp and at the next midnight; for a device that stamps at the following
+      // midnight, that one lies ahead, and the record before decides.
+      assert.equal(s.stats.queries.dayData, next ? 4 : 2);
       const again = await inv.readArchive("month", wanted, { detectDailyStamp: true });
       assert.deepEqual([again.dailyStamp, again.records], [r.dailyStamp, r.records]);
-      assert.equal(s.stats.queries.dayData, 2, "kept for the session");
+      assert.equal(s.stats.queries.dayData, next ? 4 : 2, "kept for the session");
     });
   }
 

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  MAX_PLANT_POWER_W, archiveRequestRange, archiveYields, cutToWanted, inWanted, isTimeZone, localMidnight, nextLocalMidnight, redateDaily,
+  MAX_PLANT_POWER_W, archiveRequestRange, archiveYields, cutToWanted, detectDailyStamp, inWanted, isTimeZone, localMidnight, nextLocalMidnight, redateDaily,
   yieldPoints, yieldSeries, zoneOffsetS, type YieldRecord,
 } from "../../src/protocol";
 
@@ -63,6 +63,15 @@ describe("local days", () => {
     const dated = redateDaily(stamps.map((time) => ({ time, totalWh: 1 })), "next", BERLIN).map((r) => r.time);
     assert.deepEqual(dated, [utc(2025, 3, 28, 23), utc(2025, 3, 29, 23), utc(2025, 10, 25, 22), utc(2025, 10, 24, 22)]);
     assert.deepEqual(redateDaily([{ time: 7, totalWh: 1 }], "own", BERLIN), [{ time: 7, totalWh: 1 }]);
+  });
+
+  it("which midnight a device stamps at: its total against its 5-minute counters at the stamp and at the next midnight", () => {
+    assert.equal(detectDailyStamp(1000, 1000, 1500), "next", "the counter at its stamp: the day before's total");
+    assert.equal(detectDailyStamp(1500, 1000, 1500), "own", "the counter at the next midnight: its own day's total");
+    assert.equal(detectDailyStamp(1000, 1000, null), undefined, "next midnight not reached: a growing total of its own day looks alike");
+    assert.equal(detectDailyStamp(1000, 1000, 1000), undefined, "no yield that day");
+    assert.equal(detectDailyStamp(1200, 1000, 1500), undefined);
+    assert.equal(detectDailyStamp(null, 1000, 1500), undefined);
   });
 
   it("a range ending at a local midnight holds that day's record; the request covers it; the record before is the baseline", () => {
