@@ -6,13 +6,14 @@ import { EventEmitter } from "node:events";
 import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
-  ANY_DEVICE, ARCHIVE_COMMANDS, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
-  archiveRequestRange, buildArchiveRequest, cutToWanted, detectDailyStamp, isTimeZone, nextLocalMidnight, redateDaily, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
+  ANY_DEVICE, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
+  buildArchiveRequest, buildLogin, buildLogoff, buildQuery, decodeEventRecords,
   passwordProblem, readingsOf, valuesOf,
-  type Address, type ArchiveKind, type DailyStamp, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
+  type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
   type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
+import { archiveOptionsProblem, readYieldArchive, type ArchiveMemo, type ArchiveReadOptions, type DailyStampFound } from "./archive-read";
 import * as rules from "./settings-rules";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
@@ -83,26 +84,6 @@ export interface ArchiveReadResult<R> {
   device: Address;
 }
 
-/** How readArchive dates and cuts daily records. */
-export interface ArchiveReadOptions {
-  /** The device stamps each day's total at the following local midnight (month data). */
-  dailyAtNextMidnight?: boolean;
-  /**
-   * Unless dailyAtNextMidnight: find out from the device (month data), by its newest daily record and its day data
-   * at that record's stamp and the next midnight; where they cannot tell, "own". A decision is kept for the session.
-   */
-  detectDailyStamp?: boolean;
-  /** IANA zone of the device's days (e.g. "Europe/Berlin"); default the process's zone (TZ). */
-  timeZone?: string;
-}
-
-/** Where the daily totals of a month-data read were taken as stamped, and what said so. */
-export interface DailyStampFound {
-  stamp: DailyStamp;
-  /** "setting": the caller's option; "device": detected from its records; "default": undecided, taken as "own". */
-  by: "setting" | "device" | "default";
-}
-
 /** Longest range one archive read may ask for, in days: each request covers at most one chunk. */
 export const ARCHIVE_LIMITS = {
   day: { maxDays: 92, chunkS: DAY_S },
@@ -129,8 +110,8 @@ export class InverterSession extends EventEmitter {
   private _state: InverterState = "idle";
   private addressInUse?: string;
   private device?: Address;
-  /** Which midnight the device stamps daily totals at, once detected. */
-  private dailyStampSeen?: DailyStamp;
+  /** What archive reads found out about the device (which midnight it stamps daily totals at). */
+  private readonly archiveMemo: ArchiveMemo = {};
   private loggedIn = false;
   /** 0 until the device first answers. */
   private lastAnswerAt = 0;
@@ -211,54 +192,19 @@ export class InverterSession extends EventEmitter {
   /**
    * Reads the day archive (5-minute counters) or the month archive (daily counters) for records of
    * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long. Daily
-   * records count by their local day (archive-days.ts): the request is padded by days and the answer cut to the days
+   * records count by their local day (archive-read.ts, src/protocol/archive-days.ts): the request is padded by days and the answer cut to the days
    * that overlap the range, each dated by the local midnight that starts its day (also from a device that stamps
    * it at the following midnight: dailyAtNextMidnight), in options.timeZone (default: the process's zone).
    */
   readArchive(kind: ArchiveKind, wanted: TimeRange, options: ArchiveReadOptions = {}): Promise<ArchiveReadResult<YieldRecord>> {
-    const problem = rangeProblem(kind, wanted)
-      ?? (options.timeZone !== undefined && !isTimeZone(options.timeZone) ? new SmaError("EINVAL", `unknown time zone ${options.timeZone}`) : undefined);
+    const problem = rangeProblem(kind, wanted) ?? archiveOptionsProblem(options);
     if (problem) return Promise.reject(problem);
-    const tz = options.timeZone;
     return this.enqueue(async () => {
-      const asked = archiveRequestRange(kind, wanted);
-      const raw = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords);
-      let stamp: DailyStampFound | undefined;
-      if (kind === "month") {
-        stamp = options.dailyAtNextMidnight ? { stamp: "next", by: "setting" }
-          : options.detectDailyStamp ? await this.detectDailyStamp(raw, tz) : { stamp: "own", by: "setting" };
-      }
-      const records = redateDaily(raw, stamp?.stamp ?? "own", tz);
-      const result = this.archiveResult(asked, records, (r) => String(r.time), (sorted) => cutToWanted(kind, sorted, wanted, tz));
-      return stamp ? { ...result, dailyStamp: stamp } : result;
+      const r = await readYieldArchive((command, range, chunkS) => this.archiveChunks(command, range, chunkS), kind, wanted,
+        ARCHIVE_LIMITS[kind].chunkS, options, this.archiveMemo);
+      const result = this.archiveResult(r.asked, r.records, (x) => String(x.time));
+      return r.dailyStamp ? { ...result, dailyStamp: r.dailyStamp } : result;
     });
-  }
-
-  /**
-   * Which midnight the device stamps daily totals at, from the two newest daily records of an answer and the day
-   * data at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept).
-   */
-  private async detectDailyStamp(raw: readonly YieldRecord[], tz: string | undefined): Promise<DailyStampFound> {
-    if (this.dailyStampSeen) return { stamp: this.dailyStampSeen, by: "device" };
-    const counterAt = async (t: number): Promise<number | null> => {
-      try {
-        const recs = (await this.archiveChunks(ARCHIVE_COMMANDS.day, { from: t, to: t }, DAY_S)).flatMap(decodeYieldRecords);
-        return recs.find((r) => r.time === t)?.totalWh ?? null;
-      } catch (e) {
-        // No day data on this device (or not readable): the counters cannot tell.
-        if (e instanceof SmaError && (e.code === "ENOTSUPPORTED" || e.code === "EPROTOCOL")) return null;
-        throw e;
-      }
-    };
-    // The newest record's next midnight may lie ahead (a device stamping at the following midnight): then the one before decides.
-    for (const r of raw.filter((x) => x.totalWh !== null).sort((a, b) => b.time - a.time).slice(0, 2)) {
-      const found = detectDailyStamp(r.totalWh, await counterAt(r.time), await counterAt(nextLocalMidnight(r.time, tz)));
-      if (found) {
-        this.dailyStampSeen = found;
-        return { stamp: found, by: "device" };
-      }
-    }
-    return { stamp: "own", by: "default" };
   }
 
   /** Reads the event log of the user or installer group for wanted.from..wanted.to (Unix seconds). */
@@ -431,11 +377,10 @@ export class InverterSession extends EventEmitter {
   }
 
   /** Oldest first, one record per key (chunks that share a boundary send its record twice). */
-  private archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string,
-    cut: (sorted: R[]) => R[] = (x) => x): ArchiveReadResult<R> {
+  private archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string): ArchiveReadResult<R> {
     const unique = new Map<string, R>();
     for (const r of records) if (!unique.has(key(r))) unique.set(key(r), r);
-    const sorted = cut([...unique.values()].sort((a, b) => a.time - b.time));
+    const sorted = [...unique.values()].sort((a, b) => a.time - b.time);
     return {
       asked, records: sorted, device: this.device ?? { susyId: 0, serial: this.options.serial ?? 0 },
       held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null,
