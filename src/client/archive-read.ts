@@ -32,6 +32,8 @@ export interface DailyStampFound {
 /** What a session keeps between archive reads of its device. */
 export interface ArchiveMemo {
   dailyStamp?: DailyStamp;
+  /** The newest daily record already looked at without a decision: not asked about again. */
+  undecidedUpTo?: number;
 }
 
 /** The payloads of one archive command over a range, asked in chunks of chunkS seconds (the session's requests). */
@@ -65,7 +67,8 @@ export async function readYieldArchive(fetch: ArchiveFetch, kind: ArchiveKind, w
 
 /**
  * Which midnight the device stamps daily totals at, from the two newest daily records of an answer and the day data
- * at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept).
+ * at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept, and records
+ * that could not tell are not asked about again).
  */
 async function findDailyStamp(fetch: ArchiveFetch, raw: readonly YieldRecord[], tz: string | undefined, memo: ArchiveMemo):
   Promise<DailyStampFound> {
@@ -79,13 +82,16 @@ async function findDailyStamp(fetch: ArchiveFetch, raw: readonly YieldRecord[], 
       throw e;
     }
   };
+  const newest = raw.filter((x) => x.totalWh !== null).sort((a, b) => b.time - a.time).slice(0, 2);
+  if (newest.length === 0 || newest[0].time <= (memo.undecidedUpTo ?? -1)) return { stamp: "own", by: "default" };
   // The newest record's next midnight may lie ahead (a device stamping at the following midnight): the one before decides.
-  for (const r of raw.filter((x) => x.totalWh !== null).sort((a, b) => b.time - a.time).slice(0, 2)) {
+  for (const r of newest) {
     const found = detectDailyStamp(r.totalWh, await counterAt(r.time), await counterAt(nextLocalMidnight(r.time, tz)));
     if (found) {
       memo.dailyStamp = found;
       return { stamp: found, by: "device" };
     }
   }
+  memo.undecidedUpTo = newest[0].time;
   return { stamp: "own", by: "default" };
 }

@@ -86,8 +86,12 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
 
   it("where the counters cannot tell (no yield on the newest day) the totals count as stamped at their own midnight", async () => {
     const s = await sim(new Date(2025, 5, 21, 13), { values: { totalYield: 1_000_000 } });
-    const r = await session(s).readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { detectDailyStamp: true });
+    const inv = session(s);
+    const r = await inv.readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { detectDailyStamp: true });
     assert.deepEqual(r.dailyStamp, { stamp: "own", by: "default" });
+    const asked = s.stats.queries.dayData;
+    await inv.readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { detectDailyStamp: true });
+    assert.equal(s.stats.queries.dayData, asked, "the same records are not asked about again");
     const set = await session(s).readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { dailyAtNextMidnight: true });
     assert.deepEqual(set.dailyStamp, { stamp: "next", by: "setting" });
   });
