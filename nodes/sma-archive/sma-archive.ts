@@ -4,7 +4,7 @@
  * msg.payload.from / .to; one message with an array, or one message per record.
  */
 import type { ArchiveReadResult } from "../../src/client";
-import { type EventGroup, type EventRecord, type YieldRecord } from "../../src/protocol";
+import { type DroppedRecords, type EventGroup, type EventRecord, type YieldRecord } from "../../src/protocol";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { ARCHIVE_SPAN, wholeNumber } from "../../src/client/settings-rules";
 import { bindSession, failureInfo } from "../shared/query-node";
@@ -36,17 +36,18 @@ export = (RED: NodeAPI): void => {
         return bound.fail(e, done);
       }
       const wanted = seconds(range);
-      const read: Promise<{ result: ArchiveReadResult<YieldRecord | EventRecord>; payload: unknown[] }> = archive === "events"
-        ? session.readEvents(group, wanted).then((result) => ({ result, payload: result.records.map((e) => eventPayload(e, group)) }))
-        : session.readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true })
-          .then((result) => ({ result, payload: yieldPayload(result, archive, range) }));
-      read.then(({ result, payload }) => {
+      const read: Promise<{ result: ArchiveReadResult<YieldRecord | EventRecord>; payload: unknown[]; dropped?: DroppedRecords }> =
+        archive === "events"
+          ? session.readEvents(group, wanted).then((result) => ({ result, payload: result.records.map((e) => eventPayload(e, group)) }))
+          : session.readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true, detectDailyStamp: true })
+            .then((result) => ({ result, ...yieldPayload(result, archive, range) }));
+      read.then(({ result, payload, dropped }) => {
         if (bound.closed()) return done();
         const topic = c.topic || `sma/${result.device.serial}/archive/${archive}`;
         const sma = {
           serial: result.device.serial, susyId: result.device.susyId, address: session.address, archive,
           group: archive === "events" ? group : undefined, from: range.from, to: range.to, count: payload.length,
-          held: ms(result.held),
+          held: ms(result.held), dropped, dailyStamp: "dailyStamp" in result ? result.dailyStamp : undefined,
         };
         bound.ok();
         if (each) {

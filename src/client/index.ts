@@ -5,6 +5,7 @@ export * as rules from "./settings-rules";
 export * from "./identity";
 export * from "./transport";
 export * from "./session";
+export * from "./archive-read";
 export * from "./client";
 export * from "./discovery";
 export * from "./interfaces";

@@ -7,13 +7,14 @@ import { EventEmitter } from "node:events";
 import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
-  ANY_DEVICE, ARCHIVE_COMMANDS, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
-  archiveRequestRange, buildArchiveRequest, buildIdentify, buildLogin, buildLogoff, buildQuery, decodeEventRecords, decodeYieldRecords,
+  ANY_DEVICE, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
+  buildArchiveRequest, buildIdentify, buildLogin, buildLogoff, buildQuery, decodeEventRecords,
   hexCode, passwordProblem, readingsOf, valuesOf,
   type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type InverterAnswer, type QueryName,
   type Reading, type ReadingValue, type TimeRange, type UserGroupName, type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
+import { archiveOptionsProblem, readYieldArchive, type ArchiveMemo, type ArchiveReadOptions, type DailyStampFound } from "./archive-read";
 import * as rules from "./settings-rules";
 import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
@@ -90,11 +91,13 @@ export interface ReadResult {
 
 /** What an archive read asked and what the device sent (Unix seconds). */
 export interface ArchiveReadResult<R> {
-  /** The range asked of the device (day and month data: one slot before the first wanted, as the baseline). */
+  /** The range asked of the device (day data: one slot before the first wanted, as the baseline; month data: padded by days). */
   asked: TimeRange;
-  /** Oldest and newest record time the device sent, or null when it holds nothing in the range. */
+  /** Oldest and newest time of `records` (the baseline included), or null when the device holds nothing in the range. */
   held: TimeRange | null;
-  /** Oldest first, one per time. */
+  /** Month data: which midnight the daily totals were taken as stamped at (they are dated by their own day). */
+  dailyStamp?: DailyStampFound;
+  /** Oldest first, one per time; day and month data: those of the wanted range and the baseline record before them. */
   records: R[];
   device: Address;
 }
@@ -125,6 +128,8 @@ export class InverterSession extends EventEmitter {
   private _state: InverterState = "idle";
   private addressInUse?: string;
   private device?: Address;
+  /** What archive reads found out about the device (which midnight it stamps daily totals at). */
+  private readonly archiveMemo: ArchiveMemo = {};
   private loggedIn = false;
   /** 0 until the device first answers. */
   private lastAnswerAt = 0;
@@ -238,19 +243,20 @@ export class InverterSession extends EventEmitter {
   }
 
   /**
-   * Reads the day archive (5-minute counters) or the month archive (daily counters) for records stamped in
-   * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long.
+   * Reads the day archive (5-minute counters) or the month archive (daily counters) for records of
+   * wanted.from..wanted.to (Unix seconds), in one queued job of requests a day (day data) or a month long. Daily
+   * records count by their local day (archive-read.ts, src/protocol/archive-days.ts): the request is padded by days and the answer cut to the days
+   * that overlap the range, each dated by the local midnight that starts its day (also from a device that stamps
+   * it at the following midnight: dailyAtNextMidnight), in options.timeZone (default: the process's zone).
    */
-  readArchive(kind: ArchiveKind, wanted: TimeRange, options: { dailyAtNextMidnight?: boolean } = {}): Promise<ArchiveReadResult<YieldRecord>> {
-    const problem = rangeProblem(kind, wanted);
+  readArchive(kind: ArchiveKind, wanted: TimeRange, options: ArchiveReadOptions = {}): Promise<ArchiveReadResult<YieldRecord>> {
+    const problem = rangeProblem(kind, wanted) ?? archiveOptionsProblem(options);
     if (problem) return Promise.reject(problem);
-    // A device that stamps a day's total at the following midnight: ask a day later, date each total a day back.
-    const shiftS = kind === "month" && options.dailyAtNextMidnight ? DAY_S : 0;
     return this.enqueue(async () => {
-      const asked = archiveRequestRange(kind, { from: wanted.from + shiftS, to: wanted.to + shiftS });
-      const records = (await this.archiveChunks(ARCHIVE_COMMANDS[kind], asked, ARCHIVE_LIMITS[kind].chunkS)).flatMap(decodeYieldRecords)
-        .map((r) => (shiftS ? { ...r, time: r.time - shiftS } : r));
-      return this.archiveResult(asked, records, (r) => String(r.time));
+      const r = await readYieldArchive((command, range, chunkS) => this.archiveChunks(command, range, chunkS), kind, wanted,
+        ARCHIVE_LIMITS[kind].chunkS, options, this.archiveMemo);
+      const result = this.archiveResult(r.asked, r.records, (x) => String(x.time));
+      return r.dailyStamp ? { ...result, dailyStamp: r.dailyStamp } : result;
     });
   }
 

@@ -48,12 +48,16 @@ export function buildArchiveRequest(r: RequestBase & { command: number; range: T
 }
 
 /**
- * The range to ask for records stamped from..to: one slot earlier, as the first record of an answer only serves as
- * the baseline of the next one (the reference readers ask local midnight - 300 s .. midnight + 86100 s for a day).
+ * The range to ask the device for records wanted in `wanted`. Day data: slot boundaries, one slot earlier (the first
+ * record of an answer only serves as the baseline of the next one). Daily data: padded by days on both sides, as
+ * the wanted days start at local (not UTC) midnights, may be stamped at the following midnight and need the day
+ * before as baseline; cutToWanted (archive-days.ts) cuts the answer to what was wanted.
  */
 export function archiveRequestRange(kind: ArchiveKind, wanted: TimeRange): TimeRange {
-  const step = kind === "day" ? ARCHIVE_SLOT_S : DAY_S;
-  return checkRange({ from: Math.max(0, floorTo(wanted.from, step) - step), to: floorTo(wanted.to, step) });
+  if (kind === "day") {
+    return checkRange({ from: Math.max(0, floorTo(wanted.from, ARCHIVE_SLOT_S) - ARCHIVE_SLOT_S), to: floorTo(wanted.to, ARCHIVE_SLOT_S) });
+  }
+  return checkRange({ from: Math.max(0, wanted.from - 3 * DAY_S), to: Math.min(0xffffffff, wanted.to + 2 * DAY_S) });
 }
 
 function floorTo(s: number, step: number): number {
@@ -125,27 +129,4 @@ export interface YieldPoint {
   yield: number;
   /** Mean power over the interval, W (day data only; null for month data). */
   power: number | null;
-}
-
-/**
- * Yields per interval from counter records: sorted by time, one record per time, records without a value or with a
- * falling counter left out. The first valid record is only the baseline of the next. Power is ΔWh × 3600 / Δt for
- * day data, whose records are ARCHIVE_SLOT_S apart; a longer gap (missing slots) still gives its mean power.
- */
-export function yieldPoints(records: readonly YieldRecord[], kind: ArchiveKind): YieldPoint[] {
-  const byTime = new Map<number, number>();
-  for (const r of records) if (r.totalWh !== null && r.time > 0 && !byTime.has(r.time)) byTime.set(r.time, r.totalWh);
-  const sorted = [...byTime].sort(([a], [b]) => a - b);
-  const out: YieldPoint[] = [];
-  let prev: [number, number] | undefined;
-  for (const [time, total] of sorted) {
-    if (prev && total < prev[1]) continue;
-    if (prev) {
-      const wh = total - prev[1];
-      const power = kind === "day" ? Math.round((wh * 3600) / (time - prev[0])) : null;
-      out.push({ time: time * 1000, totalYield: total, yield: wh, power });
-    }
-    prev = [time, total];
-  }
-  return out;
 }

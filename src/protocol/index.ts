@@ -10,6 +10,7 @@ export * from "./tags";
 export * from "./requests";
 export * from "./answers";
 export * from "./archive";
+export * from "./archive-days";
 export * from "./discovery";
 export * from "./obis";
 export * from "./meter";

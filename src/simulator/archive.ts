@@ -4,8 +4,11 @@
  * only decodes these layouts.
  */
 import {
-  ARCHIVE_SLOT_S, DAY_S, EVENT_RECORD_SIZE, NAN_U64, YIELD_RECORD_SIZE, type ArchiveKind, type EventGroup, type TimeRange,
+  ARCHIVE_SLOT_S, DAY_S, EVENT_RECORD_SIZE, NAN_U64, YIELD_RECORD_SIZE, localMidnight, nextLocalMidnight, type ArchiveKind, type EventGroup,
+  type TimeRange,
 } from "../protocol";
+
+export { localMidnight } from "../protocol";
 import { buildDataAnswer, type AnswerBase } from "./answer-builders";
 
 /** Real readers use 2048-byte receive buffers; devices send no larger datagram. */
@@ -69,45 +72,54 @@ export interface ArchiveOptions {
   monthDataRetentionDays?: number;
   /** Stamp each day's total at the following midnight instead of the day's own midnight (as some devices do). */
   dailyTotalAtNextMidnight?: boolean;
+  /** IANA zone of the device's days (daily records at its local midnights), e.g. "Europe/Berlin"; default the process's zone. */
+  timeZone?: string;
+  /** Archive records (Unix s: day-data slots or daily stamps) that read a bogus counter (ARCHIVE_SPIKE_WH), as real devices show now and then. */
+  archiveSpikes?: number[];
+  /** Times (Unix s) at which the archive's counter restarts from 0 (a counter reset): records from then on count anew. */
+  counterResets?: number[];
 }
 
-/** Local midnight at or before t (Unix seconds). */
-export function localMidnight(t: number): number {
-  const d = new Date(t * 1000);
-  d.setHours(0, 0, 0, 0);
-  return Math.floor(d.getTime() / 1000);
+/** The counter a bogus record reads: 9·10^15 Wh (real readers show such slots, e.g. as 22 MW over 5 minutes, and worse). */
+export const ARCHIVE_SPIKE_WH = 9_000_000_000_000_000;
+
+/** The archive's counter at t: the live counter less its value at the last reset at or before t. */
+function archiveCounter(o: ArchiveOptions, counterAt: (t: number) => number | null, t: number): number | null {
+  const v = counterAt(t);
+  const reset = Math.max(-Infinity, ...(o.counterResets ?? []).filter((r) => r <= t));
+  if (v === null || reset === -Infinity) return v;
+  const at = counterAt(reset);
+  return at === null ? v : Math.max(0, v - at);
 }
 
 /**
  * The counter records a device holds inside the range at `now`: day data on every 300 s boundary, month data one per
- * completed local day, both back to the retention only. counterAt gives the total-yield counter (Wh) at a time.
+ * completed local day (in o.timeZone), both back to the retention only. counterAt gives the total-yield counter (Wh)
+ * at a time.
  */
 export function archiveRecords(kind: ArchiveKind, range: TimeRange, now: number, o: ArchiveOptions,
   counterAt: (t: number) => number | null): Buffer[] {
   const out: Buffer[] = [];
+  const spikes = new Set(o.archiveSpikes ?? []);
   if (kind === "day") {
     const oldest = now - (o.dayDataRetentionDays ?? 62) * DAY_S;
     const first = Math.ceil(Math.max(range.from, oldest) / ARCHIVE_SLOT_S) * ARCHIVE_SLOT_S;
     for (let t = first; t <= Math.min(range.to, now) && out.length < MAX_RECORDS; t += ARCHIVE_SLOT_S) {
-      out.push(encodeYieldRecord(t, counterAt(t)));
+      out.push(encodeYieldRecord(t, spikes.has(t) ? ARCHIVE_SPIKE_WH : archiveCounter(o, counterAt, t)));
     }
     return out;
   }
   const oldest = now - (o.monthDataRetentionDays ?? 3650) * DAY_S;
-  const shift = o.dailyTotalAtNextMidnight ? 1 : 0;
-  // Day d's record holds the counter at its end (the next midnight), stamped at d's midnight or at that next one.
-  for (let day = localMidnight(Math.max(range.from, oldest) - DAY_S); day <= range.to && out.length < MAX_RECORDS; day = nextMidnight(day)) {
-    const end = nextMidnight(day);
-    const stamp = shift ? end : day;
+  const tz = o.timeZone;
+  // Day d's record holds the counter at its end (the next local midnight), stamped at d's midnight or at that next one.
+  for (let day = localMidnight(Math.max(range.from, oldest) - DAY_S, tz); day <= range.to && out.length < MAX_RECORDS;
+    day = nextLocalMidnight(day, tz)) {
+    const end = nextLocalMidnight(day, tz);
+    const stamp = o.dailyTotalAtNextMidnight ? end : day;
     if (end > now || stamp < range.from || stamp > range.to || stamp < oldest) continue;
-    out.push(encodeYieldRecord(stamp, counterAt(end)));
+    out.push(encodeYieldRecord(stamp, spikes.has(stamp) ? ARCHIVE_SPIKE_WH : archiveCounter(o, counterAt, end)));
   }
   return out;
-}
-
-function nextMidnight(day: number): number {
-  // Across a DST change a local day has 23 or 25 hours.
-  return localMidnight(day + DAY_S + 3 * 3600);
 }
 
 /** The event log the simulator keeps by default: feed-in starts and stops on the last days (made-up codes). */

@@ -34,6 +34,7 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --daily-at-next-midnight  stamp each day's total in the month archive at the following midnight
   --refuse-logins S       answer every login with 0x0102 (busy, although the password is right) for S seconds
   --encrypted             Speedwire encryption on: plain requests only get a 0x6075 key exchange back
+  --time-zone NAME        IANA zone of the archive's days, e.g. Europe/Berlin (default the process's zone, TZ)
   --multicast             join 239.12.255.254 to answer multicast discovery (use --address 0.0.0.0)
   --replay FILE           serve a trace written by \`sma-speedwire trace\` (login always ok; the other
                           device options do not apply)
@@ -69,6 +70,7 @@ const OPTIONS = {
   "daily-at-next-midnight": { type: "boolean", default: false },
   "refuse-logins": { type: "string" },
   encrypted: { type: "boolean", default: false },
+  "time-zone": { type: "string" },
   multicast: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   replay: { type: "string" },
@@ -152,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
         dailyTotalAtNextMidnight: args["daily-at-next-midnight"], timePushMs: num(args, "time-push", 0, 86_400_000),
         clockOffsetS: num(args, "clock-offset", -1e9, 1e9),
         refuseLoginsMs: (num(args, "refuse-logins", 0, 86_400) ?? 0) * 1000, encrypted: args.encrypted,
-        plant: i === 0 ? plant : undefined,
+        plant: i === 0 ? plant : undefined, timeZone: args["time-zone"],
       });
       inverters.push(inv);
       const at = await inv.start();

@@ -7,8 +7,8 @@ import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
   ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest,
-  KeyExchangeType, QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery, isAnswerCode,
-  isArchiveCommand, isDiscoveryRequest, passwordProblem, readingsOf, sameFamily, valuesOf,
+  KeyExchangeType, QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery,
+  isAnswerCode, isArchiveCommand, isDiscoveryRequest, isTimeZone, passwordProblem, readingsOf, sameFamily, valuesOf,
   type Address, type ArchiveKind, type EventGroup, type Net2Header, type QueryName, type ReadingValue, type UserGroupName,
   type ValueDef,
 } from "../protocol";
@@ -137,6 +137,7 @@ export class SimulatedInverter extends EventEmitter {
     this.susyId = options.susyId ?? profile.susyId;
     this.passwords = { user: options.userPassword ?? "0000", installer: options.installerPassword ?? "1111" };
     for (const p of Object.values(this.passwords)) if (passwordProblem(p)) throw new Error(`simulator password: ${passwordProblem(p)}`);
+    if (options.timeZone !== undefined && !isTimeZone(options.timeZone)) throw new Error(`simulator time zone: ${options.timeZone} is unknown`);
     this.model = modelFor(options, profile, this.serial);
     this.refusals = { ...profile.refuses };
     for (const q of options.unsupported ?? []) this.refusals[q] = ErrorCode.NOT_SUPPORTED;

@@ -58,12 +58,12 @@ describe("archive requests", () => {
     }
   });
 
-  it("ask one slot before the first one wanted, on slot boundaries", () => {
+  it("ask one slot before the first one wanted, on slot boundaries (day data); daily data padded by days on both sides", () => {
     const midnight = Date.UTC(2026, 5, 1) / 1000;
     assert.deepEqual(archiveRequestRange("day", { from: midnight, to: midnight + 86_399 }), { from: midnight - 300, to: midnight + 86_100 });
     assert.deepEqual(archiveRequestRange("day", { from: midnight + 301, to: midnight + 899 }), { from: midnight, to: midnight + 600 });
     assert.deepEqual(archiveRequestRange("month", { from: midnight + 5000, to: midnight + 3 * 86_400 }),
-      { from: midnight - 86_400, to: midnight + 3 * 86_400 });
+      { from: midnight + 5000 - 3 * 86_400, to: midnight + 5 * 86_400 });
     assert.deepEqual(archiveRequestRange("day", { from: 100, to: 200 }), { from: 0, to: 0 });
   });
 });

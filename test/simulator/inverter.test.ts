@@ -8,7 +8,7 @@ import {
   buildQuery, decodeAnswer, decodeDiscoveryAnswer, decodeKeyExchange, isKeyExchange, KeyExchangeType, readingsOf, valuesOf, type Address, type DataRecord, type Net2Header,
   type QueryDef, type QueryName, type UserGroupName,
 } from "../../src/protocol";
-import { MAX_ARCHIVE_DATAGRAM, RECORD_INDEX_BASE, SimulatedInverter, localMidnight, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
+import { ARCHIVE_SPIKE_WH, MAX_ARCHIVE_DATAGRAM, RECORD_INDEX_BASE, SimulatedInverter, localMidnight, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
 import { capturesOfKind, bytes } from "../harness/fixtures";
 
 const ME: Address = { susyId: 0x7d, serial: 975748674 };
@@ -430,6 +430,21 @@ describe("archives and event log", () => {
     assert.deepEqual([a.headers[0].errorCode, a.headers[0].command], [0, 0x70000201]);
     assert.equal(s.stats.identify, 0);
     assert.equal(s.stats.queries.dayData, 2);
+  });
+
+  it("month data in a time zone (Europe/Berlin here, whatever TZ the test runs in): records at its local midnights, spikes, resets", async () => {
+    const now = new Date(Date.UTC(2025, 10, 5, 12));
+    const s = await sim({ timeVarying: true, clock: () => now, timeZone: "Europe/Berlin", archiveSpikes: [Date.UTC(2025, 9, 28, 23) / 1000],
+      counterResets: [Date.UTC(2025, 10, 2, 12) / 1000] });
+    const c = await socket();
+    await login(c, s);
+    const recs = (await archive(c, s, ArchiveCommand.MONTH, { from: Date.UTC(2025, 9, 24) / 1000, to: Date.UTC(2025, 10, 3) / 1000 })).yields();
+    assert.deepEqual(recs.map((r) => new Date(r.time * 1000).toISOString().slice(5, 13)),
+      ["10-24T22", "10-25T22", "10-26T23", "10-27T23", "10-28T23", "10-29T23", "10-30T23", "10-31T23", "11-01T23", "11-02T23"],
+      "22:00Z in summer, 23:00Z after the change of October 26 (a day of 25 hours)");
+    assert.equal(recs[4].totalWh, ARCHIVE_SPIKE_WH);
+    assert.ok((recs[9].totalWh as number) < (recs[7].totalWh as number) / 10, "counted anew from the reset on November 2");
+    assert.throws(() => new SimulatedInverter({ timeZone: "Mars/Olympus" }), /time zone/);
   });
 
   it("day data: a record every 300 s from the slot before midnight up to now, counters that never fall, the last = the energy query", async () => {

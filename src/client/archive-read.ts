@@ -1,0 +1,97 @@
+/**
+ * Day and month archive reads in the device's local days: the padded range to ask, which midnight the device
+ * stamps daily totals at (set, or found out from its records), the re-dating and the cut to what was wanted. The
+ * session supplies the requests (its archive chunks, inside its queue); the date logic is src/protocol/archive-days.ts.
+ */
+import {
+  ARCHIVE_COMMANDS, DAY_S, archiveRequestRange, cutToWanted, decodeYieldRecords, detectDailyStamp, isTimeZone, nextLocalMidnight,
+  redateDaily, type ArchiveKind, type DailyStamp, type TimeRange, type YieldRecord,
+} from "../protocol";
+import { SmaError } from "./errors";
+
+/** How readArchive dates and cuts daily records. */
+export interface ArchiveReadOptions {
+  /** The device stamps each day's total at the following local midnight (month data). */
+  dailyAtNextMidnight?: boolean;
+  /**
+   * Unless dailyAtNextMidnight: find out from the device (month data), by its newest daily records and its day data
+   * at their stamps and next midnights; where they cannot tell, "own". A decision is kept for the session.
+   */
+  detectDailyStamp?: boolean;
+  /** IANA zone of the device's days (e.g. "Europe/Berlin"); default the process's zone (TZ). */
+  timeZone?: string;
+}
+
+/** Where the daily totals of a month-data read were taken as stamped, and what said so. */
+export interface DailyStampFound {
+  stamp: DailyStamp;
+  /** "setting": the caller's option; "device": detected from its records; "default": undecided, taken as "own". */
+  by: "setting" | "device" | "default";
+}
+
+/** What a session keeps between archive reads of its device. */
+export interface ArchiveMemo {
+  dailyStamp?: DailyStamp;
+  /** The newest daily record already looked at without a decision: not asked about again. */
+  undecidedUpTo?: number;
+}
+
+/** The payloads of one archive command over a range, asked in chunks of chunkS seconds (the session's requests). */
+export type ArchiveFetch = (command: number, range: TimeRange, chunkS: number) => Promise<Buffer[]>;
+
+/** EINVAL for options that cannot be used, else undefined. */
+export function archiveOptionsProblem(o: ArchiveReadOptions): SmaError | undefined {
+  return o.timeZone !== undefined && !isTimeZone(o.timeZone) ? new SmaError("EINVAL", `unknown time zone ${o.timeZone}`) : undefined;
+}
+
+/**
+ * Reads day or month data for wanted (Unix s): the range asked, the records of the wanted range (oldest first, one
+ * per time, daily ones dated by the local midnight that starts their day) with the baseline record before them,
+ * and for month data which midnight the totals were taken as stamped at.
+ */
+export async function readYieldArchive(fetch: ArchiveFetch, kind: ArchiveKind, wanted: TimeRange, chunkS: number,
+  options: ArchiveReadOptions, memo: ArchiveMemo): Promise<{ asked: TimeRange; records: YieldRecord[]; dailyStamp?: DailyStampFound }> {
+  const tz = options.timeZone;
+  const asked = archiveRequestRange(kind, wanted);
+  const raw = (await fetch(ARCHIVE_COMMANDS[kind], asked, chunkS)).flatMap(decodeYieldRecords);
+  let dailyStamp: DailyStampFound | undefined;
+  if (kind === "month") {
+    dailyStamp = options.dailyAtNextMidnight ? { stamp: "next", by: "setting" }
+      : options.detectDailyStamp ? await findDailyStamp(fetch, raw, tz, memo) : { stamp: "own", by: "setting" };
+  }
+  const unique = new Map<number, YieldRecord>();
+  for (const r of redateDaily(raw, dailyStamp?.stamp ?? "own", tz)) if (!unique.has(r.time)) unique.set(r.time, r);
+  const records = cutToWanted(kind, [...unique.values()].sort((a, b) => a.time - b.time), wanted, tz);
+  return dailyStamp ? { asked, records, dailyStamp } : { asked, records };
+}
+
+/**
+ * Which midnight the device stamps daily totals at, from the two newest daily records of an answer and the day data
+ * at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept, and records
+ * that could not tell are not asked about again).
+ */
+async function findDailyStamp(fetch: ArchiveFetch, raw: readonly YieldRecord[], tz: string | undefined, memo: ArchiveMemo):
+  Promise<DailyStampFound> {
+  if (memo.dailyStamp) return { stamp: memo.dailyStamp, by: "device" };
+  const counterAt = async (t: number): Promise<number | null> => {
+    try {
+      return (await fetch(ARCHIVE_COMMANDS.day, { from: t, to: t }, DAY_S)).flatMap(decodeYieldRecords).find((r) => r.time === t)?.totalWh ?? null;
+    } catch (e) {
+      // No day data on this device (or not readable): the counters cannot tell.
+      if (e instanceof SmaError && (e.code === "ENOTSUPPORTED" || e.code === "EPROTOCOL")) return null;
+      throw e;
+    }
+  };
+  const newest = raw.filter((x) => x.totalWh !== null).sort((a, b) => b.time - a.time).slice(0, 2);
+  if (newest.length === 0 || newest[0].time <= (memo.undecidedUpTo ?? -1)) return { stamp: "own", by: "default" };
+  // The newest record's next midnight may lie ahead (a device stamping at the following midnight): the one before decides.
+  for (const r of newest) {
+    const found = detectDailyStamp(r.totalWh, await counterAt(r.time), await counterAt(nextLocalMidnight(r.time, tz)));
+    if (found) {
+      memo.dailyStamp = found;
+      return { stamp: found, by: "device" };
+    }
+  }
+  memo.undecidedUpTo = newest[0].time;
+  return { stamp: "own", by: "default" };
+}
