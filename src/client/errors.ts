@@ -4,7 +4,7 @@ export type SmaErrorCode =
   | "EAUTH" // wrong password (or login refused); reads fail fast during the back-off
   | "ENOTSUPPORTED" // the device has none of the values asked for
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
-  | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
+  | "ENOTFOUND" // no device with the configured serial answered the search, or the host name has no address (lookup set)
   | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
@@ -25,6 +25,10 @@ export class SmaError extends Error {
   paused = false;
   /** EAUTH: the login was accepted but the device answers "not logged in" to the next request (keeps no session). */
   noSession = false;
+  /** ENOTFOUND of a host name: "notFound" (the name has no address) or "timeout" (no DNS answer in time). */
+  lookup?: "notFound" | "timeout";
+  /** EBUSY: which kind of read filled its queue ("live" reads or "archive" reads). */
+  lane?: "live" | "archive";
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
   field?: string;
   /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */

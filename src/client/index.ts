@@ -11,3 +11,5 @@ export * from "./interfaces";
 export * from "./meter-listener";
 export * from "./link";
 export * from "./fragments";
+export * from "./names";
+export * from "./queue";
