@@ -39,7 +39,7 @@ export interface NameOptions {
 }
 
 export const NAME_DEFAULTS = {
-  lookupTimeoutMs: 5000, minTtlS: 10, maxTtlS: 300, defaultTtlS: 60, failTtlS: 10, refreshAfterSilenceMs: 10_000,
+  lookupTimeoutMs: 5000, minTtlS: 10, maxTtlS: 300, defaultTtlS: 60, failTtlS: 10, refreshAfterSilenceMs: 30_000,
 } as const;
 
 /** Resolver error codes that mean "asked, and no answer will come": the system's lookup is not tried then. */
