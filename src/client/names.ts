@@ -3,11 +3,13 @@
  * DNS resolver (c-ares: UDP, a timeout, not libuv's thread pool, so a slow DNS server cannot hold up the other
  * lookups of the process), every IPv4 address of the name, cached for the answer's TTL (within bounds), looked up
  * again when the device stops answering. One lookup per name at a time, shared by every session that uses it.
- * Names the DNS server cannot answer (/etc/hosts names such as `localhost`) fall back to the system's lookup
- * (dns.lookup), at most one per name at a time. A failed lookup is cached briefly and is its own error
+ * Names in the hosts file (`localhost`, names set there by hand) are taken from it first, without DNS; names the
+ * DNS server does not know fall back to the system's lookup (dns.lookup: mDNS ...), at most one per name at a time. A failed lookup is cached briefly and is its own error
  * (ENOTFOUND with `lookup` set), never a timeout of the device.
  */
 import * as dns from "node:dns";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { SmaError } from "./errors";
 
 /** One A record: the address and its TTL in seconds (undefined when not known). */
@@ -26,6 +28,8 @@ export interface NameOptions {
   servers?: string[];
   resolve4?: Resolve4;
   lookup4?: Lookup4;
+  /** The hosts file read before DNS (default the system's; null: none). */
+  hostsFile?: string | null;
   /** Longest one lookup may take before it counts as failed (the resolver's own timeout is below it). */
   lookupTimeoutMs?: number;
   /** Bounds of the time an answer is kept (its TTL within them; answers without TTL: defaultTtlS). */
@@ -61,7 +65,9 @@ export interface NameAnswer {
 }
 
 export class HostNames {
-  readonly options: Required<Omit<NameOptions, "servers" | "resolve4" | "lookup4">>;
+  readonly options: Required<Omit<NameOptions, "servers" | "resolve4" | "lookup4" | "hostsFile">>;
+  private readonly hostsFile: string | null;
+  private hosts?: { at: number; names: Promise<Map<string, string[]>> };
   private readonly resolve4: Resolve4;
   private readonly lookup4: Lookup4;
   private readonly entries = new Map<string, Entry>();
@@ -74,10 +80,11 @@ export class HostNames {
   constructor(options: NameOptions = {}) {
     this.options = {
       ...NAME_DEFAULTS,
-      ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && !["servers", "resolve4", "lookup4"].includes(k))),
+      ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && !["servers", "resolve4", "lookup4", "hostsFile"].includes(k))),
     } as HostNames["options"];
     this.resolve4 = options.resolve4 ?? dnsResolve4(options.servers, this.options.lookupTimeoutMs);
     this.lookup4 = options.lookup4 ?? systemLookup4;
+    this.hostsFile = options.hostsFile === undefined ? systemHostsFile() : options.hostsFile;
   }
 
   /**
@@ -134,6 +141,8 @@ export class HostNames {
       return { addresses: [...new Set(addresses)], at: started, expires: Date.now() + s * 1000 };
     };
     const failed = (error: SmaError): Entry => ({ addresses: [], at: started, expires: Date.now() + o.failTtlS * 1000, error });
+    const fromFile = (await this.hostsNames()).get(host.toLowerCase());
+    if (fromFile) return keep(fromFile, o.defaultTtlS);
     let code: string;
     try {
       this.stats.queries++;
@@ -161,6 +170,16 @@ export class HostNames {
     return failed(lookupError("notFound", `host name ${host} not found (${code})`));
   }
 
+  /** The IPv4 names of the hosts file, read again when the last read is 10 s old (an unreadable file: none). */
+  private hostsNames(): Promise<Map<string, string[]>> {
+    const file = this.hostsFile;
+    if (file === null) return Promise.resolve(new Map());
+    if (!this.hosts || Date.now() - this.hosts.at > 10_000) {
+      this.hosts = { at: Date.now(), names: fs.promises.readFile(file, "utf8").then(parseHosts, () => new Map()) };
+    }
+    return this.hosts.names;
+  }
+
   private system(host: string): Promise<string[]> {
     let p = this.systemLookups.get(host);
     if (p) return p;
@@ -169,6 +188,24 @@ export class HostNames {
     this.systemLookups.set(host, p);
     return p;
   }
+}
+
+/** name -> IPv4 addresses of a hosts file ("127.0.0.1 localhost loopback # comment"). */
+export function parseHosts(text: string): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const line of text.split(/\r?\n/)) {
+    const [address, ...aliases] = line.replace(/#.*/, "").trim().split(/\s+/);
+    if (!address || !isIPv4(address)) continue;
+    for (const a of aliases) {
+      const key = a.toLowerCase();
+      names.set(key, [...(names.get(key) ?? []), address]);
+    }
+  }
+  return names;
+}
+
+function systemHostsFile(): string {
+  return process.platform === "win32" ? path.join(process.env.SystemRoot ?? "C:\\Windows", "System32", "drivers", "etc", "hosts") : "/etc/hosts";
 }
 
 function isIPv4(a: string): boolean {

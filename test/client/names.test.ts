@@ -6,6 +6,9 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import * as dns from "node:dns";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { HostNames, SpeedwireClient, SmaError, type InverterOptions, type InverterSession } from "../../src/client";
 import { SimulatedInverter } from "../../src/simulator";
 
@@ -222,14 +225,29 @@ describe("host names", () => {
     assert.equal(states[states.length - 1][1]?.lookup, "notFound");
   });
 
-  it("a name only the system knows (localhost, /etc/hosts): found by the system's lookup, once", async () => {
+  it("a name DNS does not know but the system does (localhost here): the system's lookup, once for several reads", async () => {
     const server = new FakeDns();
-    const names = new HostNames({ servers: [await server.start()] });
+    const names = new HostNames({ servers: [await server.start()], hostsFile: null });
     const s1 = await sim("127.0.0.1");
     const s = session("localhost", s1.port, names);
     for (let i = 0; i < 3; i++) await s.read(["acPowerTotal"]);
     assert.equal(s.address, "127.0.0.1");
-    assert.ok(names.stats.systemLookups <= 1);
+    assert.equal(names.stats.systemLookups, 1);
+  });
+
+  it("a name of the hosts file: read from it while DNS does not answer at all", async () => {
+    const server = new FakeDns();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sma-hosts-")), "hosts");
+    fs.writeFileSync(file, "# test\n127.0.0.1\tlocalhost\n127.0.0.8  pv-inverter pv-inverter.lan  # the roof\n");
+    closers.push(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+    server.zones.set("pv-inverter.lan", { addresses: ["127.0.0.9"], delayMs: Infinity });
+    const names = new HostNames({ servers: [await server.start()], hostsFile: file });
+    const s1 = await sim("127.0.0.8");
+    const s = session("PV-Inverter.lan", s1.port, names);
+    await s.read(["acPowerTotal"]);
+    assert.equal(s.address, "127.0.0.8");
+    assert.deepEqual(server.queries, [], "no DNS query");
+    assert.equal(names.stats.systemLookups, 0);
   });
 });
 
@@ -237,7 +255,7 @@ describe("HostNames", () => {
   it("keeps an answer for its TTL within bounds, looks it up again after a silence only when the answer is old enough", async () => {
     let asked = 0;
     let ttl = 30;
-    const names = new HostNames({ resolve4: async () => (asked++, [{ address: "10.0.0.9", ttl }]), minTtlS: 10, maxTtlS: 300, refreshAfterSilenceMs: 30_000 });
+    const names = new HostNames({ resolve4: async () => (asked++, [{ address: "10.0.0.9", ttl }]), hostsFile: null, minTtlS: 10, maxTtlS: 300, refreshAfterSilenceMs: 30_000 });
     const t0 = Date.now();
     assert.deepEqual((await names.resolve("a.lan", 1000, t0)).addresses, ["10.0.0.9"]);
     await names.resolve("a.lan", 1000, t0 + 29_000);
