@@ -1,8 +1,8 @@
 /**
  * One inverter's queue: one job at a time (an inverter answers one request at a time), two lanes. A live read
  * (spot values) is one turn. An archive read is a series of requests that takes turns with live reads: after each
- * request it lets every live read that is waiting go first, so a live read waits for at most the one archive
- * request under way, not for the whole archive. Each lane has its own bound on distinct jobs waiting; identical
+ * request the live reads waiting go first, so a live read waits for at most the one archive request under way, not
+ * for the whole archive; an archive waiting gets its next turn after at most `limits.live` live turns. Each lane has its own bound on distinct jobs waiting; identical
  * jobs (same key) share one.
  */
 import { SmaError } from "./errors";
