@@ -31,6 +31,8 @@ export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
   if (err.code === "EINVAL" && err.missing && err.field === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
   if (err.code === "EAUTH" && err.noSession) return { fill: "red", shape: "ring", text: RED._(NS + "noSession") };
+  if (err.code === "ENOTFOUND" && err.lookup) return { fill: "red", shape: "ring", text: RED._(NS + (err.lookup === "timeout" ? "dnsTimeout" : "nameNotFound")) };
+  if (err.code === "EBUSY" && err.lane === "archive") return { fill: "red", shape: "ring", text: RED._(NS + "busyArchive") };
   if (err.code === "ENOTSUPPORTED") {
     return { fill: "grey", shape: "ring", text: RED._(NS + (err.deviceCode === ErrorCode.UNKNOWN_COMMAND ? "unknownObject" : "notSupported")) };
   }
@@ -64,10 +66,12 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
 
 /**
  * "ok 12:00:01"; "ok 12:00:01 · lossy" while the link loses many datagrams (it says more than where it was
- * found); else "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged).
+ * found); else "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged); else
+ * "ok 192.168.178.23" when its host name now points to another address than at first (`movedTo`).
  */
-export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false, poorLink = false): NodeStatus {
-  const text = RED._(NS + (poorLink ? "okPoor" : foundBySerial ? "okFound" : "ok"), { time: hhmmss(at) });
+export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false, poorLink = false, movedTo?: string): NodeStatus {
+  const key = poorLink ? "okPoor" : foundBySerial ? "okFound" : movedTo ? "okMoved" : "ok";
+  const text = RED._(NS + key, { time: hhmmss(at), address: movedTo ?? "" });
   return { fill: "green", shape: "dot", text };
 }
 
@@ -150,6 +154,7 @@ export class ReadStatus {
   }
 
   private ok(): NodeStatus {
-    return okStatus(this.RED, this.lastOk, this.session.foundAddress !== undefined, this.session.poorLink);
+    const s = this.session;
+    return okStatus(this.RED, this.lastOk, s.foundAddress !== undefined, s.poorLink, s.nameMoved ? s.address : undefined);
   }
 }

@@ -44,6 +44,9 @@ export = (RED: NodeAPI): void => {
       else if (previous) this.warn(RED._(NS + "log.foundMoved", { serial: serial ?? "", host, previous }));
       else this.log(RED._(NS + "log.found", { serial: serial ?? "", host }));
     });
+    this.session.on("address", (address: string, previous: string) => {
+      this.warn(RED._(NS + "log.moved", { host: c.host, address, previous }));
+    });
     const transport = client.transport;
     const onTransportError = TRANSPORT_ERRORS.map((kind) => (err: unknown): void => {
       const message = err instanceof Error ? err.message : String(err);

@@ -7,7 +7,7 @@ export type SmaErrorCode =
   | "EOTHERDEVICE" // another device answers at the host: its serial (foundSerial) is not the configured one
   | "ENOTSUPPORTED" // the device has none of the values asked for (deviceCode 0x0014: it does not know the object)
   | "EUNREACHABLE" // host name does not resolve, or the network refuses to send
-  | "ENOTFOUND" // no device with the configured serial answered the search (empty host, or host gone)
+  | "ENOTFOUND" // no device with the configured serial answered the search, or the host name has no address (lookup set)
   | "EAMBIGUOUS" // two addresses answered the search with the configured serial: neither is taken
   | "EPROTOCOL" // the device answered with an error code we cannot act on, or with nonsense
   | "ECLOSED" // the client was closed (redeploy, stop) while the read waited
@@ -31,6 +31,10 @@ export class SmaError extends Error {
   paused = false;
   /** EAUTH: the login was accepted but the device answers "not logged in" to the next request (keeps no session). */
   noSession = false;
+  /** ENOTFOUND of a host name: "notFound" (the name has no address) or "timeout" (no DNS answer in time). */
+  lookup?: "notFound" | "timeout";
+  /** EBUSY: which kind of read filled its queue ("live" reads or "archive" reads). */
+  lane?: "live" | "archive";
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
   field?: string;
   /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */

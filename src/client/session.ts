@@ -4,7 +4,6 @@
  * answering, what a login without an answer meant (encryption on, another device at the host), and logoff on close.
  */
 import { EventEmitter } from "node:events";
-import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
   ANY_DEVICE, Command, DAY_S, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, SPEEDWIRE_PORT, answerCode,
@@ -20,6 +19,8 @@ import { Backoff } from "./backoff";
 import { discover, type DiscoverOptions } from "./discovery";
 import { FragmentSet } from "./fragments";
 import { Link, type LinkFigures } from "./link";
+import { HostNames, sharedNames } from "./names";
+import { FairQueue, type Lane, type Turn } from "./queue";
 import type { PushedDatagram, Transport } from "./transport";
 import { TRACE_FORMAT, TRACE_LIMITS, TraceRing, packageInfo, type SessionTrace } from "./trace";
 import { DeviceClock, type DeviceClockReading } from "./device-clock";
@@ -62,6 +63,8 @@ export interface InverterOptions {
   /** First wait after a search that did not find the serial; doubles up to discoveryBackoffMaxMs. */
   discoveryBackoffMs?: number;
   discoveryBackoffMaxMs?: number;
+  /** How host names are looked up (default the process's shared cache and the system's DNS servers). */
+  names?: HostNames;
 }
 
 export type InverterState =
@@ -122,9 +125,16 @@ export const SILENT_ATTEMPTS = 8;
  * inverter answers one request at a time, so more only wait longer; the next one fails fast with EBUSY.
  */
 export const MAX_PENDING_READS = 16;
+/**
+ * Distinct archive reads (day, month, events) one inverter may have queued, beside the live reads: each is up to
+ * 94 requests that take turns with live reads one request at a time; the next one fails fast with EBUSY.
+ */
+export const MAX_PENDING_ARCHIVES = 4;
+/** Addresses of a host name tried in one read (each with the read's full deadline) before it fails. */
+export const MAX_ADDRESSES_PER_READ = 4;
 
 export class InverterSession extends EventEmitter {
-  readonly options: Required<Omit<InverterOptions, "serial" | "discovery">> & Pick<InverterOptions, "serial" | "discovery">;
+  readonly options: Required<Omit<InverterOptions, "serial" | "discovery" | "names">> & Pick<InverterOptions, "serial" | "discovery">;
   private _state: InverterState = "idle";
   private addressInUse?: string;
   private device?: Address;
@@ -158,9 +168,17 @@ export class InverterSession extends EventEmitter {
   private nextCheckBack = 0;
   private checkingBack = false;
   private hostIsBack = false;
-  private tail: Promise<unknown> = Promise.resolve();
-  /** Reads queued or under way, by their queries: identical ones share a promise. */
-  private readonly pending = new Map<string | symbol, Promise<unknown>>();
+  /** Live reads and archive reads, taking turns (identical reads share one job). */
+  private readonly queue = new FairQueue({ live: MAX_PENDING_READS, archive: MAX_PENDING_ARCHIVES });
+  private readonly names: HostNames;
+  /** The host is a name (not an IPv4 address): its addresses come from `names`. */
+  private readonly byName: boolean;
+  /** Set by a read that looked its host name up: its first request's deadline counts from then. */
+  private readStartedAt?: number;
+  /** The host name's addresses (last lookup), the first one read in this session, the last failed lookup. */
+  private nameAddresses: string[] = [];
+  private firstNameAddress?: string;
+  private lookupFailure?: SmaError;
   private readonly aborts = new Set<(e: SmaError) => void>();
   /** Counted for tests and benchmarks. */
   readonly stats = { reads: 0, requests: 0, logins: 0, timeouts: 0 };
@@ -178,7 +196,10 @@ export class InverterSession extends EventEmitter {
     super();
     // One listener per query node using this inverter: many nodes are normal, not a leak.
     this.setMaxListeners(0);
-    this.options = { ...DEFAULTS, group: "user", ...stripUndefined(options) };
+    const { names, ...rest } = options;
+    this.options = { ...DEFAULTS, group: "user", ...stripUndefined(rest) };
+    this.names = names ?? sharedNames;
+    this.byName = typeof this.options.host === "string" && this.options.host !== "" && !net.isIPv4(this.options.host);
     this.auth = new Backoff(this.options.authBackoffMs, this.options.authBackoffMaxMs);
     this.link = new Link(this.options.timeoutMs, { attempts: SILENT_ATTEMPTS, ms: this.options.silentAfterMs });
     this.search = new Backoff(this.options.discoveryBackoffMs, this.options.discoveryBackoffMaxMs);
@@ -239,7 +260,7 @@ export class InverterSession extends EventEmitter {
    * MAX_PENDING_READS distinct pending reads a read ends at once with EBUSY.
    */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
-    return this.enqueue(() => this.queryAll(queries), queries.join(","));
+    return this.enqueue("live", () => this.queryAll(queries), queries.join(","));
   }
 
   /**
@@ -252,8 +273,8 @@ export class InverterSession extends EventEmitter {
   readArchive(kind: ArchiveKind, wanted: TimeRange, options: ArchiveReadOptions = {}): Promise<ArchiveReadResult<YieldRecord>> {
     const problem = rangeProblem(kind, wanted) ?? archiveOptionsProblem(options);
     if (problem) return Promise.reject(problem);
-    return this.enqueue(async () => {
-      const r = await readYieldArchive((command, range, chunkS) => this.archiveChunks(command, range, chunkS), kind, wanted,
+    return this.enqueue("archive", async (turn) => {
+      const r = await readYieldArchive((command, range, chunkS) => this.archiveChunks(command, range, chunkS, turn), kind, wanted,
         ARCHIVE_LIMITS[kind].chunkS, options, this.archiveMemo);
       const result = this.archiveResult(r.asked, r.records, (x) => String(x.time));
       return r.dailyStamp ? { ...result, dailyStamp: r.dailyStamp } : result;
@@ -264,35 +285,36 @@ export class InverterSession extends EventEmitter {
   readEvents(group: EventGroup, wanted: TimeRange): Promise<ArchiveReadResult<EventRecord>> {
     const problem = rangeProblem("events", wanted);
     if (problem) return Promise.reject(problem);
-    return this.enqueue(async () => {
+    return this.enqueue("archive", async (turn) => {
       const asked = wanted;
-      const records = (await this.archiveChunks(EVENT_COMMANDS[group], asked, ARCHIVE_LIMITS.events.chunkS)).flatMap(decodeEventRecords);
+      const records = (await this.archiveChunks(EVENT_COMMANDS[group], asked, ARCHIVE_LIMITS.events.chunkS, turn)).flatMap(decodeEventRecords);
       return this.archiveResult(asked, records, (r) => `${r.time}/${r.entryId}`);
     });
   }
 
   /**
    * One queued job: host, login and state as for every read; `work` runs logged in. A job with the `key` of one
-   * still pending shares it; beyond MAX_PENDING_READS pending jobs a new one ends at once with EBUSY.
+   * still pending in its lane shares it; beyond MAX_PENDING_READS live (MAX_PENDING_ARCHIVES archive) pending jobs
+   * a new one ends at once with EBUSY. Archive jobs let waiting live reads go between two requests (turn.pass()).
    */
-  private enqueue<T>(work: () => Promise<T>, key: string | symbol = Symbol("job")): Promise<T> {
-    const same = this.pending.get(key);
-    if (same) return same as Promise<T>;
-    if (this.pending.size >= MAX_PENDING_READS) {
-      return Promise.reject(new SmaError("EBUSY", `inverter busy: ${this.pending.size} different reads already waiting for ${this.options.host || this.addressInUse}`));
-    }
+  private enqueue<T>(lane: Lane, work: (turn: Turn) => Promise<T>, key: string | symbol = Symbol("job")): Promise<T> {
     const queuedAfter = this.timedOutReads;
-    const job = this.tail.then(() => this.runRead(work, queuedAfter));
-    this.tail = job.catch(() => undefined);
-    this.pending.set(key, job);
-    const settled = (): void => void this.pending.delete(key);
-    job.then(settled, settled);
-    return job;
+    return this.queue.run(lane, key, (turn) => this.runRead(() => work(turn), queuedAfter), (l, n) => {
+      const what = l === "archive" ? "archive reads" : "different reads";
+      const err = new SmaError("EBUSY", `inverter busy: ${n} ${what} already waiting for ${this.options.host || this.addressInUse}`);
+      err.lane = l;
+      return err;
+    });
   }
 
-  /** Distinct reads queued or under way (at most MAX_PENDING_READS). */
+  /** Distinct reads queued or under way, live and archive (at most MAX_PENDING_READS + MAX_PENDING_ARCHIVES). */
   get pendingReads(): number {
-    return this.pending.size;
+    return this.queue.size();
+  }
+
+  /** Turns the queue gave (live reads, archive requests) and times an archive read let live reads go first. */
+  get queueStats(): { live: number; archive: number; passes: number } {
+    return { ...this.queue.stats };
   }
 
   private async runRead<T>(work: () => Promise<T>, queuedAfter: number): Promise<T> {
@@ -309,18 +331,24 @@ export class InverterSession extends EventEmitter {
     // Reads that queued up behind a read that got no answer end at once, so that polls faster than the timeout
     // do not pile up (all night); a read asked for after that one tries the device again.
     if (inOutage && queuedAfter < this.timedOutReads) {
-      const err = new SmaError("ETIMEDOUT", `still no answer from ${this.options.host || this.addressInUse}:${this.options.port}`);
+      const err = new SmaError("ETIMEDOUT", `still no answer from ${this.where()}`);
       err.quiet = true;
       throw err;
     }
     this.stats.reads++;
     try {
-      try {
-        return await this.readOnce(work);
-      } catch (e) {
-        // The host stopped answering: the device may have a new address (DHCP). Look for its serial.
-        if (!(e instanceof SmaError && e.code === "ETIMEDOUT" && (await this.relocate()))) throw e;
-        return await this.readOnce(work);
+      const tried = new Set<string>();
+      for (;;) {
+        try {
+          return await this.readOnce(work);
+        } catch (e) {
+          if (!(e instanceof SmaError && e.code === "ETIMEDOUT")) throw e;
+          // A host name: its next address, or a new one after a fresh lookup (DHCP moved it).
+          if (await this.nextNameAddress(tried)) continue;
+          // The host stopped answering: the device may have a new address (DHCP). Look for its serial.
+          if (!(await this.relocate())) throw e;
+          return await this.readOnce(work);
+        }
       }
     } catch (e) {
       const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
@@ -346,6 +374,7 @@ export class InverterSession extends EventEmitter {
   }
 
   private async readOnce<T>(work: () => Promise<T>): Promise<T> {
+    this.readStartedAt = this.byName ? Date.now() : undefined;
     await this.resolveHost();
     if (!this.loggedIn || Date.now() - this.lastAnswerAt > this.options.sessionIdleMs) {
       if (!this.outage) this.setState("connecting");
@@ -409,11 +438,18 @@ export class InverterSession extends EventEmitter {
    * The payloads of one archive command over a range, asked in chunks (so that one lost datagram costs one short
    * answer, not the whole range). 0x0015 is "no records there"; an answer missing fragments is asked again.
    */
-  private async archiveChunks(command: number, range: TimeRange, chunkS: number): Promise<Buffer[]> {
+  private async archiveChunks(command: number, range: TimeRange, chunkS: number, turn: Turn): Promise<Buffer[]> {
     const out: Buffer[] = [];
     let relogged = false;
     for (let from = range.from; from <= range.to; from += chunkS) {
       const chunk = { from, to: Math.min(range.to, from + chunkS - 1) };
+      if (from > range.from) {
+        // Live reads waiting go first (each is a few requests); the archive goes on after them.
+        await turn.pass();
+        if (this._state === "closed") throw closedError();
+        // A live read in between may have lost the session (device silent, then back): log in again first.
+        if (!this.loggedIn) await this.login();
+      }
       let answer = await this.archiveChunk(command, chunk);
       if (answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !relogged)) {
         answer = await this.relogin(relogged, answer.errorCode, () => this.archiveChunk(command, chunk));
@@ -531,7 +567,7 @@ export class InverterSession extends EventEmitter {
           err.foundSusyId = other.susyId;
           throw err;
         }
-        throw new SmaError("ETIMEDOUT", `no answer from ${this.options.host}:${this.options.port} to login `
+        throw new SmaError("ETIMEDOUT", `no answer from ${this.where()} to login `
           + "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)", undefined, { cause: e });
       }
       throw e;
@@ -599,7 +635,10 @@ export class InverterSession extends EventEmitter {
     const datagram = build(packetId);
     this.stats.requests++;
     const started = Date.now();
-    const deadline = started + (probe ? timeoutMs : timeoutMs * (retries + 1));
+    // The first request of a read that looked its host name up: the lookup's time counts against its deadline.
+    const from = Math.min(started, this.readStartedAt ?? started);
+    this.readStartedAt = undefined;
+    const deadline = from + (probe ? timeoutMs : timeoutMs * (retries + 1));
     return new Promise((resolve, reject) => {
       const fragments = new FragmentSet();
       const copies = probe ? 1 : link.copies;
@@ -642,7 +681,7 @@ export class InverterSession extends EventEmitter {
         link.timedOut();
         if (Date.now() < deadline) return send();
         const got = fragments.empty ? "" : `, incomplete answer (${fragments.progress})`;
-        finish(new SmaError("ETIMEDOUT", `no answer from ${this.options.host || address}:${port} after ${attempts} attempt(s) in ${Date.now() - started} ms${got}`));
+        finish(new SmaError("ETIMEDOUT", `no answer from ${this.where(address)} after ${attempts} attempt(s) in ${Date.now() - started} ms${got}`));
       };
       this.transport.expect({
         packetId, address, port, answerCommand: answerCode(command), serial: this.device?.serial ?? this.options.serial,
@@ -681,6 +720,7 @@ export class InverterSession extends EventEmitter {
   }
 
   private async resolveHost(): Promise<void> {
+    if (this.byName) return this.resolveName();
     if (this.addressInUse) return this.checkBack();
     const host = this.options.host;
     if (host === "") {
@@ -689,15 +729,81 @@ export class InverterSession extends EventEmitter {
       if (!address) throw this.search.error ?? new SmaError("ENOTFOUND", `no SMA device with serial number ${this.options.serial} answered the search`);
       return;
     }
-    if (net.isIPv4(host)) {
-      this.addressInUse = this.hostAddress = host;
-      return;
-    }
+    this.addressInUse = this.hostAddress = host;
+  }
+
+  /**
+   * The host name's addresses, within the read's deadline (cached for their TTL, looked up again after a silence:
+   * see HostNames). The address in use stays while the name still has it; otherwise the name's first address.
+   * No address: ENOTFOUND (`lookup` says whether the name is unknown or DNS did not answer).
+   */
+  private async resolveName(): Promise<void> {
+    const host = this.options.host;
+    let addresses: string[];
     try {
-      this.addressInUse = this.hostAddress = (await dns.lookup(host, { family: 4 })).address;
+      addresses = (await this.names.resolve(host, this.options.timeoutMs * (this.options.retries + 1))).addresses;
     } catch (e) {
-      throw new SmaError("EUNREACHABLE", `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      if (!(e instanceof SmaError)) throw e;
+      // The same failed lookup again (cached briefly): quiet, as a known outage.
+      const err = new SmaError(e.code, e.message);
+      err.lookup = e.lookup;
+      err.quiet = this.lookupFailure === e;
+      this.lookupFailure = e;
+      throw err;
     }
+    this.lookupFailure = undefined;
+    if (this._state === "closed") throw closedError();
+    this.nameAddresses = addresses;
+    if (!this.hostAddress || !addresses.includes(this.hostAddress)) this.hostAddress = addresses[0];
+    // Following the serial away from the host: checkBack looks at the host's (new) address.
+    if (this.foundAt !== undefined && this.addressInUse) return this.checkBack();
+    this.useNameAddress(this.hostAddress);
+  }
+
+  /**
+   * A read of a host name got no answer: its next address not yet tried in this read, or, when every one was,
+   * a fresh lookup's new one (DHCP moved it). True when the read should be tried again there.
+   */
+  private async nextNameAddress(tried: Set<string>): Promise<boolean> {
+    if (!this.byName || this.foundAt !== undefined || !this.addressInUse || this._state === "closed") return false;
+    tried.add(this.addressInUse);
+    if (tried.size >= MAX_ADDRESSES_PER_READ) return false;
+    let next = this.nameAddresses.find((a) => !tried.has(a));
+    if (!next && this.names.stale(this.options.host)) {
+      try {
+        this.nameAddresses = (await this.names.resolve(this.options.host, this.options.timeoutMs * (this.options.retries + 1))).addresses;
+      } catch {
+        return false;
+      }
+      next = this.nameAddresses.find((a) => !tried.has(a));
+    }
+    if (!next || this.state === "closed") return false;
+    this.hostAddress = next;
+    this.useNameAddress(next);
+    return true;
+  }
+
+  /** Requests go to this address of the host name from now on (a new login there); "address" tells the nodes. */
+  private useNameAddress(address: string): void {
+    if (address === this.addressInUse) return;
+    const previous = this.addressInUse;
+    this.addressInUse = address;
+    this.foundAt = undefined;
+    this.loggedIn = false;
+    this.hostIsBack = false;
+    this.firstNameAddress ??= address;
+    if (previous) this.emit("address", address, previous);
+  }
+
+  /** "host:port", with the address in use for a host name ("sunnyboy.fritz.box (192.168.178.23):9522"). */
+  private where(address = this.addressInUse): string {
+    const host = this.options.host || address;
+    return `${this.byName && address ? `${host} (${address})` : host}:${this.options.port}`;
+  }
+
+  /** A host name now used at another address than the one it was first read at (status and log show it). */
+  get nameMoved(): boolean {
+    return this.byName && this.addressInUse !== undefined && this.addressInUse !== this.firstNameAddress && this.foundAt === undefined;
   }
 
   /**

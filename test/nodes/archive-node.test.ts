@@ -6,6 +6,9 @@ import { SimulatedInverter, localMidnight, type SimulatedInverterOptions } from 
 import { rangeOf, timeOf } from "../../nodes/shared/archive";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
 import archiveNode = require("../../nodes/sma-archive/sma-archive");
+import queryNodes = require("../../nodes/query/query");
+import type { RequestEvent } from "../../src/simulator";
+import { MAX_PENDING_ARCHIVES } from "../../src/client";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 
@@ -154,6 +157,47 @@ describe("sma-archive", () => {
     const msg = await got;
     assert.match(String((msg.error as { message?: string }).message), /msg.payload.from/);
     assert.equal(s.stats.received, 0);
+  });
+});
+
+describe("archive reads beside live reads", () => {
+  it("16 archive reads of 92 days and a spot poll of one inverter: the spot values come after at most one archive request", { timeout: 120_000 }, async () => {
+    const s = await sim();
+    await load([...NODES, queryNodes], [
+      { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(s.port), serial: "", group: "user", timeout: "300", retries: "2" },
+      { id: "a", type: "sma-archive", inverter: "inv", archive: "day", wires: [["out"]] },
+      { id: "spot", type: "sma-spot-ac", inverter: "inv", wires: [["spotOut"]] },
+      { id: "out", type: "helper" },
+      { id: "spotOut", type: "helper" },
+      { id: "c", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
+      { id: "caught", type: "helper" },
+    ], { inv: { password: "0000" } });
+    const requests: string[] = [];
+    s.on("request", (e: RequestEvent) => void (e.kind === "query" && requests.push(e.query ?? "")));
+    const caught: Record<string, unknown>[] = [];
+    helper.getNode("caught").on("input", (m) => caught.push(m as Record<string, unknown>));
+    const archives: Record<string, unknown>[] = [];
+    const allArchives = new Promise<void>((resolve) => helper.getNode("out").on("input", (m) => {
+      archives.push(m as Record<string, unknown>);
+      if (archives.length === MAX_PENDING_ARCHIVES) resolve();
+    }));
+    const range = { from: NOON.getTime() - 92 * 86_400_000, to: NOON.getTime() };
+    for (let i = 0; i < 16; i++) helper.getNode("a").receive({ payload: range, topic: `archive ${i}` });
+    // The archive reads are under way (the inverter answers at once: no clock is needed to see the order).
+    while (requests.filter((q) => q === "dayData").length < 20) await new Promise((r) => setTimeout(r, 5));
+    const before = requests.length;
+    const spot = nextMessage(helper.getNode("spotOut"), 60_000);
+    helper.getNode("spot").receive({ payload: "poll" });
+    const msg = await spot;
+    const between = requests.slice(before);
+    const archiveFirst = between.findIndex((q) => q !== "dayData");
+    assert.ok(archiveFirst >= 0 && archiveFirst <= 1, `archive requests before the spot poll's first query: ${archiveFirst}`);
+    assert.equal(typeof (msg.payload as Record<string, unknown>).power, "number");
+    await allArchives;
+    // The archive reads beyond the bound ended at once, at the Catch node, saying why.
+    assert.equal(caught.length, 16 - MAX_PENDING_ARCHIVES);
+    for (const m of caught) assert.match(String((m.error as { message?: string }).message), /EBUSY|busy: \d+ archive reads/);
+    assert.deepEqual(archives.map((m) => (m.payload as unknown[]).length > 0), Array(MAX_PENDING_ARCHIVES).fill(true));
   });
 });
 

@@ -10,9 +10,9 @@ import { LABEL_LANGUAGES, VALUES } from "../../src/protocol";
 const LANGS = ["en-US", "de"];
 /** Keys nodes/shared/status.ts asks for, with the longest values they are filled with. */
 const RUNTIME_KEYS = ["searching", "connecting", "reading", "ok", "okFound", "asleep", "timeout", "auth", "noPassword", "backoff", "notSupported", "unreachable", "notFound", "ambiguous", "protocol", "error", "closed", "noConfig", "busy", "okPoor",
-  "noSession", "refused", "encrypted", "otherDevice", "unknownObject", "deviceError",
+  "noSession", "refused", "encrypted", "otherDevice", "unknownObject", "deviceError", "okMoved", "nameNotFound", "dnsTimeout", "busyArchive",
   "bad.host", "bad.port", "bad.serial", "bad.group", "bad.timeout", "bad.retries", "bad.password"];
-const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", power: "-12345.6", s: "3600", hex: "0xffff" };
+const FILL = { time: "23:59:59", code: "EUNREACHABLE", host: "192.168.178.200", address: "192.168.178.200", power: "-12345.6", s: "3600", hex: "0xffff" };
 
 /** The catalog of a node set: nodes/<set>/locales/<lang>/<set>.json. */
 function catalog(set: string, lang: string): Record<string, unknown> {

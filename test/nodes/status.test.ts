@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { NodeAPI } from "node-red";
 import { SmaError } from "../../src/client";
-import { errorStatus, stateStatus } from "../../nodes/shared/status";
+import { errorStatus, okStatus, stateStatus } from "../../nodes/shared/status";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
@@ -42,5 +42,28 @@ describe("status texts for what a login without values meant", () => {
     for (const code of ["EREFUSED", "EENCRYPTED", "EOTHERDEVICE"] as const) {
       assert.equal(stateStatus(RED, "error", new SmaError(code, ""))?.fill, "red", code);
     }
+  });
+});
+
+describe("status texts for host names and busy queues", () => {
+  it("a name not found, no DNS answer, a search that found nothing, busy live and busy archive reads read differently", () => {
+    const notFound = new SmaError("ENOTFOUND", "host name x not found");
+    notFound.lookup = "notFound";
+    const noDns = new SmaError("ENOTFOUND", "no DNS answer");
+    noDns.lookup = "timeout";
+    const archives = new SmaError("EBUSY", "4 archive reads");
+    archives.lane = "archive";
+    assert.equal(errorStatus(RED, notFound).text, "name not found");
+    assert.equal(errorStatus(RED, noDns).text, "DNS no answer");
+    assert.equal(errorStatus(RED, new SmaError("ENOTFOUND", "no device")).text, "not found");
+    assert.equal(stateStatus(RED, "error", noDns)?.text, "DNS no answer", "the inverter-wide state says the same");
+    assert.equal(errorStatus(RED, archives).text, "busy: archives");
+    assert.equal(errorStatus(RED, new SmaError("EBUSY", "16 reads")).text, "busy");
+  });
+
+  it("ok with the address once a host name points elsewhere than at first", () => {
+    const RED2 = { _: (key: string, o?: Record<string, string>) => (status[key.split(":status.")[1]] ?? key).replace(/__(\w+)__/g, (_m, k: string) => o?.[k] ?? "") } as unknown as NodeAPI;
+    assert.equal(okStatus(RED2, new Date(2026, 0, 1, 12, 0, 1), false, false, "192.168.178.123").text, "ok 192.168.178.123");
+    assert.equal(okStatus(RED2, new Date(2026, 0, 1, 12, 0, 1)).text, "ok 12:00:01");
   });
 });
