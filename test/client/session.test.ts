@@ -238,6 +238,32 @@ describe("sessions", () => {
     assert.ok("acPowerL1" in r.values);
   });
 
+  it("asleep: one datagram per read even when a timer ends before Date.now() says its time is up", async () => {
+    // Timers run on the monotonic clock in whole ms, Date.now() on the wall clock: a timer of 80 ms ends with
+    // Date.now() 79 ms on now and then (about 1 in 30 here; NTP slewing does the same). A probe that compared
+    // Date.now() with its deadline sent a resend then. The wall clock runs 10 % slow here, so every time.
+    const s = await sim();
+    const inv = session(client(), s, { timeoutMs: 80, retries: 1, silentAfterMs: 0 });
+    await inv.read(["acPowerPhase"]);
+    s.setSleeping(true);
+    for (let i = 0; i < SILENT_ATTEMPTS && inv.state !== "asleep"; i++) await inv.read(["acPowerPhase"]).catch(() => undefined);
+    assert.equal(inv.state, "asleep");
+    const realNow = Date.now;
+    const base = realNow();
+    Date.now = () => Math.floor(base + (realNow() - base) * 0.9);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const [sent, waits] = [s.stats.received, inv.stats.timeouts];
+        const e = await inv.read(["acPowerPhase"]).catch((x: SmaError) => x);
+        assert.ok(e instanceof SmaError && e.code === "ETIMEDOUT" && e.quiet);
+        assert.equal(inv.stats.timeouts - waits, 1, "one wait, no resend");
+        assert.equal(s.stats.received - sent, 1, "one datagram");
+      }
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
   it("reads queued behind one that finds the inverter asleep end at once, quietly; a later read probes again", async () => {
     const s = await sim();
     const inv = session(client(), s, { timeoutMs: 150, retries: 0 });
