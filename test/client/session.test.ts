@@ -314,8 +314,9 @@ describe("sessions", () => {
     const inv = c.inverter({ host: "", serial: 3999999999, password: "0000", discovery: { targets: [{ address: "127.0.0.1", port: 9 }], timeoutMs: 300 } });
     const states: string[] = [];
     inv.on("state", (st: string) => states.push(st));
+    const searching = new Promise((r) => inv.once("state", r));
     const reading = inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await searching;
     await inv.close();
     const e = await reading;
     assert.ok(e instanceof SmaError && e.code === "ECLOSED", String(e));
@@ -331,11 +332,15 @@ describe("sessions", () => {
     const slow = await sim({ latencyMs: 300 });
     const inv2 = session(client(), slow);
     await inv2.read(["acPowerPhase"]);
+    // Closed while the query is at the inverter (its answer is 300 ms away); then wait for the logoff to arrive.
+    const asked = new Promise((r) => slow.once("request", r));
     const pending = inv2.read(["acPowerPhase"]).catch((e: SmaError) => e.code);
-    await new Promise((r) => setTimeout(r, 30));
+    await asked;
+    const loggedOff = new Promise((r) => slow.on("request", (q: { kind: string }) => void (q.kind === "logoff" && r(q))));
     await inv2.close();
     assert.equal(await pending, "ECLOSED");
-    await new Promise((r) => setTimeout(r, 50));
+    await loggedOff;
+    await new Promise((r) => setImmediate(r));
     assert.equal(slow.stats.logoffs, 1);
     assert.equal(s.stats.logoffs, 0);
   });
