@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled test files with node:test in one invocation, so that one summary closes the run.
-// Usage: node scripts/test.js [suite ...]   suites: protocol client simulator nodes e2e browser (default: all)
+// Usage: node scripts/test.js [suite ...]   suites: protocol client simulator nodes e2e browser; "unit" is the
+// first four (what `npm test` runs), "all" (or none) every suite (what `npm run test:all` and .ci/run run).
 "use strict";
 const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -11,7 +12,8 @@ execFileSync(process.execPath, [path.join(__dirname, "build.js"), "--test"], { c
 
 const all = ["protocol", "simulator", "client", "nodes", "e2e", "browser"];
 const asked = process.argv.slice(2);
-const suites = asked.length === 0 ? all : asked.flatMap((s) => (s === "unit" ? ["protocol", "simulator", "client", "nodes"] : [s]));
+const unit = ["protocol", "simulator", "client", "nodes"];
+const suites = [...new Set(asked.length === 0 ? all : asked.flatMap((s) => (s === "unit" ? unit : s === "all" ? all : [s])))];
 
 function testFiles(dir) {
   if (!fs.existsSync(dir)) return [];

@@ -645,6 +645,8 @@ export class InverterSession extends EventEmitter {
       let attempts = 0;
       let sentAt = started;
       let timer: NodeJS.Timeout | undefined;
+      /** The armed wait runs to the deadline: when it ends, the request ends (no resend). */
+      let final = false;
       let done = false;
       const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
         if (done) return;
@@ -661,9 +663,15 @@ export class InverterSession extends EventEmitter {
       const abort = (e: SmaError): void => finish(e);
       this.aborts.add(abort);
       // Waits for this attempt (or the rest of a fragmented answer), never past the deadline.
+      // Whether a wait is the last is decided here, not by comparing Date.now() with the deadline when it ends: a
+      // timer counts from the event loop's cached clock and may end a few ms before Date.now() reaches the deadline,
+      // which sent one more datagram (a resend to a sleeping device, a request in the last ms of the budget).
       const arm = (): void => {
         clearTimeout(timer);
-        timer = setTimeout(onTimeout, Math.max(0, Math.min(probe ? timeoutMs : link.rtoMs, deadline - Date.now())));
+        const wait = probe ? timeoutMs : link.rtoMs;
+        const left = Math.max(0, deadline - Date.now());
+        final = probe || left <= wait;
+        timer = setTimeout(onTimeout, Math.min(wait, left));
       };
       const send = (): void => {
         attempts++;
@@ -679,7 +687,7 @@ export class InverterSession extends EventEmitter {
       const onTimeout = (): void => {
         this.stats.timeouts++;
         link.timedOut();
-        if (Date.now() < deadline) return send();
+        if (!final) return send();
         const got = fragments.empty ? "" : `, incomplete answer (${fragments.progress})`;
         finish(new SmaError("ETIMEDOUT", `no answer from ${this.where(address)} after ${attempts} attempt(s) in ${Date.now() - started} ms${got}`));
       };

@@ -31,11 +31,15 @@ const threeDays = { from: MIDNIGHT - 2 * 86_400, to: NOON.getTime() / 1000 };
 describe("archive reads", () => {
   it("day data: every slot of the range plus the baseline slot before it, asked a day at a time", async () => {
     const s = await sim();
-    const r = await session(s).readArchive("day", threeDays);
+    const inv = session(s);
+    const r = await inv.readArchive("day", threeDays);
     assert.deepEqual(r.asked, { from: threeDays.from - 300, to: threeDays.to });
     assert.equal(r.records.length, 2 * 288 + (13 * 3600) / 300 + 2);
     assert.deepEqual(r.held, { from: threeDays.from - 300, to: threeDays.to });
-    assert.equal(s.stats.queries.dayData, 3, "one request per day of the range");
+    // Requests the client made, not datagrams the device got: on a busy machine an answer of a day's 288 records
+    // can take longer than the RTO learnt from the login (100 ms), and the client then rightly sends it again.
+    assert.equal(inv.stats.requests - inv.stats.logins, 3, "one request per day of the range");
+    assert.ok(s.stats.queries.dayData >= 3);
     assert.ok(r.records.every((x, i) => i === 0 || x.time === r.records[i - 1].time + 300), "no gap, no repeat");
     assert.equal(r.records[r.records.length - 1].totalWh, s.currentValues().totalYield);
     assert.equal(r.device.serial, s.serial);
@@ -72,10 +76,11 @@ describe("archive reads", () => {
 
   it("month data: one record per completed day from the day before the range", async () => {
     const s = await sim();
-    const r = await session(s).readArchive("month", { from: MIDNIGHT - 40 * 86_400, to: MIDNIGHT });
+    const inv = session(s);
+    const r = await inv.readArchive("month", { from: MIDNIGHT - 40 * 86_400, to: MIDNIGHT });
     assert.equal(r.records.length, 41);
     assert.equal(r.records[0].time, localMidnight(MIDNIGHT - 41 * 86_400 + 3600));
-    assert.equal(s.stats.queries.monthData, 2, "31 days a request");
+    assert.equal(inv.stats.requests - inv.stats.logins, 2, "31 days a request (requests, not resent datagrams)");
   });
 
   it("a device that stamps each daily total at the following midnight gives the same records, dated by their day", async () => {

@@ -43,7 +43,7 @@ function meter(port: number, opts: SimulatedMeterOptions = {}): SimulatedMeter {
 }
 
 /** Collects `n` meter events, or fails after `ms`. */
-function collect(l: MeterListener, n: number, ms = 2000): Promise<MeterEvent[]> {
+function collect(l: MeterListener, n: number, ms = 10_000): Promise<MeterEvent[]> {
   return new Promise((res, rej) => {
     const got: MeterEvent[] = [];
     const timer = setTimeout(() => { l.off("meter", on); rej(new Error(`${got.length}/${n} meter events in ${ms} ms`)); }, ms);
@@ -59,7 +59,7 @@ function collect(l: MeterListener, n: number, ms = 2000): Promise<MeterEvent[]> 
 }
 
 /** Waits until the listener has counted `n` datagrams (events or not). */
-async function received(l: MeterListener, n: number, ms = 2000): Promise<void> {
+async function received(l: MeterListener, n: number, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (l.stats.received < n) {
     if (Date.now() > end) assert.fail(`received ${l.stats.received}/${n} datagrams in ${ms} ms`);

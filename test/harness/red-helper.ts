@@ -20,7 +20,7 @@ export const startServer = (): Promise<void> => new Promise((r) => helper.startS
 export const stopServer = (): Promise<void> => new Promise((r) => helper.stopServer(r));
 
 /** Resolves with the next message a helper node receives. */
-export function nextMessage(node: TestNode, timeoutMs = 3000): Promise<Record<string, unknown>> {
+export function nextMessage(node: TestNode, timeoutMs = 10_000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no message at ${node.id} within ${timeoutMs} ms`)), timeoutMs);
     node.on("input", (msg) => {

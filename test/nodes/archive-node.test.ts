@@ -34,13 +34,17 @@ async function deploy(s: SimulatedInverter, node: Record<string, unknown>): Prom
   ], { inv: { password: "0000" } });
 }
 
-/** Every message the output gets until `quietMs` pass without one. */
-function collect(quietMs = 400): Promise<Record<string, unknown>[]> {
+/**
+ * The messages of one read sent one per record: as many as the first one's msg.sma.count says (however slowly they
+ * come on a loaded machine), plus any that arrive in `quietMs` after those (there should be none).
+ */
+function collect(quietMs = 400, timeoutMs = 10_000): Promise<Record<string, unknown>[]> {
   const got: Record<string, unknown>[] = [];
   return new Promise((resolve) => {
-    let t = setTimeout(() => resolve(got), 3000);
+    let t = setTimeout(() => resolve(got), timeoutMs);
     helper.getNode("out").on("input", (m) => {
       got.push(m as Record<string, unknown>);
+      if (got.length !== (got[0].sma as { count?: number } | undefined)?.count) return;
       clearTimeout(t);
       t = setTimeout(() => resolve(got), quietMs);
     });

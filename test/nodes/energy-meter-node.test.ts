@@ -61,7 +61,8 @@ it("the serial filter lets one meter through", async () => {
     await a.sendNow();
     await b.sendNow();
   }
-  await new Promise((r) => setTimeout(r, 200));
+  // a's frames went first: once b's three are through, a's were handled (and dropped).
+  await until("the filtered meter's frames", () => (seen.length >= 3 ? true : undefined), 10_000);
   assert.deepEqual([...new Set(seen)], ["sma/3000000002/meter"]);
   assert.ok(seen.length >= 3, String(seen.length));
 });
@@ -75,13 +76,23 @@ it("throttle sends at most one message per interval, the newest frame last", asy
   await m.start();
   const seen: number[] = [];
   helper.getNode("out").on("input", ((msg) => seen.push((msg.payload as Record<string, number>).powerImport)));
-  for (let i = 0; i < 10; i++) {
-    await m.sendNow();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 1200));
+  // When the node sends (its delivery to "out" takes a turn of the loop more or less each time).
+  const at: number[] = [];
+  const node = helper.getNode("m") as unknown as { send: (m: unknown) => void };
+  const send = node.send.bind(node);
+  node.send = (m) => {
+    at.push(Date.now());
+    send(m);
+  };
+  // Ten frames at once (spread over ms, they could span more than one interval on a loaded machine).
+  for (let i = 0; i < 10; i++) await m.sendNow();
+  await until("the throttled second message", () => (seen.length >= 2 ? true : undefined), 10_000);
+  // Nothing more for another whole interval: the other eight frames were replaced by the newest, not queued.
+  await new Promise((r) => setTimeout(r, 1100));
   assert.equal(seen.length, 2, JSON.stringify(seen));
-  assert.equal(seen[1], n);
+  assert.deepEqual(seen, [1, n], "the first frame at once, the newest when the interval has passed");
+  // A timer may end a ms or two before Date.now() says so: a throttle of 1 s, not one of a few ms.
+  assert.ok(at[1] - at[0] >= 1000 - 5, `one interval between them: ${at[1] - at[0]} ms`);
 });
 
 it("garbage produces nothing; after unload the port is free again", async () => {
@@ -124,7 +135,9 @@ it("onlyChanges drops repeated readings; the watchdog says 'no data' once the me
     await new Promise((r) => sock.send(frame, port, "127.0.0.1", r));
   }
   sock.close();
-  await new Promise((r) => setTimeout(r, 2600));
+  await until("the watchdog's 'no data'", () => (statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)) ? true : undefined), 10_000);
+  // Another watchdog round (1 s) of silence: still the one warning.
+  await new Promise((r) => setTimeout(r, 1100));
   assert.equal(seen.length, 2, "one message for the unchanged readings, one for the change");
   assert.equal(warnings.length, 1);
   assert.match(String(warnings[0]), /IGMP/);

@@ -368,8 +368,8 @@ describe("meter decoder robustness", () => {
         }
       }
     }
-    const ms = Date.now() - started;
-    console.log(`# fuzz: ${RUNS} mutated datagrams in ${ms} ms, seed ${seed}`);
-    assert.ok(ms < 30_000, `fuzz took ${ms} ms (seed ${seed})`);
+    // Its speed is not asserted (a loaded machine took 41 s): the decoder's rate is in `npm run bench` (meter_datagrams_per_s),
+    // and a decode that hung would end this test at its timeout.
+    console.log(`# fuzz: ${RUNS} mutated datagrams in ${Date.now() - started} ms, seed ${seed}`);
   });
 });

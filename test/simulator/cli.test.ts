@@ -35,7 +35,7 @@ it("--meter sends meter datagrams where --meter-to says; the inverter answers re
   const r = await client.inverter({ host: "127.0.0.1", port, password: "0000", timeoutMs: 500 }).read(["acPowerTotal"]);
   assert.equal(r.device.serial, 3010538116, "the pv profile's serial");
   assert.ok(typeof r.values.acPower === "number" && r.values.acPower > 0, `acPower ${String(r.values.acPower)}`);
-  await new Promise((res) => setTimeout(res, 500));
+  for (const end = Date.now() + 10_000; frames.length < 2 && Date.now() < end;) await new Promise((res) => setTimeout(res, 20));
   assert.ok(frames.length >= 2, `meter frames: ${frames.length}`);
   const d = decodeMeterDatagram(frames[frames.length - 1]);
   assert.equal(d.serial, 1900000042);

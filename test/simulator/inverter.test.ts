@@ -38,8 +38,15 @@ async function socket(): Promise<dgram.Socket> {
 let packetId = 1;
 const ids = () => ({ source: ME, packetId: packetId++ & 0x7fff });
 
+/**
+ * How long a test waits where it expects NO answer. Where it expects one, exchange() waits up to ANSWER_MS and ends at
+ * once when it arrives: a loaded machine can take far longer than 300 ms to answer on loopback.
+ */
+const SILENCE_MS = 300;
+const ANSWER_MS = 5000;
+
 /** Sends and collects datagrams until one with fragment 0 arrives (or any non-inverter one), or `ms` pass. */
-function exchange(sock: dgram.Socket, buf: Buffer, port: number, ms = 300, host = "127.0.0.1"): Promise<Buffer[]> {
+function exchange(sock: dgram.Socket, buf: Buffer, port: number, ms = ANSWER_MS, host = "127.0.0.1"): Promise<Buffer[]> {
   return new Promise((resolve) => {
     const got: Buffer[] = [];
     const done = (): void => {
@@ -61,8 +68,17 @@ function exchange(sock: dgram.Socket, buf: Buffer, port: number, ms = 300, host 
   });
 }
 
-async function login(sock: dgram.Socket, s: SimulatedInverter, password = "0000", group: UserGroupName = "user", destination?: Address) {
-  const got = await exchange(sock, buildLogin({ ...ids(), destination, group, password, time: 1700000000 }), s.port);
+/** Waits (in steps of 5 ms) until cond() holds; fails after `ms`. */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`condition not met in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function login(sock: dgram.Socket, s: SimulatedInverter, password = "0000", group: UserGroupName = "user", destination?: Address, ms = ANSWER_MS) {
+  const got = await exchange(sock, buildLogin({ ...ids(), destination, group, password, time: 1700000000 }), s.port, ms);
   return { raw: got, header: got.length > 0 ? decodeAnswer(got[0]).header : undefined };
 }
 
@@ -270,10 +286,14 @@ describe("sessions", () => {
     assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
     await login(c, s);
     assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, 0);
-    s.restart({ downMs: 150 });
-    assert.equal((await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1 }), s.port, 100)).length, 0);
-    await new Promise((r) => setTimeout(r, 80));
-    assert.equal((await login(c, s)).header?.errorCode, 0);
+    // Down for a second: the login sent at once arrives within it even on a loaded machine; then it answers again.
+    const downAt = Date.now();
+    s.restart({ downMs: 1000 });
+    assert.equal((await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1 }), s.port, SILENCE_MS)).length, 0);
+    let again = await login(c, s, "0000", "user", undefined, SILENCE_MS);
+    while (!again.header && Date.now() - downAt < 10_000) again = await login(c, s, "0000", "user", undefined, SILENCE_MS);
+    assert.equal(again.header?.errorCode, 0);
+    assert.ok(Date.now() - downAt >= 1000, "not before the down time ended");
   });
 
   it("forgetSessions: 0x0017 to the forgotten clients until they log in again; clients that never logged in get 0xFFFF", async () => {
@@ -307,7 +327,7 @@ describe("sessions", () => {
     const s = await sim();
     const c = await socket();
     await login(c, s);
-    assert.equal((await exchange(c, buildLogoff(ids()), s.port, 150)).length, 0);
+    assert.equal((await exchange(c, buildLogoff(ids()), s.port, SILENCE_MS)).length, 0);
     assert.equal((await ask(c, s, QUERIES.energy)).headers[0].errorCode, ErrorCode.NOT_LOGGED_IN);
     assert.equal(s.stats.logoffs, 1);
   });
@@ -324,7 +344,7 @@ describe("sessions", () => {
   it("answers requests to its serial or to ANY, ignores other serials", async () => {
     const s = await sim();
     const c = await socket();
-    assert.equal((await login(c, s, "0000", "user", { susyId: s.susyId, serial: s.serial + 1 })).raw.length, 0);
+    assert.equal((await login(c, s, "0000", "user", { susyId: s.susyId, serial: s.serial + 1 }, SILENCE_MS)).raw.length, 0);
     assert.equal(s.stats.ignored, 1);
     assert.equal((await login(c, s, "0000", "user", { susyId: ANY_SUSY_ID, serial: s.serial })).header?.errorCode, 0);
     assert.equal((await ask(c, s, QUERIES.energy, { susyId: s.susyId, serial: s.serial })).headers[0].errorCode, 0);
@@ -336,8 +356,8 @@ describe("network", () => {
   it("sleeping: no answer within 300 ms, not even to discovery; answers again once awake", async () => {
     const s = await sim({ sleeping: true });
     const c = await socket();
-    assert.equal((await login(c, s)).raw.length, 0);
-    assert.equal((await exchange(c, buildDiscovery(), s.port)).length, 0);
+    assert.equal((await login(c, s, "0000", "user", undefined, SILENCE_MS)).raw.length, 0);
+    assert.equal((await exchange(c, buildDiscovery(), s.port, SILENCE_MS)).length, 0);
     s.setSleeping(false);
     assert.equal((await login(c, s)).header?.errorCode, 0);
   });
@@ -346,13 +366,13 @@ describe("network", () => {
     const lostRequests = await sim({ lossRequests: 1 });
     const lostAnswers = await sim({ lossAnswers: 1 });
     const c = await socket();
-    assert.equal((await login(c, lostRequests)).raw.length, 0);
-    assert.equal((await login(c, lostAnswers)).raw.length, 0);
+    assert.equal((await login(c, lostRequests, "0000", "user", undefined, SILENCE_MS)).raw.length, 0);
+    assert.equal((await login(c, lostAnswers, "0000", "user", undefined, SILENCE_MS)).raw.length, 0);
     assert.deepEqual([lostRequests.stats.dropped, lostRequests.stats.logins], [1, 0]);
     assert.deepEqual([lostAnswers.stats.dropped, lostAnswers.stats.logins], [1, 1]);
     const twins = [await sim({ lossAnswers: 0.5, seed: 7 }), await sim({ lossAnswers: 0.5, seed: 7 })];
     for (let i = 0; i < 40; i++) for (const t of twins) c.send(buildDiscovery(), t.port, "127.0.0.1");
-    await new Promise((r) => setTimeout(r, 150));
+    await until(() => twins.every((t) => t.stats.received === 40));
     assert.equal(twins[0].stats.dropped, twins[1].stats.dropped);
     assert.ok(twins[0].stats.dropped > 5 && twins[0].stats.dropped < 35, String(twins[0].stats.dropped));
   });
@@ -385,7 +405,7 @@ describe("network", () => {
     const junk = [Buffer.alloc(0), Buffer.from("hello"), Buffer.from("534d4100ffff02a0", "hex"), login0.subarray(0, 40),
       Buffer.concat([login0.subarray(0, 54), Buffer.alloc(4)]), ...meter, Buffer.alloc(600, 0x53)];
     for (const j of junk) c.send(j, s.port, "127.0.0.1");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => s.stats.received >= junk.length);
     assert.equal(s.stats.malformed, junk.length);
     assert.ok(events.filter((k) => k === "malformed").length === junk.length);
     assert.equal((await login(c, s)).header?.errorCode, 0);

@@ -36,7 +36,7 @@ async function receiver(): Promise<{ port: number; got: Buffer[] }> {
   return { port: s.address().port, got };
 }
 
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) assert.fail(`condition not met in ${ms} ms`);
