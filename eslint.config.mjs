@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "build/", ".cache/", "test-artifacts/", ".node-red-demo/", "resources/settings-rules.js"] },
+  { ignores: ["node_modules/", "dist/", "build/", ".cache/", "test-artifacts/", ".node-red-demo/", "resources/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -27,14 +27,5 @@ export default tseslint.config(
       }
     },
     rules: { "@typescript-eslint/no-require-imports": "off" }
-  },
-  {
-    // Editor scripts, served by Node-RED at resources/@speedwire/node-red-sma/: browser scripts, not CommonJS.
-    files: ["resources/**/*.js"],
-    languageOptions: {
-      sourceType: "script",
-      globals: { window: "readonly", document: "readonly", RED: "readonly", $: "readonly", setTimeout: "readonly", clearTimeout: "readonly" }
-    },
-    rules: { "no-var": "off", "prefer-const": "off", strict: ["error", "function"], "no-implicit-globals": "error" }
   }
 );

@@ -127,7 +127,7 @@ test("the tarball of a clean clone holds what Node-RED and require() need, and n
     const icons = [...editor.matchAll(/\bicon:\s*"([^"]+)"/g)].map((m) => m[1]);
     for (const t of packageNodeTypes().filter((i) => i.set === set)) icons.push(`${t.type}.svg`);
     for (const icon of icons) assert.ok(has(`${dir}/icons/${icon}`), `${set}: icon ${icon}`);
-    // The editor scripts it loads from resources/ (settings-rules.js is written by the build, not in git).
+    // The editor scripts it loads from resources/ (built from nodes/<set>/editor.ts by prepare, not in git).
     for (const [, script] of editor.matchAll(/resources\/@speedwire\/node-red-sma\/([\w.-]+)/g)) assert.ok(has(`resources/${script}`), `${set}: resources/${script}`);
   }
   for (const f of ["package.json", "README.md", "LICENSE", PKG.main, PKG.types]) assert.ok(has(f), f);

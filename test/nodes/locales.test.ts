@@ -68,12 +68,9 @@ it("every key a dialog asks for (data-i18n in its template, t(\"...\") in its sc
   for (const set of SETS) {
     const html = fs.readFileSync(path.join(repoRoot(), "nodes", set, `${set}.html`), "utf8");
     const used = [...html.matchAll(/data-i18n="(?:\[\w+\])?([\w.]+)"/g)].map((m) => m[1]);
-    // Its own scripts (not the shared helpers or the rules): t("literal.key") calls.
-    for (const [, file] of html.matchAll(/src="resources\/@speedwire\/node-red-sma\/([\w-]+\.js)"/g)) {
-      if (file === "sma-editor.js" || file === "settings-rules.js") continue;
-      const js = fs.readFileSync(path.join(repoRoot(), "resources", file), "utf8");
-      used.push(...[...js.matchAll(/\bt\("([\w.]+)"/g)].map((m) => m[1]).filter((k) => !k.endsWith(".")));
-    }
+    // Its dialog's code (nodes/<set>/editor.ts; not the shared helpers or the rules): t("literal.key") calls.
+    const js = fs.readFileSync(path.join(repoRoot(), "nodes", set, "editor.ts"), "utf8");
+    used.push(...[...js.matchAll(/\bt\("([\w.]+)"/g)].map((m) => m[1]).filter((k) => !k.endsWith(".")));
     assert.ok(used.length > 0, set);
     for (const lang of LANGS) {
       for (const key of used) assert.equal(typeof lookup(catalog(set, lang), key), "string", `${set} ${lang}: ${key}`);
