@@ -14,3 +14,5 @@ export * from "./link";
 export * from "./fragments";
 export * from "./trace";
 export * from "./device-clock";
+export * from "./diagnose";
+export * from "./diagnose-text";
