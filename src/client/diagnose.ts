@@ -232,7 +232,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   }
 
   // 6. Energy meters heard by this process, and a Home Manager that answers identify but sends its data elsewhere.
-  if (o.meters) await meterSteps(o.meters, o.discovery, add);
+  if (o.meters) steps.push(...await meterSteps(o.meters, o.discovery));
   return result(verdict, address, clockDriftS);
 }
 
@@ -280,8 +280,15 @@ function loginVerdict(err: SmaError, heard: Heard, moreGarbage: number, add: (s:
   }
 }
 
-async function meterSteps(m: { sinceMs: number; listening?: boolean }, discovery: DiagnoseOptions["discovery"],
-  add: (s: DiagnoseStepName, ok: boolean, c: DiagnoseCode, d?: DiagnoseStep["data"]) => void): Promise<void> {
+/**
+ * The meter steps alone: which meters the listeners of this process heard within m.sinceMs, and (with discovery
+ * targets) meters or Home Managers that answer the search but whose data did not arrive here.
+ */
+export async function meterSteps(m: { sinceMs: number; listening?: boolean }, discovery?: DiagnoseOptions["discovery"]): Promise<DiagnoseStep[]> {
+  const steps: DiagnoseStep[] = [];
+  const add = (step: DiagnoseStepName, ok: boolean, code: DiagnoseCode, data: DiagnoseStep["data"] = {}): void => {
+    steps.push({ step, ok, code, data });
+  };
   const heard: HeardMeter[] = metersHeard(m.sinceMs);
   if (!(m.listening ?? meterListenersOpen() > 0) && heard.length === 0) add("meters", true, "meters.no-listener");
   else if (heard.length === 0) add("meters", false, "meters.none", { seconds: Math.round(m.sinceMs / 1000) });
@@ -291,18 +298,19 @@ async function meterSteps(m: { sinceMs: number; listening?: boolean }, discovery
       ageS: Math.round((Date.now() - h.lastAt) / 1000), count: h.count,
     });
   }
-  if (!discovery) return;
+  if (!discovery) return steps;
   let found;
   try {
     found = await discover({ ...discovery, byAddress: true });
   } catch {
-    return;
+    return steps;
   }
   const serials = new Set(heard.map((h) => h.serial));
   for (const d of found) {
     if (d.serial === undefined || d.susyId === undefined || meterVariantOf(d.susyId) === null || serials.has(d.serial)) continue;
     add("meters", false, "meters.direct", { serial: d.serial, susyId: d.susyId, address: d.address });
   }
+  return steps;
 }
 
 function protocolList(p: Set<number>): string {
