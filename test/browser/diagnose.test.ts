@@ -20,7 +20,7 @@ test("editor: Diagnose lists each step and the verdict for the settings in the d
   const tgz = await packPackage();
   const flows = [
     { id: "tab1", type: "tab", label: "sma" },
-    { id: "inv1", type: "sma-inverter", name: "roof", host: "127.0.0.2", port: "9522", serial: "", group: "user", timeout: "300", retries: "1" },
+    { id: "inv1", type: "sma-inverter", name: "roof", host: "127.0.0.2", port: "9522", serial: "", group: "user", timeout: "2000", retries: "1" },
   ];
   await withEditor(t, { name: "diagnose", installPackageTgz: tgz, flows }, async ({ page }) => {
     await page.evaluate(`RED.editor.editConfig("", "sma-inverter", "inv1")`);

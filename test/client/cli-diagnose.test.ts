@@ -17,10 +17,11 @@ after(async () => {
 
 interface Out { code: number | null; out: string; err: string; json: { verdict: string; steps: { step: string; ok: boolean; text: string; code: string }[] } }
 
-function run(args: string[], opts: { password?: string; input?: string } = {}): Promise<Out> {
+/** --timeout: 300 ms where the device is silent (no-answer), 2000 where it answers (a busy machine is slow, not lossy). */
+function run(args: string[], opts: { password?: string; input?: string; timeout?: number } = {}): Promise<Out> {
   const env = { ...process.env, SMA_PASSWORD: opts.password };
   if (opts.password === undefined) delete env.SMA_PASSWORD;
-  const child = spawn(process.execPath, [TOOL, "diagnose", ...args, "--timeout", "300"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [TOOL, "diagnose", ...args, "--timeout", String(opts.timeout ?? 2000)], { env, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += String(d)));
@@ -75,7 +76,7 @@ describe("sma-speedwire diagnose (compiled bin)", () => {
 
   it("encrypted: exit 1", async () => {
     const s = await sim({ encrypted: true });
-    const r = await run(["127.0.0.1", "--port", String(s.port), "--json"], { password: "S3cret" });
+    const r = await run(["127.0.0.1", "--port", String(s.port), "--json"], { password: "S3cret", timeout: 300 });
     assert.equal(r.code, 1);
     assert.equal(r.json.verdict, "encrypted");
     assert.match(r.json.steps.map((x) => x.text).join(" "), /encryption is on/);
@@ -83,10 +84,10 @@ describe("sma-speedwire diagnose (compiled bin)", () => {
 
   it("no-answer: exit 1 for a sleeping device; plain output ends with the verdict", async () => {
     const s = await sim({ sleeping: true });
-    const r = await run(["127.0.0.1", "--port", String(s.port), "--json"], { password: "S3cret" });
+    const r = await run(["127.0.0.1", "--port", String(s.port), "--json"], { password: "S3cret", timeout: 300 });
     assert.equal(r.code, 1);
     assert.equal(r.json.verdict, "no-answer");
-    const plain = await run(["127.0.0.1", "--port", String(s.port)], { password: "S3cret" });
+    const plain = await run(["127.0.0.1", "--port", String(s.port)], { password: "S3cret", timeout: 300 });
     assert.equal(plain.code, 1);
     assert.match(plain.out, /FAIL identify +Nothing answers/);
     assert.match(plain.out.trim().split("\n").pop() ?? "", /^Verdict: no-answer/);
@@ -94,7 +95,7 @@ describe("sma-speedwire diagnose (compiled bin)", () => {
 
   it("login-refused: exit 1; a usage error exits 2", async () => {
     const s = await sim({ refuseLoginsMs: 60_000 });
-    const r = await run(["127.0.0.1", "--port", String(s.port), "--json"], { password: "S3cret" });
+    const r = await run(["127.0.0.1", "--port", String(s.port), "--json"], { password: "S3cret", timeout: 300 });
     assert.equal(r.code, 1);
     assert.equal(r.json.verdict, "login-refused");
     const u = await run(["127.0.0.1", "--group", "admin"], { password: "x" });

@@ -7,14 +7,46 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { DIAGNOSE_CODES, DIAGNOSE_TEXT_EN, MeterListener, diagnose, stepText, type Diagnosis, type DiagnoseOptions } from "../../src/client";
 import { SimulatedInverter, SimulatedMeter } from "../../src/simulator";
-import { writeNet2Datagram } from "../../src/protocol";
+import { Command, QUERY_NAMES, decodeInverterDatagram, writeNet2Datagram } from "../../src/protocol";
+
+/** A loopback relay to the simulator that drops every login: a device that answers identify but never the login. */
+async function dropLogins(target: number): Promise<number> {
+  const front = dgram.createSocket("udp4");
+  const backs = new Map<string, dgram.Socket>();
+  cleanup.push(async () => {
+    for (const b of backs.values()) await new Promise<void>((r) => b.close(() => r()));
+    await new Promise<void>((r) => front.close(() => r()));
+  });
+  front.on("message", (msg, rinfo) => {
+    let command: number | undefined;
+    try {
+      command = decodeInverterDatagram(msg).header.command;
+    } catch {
+      // not Speedwire: passed on
+    }
+    if (command === Command.LOGIN) return;
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let back = backs.get(key);
+    if (!back) {
+      back = dgram.createSocket("udp4");
+      back.on("message", (answer) => front.send(answer, rinfo.port, rinfo.address));
+      back.bind(0, "127.0.0.1");
+      backs.set(key, back);
+    }
+    back.send(msg, target, "127.0.0.1");
+  });
+  await new Promise<void>((r) => front.bind(0, "127.0.0.1", () => r()));
+  return front.address().port;
+}
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
+/** Short waits where the device is silent; where it answers, ANSWERS (a busy machine must not turn answers into loss). */
 const FAST = { timeoutMs: 300, retries: 1, linkProbes: 3, bindAddress: "127.0.0.1" } as const;
+const ANSWERS = { timeoutMs: 2000 } as const;
 
 async function sim(o: ConstructorParameters<typeof SimulatedInverter>[0] = {}): Promise<SimulatedInverter> {
   const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false, serial: 3000000111, ...o });
@@ -37,7 +69,7 @@ const step = (d: Diagnosis, code: string): Diagnosis["steps"][number] => {
 describe("diagnose", () => {
   it("ok: identifies, logs in, reads every value group once, times the link, and does not guess the clock", async () => {
     const s = await sim({ unsupported: ["batterySoc"], unknown: ["batteryInfo"] });
-    const d = await run(s, { serial: 3000000111 });
+    const d = await run(s, { serial: 3000000111, ...ANSWERS });
     assert.equal(d.verdict, "ok");
     assert.deepEqual(step(d, "identify.ok").data.serial, 3000000111);
     step(d, "serial.match");
@@ -58,7 +90,7 @@ describe("diagnose", () => {
 
   it("wrong-password: 0x0100 with the RID hint", async () => {
     const s = await sim();
-    const d = await run(s, { password: "wrong" });
+    const d = await run(s, { password: "wrong", ...ANSWERS });
     assert.equal(d.verdict, "wrong-password");
     assert.equal(step(d, "login.wrong-password").data.code, "0x0100");
     assert.match(stepText(step(d, "login.wrong-password")), /RID/);
@@ -75,7 +107,7 @@ describe("diagnose", () => {
     const s = await sim();
     let logins = 0;
     s.on("request", (r: { kind: string }) => void (r.kind === "login" && logins++));
-    const d = await run(s, { serial: 3000000999 });
+    const d = await run(s, { serial: 3000000999, ...ANSWERS });
     assert.equal(d.verdict, "other-serial");
     assert.deepEqual(step(d, "serial.other").data, { expected: 3000000999, found: 3000000111, susyId: s.options.susyId ?? step(d, "identify.ok").data.susyId });
     assert.equal(logins, 0);
@@ -127,12 +159,46 @@ describe("diagnose", () => {
     await new Promise<void>((resolve) => listener.once("meter", () => resolve()));
     const s = await sim();
     const hm = await sim({ serial: 3000000372, susyId: 372 });
-    const d = await run(s, { meters: { sinceMs: 5000 }, discovery: { targets: [{ address: "127.0.0.1", port: hm.port }], devicePort: hm.port, timeoutMs: 300 } });
+    const d = await run(s, { ...ANSWERS, meters: { sinceMs: 5000 }, discovery: { targets: [{ address: "127.0.0.1", port: hm.port }], devicePort: hm.port, timeoutMs: 300 } });
     assert.equal(d.verdict, "ok");
     const heard = d.steps.filter((x) => x.code === "meters.heard").map((x) => x.data);
     assert.ok(heard.some((h) => h.serial === 1900000777 && h.address === "127.0.0.1" && h.cast === "unicast"), JSON.stringify(heard));
     assert.deepEqual(step(d, "meters.direct").data, { serial: 3000000372, susyId: 372, address: "127.0.0.1" });
     await meter.stop();
+  });
+
+  it("a device that answers identify but never the login: no-answer, with the ennexOS / encryption hint", async () => {
+    const s = await sim();
+    const port = await dropLogins(s.port);
+    const d = await run({ port });
+    assert.equal(d.verdict, "no-answer");
+    step(d, "identify.ok");
+    assert.match(stepText(step(d, "login.silent")), /ennexOS/);
+  });
+
+  it("a device that knows none of the value groups (0x0014 for all): the values step says ennexOS-style", async () => {
+    const s = await sim({ unknown: [...QUERY_NAMES] });
+    const d = await run(s, ANSWERS);
+    const e = step(d, "values.ennexos");
+    assert.equal(e.ok, false);
+    assert.equal(e.data.count, QUERY_NAMES.length);
+    assert.ok(!codes(d).includes("values.has"));
+  });
+
+  it("the device clock from a time record the device pushed during the check (device minus host)", async () => {
+    const s = await sim({ clockOffsetS: 42, timePushMs: 0 });
+    let pushed = false;
+    s.on("request", (r: { kind: string }) => {
+      if (r.kind === "query" && !pushed) {
+        pushed = true;
+        void s.pushTime();
+      }
+    });
+    const d = await run(s, ANSWERS);
+    assert.equal(d.verdict, "ok");
+    const c = step(d, "clock.ok");
+    assert.ok(Math.abs(Number(c.data.driftS) - 42) <= 2, JSON.stringify(c.data));
+    assert.equal(d.clockDriftS, c.data.driftS);
   });
 
   it("has an English text for every code and verdict", () => {

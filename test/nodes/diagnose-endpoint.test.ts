@@ -47,14 +47,14 @@ describe("POST /sma-speedwire/diagnose", () => {
     await sim.start();
     const meterPort = await freePort();
     await load([inverterNode, meterNode], [
-      { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(sim.port), serial: "3000000444", group: "user", timeout: "300", retries: "1" },
+      { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(sim.port), serial: "3000000444", group: "user", timeout: "2000", retries: "1" },
       { id: "m", type: "sma-energy-meter", group: "127.0.0.1", port: String(meterPort), iface: "", serial: "", throttle: "0", onlyChanges: false, watchdog: "0", wires: [[]] },
     ], { inv: { password: PASSWORD } });
     const meter = new SimulatedMeter({ variant: "shm20", serial: 3000000555, address: "127.0.0.1", port: meterPort, intervalMs: 100 });
     cleanup.push(() => meter.stop());
     await meter.start();
     await meter.sendNow();
-    const dialog = { id: "inv", host: "127.0.0.1", port: String(sim.port), serial: "3000000444", group: "user", timeout: "300", retries: "1" };
+    const dialog = { id: "inv", host: "127.0.0.1", port: String(sim.port), serial: "3000000444", group: "user", timeout: "2000", retries: "1" };
 
     const saved = await post({ ...dialog, password: UNCHANGED_PASSWORD });
     assert.equal(saved.status, 200, saved.text);
