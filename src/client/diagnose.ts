@@ -17,7 +17,7 @@ import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
   Command, QUERIES, QUERY_NAMES, SPEEDWIRE_PORT, answerCode, buildIdentify, decodeAnswer, hasSignature, hexCode, isKeyExchange,
-  meterVariantOf, readNet2, type QueryName, type UserGroupName,
+  DEVICE_TYPE_TAGS, meterVariantOf, readNet2, tagName, type EnumValue, type QueryName, type UserGroupName,
 } from "../protocol";
 import { SpeedwireClient } from "./client";
 import { discover, type DiscoverOptions } from "./discovery";
@@ -194,7 +194,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
     }
     const dev = session.identity;
     add("device", true, "device.ok", {
-      serial: dev?.serial ?? null, susyId: dev?.susyId ?? null, type: text(values.deviceType), name: text(values.deviceName),
+      serial: dev?.serial ?? null, susyId: dev?.susyId ?? null, type: text(values.deviceType, DEVICE_TYPE_TAGS), name: text(values.deviceName),
       firmware: text(values.firmware),
     });
     const list = (qs: QueryName[]): string => qs.map((q) => QUERIES[q].title).join(", ");
@@ -317,8 +317,15 @@ function protocolList(p: Set<number>): string {
   return p.size === 0 ? "none" : [...p].map((x) => hexCode(x)).join(", ");
 }
 
-function text(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
+/** A value as text: an enum by its tag's name (or number); null when the device sent none. */
+function text(v: unknown, tags?: Readonly<Record<number, string>>): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "object") {
+    const selected = (v as EnumValue).selected;
+    const name = tags ? tagName(tags, selected) : selected;
+    return name === null ? null : String(name);
+  }
+  return String(v);
 }
 
 /**

@@ -84,7 +84,10 @@ describe("diagnose", () => {
     // No time record arrived: null, never a guess.
     step(d, "clock.none");
     assert.equal(d.clockDriftS, null);
-    assert.equal(step(d, "device.ok").data.serial, 3000000111);
+    const device = step(d, "device.ok").data;
+    assert.equal(device.serial, 3000000111);
+    assert.match(String(device.type), /^[\w .()/-]+$/, "the type by its name (or tag number), not an object");
+    assert.match(String(device.firmware), /^\d+\.\d+\.\d+\.\w$/);
     for (const x of d.steps) assert.doesNotMatch(stepText(x), /__[a-zA-Z]+__/, x.code);
   });
 
