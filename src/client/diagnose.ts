@@ -44,7 +44,7 @@ export const DIAGNOSE_CODES = [
   "values.has", "values.none", "values.unknown", "values.ennexos", "values.error",
   "link.ok", "link.poor", "link.none",
   "clock.ok", "clock.none",
-  "meters.heard", "meters.none", "meters.no-listener", "meters.direct",
+  "meters.heard", "meters.heard-group", "meters.none", "meters.no-listener", "meters.direct",
 ] as const;
 export type DiagnoseCode = (typeof DIAGNOSE_CODES)[number];
 export type DiagnoseStepName = "identify" | "serial" | "login" | "device" | "values" | "link" | "clock" | "meters";
@@ -293,7 +293,7 @@ export async function meterSteps(m: { sinceMs: number; listening?: boolean }, di
   if (!(m.listening ?? meterListenersOpen() > 0) && heard.length === 0) add("meters", true, "meters.no-listener");
   else if (heard.length === 0) add("meters", false, "meters.none", { seconds: Math.round(m.sinceMs / 1000) });
   for (const h of heard) {
-    add("meters", true, "meters.heard", {
+    add("meters", true, h.cast === "unicast" ? "meters.heard" : "meters.heard-group", {
       serial: h.serial, susyId: h.susyId, address: h.address, port: h.port, cast: h.cast, protocol: hexCode(h.protocol),
       ageS: Math.round((Date.now() - h.lastAt) / 1000), count: h.count,
     });

@@ -117,7 +117,7 @@ describe("sma-speedwire diagnose (compiled bin)", () => {
       "--targets", `127.0.0.1:${hm.port}`], { password: "S3cret" });
     assert.equal(r.code, 0, r.out + r.err);
     const meters = r.json.steps.filter((x) => x.step === "meters").map((x) => x.text);
-    assert.ok(meters.some((t) => /Energy meter 1900000888 .*127\.0\.0\.1:\d+ \(unicast\)/.test(t)), meters.join("\n"));
+    assert.ok(meters.some((t) => /Energy meter 1900000888 .*127\.0\.0\.1:\d+, sent unicast to this host/.test(t)), meters.join("\n"));
     assert.ok(meters.some((t) => /3000000372 at 127\.0\.0\.1 .*direct meter communication/.test(t)), meters.join("\n"));
   });
 });
