@@ -197,7 +197,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
       serial: dev?.serial ?? null, susyId: dev?.susyId ?? null, type: text(values.deviceType, DEVICE_TYPE_TAGS), name: text(values.deviceName),
       firmware: text(values.firmware),
     });
-    const list = (qs: QueryName[]): string => qs.map((q) => QUERIES[q].title).join(", ");
+    const list = (qs: QueryName[]): string => qs.map((q) => QUERIES[q].title).join("; ");
     if (has.length > 0) add("values", true, "values.has", { count: has.length, groups: list(has) });
     if (none.length > 0) add("values", true, "values.none", { count: none.length, groups: list(none) });
     if (unknown.length > 0) {
