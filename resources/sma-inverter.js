@@ -12,6 +12,8 @@
     var editingId = null;
     // Each search gets a token so that a late answer never fills a dialog opened after it.
     var searchToken = 0;
+    // Likewise for Diagnose.
+    var diagnoseToken = 0;
 
     function rules() {
         return window.SmaSettingsRules;
@@ -187,6 +189,63 @@
             });
     }
 
+    /**
+     * Runs Diagnose on the runtime with the dialog's settings (saved or not) and lists each step in the user's
+     * language. The password typed here goes with the request; the stored-password placeholder makes the runtime
+     * use the deployed node's own (for its deployed host only).
+     */
+    function runDiagnose(id) {
+        var msg = $("#sma-inverter-diagnose-msg");
+        var list = $("#sma-inverter-diagnose-steps");
+        var button = $("#sma-inverter-diagnose");
+        var token = ++diagnoseToken;
+        var field = function (name) {
+            return rules().text($("#node-config-input-" + name).val());
+        };
+        button.prop("disabled", true);
+        list.empty().hide();
+        msg.removeClass("sma-error").text(t("diagnose.running"));
+        $.ajax({
+            url: "sma-speedwire/diagnose",
+            method: "POST",
+            contentType: "application/json",
+            dataType: "json",
+            data: JSON.stringify({
+                id: id, host: field("host"), port: field("port"), serial: field("serial"), group: $("#node-config-input-group").val(),
+                timeout: field("timeout"), retries: field("retries"), password: $("#node-config-input-password").val()
+            })
+        })
+            .done(function (d) {
+                if (token !== diagnoseToken) {
+                    return;
+                }
+                msg.text("");
+                (d.steps || []).forEach(function (step) {
+                    var li = $("<li>").toggleClass("sma-fail", !step.ok).attr("data-code", step.code);
+                    $("<i>").addClass("fa " + (step.ok ? "fa-check" : "fa-times")).appendTo(li);
+                    $("<span>").text(" " + t("diagnose." + step.code, step.data || {})).appendTo(li);
+                    list.append(li);
+                });
+                $("<li>").addClass("sma-verdict").attr("data-verdict", d.verdict)
+                    .text(t("diagnose.verdictLabel", { verdict: t("diagnose.verdict." + d.verdict) })).appendTo(list);
+                list.show();
+            })
+            .fail(function (xhr, textStatus, errorThrown) {
+                if (token !== diagnoseToken) {
+                    return;
+                }
+                var code = xhr.responseJSON && xhr.responseJSON.code;
+                var key = xhr.status === 429 ? "diagnose.tooMany" : code === "nopassword" ? "diagnose.noPassword"
+                    : code === "otherhost" ? "diagnose.otherHost" : null;
+                msg.addClass("sma-error").text(key ? t(key) : t("diagnose.failed", {
+                    status: xhr.status, message: (xhr.responseJSON && xhr.responseJSON.error) || ajaxError(xhr, textStatus, errorThrown)
+                }));
+            })
+            .always(function () {
+                button.prop("disabled", false);
+            });
+    }
+
     function updatePasswordHint() {
         var v = $("#node-config-input-password").val();
         var hint = $("#sma-inverter-password-hint");
@@ -214,6 +273,7 @@
     function stopEditing() {
         editingId = null;
         searchToken++;
+        diagnoseToken++;
     }
 
     /** Range validators: the rule of one field as a Node-RED validator. */
@@ -278,6 +338,10 @@
             $("#sma-inverter-trace").on("click", function (event) {
                 event.preventDefault();
                 downloadTrace(node.id);
+            });
+            $("#sma-inverter-diagnose").on("click", function (event) {
+                event.preventDefault();
+                runDiagnose(node.id);
             });
             $("#node-config-input-password").on("change keyup input paste", updatePasswordHint);
             updatePasswordHint();
