@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: the performance figures of README "Performance". Each figure is the median of several runs
+// `npm run bench`: the performance figures of docs/PERFORMANCE.md. Each figure is the median of several runs
 // after a warm-up; figures compared with a baseline measure both side by side in the same run. Prints a table,
 // then details, then as its LAST line one JSON object with the figures.
 //

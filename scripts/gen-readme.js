@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Writes the README's generated tables (value table, meter channels) from the code's own tables.
-// `node scripts/gen-readme.js --check` exits 1 when the README is out of date (the tests call it).
+// Writes the generated tables from the code's own tables: the value table in README.md, the meter channels in
+// docs/NODES.md (each between <!-- generated:NAME --> and <!-- /generated:NAME -->, in exactly one of FILES).
+// `node scripts/gen-readme.js --check` exits 1 when a table is out of date (the tests call it).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -42,24 +43,25 @@ function meterTable() {
 
 const SECTIONS = { values: valueTable, meter: meterTable };
 
-function render(text) {
-  let out = text;
-  for (const [name, fn] of Object.entries(SECTIONS)) {
-    const re = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
-    if (!re.test(out)) throw new Error(`README has no generated:${name} section`);
-    out = out.replace(re, (_m, open, close) => `${open}\n${fn()}\n${close}`);
-  }
-  return out;
-}
+/** The files that hold generated tables, relative to the repository. */
+const FILES = ["README.md", path.join("docs", "NODES.md")];
 
-const file = path.join(root, "README.md");
-const text = fs.readFileSync(file, "utf8");
-const next = render(text);
+const marker = (name) => new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
+
+const texts = new Map(FILES.map((f) => [f, fs.readFileSync(path.join(root, f), "utf8")]));
+const next = new Map(texts);
+for (const [name, fn] of Object.entries(SECTIONS)) {
+  const holders = FILES.filter((f) => marker(name).test(texts.get(f)));
+  if (holders.length !== 1) throw new Error(`generated:${name} must be in exactly one of ${FILES.join(", ")} (found in ${holders.length})`);
+  const f = holders[0];
+  next.set(f, next.get(f).replace(marker(name), (_m, open, close) => `${open}\n${fn()}\n${close}`));
+}
+const stale = FILES.filter((f) => next.get(f) !== texts.get(f));
 if (process.argv.includes("--check")) {
-  if (next !== text) {
-    console.error("README.md generated tables are out of date: run `npm run build && node scripts/gen-readme.js`");
+  if (stale.length > 0) {
+    console.error(`generated tables out of date in ${stale.join(", ")}: run \`npm run build && node scripts/gen-readme.js\``);
     process.exit(1);
   }
 } else {
-  fs.writeFileSync(file, next);
+  for (const f of stale) fs.writeFileSync(path.join(root, f), next.get(f));
 }

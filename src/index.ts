@@ -7,6 +7,8 @@ export {
   type ClientOptions, type InverterOptions, type InverterState, type ReadResult, type DiscoverOptions, type DiscoveredDevice,
   type DiscoveryTarget, type MeterListenerOptions, type MeterEvent, type Endpoint, type SmaErrorCode,
   parseTrace, TRACE_LIMITS, type SessionTrace, type TraceEntry, type DeviceClockReading,
+  diagnose, meterSteps, stepText, DIAGNOSE_CODES, DIAGNOSE_VERDICTS, DIAGNOSE_TEXT_EN, type Diagnosis, type DiagnoseOptions,
+  type DiagnoseStep, type DiagnoseVerdict, type DiagnoseCode, metersHeard, type HeardMeter,
 } from "./client";
 export {
   VALUES, QUERIES, QUERY_NAMES, OBIS_CHANNELS, SPEEDWIRE_PORT, MULTICAST_GROUP, queriesFor, resolveName, DecodeError,

@@ -1,12 +1,39 @@
-/** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery. */
-import { distinctValues } from "../../src/protocol";
-import { discover, ipv4Interfaces, type DiscoveredDevice } from "../../src/client";
+/** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery, diagnose. */
+import { SPEEDWIRE_PORT, distinctValues } from "../../src/protocol";
+import { diagnose, discover, ipv4Interfaces, meterListenersOpen, type DiscoveredDevice } from "../../src/client";
+import { inverterSettings } from "../../src/client/settings-rules";
 import type { NodeAPI } from "node-red";
 import { discoverySettings } from "./settings";
 import type { InverterConfigNode } from "./query-node";
 
 /** Trace downloads: at most this many per window for the whole runtime (each copies up to 128 KB of datagrams). */
 export const TRACE_RATE = { max: 10, windowMs: 60_000 } as const;
+
+/**
+ * Diagnose runs: at most this many per window for the whole runtime (each sends a few dozen datagrams to one host
+ * and may search the discovery targets), and at most `running` at once.
+ */
+export const DIAGNOSE_RATE = { max: 6, windowMs: 60_000, running: 2 } as const;
+/** How far back Diagnose looks at what the deployed sma-energy-meter listeners heard. */
+export const DIAGNOSE_METER_WINDOW_MS = 10_000;
+/** What Node-RED's editor sends for a password credential that was not changed in the dialog. */
+export const UNCHANGED_PASSWORD = "__PWRD__";
+
+/** A sliding-window limit: false (and a 429 answered) when the window is full. */
+function limiter(max: number, windowMs: number, what: string): (res: { set(k: string, v: string): unknown; status(n: number): { json(v: unknown): unknown } }) => boolean {
+  const asked: number[] = [];
+  return (res) => {
+    const now = Date.now();
+    while (asked.length > 0 && now - asked[0] > windowMs) asked.shift();
+    if (asked.length >= max) {
+      res.set("Retry-After", String(Math.ceil((windowMs - (now - asked[0])) / 1000)));
+      res.status(429).json({ error: `too many ${what}` });
+      return false;
+    }
+    asked.push(now);
+    return true;
+  };
+}
 
 /** Admin apps the endpoints are on: once per app, whichever of this package's node types loads first. */
 const registered = new WeakSet<object>();
@@ -31,17 +58,59 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     });
     searching.then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
   });
-  // The deployed inverter's last exchanges (no password in them), as Search: only for who may change inverters.
-  const asked: number[] = [];
-  RED.httpAdmin.get("/sma-speedwire/trace/:id", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
-    const now = Date.now();
-    while (asked.length > 0 && now - asked[0] > TRACE_RATE.windowMs) asked.shift();
-    if (asked.length >= TRACE_RATE.max) {
-      res.set("Retry-After", String(Math.ceil((TRACE_RATE.windowMs - (now - asked[0])) / 1000)));
-      res.status(429).json({ error: "too many trace downloads" });
+  // Diagnose: the checks of src/client/diagnose.ts against the host in the request (and, when a meter listener runs,
+  // a search of the configured discovery targets for a Home Manager that sends elsewhere). The password is the one
+  // typed in the dialog, or the deployed node's when the dialog sends Node-RED's placeholder (unchanged): that one
+  // goes only to the host and port the deployed node uses. The answer holds codes and figures, never the password.
+  const diagnoseLimit = limiter(DIAGNOSE_RATE.max, DIAGNOSE_RATE.windowMs, "diagnose runs");
+  let diagnosing = 0;
+  RED.httpAdmin.post("/sma-speedwire/diagnose", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
+    const body = (req.body && typeof req.body === "object" ? req.body : {}) as Record<string, unknown>;
+    const checked = inverterSettings({ host: body.host, port: body.port, serial: body.serial, group: body.group, timeout: body.timeout, retries: body.retries });
+    if (!checked.ok) {
+      res.status(400).json({ error: `${checked.field}: ${checked.reason}`, field: checked.field });
       return;
     }
-    asked.push(now);
+    const c = checked.value;
+    if (c.host === "") {
+      res.status(400).json({ error: "Diagnose needs a host", field: "host" });
+      return;
+    }
+    let password = typeof body.password === "string" ? body.password : undefined;
+    if (password === undefined || password === UNCHANGED_PASSWORD) {
+      const id = typeof body.id === "string" && /^[0-9a-zA-Z._-]{1,64}$/.test(body.id) ? body.id : "";
+      const node = id ? (RED.nodes.getNode(id) as InverterConfigNode | null) : null;
+      const saved = node?.type === "sma-inverter" ? node.credentials?.password : undefined;
+      const deployed = node?.session?.options;
+      if (saved === undefined || !deployed) {
+        res.status(400).json({ error: "no saved password: type the password", field: "password", code: "nopassword" });
+        return;
+      }
+      if (deployed.host !== c.host || deployed.port !== (c.port ?? SPEEDWIRE_PORT)) {
+        res.status(400).json({ error: "the saved password goes only to the deployed host: type the password", field: "password", code: "otherhost" });
+        return;
+      }
+      password = saved;
+    }
+    if (diagnosing >= DIAGNOSE_RATE.running) {
+      res.set("Retry-After", "5");
+      res.status(429).json({ error: "a diagnose is already running" });
+      return;
+    }
+    if (!diagnoseLimit(res)) return;
+    diagnosing++;
+    const listening = meterListenersOpen() > 0;
+    diagnose({
+      host: c.host, port: c.port, serial: c.serial, group: c.group, password, timeoutMs: c.timeoutMs, retries: c.retries,
+      meters: { sinceMs: DIAGNOSE_METER_WINDOW_MS, listening }, discovery: listening ? discoverySettings(RED) : undefined,
+    }).then((d) => res.json(d), (e: Error) => res.status(500).json({ error: e.message })).finally(() => {
+      diagnosing--;
+    });
+  });
+  // The deployed inverter's last exchanges (no password in them), as Search: only for who may change inverters.
+  const traceLimit = limiter(TRACE_RATE.max, TRACE_RATE.windowMs, "trace downloads");
+  RED.httpAdmin.get("/sma-speedwire/trace/:id", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
+    if (!traceLimit(res)) return;
     const id = String(req.params.id);
     const node = /^[0-9a-zA-Z._-]{1,64}$/.test(id) ? (RED.nodes.getNode(id) as InverterConfigNode | null) : null;
     if (!node || node.type !== "sma-inverter" || !node.session) {

@@ -29,6 +29,8 @@ const STORED = "__PWRD__";
 let editingId: string | null = null;
 // Each search gets a token so that a late answer never fills a dialog opened after it.
 let searchToken = 0;
+// Likewise for Diagnose.
+let diagnoseToken = 0;
 
 function isSerial(v: unknown): boolean {
   return rules.text(v) === "" || rules.wholeNumber(v, rules.INVERTER_SERIAL) !== undefined;
@@ -165,6 +167,64 @@ function downloadTrace(id: string): void {
     });
 }
 
+/** Diagnose's answer, as far as the dialog shows it: each step's code and figures, and the verdict. */
+interface DiagnoseAnswer {
+  steps?: { ok?: boolean; code?: string; data?: Record<string, unknown> }[];
+  verdict?: string;
+}
+
+/**
+ * Runs Diagnose on the runtime with the dialog's settings (saved or not) and lists each step in the user's language.
+ * The password typed here goes with the request; the stored-password placeholder makes the runtime use the deployed
+ * node's own (for its deployed host only).
+ */
+function runDiagnose(id: string): void {
+  const msg = $("#sma-inverter-diagnose-msg");
+  const list = $("#sma-inverter-diagnose-steps");
+  const button = $("#sma-inverter-diagnose");
+  const token = ++diagnoseToken;
+  const field = (name: string): string => rules.text($(`#node-config-input-${name}`).val());
+  button.prop("disabled", true);
+  list.empty().hide();
+  msg.removeClass("sma-error").text(t("diagnose.running"));
+  $.ajax({
+    url: "sma-speedwire/diagnose",
+    method: "POST",
+    contentType: "application/json",
+    dataType: "json",
+    data: JSON.stringify({
+      id, host: field("host"), port: field("port"), serial: field("serial"), group: $("#node-config-input-group").val(),
+      timeout: field("timeout"), retries: field("retries"), password: $("#node-config-input-password").val(),
+    }),
+  })
+    .done((answer) => {
+      if (token !== diagnoseToken) return;
+      const d = (answer && typeof answer === "object" ? answer : {}) as DiagnoseAnswer;
+      msg.text("");
+      for (const step of d.steps || []) {
+        const li = $("<li>").toggleClass("sma-fail", !step.ok).attr("data-code", String(step.code));
+        $("<i>").addClass("fa " + (step.ok ? "fa-check" : "fa-times")).appendTo(li);
+        $("<span>").text(" " + t("diagnose." + String(step.code), step.data || {})).appendTo(li);
+        list.append(li);
+      }
+      $("<li>").addClass("sma-verdict").attr("data-verdict", String(d.verdict))
+        .text(t("diagnose.verdictLabel", { verdict: t("diagnose.verdict." + String(d.verdict)) })).appendTo(list);
+      list.show();
+    })
+    .fail((xhr, textStatus, errorThrown) => {
+      if (token !== diagnoseToken) return;
+      const body = (xhr.responseJSON && typeof xhr.responseJSON === "object" ? xhr.responseJSON : {}) as { code?: unknown; error?: unknown };
+      const key = xhr.status === 429 ? "diagnose.tooMany" : body.code === "nopassword" ? "diagnose.noPassword"
+        : body.code === "otherhost" ? "diagnose.otherHost" : null;
+      msg.addClass("sma-error").text(key ? t(key) : t("diagnose.failed", {
+        status: xhr.status, message: body.error || ajaxError(xhr, textStatus, errorThrown),
+      }));
+    })
+    .always(() => {
+      button.prop("disabled", false);
+    });
+}
+
 function updatePasswordHint(): void {
   const v = $("#node-config-input-password").val();
   const hint = $("#sma-inverter-password-hint");
@@ -187,6 +247,7 @@ function updateSerialHint(): void {
 function stopEditing(): void {
   editingId = null;
   searchToken++;
+  diagnoseToken++;
 }
 
 /** Range validators: the rule of one field as a Node-RED validator. */
@@ -205,6 +266,10 @@ function prepare(node: InverterNode): void {
   $("#sma-inverter-trace").on("click", (event) => {
     event.preventDefault();
     downloadTrace(node.id);
+  });
+  $("#sma-inverter-diagnose").on("click", (event) => {
+    event.preventDefault();
+    runDiagnose(node.id);
   });
   $("#node-config-input-password").on("change keyup input paste", updatePasswordHint);
   updatePasswordHint();

@@ -2,13 +2,18 @@
 /**
  * sma-speedwire: tools for one inverter from the command line. `trace` reads every value group once and writes the
  * session's trace (no password in it) for a bug report; `sma-speedwire-sim --replay` serves it back.
- * Subcommands are rows of COMMANDS (a `diagnose` goes beside `trace`).
+ * `diagnose` runs every check of src/client/diagnose.ts and prints each step with its fix (or JSON for scripts).
+ * Subcommands are rows of COMMANDS.
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { SpeedwireClient } from "../client/client";
 import { SmaError } from "../client/errors";
-import { QUERY_NAMES, SPEEDWIRE_PORT, type UserGroupName } from "../protocol";
+import { diagnose as runDiagnose, meterSteps, type DiagnoseOptions } from "../client/diagnose";
+import { DIAGNOSE_TEXT_EN, stepText } from "../client/diagnose-text";
+import { MeterListener } from "../client/meter-listener";
+import { parseTargets } from "../client/endpoints";
+import { MULTICAST_GROUP, QUERY_NAMES, SPEEDWIRE_PORT, type UserGroupName } from "../protocol";
 import { INVERTER_SERIAL, PORT } from "../client/settings-rules";
 
 interface Command {
@@ -20,6 +25,7 @@ const GENERAL = `Usage: sma-speedwire <command> [options]
 
 Commands:
   trace HOST    read every value group of one inverter once and write the exchange to a file (no password in it)
+  diagnose HOST check one inverter step by step (answer, serial, login, values, link, clock, meters) and say what to fix
 
 The password comes from the environment variable SMA_PASSWORD or is asked for (never on the command line).
 sma-speedwire <command> --help shows a command's options.
@@ -129,7 +135,116 @@ const trace: Command = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { trace };
+const DIAGNOSE_USAGE = `Usage: sma-speedwire diagnose HOST [options]
+
+Checks one inverter step by step and prints each step in plain words with the fix: does anything answer an identify
+(serial, SUSyID), does the serial match, the login (wrong password, refused, encryption, no answer), one read of each
+value group, round trip and loss, the device clock; with --meter the energy meters this host receives.
+
+  --port N            UDP port of the inverter (default ${SPEEDWIRE_PORT})
+  --serial N          serial number the setting holds (another device at HOST gets no login)
+  --group G           user | installer (default user)
+  --json              print one line of JSON: {"verdict": V, "steps": [{"step", "ok", "text", "code", "data"}, ...]}
+  --meter[=WHERE]     also listen for energy meters for --meter-seconds: WHERE is GROUP:PORT (multicast, default
+                      ${MULTICAST_GROUP}:${SPEEDWIRE_PORT}) or ADDRESS:PORT (unicast to this host's ADDRESS only)
+  --meter-seconds N   how long to listen (default 3)
+  --targets LIST      with --meter: where to search for a Home Manager that sends its data elsewhere
+                      (a.b.c.d[:port], comma separated; default the SMA multicast group)
+  --timeout MS        ms per attempt (default 1500)
+  -h, --help          this text
+
+Verdicts: ok, no-answer, other-serial, wrong-password, login-refused, encrypted, not-speedwire. Exit code 0 only
+for ok, 1 for any other verdict, 2 for a usage error.
+Password: environment variable SMA_PASSWORD, else asked for (not shown while typed).
+`;
+
+/** --meter's value: GROUP:PORT (a multicast group, joined) or ADDRESS:PORT (unicast to that local address). */
+function meterWhere(raw: string): { group: string | null; port: number; bindAddress?: string } {
+  if (raw === "") return { group: MULTICAST_GROUP, port: SPEEDWIRE_PORT };
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(raw);
+  const port = m?.[2] === undefined ? SPEEDWIRE_PORT : Number(m[2]);
+  if (!m || m[1].split(".").some((o) => Number(o) > 255) || port < 1 || port > 65535) {
+    throw new UsageError("--meter must be GROUP:PORT or ADDRESS:PORT (e.g. 239.12.255.254:9522)");
+  }
+  const first = Number(m[1].split(".")[0]);
+  return first >= 224 && first <= 239 ? { group: m[1], port } : { group: null, port, bindAddress: m[1] };
+}
+
+const diagnoseCommand: Command = {
+  usage: DIAGNOSE_USAGE,
+  async run(argv) {
+    // --meter takes an optional value: --meter=WHERE, or the next argument when it looks like ADDRESS:PORT.
+    const args: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      const next = argv[i + 1];
+      if (argv[i] !== "--meter") args.push(argv[i]);
+      else if (next !== undefined && /^\d[\d.]*:\d+$/.test(next)) args.push(`--meter=${argv[++i]}`);
+      else args.push("--meter=");
+    }
+    const { values: a, positionals } = parseArgs({
+      args, allowPositionals: true, strict: true,
+      options: {
+        port: { type: "string" }, serial: { type: "string" }, group: { type: "string", default: "user" }, json: { type: "boolean", default: false },
+        meter: { type: "string" }, "meter-seconds": { type: "string" }, targets: { type: "string" }, timeout: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    if (a.help) {
+      process.stdout.write(DIAGNOSE_USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError("give one HOST");
+    if (a.group !== "user" && a.group !== "installer") throw new UsageError("--group must be user or installer");
+    const options: DiagnoseOptions = {
+      host: positionals[0], port: whole(a.port, "port", PORT), serial: whole(a.serial, "serial", INVERTER_SERIAL), group: a.group as UserGroupName,
+      password: "", timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
+    };
+    const meter = a.meter === undefined ? undefined : meterWhere(a.meter);
+    const seconds = whole(a["meter-seconds"], "meter-seconds", { min: 1, max: 600 }) ?? 3;
+    if (a.targets !== undefined) {
+      const targets = parseTargets(a.targets);
+      if (targets.length === 0) throw new UsageError("--targets must be a.b.c.d or a.b.c.d:port, comma separated");
+      options.discovery = { targets };
+    } else if (meter) options.discovery = {};
+    options.password = await readPassword();
+    const say = (line: string): void => {
+      if (!a.json) process.stdout.write(line + "\n");
+    };
+    let listener: MeterListener | undefined;
+    if (meter) {
+      // Listens while the inverter is checked (at least --meter-seconds), then reports what arrived meanwhile.
+      listener = new MeterListener({ group: meter.group, port: meter.port, bindAddress: meter.bindAddress });
+      listener.on("error", () => undefined);
+      try {
+        await listener.ready();
+      } catch (e) {
+        say(`meters: cannot listen on ${meter.bindAddress ?? "0.0.0.0"}:${meter.port}: ${e instanceof Error ? e.message : String(e)}`);
+        listener = undefined;
+      }
+    }
+    const started = Date.now();
+    say(`Diagnosing ${options.host}:${options.port ?? SPEEDWIRE_PORT} as ${options.group} ...`);
+    const d = await runDiagnose(options);
+    if (meter) {
+      const rest = seconds * 1000 - (Date.now() - started);
+      if (listener && rest > 0) await new Promise((r) => setTimeout(r, rest));
+      // What arrived while the inverter was checked (at least --meter-seconds), and a Home Manager sending elsewhere.
+      d.steps.push(...await meterSteps({ sinceMs: Date.now() - started + 1000, listening: listener !== undefined }, options.discovery));
+      await listener?.close();
+    }
+    for (const s of d.steps) say(`${s.ok ? "ok  " : "FAIL"} ${s.step.padEnd(8)} ${stepText(s)}`);
+    say(`Verdict: ${d.verdict}: ${DIAGNOSE_TEXT_EN[`verdict.${d.verdict}`]}`);
+    if (a.json) {
+      process.stdout.write(JSON.stringify({
+        verdict: d.verdict, host: d.host, port: d.port, address: d.address, clockDriftS: d.clockDriftS,
+        steps: d.steps.map((s) => ({ step: s.step, ok: s.ok, text: stepText(s), code: s.code, data: s.data })),
+      }) + "\n");
+    }
+    return d.verdict === "ok" ? 0 : 1;
+  },
+};
+
+export const COMMANDS: Record<string, Command> = { trace, diagnose: diagnoseCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -16,3 +16,5 @@ export * from "./trace";
 export * from "./device-clock";
 export * from "./names";
 export * from "./queue";
+export * from "./diagnose";
+export * from "./diagnose-text";

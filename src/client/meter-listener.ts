@@ -113,6 +113,50 @@ function resolve(o: MeterListenerOptions): ResolvedMeterListenerOptions {
 const codeOf = (e: unknown, fallback: string): string =>
   typeof (e as { code?: unknown } | null)?.code === "string" ? (e as { code: string }).code : fallback;
 
+/** A meter whose datagrams a listener of this process decoded (for Diagnose: who sends here, from where, how). */
+export interface HeardMeter {
+  serial: number;
+  susyId: number;
+  /** Net 2 protocol id (0x6069, 0x6081). */
+  protocol: number;
+  address: string;
+  port: number;
+  /**
+   * "unicast": heard on a socket that joined no group (so sent to this host's address); "group": on a socket that
+   * joined the multicast group (the socket cannot tell multicast from unicast to this host).
+   */
+  cast: "unicast" | "group";
+  firstAt: number;
+  lastAt: number;
+  count: number;
+}
+
+/** Meters remembered by (serial, source address, port); the one heard from longest ago goes first beyond this. */
+export const MAX_HEARD_METERS = 64;
+const heardMeters = new Map<string, HeardMeter>();
+
+function noteMeter(d: MeterDatagram, from: Endpoint, cast: HeardMeter["cast"], at: number): void {
+  const key = `${d.serial}|${from.address}|${from.port}|${cast}`;
+  const h = heardMeters.get(key);
+  heardMeters.delete(key);
+  heardMeters.set(key, h ? { ...h, lastAt: at, count: h.count + 1 } : {
+    serial: d.serial, susyId: d.susyId, protocol: d.protocol, address: from.address, port: from.port,
+    cast, firstAt: at, lastAt: at, count: 1,
+  });
+  if (heardMeters.size > MAX_HEARD_METERS) heardMeters.delete(heardMeters.keys().next().value as string);
+}
+
+/** The meters any listener of this process heard within the last sinceMs, newest first. */
+export function metersHeard(sinceMs: number, now = Date.now()): HeardMeter[] {
+  return [...heardMeters.values()].filter((h) => now - h.lastAt <= sinceMs).reverse().map((h) => ({ ...h }));
+}
+
+/** Listeners open in this process (shared or not): whether anything could have heard a meter. */
+let openListeners = 0;
+export function meterListenersOpen(): number {
+  return openListeners;
+}
+
 /** Addresses of the non-internal IPv4 interfaces, where meters are. */
 export class MeterListener extends EventEmitter {
   private static readonly registry = new Map<string, MeterListener>();
@@ -197,6 +241,7 @@ export class MeterListener extends EventEmitter {
     if (this.state === "closed") return Promise.resolve();
     const wasOpen = this.state !== "failed";
     if (this.state === "binding") this.settle(new MeterListenerError("bind", "ECLOSED", "listener closed while binding"));
+    if (this.state === "listening") openListeners--;
     this.state = "closed";
     this.recent.clear();
     return new Promise((res) => {
@@ -209,6 +254,7 @@ export class MeterListener extends EventEmitter {
   private onListening(): void {
     if (this.state !== "binding") return;
     this.state = "listening";
+    openListeners++;
     const group = this.options.group;
     if (group) {
       const wanted = this.options.interfaceAddress ? [this.options.interfaceAddress] : ipv4Interfaces({ external: true }).map((i) => i.address);
@@ -279,6 +325,7 @@ export class MeterListener extends EventEmitter {
       return;
     }
     this.stats.decoded++;
+    noteMeter(datagram, { address: rinfo.address, port: rinfo.port }, this.options.group ? "group" : "unicast", now);
     this.dispatch({ datagram, from: { address: rinfo.address, port: rinfo.port }, receivedAt: new Date(now) });
   }
 

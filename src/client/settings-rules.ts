@@ -1,6 +1,6 @@
 /**
  * What each setting of the nodes may be: the one source of the rules that the runtime reads settings with and the
- * editor dialogs validate with (the build serves this file's compiled JS as resources/…/settings-rules.js).
+ * editor dialogs validate with (nodes/<set>/editor.ts imports it; the build bundles it into resources/sma-<set>.js).
  * No imports, pure functions: fields arrive as strings from the editor, or as numbers from older flows.
  * The runtime reads a node's settings with inverterSettings / meterSettings: { ok: true, value, warnings } or
  * { ok: false, field, reason }; a wrong setting is refused (EINVAL naming the field), never replaced by a default.

@@ -1,4 +1,4 @@
-/** Numbers of the Speedwire protocol, each named once. See docs in the README's developer section. */
+/** Numbers of the Speedwire protocol, each named once. */
 
 export const SPEEDWIRE_PORT = 9522;
 export const MULTICAST_GROUP = "239.12.255.254";

@@ -1,6 +1,7 @@
 /**
  * The editor's endpoints of this package need the editor's permissions: with adminAuth set, the search
- * (which sends datagrams on the LAN) needs sma-inverter.write, the value list sma-inverter.read.
+ * (which sends datagrams on the LAN), the trace download and Diagnose need sma-inverter.write, the value list
+ * sma-inverter.read.
  */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
@@ -50,6 +51,14 @@ test("admin endpoints: no token 401, read-only user may list values but not sear
   assert.equal((await get("sma-speedwire/trace/nothere", viewer)).status, 401);
   const admin = await token("admin", "*");
   assert.equal((await get("sma-speedwire/trace/nothere", admin)).status, 404, "no deployed inverter with that id");
+  // Diagnose sends the password to a host: the same permission as the search.
+  const post = (p: string, body: unknown, tok?: string): Promise<Response> => fetch(nr.url + p, {
+    method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json", ...(tok ? { Authorization: "Bearer " + tok } : {}) },
+  });
+  const bad = { host: "not a host", password: "x" };
+  assert.equal((await post("sma-speedwire/diagnose", bad)).status, 401);
+  assert.equal((await post("sma-speedwire/diagnose", bad, viewer)).status, 401);
+  assert.equal((await post("sma-speedwire/diagnose", bad, admin)).status, 400, "admin gets through to the settings check");
   const found = await get("sma-speedwire/discover", admin);
   assert.equal(found.status, 200);
   assert.deepEqual(await found.json(), [], "nothing answers at 127.0.0.1:9");

@@ -2,7 +2,7 @@
  * The package as users get it, built from a clean clone of HEAD (git clone + npm ci, nothing of the working tree):
  * its `npm pack` tarball holds what Node-RED and `require()` need and nothing of the sources or tests; installed
  * into a fresh Node-RED user dir (every runtime pair) it loads every node type package.json lists and reads a
- * simulated inverter through the admin API; the README's "Use from Node.js" example runs against it; and
+ * simulated inverter through the admin API; docs/LIBRARY.md's "Use from Node.js" example runs against it; and
  * `npm install git+file://…` of the clone (npm builds it with its devDependencies) does the same.
  */
 import { test } from "node:test";
@@ -92,12 +92,11 @@ async function withSimulator(t: { after(fn: () => unknown): void }): Promise<Sim
   return sim;
 }
 
-/** The README's "Use from Node.js" example: the first js block after that heading. */
-function readmeExample(): string {
-  const readme = fs.readFileSync(path.join(repoRoot(), "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("\n## Use from Node.js"));
-  const m = /```js\n([\s\S]*?)```/.exec(section);
-  assert.ok(readme.includes("\n## Use from Node.js") && m, "README has a Use from Node.js section with a js example");
+/** The library example of docs/LIBRARY.md ("Use from Node.js"): its first js block. */
+function libraryExample(): string {
+  const doc = fs.readFileSync(path.join(repoRoot(), "docs", "LIBRARY.md"), "utf8");
+  const m = /```js\n([\s\S]*?)```/.exec(doc);
+  assert.ok(doc.startsWith("# Use from Node.js\n") && m, "docs/LIBRARY.md is Use from Node.js with a js example");
   return m[1];
 }
 
@@ -150,9 +149,9 @@ for (const rt of runtimes()) {
       await nr.waitForLog(/Server now running at/, 30_000);
       await checkInstalled(nr, sim);
 
-      // The library entry, through the installed package: the README's example, run as a user's script.
+      // The library entry, through the installed package: docs/LIBRARY.md's example, run as a user's script.
       const example = path.join(nr.userDir, "example.js");
-      fs.writeFileSync(example, readmeExample());
+      fs.writeFileSync(example, libraryExample());
       const r = await runNode(rt, example, nr.userDir);
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /^inverter \d+: \d+ W now, \d+ Wh today, \d+ Wh in all\n$/);

@@ -19,10 +19,16 @@ function fakeRed(settings: object, nodes: Record<string, unknown> = {}): { RED: 
   const routes = new Map<string, Handler>();
   const permissions = new Map<string, string>();
   const RED = {
-    httpAdmin: { get: (path: string, mw: { permission: string }, h: Handler) => {
-      routes.set(path, h);
-      permissions.set(path, mw.permission);
-    } },
+    httpAdmin: {
+      get: (path: string, mw: { permission: string }, h: Handler) => {
+        routes.set(path, h);
+        permissions.set(path, mw.permission);
+      },
+      post: (path: string, mw: { permission: string }, h: Handler) => {
+        routes.set("POST " + path, h);
+        permissions.set("POST " + path, mw.permission);
+      },
+    },
     auth: { needsPermission: (permission: string) => ({ permission }) },
     nodes: { getNode: (id: string) => nodes[id] ?? null },
     version: () => "4.1.15",
@@ -79,6 +85,7 @@ describe("admin endpoints", () => {
     await session.read(["energy"]);
     const { RED, routes, permissions } = fakeRed({}, { inv: { type: "sma-inverter", session }, other: { type: "sma-energy" } });
     registerAdminEndpoints(RED);
+    assert.equal(permissions.get("POST /sma-speedwire/diagnose"), "sma-inverter.write");
     const path = "/sma-speedwire/trace/:id";
     const trace = routes.get(path);
     assert.ok(trace);
