@@ -554,7 +554,8 @@ export class InverterSession extends EventEmitter {
       const host = this.options.host || this.addressInUse;
       // A key exchange from the host since it last answered plain Speedwire (or since this session began), to this
       // socket or on the multicast group (meter listener): it speaks encrypted Speedwire only.
-      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, this.lastAnswerAt || this.createdAt)) {
+      // (From the device's address and port: another device behind the address says nothing about this one.)
+      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, this.lastAnswerAt || this.createdAt, this.options.port)) {
         throw new SmaError("EENCRYPTED", `Speedwire encryption is on at ${host}: it answered the login with a key exchange `
           + "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface", undefined, { cause: e });
       }

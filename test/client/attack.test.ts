@@ -1,0 +1,119 @@
+/**
+ * Attacks on what a hostile LAN host, a hostile or broken DNS server, or a user with odd devices can do to a session,
+ * each written as it was tried: the password must go to one device only, and datagrams of other devices or programs
+ * must not change what a session reports about its own device.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { HostNames, SpeedwireClient, SmaError, type InverterOptions, type InverterSession } from "../../src/client";
+import { isHost, hostRule } from "../../src/client/settings-rules";
+import { buildKeyExchange } from "../../src/simulator/answer-builders";
+import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
+
+const closers: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+async function sim(o: SimulatedInverterOptions = {}): Promise<SimulatedInverter> {
+  const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, ...o });
+  closers.push(() => s.stop());
+  await s.start();
+  return s;
+}
+
+function client(): SpeedwireClient {
+  const c = new SpeedwireClient();
+  closers.push(() => c.close());
+  return c;
+}
+
+function inverter(c: SpeedwireClient, o: Partial<InverterOptions> & { host: string; port: number }): InverterSession {
+  return c.inverter({ password: "0000", timeoutMs: 100, retries: 1, ...o });
+}
+
+async function failure(p: Promise<unknown>): Promise<SmaError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof SmaError, String(e));
+    return e;
+  }
+  assert.fail("the read succeeded");
+}
+
+describe("host names that give no address of one device", () => {
+  it("a name resolving to 0.0.0.0 (hostile DNS, an ad-block hosts file): no login goes to a local program; ENOTFOUND", async () => {
+    // 0.0.0.0 as a destination is this host: a program listening on the port (here the simulator on 127.0.0.1) got
+    // the login with the password before (the read then timed out: the answer comes from 127.0.0.1).
+    const s = await sim();
+    const names = new HostNames({ hostsFile: null, resolve4: () => Promise.resolve([{ address: "0.0.0.0", ttl: 60 }]), lookup4: () => Promise.resolve([]) });
+    const err = await failure(inverter(client(), { host: "sunnyboy.fritz.box", port: s.port, names }).read(["acPowerTotal"]));
+    assert.equal(s.stats.received, 0, "nothing reached the program on this host");
+    assert.equal(s.stats.logins, 0);
+    assert.equal(err.code, "ENOTFOUND");
+    assert.equal(err.lookup, "notFound");
+    assert.match(err.message, /0\.0\.0\.0: no address of one device/);
+  });
+
+  it("multicast, broadcast and reserved addresses are dropped from DNS, system and hosts-file answers (no datagram sent)", async () => {
+    const bad = ["239.12.255.254", "224.0.0.1", "255.255.255.255", "240.0.0.1", "0.1.2.3"];
+    const dnsNames = new HostNames({ hostsFile: null, resolve4: () => Promise.resolve(bad.map((address) => ({ address }))), lookup4: () => Promise.resolve([]) });
+    const e1 = await failure(dnsNames.resolve("a.example", 1000));
+    assert.equal(e1.code, "ENOTFOUND");
+    const mixed = new HostNames({ hostsFile: null, resolve4: () => Promise.resolve([...bad, "127.0.0.2"].map((address) => ({ address }))) });
+    assert.deepEqual((await mixed.resolve("b.example", 1000)).addresses, ["127.0.0.2"], "the one device address is kept");
+    const system = new HostNames({ hostsFile: null, resolve4: () => Promise.reject(Object.assign(new Error("x"), { code: "ENOTFOUND" })), lookup4: () => Promise.resolve(bad) });
+    assert.equal((await failure(system.resolve("c.example", 1000))).code, "ENOTFOUND");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sma-hosts-"));
+    closers.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, "hosts");
+    fs.writeFileSync(file, "0.0.0.0 sunnyboy\n239.12.255.254 group-box\n127.0.0.3 group-box\n");
+    const hosts = new HostNames({ hostsFile: file, resolve4: () => Promise.resolve([{ address: "127.0.0.9" }]) });
+    const e2 = await failure(hosts.resolve("sunnyboy", 1000));
+    assert.match(e2.message, /0\.0\.0\.0: no address of one device/);
+    assert.deepEqual((await hosts.resolve("group-box", 1000)).addresses, ["127.0.0.3"]);
+  });
+
+  it("an inverter host typed as a multicast, broadcast or 0.x address is refused by the settings (and the dialog)", () => {
+    for (const h of ["239.12.255.254", "224.0.0.1", "255.255.255.255", "240.1.2.3", "0.0.0.0"]) {
+      assert.equal(isHost(h), false, h);
+      assert.equal(hostRule(h).ok, false, h);
+    }
+    for (const h of ["127.0.0.1", "192.168.1.20", "10.0.0.255", "223.1.1.1"]) assert.equal(isHost(h), true, h);
+  });
+});
+
+describe("key exchanges (0x6075) from another device or program", () => {
+  it("an encrypted device on another port of the same address does not make a sleeping inverter EENCRYPTED", async () => {
+    // Two devices behind one address (a router's port forwards, or two programs on one host): B speaks encrypted
+    // Speedwire, A is asleep. A's timeout was reported as EENCRYPTED (key exchanges were kept by address only).
+    const a = await sim({ sleeping: true });
+    const b = await sim({ encrypted: true });
+    const c = client();
+    const sleeping = inverter(c, { host: "127.0.0.1", port: a.port });
+    const encrypted = inverter(c, { host: "127.0.0.1", port: b.port });
+    assert.equal((await failure(encrypted.read(["acPowerTotal"]))).code, "EENCRYPTED");
+    assert.equal((await failure(sleeping.read(["acPowerTotal"]))).code, "ETIMEDOUT");
+  });
+
+  it("a forged key exchange from another port of the inverter's address (a LAN host's program) changes nothing", async () => {
+    const a = await sim({ sleeping: true });
+    const c = client();
+    const inv = inverter(c, { host: "127.0.0.1", port: a.port });
+    await failure(inv.read(["acPowerTotal"]));
+    const forger = dgram.createSocket("udp4");
+    await new Promise<void>((r) => forger.bind(0, "127.0.0.1", () => r()));
+    closers.push(() => new Promise<void>((r) => forger.close(() => r())));
+    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    const port = c.transport.port as number;
+    await new Promise<void>((r) => forger.send(exchange, port, "127.0.0.1", () => r()));
+    for (let i = 0; i < 500 && c.transport.stats.keyExchanges === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(c.transport.stats.keyExchanges, 1);
+    assert.equal((await failure(inv.read(["acPowerTotal"]))).code, "ETIMEDOUT");
+  });
+});
