@@ -260,7 +260,9 @@ export class InverterSession extends EventEmitter {
    * MAX_PENDING_READS distinct pending reads a read ends at once with EBUSY.
    */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
-    return this.enqueue("live", () => this.queryAll(queries), queries.join(","));
+    // Each query once: a name given twice made the answer's batteries come twice (batteryTemperature4-6, copies of 1-3).
+    const list = [...new Set(queries)];
+    return this.enqueue("live", () => this.queryAll(list), list.join(","));
   }
 
   /**
@@ -390,7 +392,7 @@ export class InverterSession extends EventEmitter {
   }
 
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
-    const records: DataRecord[] = [];
+    const readings: Reading[] = [];
     const unsupported: QueryName[] = [];
     const unknown: QueryName[] = [];
     const none = (name: QueryName, code: number): void => void (code === ErrorCode.UNKNOWN_COMMAND ? unknown : unsupported).push(name);
@@ -415,9 +417,9 @@ export class InverterSession extends EventEmitter {
       if (answer.errorCode !== 0) {
         throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
       }
-      records.push(...answer.records);
+      // Numbered by position within each answer: records a device adds from another query's range count there once.
+      readings.push(...readingsOf(answer.records));
     }
-    const readings = readingsOf(records);
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
       values: valuesOf(readings), readings, unsupported, unknown,

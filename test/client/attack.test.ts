@@ -11,7 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { HostNames, SpeedwireClient, SmaError, type InverterOptions, type InverterSession } from "../../src/client";
 import { isHost, hostRule } from "../../src/client/settings-rules";
-import { buildKeyExchange } from "../../src/simulator/answer-builders";
+import { buildDataAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
+import { Command, VALUES, decodeInverterDatagram } from "../../src/protocol";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 
 const closers: (() => Promise<void> | void)[] = [];
@@ -115,5 +116,45 @@ describe("key exchanges (0x6075) from another device or program", () => {
     for (let i = 0; i < 500 && c.transport.stats.keyExchanges === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(c.transport.stats.keyExchanges, 1);
     assert.equal((await failure(inv.read(["acPowerTotal"]))).code, "ETIMEDOUT");
+  });
+});
+
+describe("batteries numbered by position", () => {
+  it("a query named twice in one read does not make phantom batteries 4-6 (copies of 1-3) nor a second request", async () => {
+    const s = await sim({ profile: "battery" });
+    const inv = inverter(client(), { host: "127.0.0.1", port: s.port, timeoutMs: 300 });
+    const once = await inv.read(["batteryInfo", "batteryPackSoc"]);
+    const asked = s.stats.queries.batteryInfo;
+    const twice = await inv.read(["batteryInfo", "batteryPackSoc", "batteryInfo"]);
+    const names = (r: typeof once): string[] => Object.keys(r.values).filter((k) => /^battery/.test(k)).sort();
+    assert.deepEqual(names(twice), names(once));
+    assert.ok(!("batteryTemperature4" in twice.values));
+    assert.equal(s.stats.queries.batteryInfo, asked + 1, "one request for the name given twice");
+  });
+
+  it("a device that adds another query's battery records to an answer: still batteries 1-3, not 4-6", async () => {
+    // Asked for the per-battery SoC, it sends the three temperature records (of the batteryInfo query) along.
+    const temp = VALUES.find((v) => v.name === "batteryTemperature");
+    const soc = VALUES.find((v) => v.name === "batteryPackSoc");
+    assert.ok(temp && soc);
+    const device = { susyId: 0x1234, serial: 3999000001 };
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+    closers.push(() => new Promise<void>((r) => sock.close(() => r())));
+    sock.on("message", (m, rinfo) => {
+      const { header: h } = decodeInverterDatagram(m);
+      const reply = (b: Buffer): void => void sock.send(b, rinfo.port, rinfo.address);
+      if (h.command === Command.LOGIN) {
+        return reply(buildLoginAnswer({ source: device, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+      }
+      if (h.command === Command.LOGOFF) return;
+      const temps = [1, 2, 3].map((n) => buildRecord(temp, 7, 200 + n, 1700000000));
+      const records = h.first === 0x00498f00 ? [...[1, 2, 3].map((n) => buildRecord(soc, 7, 50 + n, 1700000000)), ...temps] : temps;
+      reply(buildDataAnswer({ source: device, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: 0, records }));
+    });
+    const r = await inverter(client(), { host: "127.0.0.1", port: sock.address().port, timeoutMs: 300 }).read(["batteryInfo", "batteryPackSoc"]);
+    assert.deepEqual(Object.keys(r.values).filter((k) => /^battery/.test(k)).sort(),
+      ["batteryPackSoc1", "batteryPackSoc2", "batteryPackSoc3", "batteryTemperature1", "batteryTemperature2", "batteryTemperature3"]);
+    assert.deepEqual([r.values.batteryTemperature1, r.values.batteryTemperature3, r.values.batteryPackSoc2], [201, 203, 52]);
   });
 });
