@@ -9,20 +9,26 @@ import { isKeyExchange } from "../protocol";
 
 /** Addresses remembered (the one heard from longest ago is forgotten beyond this). */
 export const MAX_KEY_EXCHANGE_SOURCES = 64;
+/** Ports remembered per address: one host sending from many ports forgets only its own ports, not other addresses. */
+export const MAX_KEY_EXCHANGE_PORTS = 8;
 
-const heard = new Map<string, number>();
+/** address -> port -> when, both in the order last heard. */
+const heard = new Map<string, Map<number, number>>();
 
 /** Notes a key exchange from `address`:`port` when buf is one; true if it was. Never throws. */
 export function noteKeyExchange(buf: Buffer, address: string, port: number, at = Date.now()): boolean {
   if (!isKeyExchange(buf)) return false;
-  const key = `${address}:${port}`;
-  heard.delete(key);
-  heard.set(key, at);
+  const ports = heard.get(address) ?? new Map<number, number>();
+  heard.delete(address);
+  heard.set(address, ports);
+  ports.delete(port);
+  ports.set(port, at);
+  if (ports.size > MAX_KEY_EXCHANGE_PORTS) ports.delete(ports.keys().next().value as number);
   if (heard.size > MAX_KEY_EXCHANGE_SOURCES) heard.delete(heard.keys().next().value as string);
   return true;
 }
 
 /** True when `address`:`port` sent a key exchange at or after `since` (ms since epoch). */
 export function keyExchangeSince(address: string, port: number, since: number): boolean {
-  return (heard.get(`${address}:${port}`) ?? -Infinity) >= since;
+  return (heard.get(address)?.get(port) ?? -Infinity) >= since;
 }

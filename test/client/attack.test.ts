@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { HostNames, SpeedwireClient, SmaError, type InverterOptions, type InverterSession } from "../../src/client";
 import { isHost, hostRule } from "../../src/client/settings-rules";
+import { keyExchangeSince, noteKeyExchange } from "../../src/client/key-exchanges";
 import { buildDataAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
 import { Command, VALUES, decodeInverterDatagram } from "../../src/protocol";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
@@ -156,5 +157,18 @@ describe("batteries numbered by position", () => {
     assert.deepEqual(Object.keys(r.values).filter((k) => /^battery/.test(k)).sort(),
       ["batteryPackSoc1", "batteryPackSoc2", "batteryPackSoc3", "batteryTemperature1", "batteryTemperature2", "batteryTemperature3"]);
     assert.deepEqual([r.values.batteryTemperature1, r.values.batteryTemperature3, r.values.batteryPackSoc2], [201, 203, 52]);
+  });
+});
+
+describe("the key exchanges remembered", () => {
+  it("one host sending key exchanges from 100 ports does not make the process forget another address's", () => {
+    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    const at = Date.now();
+    assert.ok(noteKeyExchange(exchange, "127.0.0.77", 9522, at));
+    for (let port = 20000; port < 20100; port++) noteKeyExchange(exchange, "127.0.0.78", port, at);
+    assert.equal(keyExchangeSince("127.0.0.77", 9522, at), true, "the encrypted device is still known");
+    assert.equal(keyExchangeSince("127.0.0.77", 9523, at), false);
+    assert.equal(keyExchangeSince("127.0.0.78", 20099, at), true);
+    assert.equal(keyExchangeSince("127.0.0.78", 20000, at), false, "its own oldest ports are forgotten");
   });
 });
