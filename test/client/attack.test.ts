@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { HostNames, SpeedwireClient, SmaError, type InverterOptions, type InverterSession } from "../../src/client";
 import { isHost, hostRule } from "../../src/client/settings-rules";
 import { keyExchangeSince, noteKeyExchange } from "../../src/client/key-exchanges";
+import { MAX_ZONE_FORMATTERS, localMidnight, zoneFormatterCount } from "../../src/protocol/archive-days";
 import { buildDataAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
 import { Command, VALUES, decodeInverterDatagram } from "../../src/protocol";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
@@ -170,5 +171,18 @@ describe("the key exchanges remembered", () => {
     assert.equal(keyExchangeSince("127.0.0.77", 9523, at), false);
     assert.equal(keyExchangeSince("127.0.0.78", 20099, at), true);
     assert.equal(keyExchangeSince("127.0.0.78", 20000, at), false, "its own oldest ports are forgotten");
+  });
+});
+
+describe("archive time zones", () => {
+  it("a time zone given in thousands of spellings (Intl ignores case) keeps at most MAX_ZONE_FORMATTERS formatters", () => {
+    const base = "europe/berlin";
+    const want = localMidnight(1_700_000_000, "Europe/Berlin");
+    for (let mask = 0; mask < 1024; mask++) {
+      let k = 0;
+      const name = [...base].map((ch) => (/[a-z]/.test(ch) && (mask >> k++) & 1 ? ch.toUpperCase() : ch)).join("");
+      assert.equal(localMidnight(1_700_000_000, name), want);
+      assert.ok(zoneFormatterCount() <= MAX_ZONE_FORMATTERS);
+    }
   });
 });
