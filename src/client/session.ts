@@ -528,6 +528,8 @@ export class InverterSession extends EventEmitter {
       if (answer.errorCode === ErrorCode.LOGIN_BUSY) {
         if (Date.now() + loginBusyRetryMs < deadline) {
           await this.pause(loginBusyRetryMs);
+          // The next login ends by this deadline, not a budget of its own (a device refusing, then silent, held the read 1.9x its time).
+          this.readStartedAt = started;
           continue;
         }
         throw new SmaError("EREFUSED", `login refused (busy): ${this.options.host || this.addressInUse} answered ${hexCode(answer.errorCode)} to `

@@ -16,6 +16,7 @@ import { MAX_ZONE_FORMATTERS, localMidnight, zoneFormatterCount } from "../../sr
 import { buildDataAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
 import { Command, VALUES, decodeInverterDatagram } from "../../src/protocol";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
+import { watchLag } from "../harness/lag";
 
 const closers: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -184,5 +185,27 @@ describe("archive time zones", () => {
       assert.equal(localMidnight(1_700_000_000, name), want);
       assert.ok(zoneFormatterCount() <= MAX_ZONE_FORMATTERS);
     }
+  });
+});
+
+describe("logins refused as busy (0x0102)", () => {
+  it("a device that refuses logins, then falls silent: the read still ends by its deadline (timeout x (retries + 1))", async () => {
+    const timeoutMs = 400;
+    const retries = 1;
+    const busyMs = 100;
+    const budget = timeoutMs * (retries + 1);
+    const s = await sim({ refuseLoginsMs: 60_000 });
+    // Silent from the 7th refused login on (about 600 ms in): the next login was given a whole budget of its own.
+    s.on("request", (e: { kind: string }) => void (e.kind === "login" && s.stats.busyLogins >= 7 && s.setSleeping(true)));
+    const inv = inverter(client(), { host: "127.0.0.1", port: s.port, timeoutMs, retries, loginBusyRetryMs: busyMs });
+    const lag = watchLag();
+    const started = Date.now();
+    const err = await failure(inv.read(["acPowerTotal"]));
+    const elapsed = Date.now() - started;
+    // Each login, pause and resend is a timer: as many as the refused logins and their pauses, plus the last wait.
+    const bound = budget + lag.margin(2 * s.stats.busyLogins + 4);
+    lag.stop();
+    assert.ok(["ETIMEDOUT", "EREFUSED"].includes(err.code), String(err));
+    assert.ok(elapsed <= bound, `${elapsed} ms for a read of ${budget} ms (bound ${Math.round(bound)})`);
   });
 });
