@@ -162,6 +162,35 @@ describe("batteries numbered by position", () => {
   });
 });
 
+describe("batteries over fragments (held: numbering follows the fragment counter, a repeat replaces itself)", () => {
+  it("three datagrams sent last-first with one repeated: batteries 1-3 with their own values, no 4", async () => {
+    const def = (name: string): (typeof VALUES)[number] => VALUES.find((v) => v.name === name) as (typeof VALUES)[number];
+    const device = { susyId: 0x1234, serial: 3999000002 };
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+    closers.push(() => new Promise<void>((r) => sock.close(() => r())));
+    sock.on("message", (m, rinfo) => {
+      const { header: h } = decodeInverterDatagram(m);
+      const reply = (b: Buffer): void => void sock.send(b, rinfo.port, rinfo.address);
+      if (h.command === Command.LOGIN) {
+        return reply(buildLoginAnswer({ source: device, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+      }
+      if (h.command === Command.LOGOFF) return;
+      const part = (name: string, fragment: number, base: number): Buffer => buildDataAnswer({
+        source: device, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: 3 * (2 - fragment), fragment,
+        packetIdFlag: fragment === 2, records: [1, 2, 3].map((n) => buildRecord(def(name), 7, base + n, 1700000000)),
+      });
+      const first = part("batteryTemperature", 2, 20);
+      const middle = part("batteryVoltage", 1, 50);
+      for (const d of [part("batteryCurrent", 0, 1), middle, middle, first, middle]) reply(d);
+    });
+    const r = await inverter(client(), { host: "127.0.0.1", port: sock.address().port, timeoutMs: 300 }).read(["batteryInfo"]);
+    assert.deepEqual(Object.keys(r.values).sort(), ["batteryCurrent1", "batteryCurrent2", "batteryCurrent3", "batteryTemperature1",
+      "batteryTemperature2", "batteryTemperature3", "batteryVoltage1", "batteryVoltage2", "batteryVoltage3"]);
+    assert.deepEqual([r.values.batteryTemperature1, r.values.batteryVoltage2, r.values.batteryCurrent3], [21, 52, 4]);
+  });
+});
+
 describe("the key exchanges remembered", () => {
   it("one host sending key exchanges from 100 ports does not make the process forget another address's", () => {
     const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
