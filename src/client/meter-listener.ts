@@ -315,7 +315,7 @@ export class MeterListener extends EventEmitter {
       if (e instanceof DecodeError && e.code === "EPROTOCOL") {
         this.stats.ignored++;
         // A plant with Speedwire encryption on exchanges keys on the group: inverter sessions of this process ask.
-        if (noteKeyExchange(msg, rinfo.address)) this.stats.keyExchanges++;
+        if (noteKeyExchange(msg, rinfo.address, rinfo.port)) this.stats.keyExchanges++;
       } else this.stats.malformed++;
       return;
     }

@@ -11,6 +11,7 @@ import * as dns from "node:dns";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SmaError } from "./errors";
+import { isUnicast } from "./settings-rules";
 
 /** One A record: the address and its TTL in seconds (undefined when not known). */
 export interface NameRecord {
@@ -141,14 +142,21 @@ export class HostNames {
       return { addresses: [...new Set(addresses)], at: started, expires: Date.now() + s * 1000 };
     };
     const failed = (error: SmaError): Entry => ({ addresses: [], at: started, expires: Date.now() + o.failTtlS * 1000, error });
-    const fromFile = (await this.hostsNames()).get(host.toLowerCase());
+    // Addresses no single device has (0.0.0.0, multicast, broadcast: from a hostile or broken DNS server, an ad-block
+    // hosts file) are dropped: a login sent there hands the password to a local program or to every host of a group.
+    const noUnicast = (addresses: string[]): Entry => failed(lookupError("notFound", `host name ${host} gives `
+      + `${addresses.slice(0, 3).join(", ")}: no address of one device`));
+    const inFile = (await this.hostsNames()).get(host.toLowerCase());
+    const fromFile = inFile?.filter(isUnicast);
+    if (inFile && fromFile?.length === 0) return noUnicast(inFile);
     if (fromFile) return keep(fromFile, o.defaultTtlS);
     let code: string;
     try {
       this.stats.queries++;
       const records = await within(this.resolve4(host), o.lookupTimeoutMs);
       if (!records) return failed(lookupError("timeout", `no DNS answer for ${host} within ${o.lookupTimeoutMs} ms`));
-      const ipv4 = records.filter((r) => isIPv4(r.address));
+      const ipv4 = records.filter((r) => isUnicast(r.address));
+      if (ipv4.length === 0 && records.some((r) => isIPv4(r.address))) return noUnicast(records.map((r) => r.address));
       if (ipv4.length > 0) {
         const ttls = ipv4.map((r) => r.ttl).filter((t): t is number => typeof t === "number" && Number.isFinite(t));
         return keep(ipv4.map((r) => r.address), ttls.length > 0 ? Math.min(...ttls) : o.defaultTtlS);
@@ -162,7 +170,8 @@ export class HostNames {
     try {
       const addresses = await within(this.system(host), Math.max(0, o.lookupTimeoutMs - (Date.now() - started)));
       if (addresses === undefined) return failed(lookupError("timeout", `no answer for ${host} from the system's lookup`));
-      const ipv4 = addresses.filter(isIPv4);
+      const ipv4 = addresses.filter(isUnicast);
+      if (ipv4.length === 0 && addresses.some(isIPv4)) return noUnicast(addresses.filter(isIPv4));
       if (ipv4.length > 0) return keep(ipv4, o.defaultTtlS);
     } catch {
       // Not found there either: the DNS server's answer stands.

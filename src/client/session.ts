@@ -260,7 +260,9 @@ export class InverterSession extends EventEmitter {
    * MAX_PENDING_READS distinct pending reads a read ends at once with EBUSY.
    */
   read(queries: readonly QueryName[]): Promise<ReadResult> {
-    return this.enqueue("live", () => this.queryAll(queries), queries.join(","));
+    // Each query once: a name given twice made the answer's batteries come twice (batteryTemperature4-6, copies of 1-3).
+    const list = [...new Set(queries)];
+    return this.enqueue("live", () => this.queryAll(list), list.join(","));
   }
 
   /**
@@ -390,7 +392,7 @@ export class InverterSession extends EventEmitter {
   }
 
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
-    const records: DataRecord[] = [];
+    const readings: Reading[] = [];
     const unsupported: QueryName[] = [];
     const unknown: QueryName[] = [];
     const none = (name: QueryName, code: number): void => void (code === ErrorCode.UNKNOWN_COMMAND ? unknown : unsupported).push(name);
@@ -415,9 +417,9 @@ export class InverterSession extends EventEmitter {
       if (answer.errorCode !== 0) {
         throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
       }
-      records.push(...answer.records);
+      // Numbered by position within each answer: records a device adds from another query's range count there once.
+      readings.push(...readingsOf(answer.records));
     }
-    const readings = readingsOf(records);
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
       values: valuesOf(readings), readings, unsupported, unknown,
@@ -526,6 +528,8 @@ export class InverterSession extends EventEmitter {
       if (answer.errorCode === ErrorCode.LOGIN_BUSY) {
         if (Date.now() + loginBusyRetryMs < deadline) {
           await this.pause(loginBusyRetryMs);
+          // The next login ends by this deadline, not a budget of its own (a device refusing, then silent, held the read 1.9x its time).
+          this.readStartedAt = started;
           continue;
         }
         throw new SmaError("EREFUSED", `login refused (busy): ${this.options.host || this.addressInUse} answered ${hexCode(answer.errorCode)} to `
@@ -554,7 +558,8 @@ export class InverterSession extends EventEmitter {
       const host = this.options.host || this.addressInUse;
       // A key exchange from the host since it last answered plain Speedwire (or since this session began), to this
       // socket or on the multicast group (meter listener): it speaks encrypted Speedwire only.
-      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, this.lastAnswerAt || this.createdAt)) {
+      // (From the device's address and port: another device behind the address says nothing about this one.)
+      if (this.addressInUse && this.transport.keyExchangeSince(this.addressInUse, this.lastAnswerAt || this.createdAt, this.options.port)) {
         throw new SmaError("EENCRYPTED", `Speedwire encryption is on at ${host}: it answered the login with a key exchange `
           + "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface", undefined, { cause: e });
       }

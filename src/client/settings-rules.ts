@@ -62,10 +62,19 @@ export function isIpv4(v: unknown): boolean {
   return IPV4.test(text(v));
 }
 
-/** An IPv4 address or a host name; all digits and dots must be a real IPv4 address (not 192.168.1.300). */
+/** An IPv4 address or a host name; all digits and dots must be a real IPv4 address (not 192.168.1.300) of one device. */
 export function isHost(v: unknown): boolean {
   const s = text(v);
-  return /^[\d.]+$/.test(s) ? IPV4.test(s) : HOSTNAME.test(s);
+  return /^[\d.]+$/.test(s) ? isUnicast(s) : HOSTNAME.test(s);
+}
+
+/**
+ * An IPv4 address one device can have: not 0.x ("this host": the datagram goes to a local program), multicast
+ * (224-239: a login sent there hands the password to every host in the group) nor 240 and up (broadcast, reserved).
+ */
+export function isUnicast(v: unknown): boolean {
+  const first = Number(text(v).split(".")[0]);
+  return isIpv4(v) && first >= 1 && first <= 223;
 }
 
 export function isMulticast(v: unknown): boolean {

@@ -140,7 +140,7 @@ export class Transport extends EventEmitter {
     try {
       answer = decodeAnswer(msg);
     } catch {
-      if (noteKeyExchange(msg, rinfo.address)) {
+      if (noteKeyExchange(msg, rinfo.address, rinfo.port)) {
         this.stats.keyExchanges++;
         return void this.emit("keyExchange", rinfo.address);
       }
@@ -172,11 +172,11 @@ export class Transport extends EventEmitter {
   }
 
   /**
-   * True when `address` sent a Speedwire encryption key exchange (0x6075) at or after `since` (ms since epoch), to
-   * this socket or to any other of the process that listens for them (the meter listener's on the multicast group).
+   * True when `address`:`port` sent a Speedwire encryption key exchange (0x6075) at or after `since` (ms since epoch),
+   * to this socket or to any other of the process that listens for them (the meter listener's on the multicast group).
    */
-  keyExchangeSince(address: string, since: number): boolean {
-    return keyExchangeSince(address, since);
+  keyExchangeSince(address: string, since: number, port: number): boolean {
+    return keyExchangeSince(address, port, since);
   }
 
   /** Closes the socket for good: a closed transport never opens another one. */

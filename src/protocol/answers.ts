@@ -42,8 +42,8 @@ export interface Reading {
 export const MAX_POSITION = 255;
 
 /**
- * Reads records through the value table; records of unknown value ids are skipped. Give it the records of one read in
- * the device's order: "position" rows are numbered by their place among the records of their value id (1 = first),
+ * Reads records through the value table; records of unknown value ids are skipped. Give it the records of one answer (all
+ * its datagrams) in the device's order: "position" rows are numbered by their place among the records of their value id (1 = first),
  * "class" rows by the class byte. A battery that is not fitted gives its number with the value null.
  */
 export function readingsOf(records: readonly DataRecord[]): Reading[] {

@@ -8,11 +8,22 @@
  */
 import { DAY_S, type ArchiveKind, type TimeRange, type YieldPoint, type YieldRecord } from "./archive";
 
+/**
+ * Formatters kept, by zone name as given. Intl takes names in any case ("europe/berlin", "EUROPE/berlin", ...: 4096
+ * spellings of one zone), so the cache is emptied when it holds this many rather than growing with each spelling.
+ */
+export const MAX_ZONE_FORMATTERS = 64;
 const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Formatters cached (tests). */
+export function zoneFormatterCount(): number {
+  return formatters.size;
+}
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
+    if (formatters.size >= MAX_ZONE_FORMATTERS) formatters.clear();
     f = new Intl.DateTimeFormat("en-US", {
       timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
     });
