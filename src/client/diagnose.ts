@@ -360,7 +360,7 @@ class Probe {
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (rinfo.address !== this.address || !answerable(rinfo) || !this.counting) return;
     if (isKeyExchange(msg)) {
-      noteKeyExchange(msg, rinfo.address);
+      noteKeyExchange(msg, rinfo.address, rinfo.port);
       this.heard.keyExchanges++;
       return;
     }
