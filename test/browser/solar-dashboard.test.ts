@@ -44,7 +44,11 @@ const numberIn = (text: string): number => {
   return m ? Number(m[1]) : NaN;
 };
 
-/** Points ({time, ...}) the browser received for a chart over the dashboard's socket, per frame, in order. */
+/**
+ * Points ({time, ...}) the browser received for a chart over the dashboard's socket.io connection, per event, in
+ * order. socket.io starts on HTTP long-polling and upgrades to a websocket: an event sent before the upgrade (a
+ * reload's widget-load reply, sent at once from the dashboard's store) arrives in a polling response, so both are read.
+ */
 function chartFrames(page: Page, widgetId: string): Record<string, number>[][] {
   const frames: Record<string, number>[][] = [];
   const points = (v: unknown, out: Record<string, number>[]): void => {
@@ -55,8 +59,8 @@ function chartFrames(page: Page, widgetId: string): Record<string, number>[][] {
       else Object.values(o).forEach((x) => points(x, out));
     }
   };
-  page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => {
-    const text = String(payload);
+  // One engine.io packet: "42[event, ...data]" is a socket.io event.
+  const packet = (text: string): void => {
     if (!text.includes(widgetId)) return;
     const at = text.indexOf("[");
     if (at < 0) return;
@@ -67,9 +71,15 @@ function chartFrames(page: Page, widgetId: string): Record<string, number>[][] {
       points(data, out);
       if (out.length > 0) frames.push(out);
     } catch {
-      // not a socket.io event frame
+      // not a socket.io event packet
     }
-  }));
+  };
+  page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => packet(String(payload))));
+  // A polling response holds packets separated by the record separator (0x1e).
+  page.on("response", (res) => {
+    if (res.request().method() !== "GET" || !/\/socket\.io\/\?.*transport=polling/.test(res.url())) return;
+    res.text().then((body) => body.split("\x1e").forEach(packet), () => undefined);
+  });
   return frames;
 }
 
