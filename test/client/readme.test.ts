@@ -12,7 +12,9 @@ it("README's read() error list names every SmaError code the inverter session cr
   const list = /rejects with\s+an `SmaError` whose `code` is one of ([^.]*)/.exec(section)?.[1] ?? "";
   const documented = new Set([...list.matchAll(/`(E[A-Z]+)`/g)].map((m) => m[1]));
   assert.ok(documented.size > 0, "the Use from Node.js section lists read()'s error codes");
-  const session = fs.readFileSync(path.join(root, "src", "client", "session.ts"), "utf8");
+  // The session and the modules it is cut into (where a read's errors are made).
+  const files = ["session.ts", "exchange.ts", "locator.ts", "archive-read.ts", "errors.ts"];
+  const session = files.map((f) => fs.readFileSync(path.join(root, "src", "client", f), "utf8")).join("\n");
   const thrown = new Set([...session.matchAll(/new SmaError\("(E[A-Z]+)"/g)].map((m) => m[1]));
   assert.ok(thrown.has("ETIMEDOUT"), "the session's error codes were found");
   assert.deepEqual([...thrown].filter((c) => !documented.has(c)).sort(), [], "codes read() can reject with that the README does not name");
