@@ -308,16 +308,13 @@ export class InverterSession extends EventEmitter {
         none(name, known);
         continue;
       }
-      const q = QUERIES[name];
-      const answer = await this.askLoggedIn(job, () => this.exchange(q.command, (packetId) => buildQuery({
-        source: this.transport.identity, destination: this.destination(), packetId, query: q,
-      })));
+      const answer = await this.askLoggedIn(job, () => this.query(name));
       if (NO_SUCH_VALUES.has(answer.errorCode)) {
         this.unsupported.set(name, answer.errorCode);
         none(name, answer.errorCode);
         continue;
       }
-      if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${q.title} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
+      if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
       records.push(...answer.records);
     }
     const readings = readingsOf(records);
@@ -327,6 +324,11 @@ export class InverterSession extends EventEmitter {
       nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q) || unknown.includes(q)),
       device: this.reportedDevice(), timestamp: newest > 0 ? newest : Date.now(), deviceClock: this.clock.latest ?? null,
     };
+  }
+
+  private query(name: QueryName): Promise<{ errorCode: number; records: DataRecord[] }> {
+    const query = QUERIES[name];
+    return this.exchange(query.command, (packetId) => buildQuery({ source: this.transport.identity, destination: this.destination(), packetId, query }));
   }
 
   /** An archive command over a range in chunks (archive-read.ts); live reads waiting go between two chunks. */
