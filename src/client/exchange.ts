@@ -65,83 +65,106 @@ export interface ExchangeHooks {
  * Any command: the datagrams of the answer (and all their records) come back in the device's order.
  */
 export function exchange(transport: RequestPort, link: Link, req: ExchangeRequest, hooks: ExchangeHooks): Promise<ExchangeAnswer> {
-  const { address, port, timeoutMs, retries, probe } = req;
-  const packetId = transport.nextPacketId();
-  const datagram = req.build(packetId);
-  hooks.stats.requests++;
-  const started = Date.now();
-  const deadline = Math.min(started, req.startedAt ?? started) + (probe ? timeoutMs : timeoutMs * (retries + 1));
-  return new Promise((resolve, reject) => {
-    const fragments = new FragmentSet();
-    const copies = probe ? 1 : link.copies;
-    let attempts = 0;
-    let sentAt = started;
-    let timer: NodeJS.Timeout | undefined;
-    /** The armed wait runs to the deadline: when it ends, the request ends (no resend). */
-    let final = false;
-    let done = false;
-    const finish = (err: SmaError | undefined, answer?: InverterAnswer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      transport.forget(packetId);
-      hooks.aborts.delete(abort);
-      if (err) return reject(err);
-      if (!answer) return;
-      link.completed(attempts, copies);
-      const answers = fragments.empty ? [answer] : fragments.answers();
-      resolve({ errorCode: answer.header.errorCode, records: answers.flatMap((a) => a.records), source: answer.header.source, answers });
-    };
-    const abort = (e: SmaError): void => finish(e);
-    hooks.aborts.add(abort);
-    // Waits for this attempt (or the rest of a fragmented answer), never past the deadline.
-    // Whether a wait is the last is decided here, not by comparing Date.now() with the deadline when it ends: a
-    // timer counts from the event loop's cached clock and may end a few ms before Date.now() reaches the deadline,
-    // which sent one more datagram (a resend to a sleeping device, a request in the last ms of the budget).
-    const arm = (): void => {
-      clearTimeout(timer);
-      const wait = probe ? timeoutMs : link.rtoMs;
-      const left = Math.max(0, deadline - Date.now());
-      final = probe || left <= wait;
-      timer = setTimeout(onTimeout, Math.min(wait, left));
-    };
-    const send = (): void => {
-      attempts++;
-      sentAt = Date.now();
-      hooks.record("out", datagram, address, port);
-      link.sent(sentAt);
-      arm();
-      for (let i = 0; i < copies; i++) {
-        transport.send(datagram, address, port).catch((e: NodeJS.ErrnoException) =>
-          finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
-      }
-    };
-    const onTimeout = (): void => {
-      hooks.stats.timeouts++;
-      link.timedOut();
-      if (!final) return send();
-      const got = fragments.empty ? "" : `, incomplete answer (${fragments.progress})`;
-      finish(new SmaError("ETIMEDOUT", `no answer from ${req.where} after ${attempts} attempt(s) in ${Date.now() - started} ms${got}`));
-    };
-    transport.expect({
-      packetId, address, port, answerCommand: answerCode(req.command), serial: req.serial,
-      onAnswer: (answer, raw) => {
-        hooks.record("in", raw, address, port);
-        const now = Date.now();
-        // Karn: only the first datagram of an answer to a request sent once times the round trip.
-        link.answered(now, attempts === 1 && fragments.empty ? now - sentAt : undefined);
-        hooks.answered(now, answer.header.source);
-        // Login and error answers carry no records and come in one datagram.
-        if (answer.isLogin || answer.header.errorCode !== 0) return finish(undefined, answer);
-        const verdict = fragments.add(answer);
-        if (verdict === "invalid") return finish(new SmaError("EPROTOCOL", `answer with ${fragments.problem}`));
-        if (fragments.complete) return finish(undefined, answer);
-        // More of the answer is on its way: wait for it as for an attempt (bounded by the deadline).
-        if (verdict === "new") arm();
-      },
+  return new Promise((resolve, reject) => new Request(transport, link, req, hooks, resolve, reject).start());
+}
+
+/** One request under way: its attempts, its timer and the fragments of its answer so far. */
+class Request {
+  private readonly packetId: number;
+  private readonly datagram: Buffer;
+  private readonly started = Date.now();
+  private readonly deadline: number;
+  private readonly fragments = new FragmentSet();
+  private readonly copies: number;
+  private attempts = 0;
+  private sentAt = this.started;
+  private timer?: NodeJS.Timeout;
+  /** The armed wait runs to the deadline: when it ends, the request ends (no resend). */
+  private final = false;
+  private done = false;
+  private readonly abort = (e: SmaError): void => this.finish(e);
+
+  constructor(private readonly transport: RequestPort, private readonly link: Link, private readonly req: ExchangeRequest,
+    private readonly hooks: ExchangeHooks, private readonly resolve: (a: ExchangeAnswer) => void, private readonly reject: (e: SmaError) => void) {
+    this.packetId = transport.nextPacketId();
+    this.datagram = req.build(this.packetId);
+    hooks.stats.requests++;
+    const budget = req.probe ? req.timeoutMs : req.timeoutMs * (req.retries + 1);
+    this.deadline = Math.min(this.started, req.startedAt ?? this.started) + budget;
+    this.copies = req.probe ? 1 : link.copies;
+  }
+
+  start(): void {
+    this.hooks.aborts.add(this.abort);
+    const { address, port, serial, command } = this.req;
+    this.transport.expect({
+      packetId: this.packetId, address, port, answerCommand: answerCode(command), serial, onAnswer: (a, raw) => this.onAnswer(a, raw),
     });
-    send();
-  });
+    this.send();
+  }
+
+  private finish(err: SmaError | undefined, answer?: InverterAnswer): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.transport.forget(this.packetId);
+    this.hooks.aborts.delete(this.abort);
+    if (err) return this.reject(err);
+    if (!answer) return;
+    this.link.completed(this.attempts, this.copies);
+    const answers = this.fragments.empty ? [answer] : this.fragments.answers();
+    this.resolve({ errorCode: answer.header.errorCode, records: answers.flatMap((a) => a.records), source: answer.header.source, answers });
+  }
+
+  /**
+   * Waits for this attempt (or the rest of a fragmented answer), never past the deadline.
+   * Whether a wait is the last is decided here, not by comparing Date.now() with the deadline when it ends: a
+   * timer counts from the event loop's cached clock and may end a few ms before Date.now() reaches the deadline,
+   * which sent one more datagram (a resend to a sleeping device, a request in the last ms of the budget).
+   */
+  private arm(): void {
+    clearTimeout(this.timer);
+    const wait = this.req.probe ? this.req.timeoutMs : this.link.rtoMs;
+    const left = Math.max(0, this.deadline - Date.now());
+    this.final = this.req.probe || left <= wait;
+    this.timer = setTimeout(() => this.onTimeout(), Math.min(wait, left));
+  }
+
+  private send(): void {
+    const { address, port } = this.req;
+    this.attempts++;
+    this.sentAt = Date.now();
+    this.hooks.record("out", this.datagram, address, port);
+    this.link.sent(this.sentAt);
+    this.arm();
+    for (let i = 0; i < this.copies; i++) {
+      this.transport.send(this.datagram, address, port).catch((e: NodeJS.ErrnoException) =>
+        this.finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+    }
+  }
+
+  private onTimeout(): void {
+    this.hooks.stats.timeouts++;
+    this.link.timedOut();
+    if (!this.final) return this.send();
+    const got = this.fragments.empty ? "" : `, incomplete answer (${this.fragments.progress})`;
+    this.finish(new SmaError("ETIMEDOUT", `no answer from ${this.req.where} after ${this.attempts} attempt(s) in ${Date.now() - this.started} ms${got}`));
+  }
+
+  private onAnswer(answer: InverterAnswer, raw: Buffer): void {
+    this.hooks.record("in", raw, this.req.address, this.req.port);
+    const now = Date.now();
+    // Karn: only the first datagram of an answer to a request sent once times the round trip.
+    this.link.answered(now, this.attempts === 1 && this.fragments.empty ? now - this.sentAt : undefined);
+    this.hooks.answered(now, answer.header.source);
+    // Login and error answers carry no records and come in one datagram.
+    if (answer.isLogin || answer.header.errorCode !== 0) return this.finish(undefined, answer);
+    const verdict = this.fragments.add(answer);
+    if (verdict === "invalid") return this.finish(new SmaError("EPROTOCOL", `answer with ${this.fragments.problem}`));
+    if (this.fragments.complete) return this.finish(undefined, answer);
+    // More of the answer is on its way: wait for it as for an attempt (bounded by the deadline).
+    if (verdict === "new") this.arm();
+  }
 }
 
 /** Waits ms; a call of what it puts in `aborts` ends the wait with that error. */
