@@ -3,7 +3,7 @@
  * null where the device has no value. One row per node type.
  */
 import {
-  DEVICE_CLASS_TAGS, DEVICE_TYPE_TAGS, RELAY_TAGS, STATUS_TAGS, VALUES, queriesFor, tagName,
+  DEVICE_CLASS_TAGS, DEVICE_TYPE_TAGS, RELAY_TAGS, STATUS_TAGS, tagName,
   type EnumValue, type QueryName, type ReadingValue,
 } from "../../src/protocol";
 import type { DeviceClockReading, ReadResult } from "../../src/client";
@@ -161,32 +161,7 @@ export const gridSpec: QueryNodeSpec = {
 };
 
 /**
- * The plain query nodes, one row each: the node set nodes/query registers them, its editor and help
- * (nodes/query/locales/<lang>/query.{json,html}) have one entry per type. sma-read has a folder of its own.
+ * The plain query nodes, one row each: the node set nodes/sma-query registers them, its editor and help
+ * (nodes/sma-query/locales/<lang>/sma-query.{json,html}) have one entry per type. sma-read has a folder of its own.
  */
 export const QUERY_NODES: readonly QueryNodeSpec[] = [energySpec, spotAcSpec, spotDcSpec, statusSpec, deviceInfoSpec, batterySpec, gridSpec];
-
-const VALUE_NAMES: ReadonlySet<string> = new Set(VALUES.map((d) => d.name));
-
-/** The ticked names that are in the value table ("__proto__", "toString" and the like are not). */
-function selectedNames(config: Record<string, unknown>): string[] {
-  const v = config.values;
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && VALUE_NAMES.has(x)) : [];
-}
-
-/** sma-read: the values the user ticked, under the table's names; enums give their tag number. */
-export const readSpec: QueryNodeSpec = {
-  type: "sma-read", topic: "read", queries: (config) => queriesFor(selectedNames(config)),
-  payload: ({ values: v }, config) => {
-    const p: Payload = {};
-    for (const name of selectedNames(config)) {
-      const indexed = VALUES.some((d) => d.name === name && d.indexed);
-      const keys = indexed ? indexesOf(v, name).map((n) => `${name}${n}`) : [name];
-      for (const k of keys) {
-        const x = Object.hasOwn(v, k) ? v[k] : undefined;
-        p[k] = x === undefined || x === null ? null : typeof x === "object" ? x.selected : x;
-      }
-    }
-    return p;
-  },
-};

@@ -95,7 +95,7 @@ export function bindSession(RED: NodeAPI, node: Node, def: NodeDef & { inverter?
     start: () => status.start(),
     ok: (nothingSupported = false, unknown = false) => status.read(nothingSupported, unknown),
     fail: (e, done, answer) => {
-      const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
+      const err = SmaError.from(e);
       // Closed (redeploy) while the read waited: nobody waits for this message any more.
       if (closed || err.code === "ECLOSED") {
         status.ended();

@@ -158,3 +158,52 @@ export class ReadStatus {
     return okStatus(this.RED, this.lastOk, s.foundAddress !== undefined, s.poorLink, s.nameMoved ? s.address : undefined);
   }
 }
+
+const METER = "@speedwire/node-red-sma/sma-energy-meter:status.";
+
+/**
+ * The energy meter node's dot, the one place it is set. Data, too many meters and no data repeat only what changes
+ * (up to 10 datagrams/s arrive without throttle); an error always shows, and whatever comes next shows after it.
+ */
+export class MeterStatus {
+  private last = "";
+
+  constructor(private readonly RED: NodeAPI, private readonly node: Node) {}
+
+  /** A wrong setting: the node reads nothing. */
+  invalid(field: string): void {
+    this.node.status({ fill: "red", shape: "ring", text: this.RED._(METER + "bad." + field) });
+  }
+
+  /** Listening, no datagram yet. */
+  waiting(): void {
+    this.node.status({ fill: "yellow", shape: "ring", text: this.RED._(METER + "waiting") });
+  }
+
+  /** A reading was sent: its power (W), or "too many meters" while datagrams of further meters are dropped. */
+  sent(power: number | null, tooMany: boolean): void {
+    if (tooMany) return this.tooMany();
+    this.show({ fill: "green", shape: "dot", text: this.RED._(METER + "ok", { power: power === null ? "–" : String(Math.round(power)) }) });
+  }
+
+  /** Datagrams of more meters than are tracked arrive (they are dropped). */
+  tooMany(): void {
+    this.show({ fill: "yellow", shape: "dot", text: this.RED._(METER + "tooMany") });
+  }
+
+  /** No datagram for s seconds (the watchdog). */
+  noData(s: number): void {
+    this.show({ fill: "yellow", shape: "ring", text: this.RED._(METER + "noData", { s: String(s) }) });
+  }
+
+  /** The listener failed: the system's code (EADDRINUSE ...) or the error's. */
+  error(code: string): void {
+    this.last = "";
+    this.node.status({ fill: "red", shape: "ring", text: this.RED._(METER + "error", { code }) });
+  }
+
+  private show(status: NodeStatus & { text: string }): void {
+    if (status.text !== this.last) this.node.status(status);
+    this.last = status.text;
+  }
+}

@@ -7,6 +7,7 @@ import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/p
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { isMulticast, meterSettings } from "../../src/client/settings-rules";
 import { registerAdminEndpoints } from "../shared/admin";
+import { MeterStatus } from "../shared/status";
 
 const NS = "@speedwire/node-red-sma/sma-energy-meter:";
 const CAUSES = "IGMP snooping on a switch, the meter in another subnet/VLAN, Docker without host networking, "
@@ -32,9 +33,10 @@ export = (RED: NodeAPI): void => {
     // Its log lines name it by its label (the meter's serial or the default), not by its id.
     const serialSet = String((def as NodeDef & { serial?: unknown }).serial ?? "").trim();
     if (!def.name) this.name = serialSet ? RED._(NS + "label.bySerial", { serial: serialSet }) : RED._(NS + "label.default");
+    const status = new MeterStatus(RED, this);
     const checked = meterSettings(def as unknown as Record<string, unknown>);
     if (!checked.ok) {
-      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.bad." + checked.field) });
+      status.invalid(checked.field);
       this.error(RED._(NS + "log.invalid", { field: checked.field, reason: checked.reason }));
       return;
     }
@@ -56,8 +58,7 @@ export = (RED: NodeAPI): void => {
     let lastWarnAt = -Infinity;
     let lastData = Date.now();
     let warned = false;
-    let lastStatus = "";
-    this.status({ fill: "yellow", shape: "ring", text: RED._(NS + "status.waiting") });
+    status.waiting();
 
     const emit = (d: MeterDatagram): void => {
       const payload = payloadOf(d);
@@ -72,12 +73,7 @@ export = (RED: NodeAPI): void => {
       const sma: Record<string, unknown> = { serial: d.serial, susyId: d.susyId, firmware: d.firmware };
       if (dropped > 0) sma.dropped = dropped;
       this.send({ payload, topic: `sma/${d.serial}/meter`, sma });
-      const p = d.power;
-      const tooMany = droppedSinceSweep > 0;
-      const statusText = tooMany ? RED._(NS + "status.tooMany") : RED._(NS + "status.ok", { power: p === null ? "–" : String(Math.round(p)) });
-      // At 10 datagrams/s without throttle, repeat only what changes on the dot.
-      if (statusText !== lastStatus) this.status({ fill: tooMany ? "yellow" : "green", shape: "dot", text: statusText });
-      lastStatus = statusText;
+      status.sent(d.power, droppedSinceSweep > 0);
     };
 
     /** Forgets the meters not heard for METER_IDLE_MS. */
@@ -97,10 +93,7 @@ export = (RED: NodeAPI): void => {
       if (serialFilter === undefined && meters.size >= MAX_METERS) {
         dropped++;
         droppedSinceSweep++;
-        if (lastStatus !== RED._(NS + "status.tooMany")) {
-          lastStatus = RED._(NS + "status.tooMany");
-          this.status({ fill: "yellow", shape: "dot", text: lastStatus });
-        }
+        status.tooMany();
         if (now - lastWarnAt >= TOO_MANY_WARN_MS) {
           lastWarnAt = now;
           this.warn(RED._(NS + "log.tooMany", { tracked: meters.size, dropped }));
@@ -135,9 +128,8 @@ export = (RED: NodeAPI): void => {
       }, failed), wait);
     };
     const onError = (err: MeterListenerError): void => {
-      lastStatus = "";
       // The system's code (EADDRINUSE ...) says more than ESOCKET.
-      this.status({ fill: "red", shape: "ring", text: RED._(NS + "status.error", { code: err.systemCode ?? err.code }) });
+      status.error(err.systemCode ?? err.code);
       this.error(`energy meter listener: ${err.message}`);
     };
     listener.on("meter", onMeter);
@@ -146,9 +138,7 @@ export = (RED: NodeAPI): void => {
     const watchdog = watchdogMs > 0 ? setInterval(guarded(() => {
       const silent = Date.now() - lastData;
       if (silent < watchdogMs) return;
-      const text = RED._(NS + "status.noData", { s: String(Math.round(silent / 1000)) });
-      if (text !== lastStatus) this.status({ fill: "yellow", shape: "ring", text });
-      lastStatus = text;
+      status.noData(Math.round(silent / 1000));
       if (!warned) this.warn(`no energy meter data for ${Math.round(silent / 1000)} s; usual causes: ${CAUSES}`);
       warned = true;
     }, failed), Math.min(watchdogMs, 1000)) : undefined;

@@ -25,9 +25,7 @@ export = (RED: NodeAPI): void => {
     const checked = inverterSettings(def as unknown as Record<string, unknown>);
     if (!checked.ok) {
       // No session: every read fails with EINVAL and the status names the field (nothing goes to the network).
-      const err = new SmaError("EINVAL", `${checked.field}: ${checked.reason}`);
-      err.field = checked.field;
-      this.invalid = err;
+      this.invalid = SmaError.invalid(checked.field, `${checked.field}: ${checked.reason}`);
       this.error(RED._(NS + "log.invalid", { field: checked.field, reason: checked.reason }));
       return;
     }

@@ -1,10 +1,11 @@
 /**
  * Day and month archive reads in the device's local days: the padded range to ask, which midnight the device
  * stamps daily totals at (set, or found out from its records), the re-dating and the cut to what was wanted. The
- * session supplies the requests (its archive chunks, inside its queue); the date logic is src/protocol/archive-days.ts.
+ * session supplies the requests (inside its queue, logged in); this file cuts a range into chunks and reads the
+ * answers' codes; the date logic is src/protocol/archive-days.ts.
  */
 import {
-  ARCHIVE_COMMANDS, DAY_S, archiveRequestRange, cutToWanted, decodeYieldRecords, detectDailyStamp, isTimeZone, nextLocalMidnight,
+  ARCHIVE_COMMANDS, DAY_S, ErrorCode, NO_SUCH_VALUES, hexCode, type Address, archiveRequestRange, cutToWanted, decodeYieldRecords, detectDailyStamp, isTimeZone, nextLocalMidnight,
   redateDaily, type ArchiveKind, type DailyStamp, type TimeRange, type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
@@ -94,4 +95,71 @@ async function findDailyStamp(fetch: ArchiveFetch, raw: readonly YieldRecord[], 
   }
   memo.undecidedUpTo = newest[0].time;
   return { stamp: "own", by: "default" };
+}
+
+/** What an archive read asked and what the device sent (Unix seconds). */
+export interface ArchiveReadResult<R> {
+  /** The range asked of the device (day data: one slot before the first wanted, as the baseline; month data: padded by days). */
+  asked: TimeRange;
+  /** Oldest and newest time of `records` (the baseline included), or null when the device holds nothing in the range. */
+  held: TimeRange | null;
+  /** Month data: which midnight the daily totals were taken as stamped at (they are dated by their own day). */
+  dailyStamp?: DailyStampFound;
+  /** Oldest first, one per time; day and month data: those of the wanted range and the baseline record before them. */
+  records: R[];
+  device: Address;
+}
+
+/** Longest range one archive read may ask for, in days: each request covers at most one chunk. */
+export const ARCHIVE_LIMITS = {
+  day: { maxDays: 92, chunkS: DAY_S },
+  month: { maxDays: 3660, chunkS: 31 * DAY_S },
+  events: { maxDays: 366, chunkS: 31 * DAY_S },
+} as const;
+
+/** Why a range cannot be asked (EINVAL), or undefined. */
+export function rangeProblem(kind: keyof typeof ARCHIVE_LIMITS, r: TimeRange): SmaError | undefined {
+  const whole = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
+  if (!whole(r.from) || !whole(r.to) || r.from > r.to) return new SmaError("EINVAL", `time range ${r.from}..${r.to} is not valid`);
+  const max = ARCHIVE_LIMITS[kind].maxDays;
+  if (r.to - r.from > max * DAY_S) return new SmaError("EINVAL", `time range longer than ${max} days`);
+  return undefined;
+}
+
+/** One archive request's answer: the device's error code and the payloads of its datagrams. */
+export interface ChunkAnswer {
+  errorCode: number;
+  payloads: Buffer[];
+}
+
+/**
+ * The payloads of one archive command over a range, asked in chunks of chunkS seconds (so that one lost datagram
+ * costs one short answer, not the whole range). `ask` sends one request (logged in); `between` runs before every
+ * chunk but the first (live reads waiting go first). 0x0015 is "no records there"; 0x0014 / 0x0017: ENOTSUPPORTED.
+ */
+export async function archiveChunks(ask: (command: number, chunk: TimeRange) => Promise<ChunkAnswer>, between: () => Promise<void>,
+  command: number, range: TimeRange, chunkS: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  const what = `archive 0x${command.toString(16)}`;
+  for (let from = range.from; from <= range.to; from += chunkS) {
+    if (from > range.from) await between();
+    const answer = await ask(command, { from, to: Math.min(range.to, from + chunkS - 1) });
+    if (answer.errorCode === ErrorCode.NOT_SUPPORTED) continue;
+    if (NO_SUCH_VALUES.has(answer.errorCode)) {
+      const why = answer.errorCode === ErrorCode.UNKNOWN_COMMAND ? "does not know" : "has no";
+      throw new SmaError("ENOTSUPPORTED", `the device ${why} ${what} (error ${hexCode(answer.errorCode)})`, answer.errorCode);
+    }
+    if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${what} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
+    out.push(...answer.payloads);
+  }
+  return out;
+}
+
+/** Oldest first, one record per key (chunks that share a boundary send its record twice). */
+export function archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string, device: Address):
+  ArchiveReadResult<R> {
+  const unique = new Map<string, R>();
+  for (const r of records) if (!unique.has(key(r))) unique.set(key(r), r);
+  const sorted = [...unique.values()].sort((a, b) => a.time - b.time);
+  return { asked, records: sorted, device, held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null };
 }

@@ -16,33 +16,94 @@ export type SmaErrorCode =
   | "ESOCKET" // a UDP socket could not be bound, joined to a group or used: systemCode says why (EADDRINUSE ...)
   | "EHANDLER"; // an event handler threw; the socket keeps serving the others
 
+/** What an SmaError carries beside its code and message, given when it is made (each field is for the codes named). */
+export interface SmaErrorDetails {
+  /** Speedwire error code from the device, where there was one (messages print it in hex: 0x0102). */
+  deviceCode?: number;
+  cause?: unknown;
+  /** A failure that repeats a known outage: log it once, not on every poll. */
+  quiet?: boolean;
+  /** EAUTH while the login back-off lasts: no login was tried for this read. */
+  paused?: boolean;
+  /** EAUTH: the login was accepted but the device answers "not logged in" to the next request. */
+  noSession?: boolean;
+  /** EOTHERDEVICE: the device that answers at the host. */
+  found?: { serial: number; susyId: number };
+  /** ESOCKET: the operating system's code (EADDRINUSE ...). */
+  systemCode?: string;
+  /** ENOTFOUND of a host name: the name has no address, or DNS did not answer in time. */
+  lookup?: "notFound" | "timeout";
+  /** EBUSY: which kind of read filled its queue. */
+  lane?: "live" | "archive";
+  /** EINVAL: the setting that is wrong. */
+  field?: string;
+  /** EINVAL: the setting is not set at all (no password). */
+  missing?: boolean;
+}
+
 export class SmaError extends Error {
   readonly code: SmaErrorCode;
   /** Speedwire error code from the device, where there was one (messages print it in hex: 0x0102). */
   readonly deviceCode?: number;
   /** EOTHERDEVICE: the serial number (and SUSyID) of the device that answers at the host. */
-  foundSerial?: number;
-  foundSusyId?: number;
+  readonly foundSerial?: number;
+  readonly foundSusyId?: number;
   /** The operating system's code behind an ESOCKET (EADDRINUSE, EACCES, ENODEV ...), where there was one. */
-  systemCode?: string;
-  /** True when this error repeats a known outage (inverter asleep): log it once, not on every poll. */
+  readonly systemCode?: string;
+  /**
+   * True when this error repeats a known outage (inverter asleep): log it once, not on every poll. The one flag the
+   * session may set on an error made below it: only the session knows whether the same failure came before.
+   */
   quiet = false;
   /** EAUTH while the login back-off lasts: no login was tried for this read. */
-  paused = false;
+  readonly paused: boolean = false;
   /** EAUTH: the login was accepted but the device answers "not logged in" to the next request (keeps no session). */
-  noSession = false;
+  readonly noSession: boolean = false;
   /** ENOTFOUND of a host name: "notFound" (the name has no address) or "timeout" (no DNS answer in time). */
-  lookup?: "notFound" | "timeout";
+  readonly lookup?: "notFound" | "timeout";
   /** EBUSY: which kind of read filled its queue ("live" reads or "archive" reads). */
-  lane?: "live" | "archive";
+  readonly lane?: "live" | "archive";
   /** EINVAL: the setting that is wrong (host, serial, port, ...). */
-  field?: string;
+  readonly field?: string;
   /** EINVAL: the setting (field) is not set at all, not just wrong (no password): the status says so. */
-  missing = false;
-  constructor(code: SmaErrorCode, message: string, deviceCode?: number, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  readonly missing: boolean = false;
+
+  /**
+   * details: what the error carries (SmaErrorDetails), or, as before, the device's error code (then `options` may
+   * hold the cause).
+   */
+  constructor(code: SmaErrorCode, message: string, details?: number | SmaErrorDetails, options?: { cause?: unknown }) {
+    const d: SmaErrorDetails = typeof details === "number" ? { deviceCode: details, ...options } : { ...options, ...details };
+    super(message, d.cause === undefined ? undefined : { cause: d.cause });
     this.name = "SmaError";
     this.code = code;
-    if (deviceCode !== undefined) this.deviceCode = deviceCode;
+    if (d.deviceCode !== undefined) this.deviceCode = d.deviceCode;
+    if (d.found) {
+      this.foundSerial = d.found.serial;
+      this.foundSusyId = d.found.susyId;
+    }
+    if (d.systemCode !== undefined) this.systemCode = d.systemCode;
+    if (d.lookup !== undefined) this.lookup = d.lookup;
+    if (d.lane !== undefined) this.lane = d.lane;
+    if (d.field !== undefined) this.field = d.field;
+    this.quiet = d.quiet ?? false;
+    this.paused = d.paused ?? false;
+    this.noSession = d.noSession ?? false;
+    this.missing = d.missing ?? false;
+  }
+
+  /** Any thrown value as an SmaError: itself when it is one, else EPROTOCOL with its text (the one conversion). */
+  static from(e: unknown): SmaError {
+    return e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
+  }
+
+  /** The error of a read the session's close() ended. */
+  static closed(): SmaError {
+    return new SmaError("ECLOSED", "inverter connection closed");
+  }
+
+  /** EINVAL naming the setting that is wrong (missing: not set at all). */
+  static invalid(field: string, message: string, missing = false): SmaError {
+    return new SmaError("EINVAL", message, { field, missing });
   }
 }

@@ -78,10 +78,10 @@ export class MeterListenerError extends SmaError {
   /** The interface a join failed on. */
   readonly interfaceAddress?: string;
   constructor(phase: MeterListenerPhase, systemCode: string, message: string, options?: { cause?: unknown; interfaceAddress?: string }) {
-    super(phase === "handler" ? "EHANDLER" : systemCode === "ECLOSED" ? "ECLOSED" : "ESOCKET", message, undefined, options);
+    const code = phase === "handler" ? "EHANDLER" : systemCode === "ECLOSED" ? "ECLOSED" : "ESOCKET";
+    super(code, message, { cause: options?.cause, systemCode: code === "ESOCKET" ? systemCode : undefined });
     this.name = "MeterListenerError";
     this.phase = phase;
-    if (this.code === "ESOCKET") this.systemCode = systemCode;
     if (options?.interfaceAddress !== undefined) this.interfaceAddress = options.interfaceAddress;
   }
 }

@@ -223,9 +223,7 @@ function isIPv4(a: string): boolean {
 
 /** ENOTFOUND for a host name: `lookup` is "notFound" (the name has no address) or "timeout" (no DNS answer). */
 export function lookupError(why: "notFound" | "timeout", message: string): SmaError {
-  const err = new SmaError("ENOTFOUND", message);
-  err.lookup = why;
-  return err;
+  return new SmaError("ENOTFOUND", message, { lookup: why });
 }
 
 /** The promise's value, or undefined when it takes longer than ms (its rejection is passed on). */

@@ -212,3 +212,27 @@ export function meterSettings(d: Record<string, unknown>): Checked<MeterSettings
     throttleS: v.throttle as number | undefined, watchdogS: v.watchdog as number | undefined, onlyChanges: flag(d.onlyChanges),
   }));
 }
+
+/**
+ * The client's own check of an inverter session's options (InverterSession: library users, not only the nodes): the
+ * first wrong one, with the message its EINVAL carries, or undefined. The client takes any sane timeout and retries
+ * (tests use 25 ms); the nodes keep to the documented ranges (inverterSettings).
+ */
+export function sessionOptionsProblem(o: { host: unknown; port: unknown; serial?: unknown; timeoutMs: unknown; retries: unknown; password: unknown }):
+  { field: string; message: string; missing?: boolean } | undefined {
+  const checks: [string, Rule<unknown>][] = [
+    ["host", hostRule(o.host)], ["port", wholeNumberRule(o.port, "port", PORT)],
+    ["serial", wholeNumberRule(o.serial, "serial", INVERTER_SERIAL)],
+    ["timeout", wholeNumberRule(o.timeoutMs, "timeout", { min: 1, max: 3_600_000 })],
+    ["retries", wholeNumberRule(o.retries, "retries", { min: 0, max: 1000 })],
+  ];
+  for (const [field, r] of checks) {
+    if (!r.ok || (field === "host" && typeof o.host !== "string")) return { field, message: `${field}: ${r.ok ? "not text" : r.reason}` };
+  }
+  // Every inverter refuses an empty password: say so instead of logging in and reporting "wrong password".
+  if (o.password === "") return { field: "password", message: "no password set", missing: true };
+  const problem = passwordProblem(o.password);
+  if (problem === "passwordLength") return { field: "password", message: `password longer than ${PASSWORD_MAX_LENGTH} characters` };
+  if (problem === "passwordChars") return { field: "password", message: "password has characters other than printable ASCII" };
+  return undefined;
+}

@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 
-/** The SmaError codes the inverter session creates. */
+/** The SmaError codes the inverter session creates: the session and the modules it is cut into (where a read's errors are made). */
 function sessionCodes(root: string): Set<string> {
-  const session = fs.readFileSync(path.join(root, "src", "client", "session.ts"), "utf8");
+  const files = ["session.ts", "exchange.ts", "locator.ts", "archive-read.ts", "errors.ts"];
+  const session = files.map((f) => fs.readFileSync(path.join(root, "src", "client", f), "utf8")).join("\n");
   const thrown = new Set([...session.matchAll(/new SmaError\("(E[A-Z]+)"/g)].map((m) => m[1]));
   assert.ok(thrown.has("ETIMEDOUT"), "the session's error codes were found");
   return thrown;

@@ -60,7 +60,7 @@ const LANGS = ["en-US", "de"];
 
 export interface NodeTypeInfo {
   type: string;
-  /** The node set (package.json "node-red".nodes key) and its runtime file, e.g. dist/nodes/query/query.js. */
+  /** The node set (package.json "node-red".nodes key) and its runtime file, e.g. dist/nodes/sma-query/sma-query.js. */
   set: string;
   js: string;
 }

@@ -6,7 +6,7 @@ import { SimulatedInverter, localMidnight, type SimulatedInverterOptions } from 
 import { rangeOf, timeOf } from "../../nodes/shared/archive";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
 import archiveNode = require("../../nodes/sma-archive/sma-archive");
-import queryNodes = require("../../nodes/query/query");
+import queryNodes = require("../../nodes/sma-query/sma-query");
 import type { RequestEvent } from "../../src/simulator";
 import { MAX_PENDING_ARCHIVES } from "../../src/client";
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
-import { QUERY_NODES, readSpec } from "../../nodes/shared/payloads";
+import { QUERY_NODES } from "../../nodes/shared/payloads";
+import { readSpec } from "../../nodes/sma-read/read-spec";
 
 const CODES = ["ETIMEDOUT", "EAUTH", "EREFUSED", "EENCRYPTED", "EOTHERDEVICE", "ENOTFOUND", "EUNREACHABLE", "EPROTOCOL", "EBUSY"];
 /** Per language: the Errors heading, text from the null and shared-login paragraphs, and the pointer to them. */
@@ -13,7 +14,7 @@ const LANGS = {
   de: { errors: "<h4>Fehler</h4>", nullValue: "<p><b><code>null</code> heißt „kein Wert“, niemals 0.</b>", login: "teilen sich eine Anmeldung", pointer: "siehe Hilfe des Konfigurations-Nodes <i>SMA-Wechselrichter</i>" },
 };
 /** Every node that reads an inverter, with the node folder its help is in. */
-const READERS = [...QUERY_NODES.map((s) => ({ spec: s, set: "query" })), { spec: readSpec, set: "sma-read" }];
+const READERS = [...QUERY_NODES.map((s) => ({ spec: s, set: "sma-query" })), { spec: readSpec, set: "sma-read" }];
 
 function helpFile(set: string, lang: string): string {
   return fs.readFileSync(path.join(repoRoot(), "nodes", set, "locales", lang, `${set}.html`), "utf8");
@@ -59,7 +60,7 @@ it("the inverter's help has the sections every reading node points to: errors wi
 
 it("a help file holds only help blocks of its own node set's types", () => {
   const sets: Record<string, string[]> = {
-    query: QUERY_NODES.map((s) => s.type), "sma-read": ["sma-read"], "sma-inverter": ["sma-inverter"], "sma-energy-meter": ["sma-energy-meter"], "sma-archive": ["sma-archive"],
+    "sma-query": QUERY_NODES.map((s) => s.type), "sma-read": ["sma-read"], "sma-inverter": ["sma-inverter"], "sma-energy-meter": ["sma-energy-meter"], "sma-archive": ["sma-archive"],
   };
   const folders = fs.readdirSync(path.join(repoRoot(), "nodes")).filter((d) => fs.existsSync(path.join(repoRoot(), "nodes", d, "locales")));
   assert.deepEqual(folders.sort(), Object.keys(sets).sort(), "every node set with help is checked here");
@@ -72,7 +73,7 @@ it("a help file holds only help blocks of its own node set's types", () => {
 });
 
 it("the query set's editor registers exactly the types of QUERY_NODES", () => {
-  const html = fs.readFileSync(path.join(repoRoot(), "nodes", "query", "query.html"), "utf8");
+  const html = fs.readFileSync(path.join(repoRoot(), "nodes", "sma-query", "sma-query.html"), "utf8");
   const registered = [...html.matchAll(/RED\.nodes\.registerType\("([^"]+)"/g)].map((m) => m[1]);
   assert.deepEqual(registered, QUERY_NODES.map((s) => s.type));
 });

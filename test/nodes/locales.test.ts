@@ -89,7 +89,7 @@ it("German spells the device one way: SMA-Wechselrichter", () => {
 
 it("every plain query node has its labels in the query set's catalog, in every language", () => {
   for (const lang of LANGS) {
-    const c = catalog("query", lang);
+    const c = catalog("sma-query", lang);
     for (const { type } of QUERY_NODES) {
       const labels = c[type] as Record<string, unknown> | undefined;
       for (const key of ["paletteLabel", "default", "topic", "tip", "outputLabel"]) assert.equal(typeof labels?.[key], "string", `${lang} ${type}.${key}`);
@@ -109,7 +109,7 @@ it("every value of the value table has a label in every language the nodes have"
 /** Every palette label of a node set: the query set's per type, the others' at the top of their catalog. */
 function paletteLabels(lang: string): Map<string, string> {
   const labels = new Map<string, string>();
-  for (const { type } of QUERY_NODES) labels.set(type, String((catalog("query", lang)[type] as Record<string, unknown>).paletteLabel));
+  for (const { type } of QUERY_NODES) labels.set(type, String((catalog("sma-query", lang)[type] as Record<string, unknown>).paletteLabel));
   for (const set of ["sma-read", "sma-archive", "sma-energy-meter", "sma-inverter"]) labels.set(set, String(catalog(set, lang).paletteLabel));
   return labels;
 }

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { helper, load, type TestNode } from "../harness/red-helper";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
-import queryNodes = require("../../nodes/query/query");
+import queryNodes = require("../../nodes/sma-query/sma-query");
 import readNode = require("../../nodes/sma-read/sma-read");
 import archiveNode = require("../../nodes/sma-archive/sma-archive");
 /* eslint-disable @typescript-eslint/no-require-imports */

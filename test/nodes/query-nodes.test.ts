@@ -5,7 +5,7 @@ import { helper, load, nextMessage, settings, type TestNode } from "../harness/r
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import { SpeedwireClient } from "../../src/client";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
-import queryNodes = require("../../nodes/query/query");
+import queryNodes = require("../../nodes/sma-query/sma-query");
 import readNode = require("../../nodes/sma-read/sma-read");
 import archiveNode = require("../../nodes/sma-archive/sma-archive");
 import type { InverterConfigNode } from "../../nodes/shared/query-node";

@@ -10,7 +10,7 @@ import { until } from "../harness/runtimes";
 import { SimulatedInverter } from "../../src/simulator";
 import { SpeedwireClient, rules } from "../../src/client";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
-import queryNodes = require("../../nodes/query/query");
+import queryNodes = require("../../nodes/sma-query/sma-query");
 import readNode = require("../../nodes/sma-read/sma-read");
 import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -17,10 +17,8 @@ const RED = {
 describe("status texts for login problems", () => {
   it("a wrong password, the back-off after it, and a device that keeps no session read differently", () => {
     const wrong = new SmaError("EAUTH", "refused", 0x0100);
-    const paused = new SmaError("EAUTH", "paused", 0x0100);
-    paused.paused = true;
-    const noSession = new SmaError("EAUTH", "keeps no session", 0xffff);
-    noSession.noSession = true;
+    const paused = new SmaError("EAUTH", "paused", { deviceCode: 0x0100, paused: true });
+    const noSession = new SmaError("EAUTH", "keeps no session", { deviceCode: 0xffff, noSession: true });
     assert.equal(errorStatus(RED, wrong).text, "wrong password");
     assert.equal(errorStatus(RED, paused).text, "login paused");
     assert.equal(errorStatus(RED, noSession).text, "session not kept");
@@ -47,12 +45,9 @@ describe("status texts for what a login without values meant", () => {
 
 describe("status texts for host names and busy queues", () => {
   it("a name not found, no DNS answer, a search that found nothing, busy live and busy archive reads read differently", () => {
-    const notFound = new SmaError("ENOTFOUND", "host name x not found");
-    notFound.lookup = "notFound";
-    const noDns = new SmaError("ENOTFOUND", "no DNS answer");
-    noDns.lookup = "timeout";
-    const archives = new SmaError("EBUSY", "4 archive reads");
-    archives.lane = "archive";
+    const notFound = new SmaError("ENOTFOUND", "host name x not found", { lookup: "notFound" });
+    const noDns = new SmaError("ENOTFOUND", "no DNS answer", { lookup: "timeout" });
+    const archives = new SmaError("EBUSY", "4 archive reads", { lane: "archive" });
     assert.equal(errorStatus(RED, notFound).text, "name not found");
     assert.equal(errorStatus(RED, noDns).text, "DNS no answer");
     assert.equal(errorStatus(RED, new SmaError("ENOTFOUND", "no device")).text, "not found");

@@ -10,7 +10,7 @@ import { helper, load, nextMessage } from "../harness/red-helper";
 import { repoRoot } from "../harness/fixtures";
 import { SimulatedInverter } from "../../src/simulator";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
-import queryNodes = require("../../nodes/query/query");
+import queryNodes = require("../../nodes/sma-query/sma-query");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const joinNode = require("@node-red/nodes/core/sequence/17-split.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
