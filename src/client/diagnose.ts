@@ -17,11 +17,12 @@ import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
   Command, QUERIES, QUERY_NAMES, SPEEDWIRE_PORT, answerCode, buildIdentify, decodeAnswer, hasSignature, hexCode, isKeyExchange,
-  DEVICE_TYPE_TAGS, meterVariantOf, readNet2, tagName, type EnumValue, type QueryName, type UserGroupName,
+  DEVICE_TYPE_TAGS, meterVariantOf, readNet2, tagName, type EnumValue, type QueryName,
 } from "../protocol";
 import { SpeedwireClient } from "./client";
 import { discover, type DiscoverOptions } from "./discovery";
 import { SmaError } from "./errors";
+import type { InverterOptions } from "./session-options";
 import { clientIdentity } from "./identity";
 import { noteKeyExchange } from "./key-exchanges";
 import { meterListenersOpen, metersHeard, type HeardMeter } from "./meter-listener";
@@ -68,15 +69,8 @@ export interface Diagnosis {
   clockDriftS: number | null;
 }
 
-export interface DiagnoseOptions {
-  host: string;
-  port?: number;
-  serial?: number;
-  group?: UserGroupName;
-  password: string;
-  /** Per attempt (default 1500 ms); each check waits at most timeoutMs × (retries + 1). */
-  timeoutMs?: number;
-  retries?: number;
+/** The connection as a session has it; timeoutMs per attempt (default 1500 ms): each check waits at most timeoutMs × (retries + 1). */
+export interface DiagnoseOptions extends Pick<InverterOptions, "host" | "port" | "serial" | "group" | "password" | "timeoutMs" | "retries"> {
   /** Identify queries timed for the round trip and loss (default 5). */
   linkProbes?: number;
   /**

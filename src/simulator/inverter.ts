@@ -15,7 +15,7 @@ import {
 import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer } from "./answer-builders";
 import { buildDeviceTime } from "./clock";
 import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
-import { buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
+import { bindDeviceSocket, buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
 import type { SimValue } from "./answer-builders";
 import {
   BATTERY_CLASS, BATTERY_SLOTS, PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
@@ -161,21 +161,8 @@ export class SimulatedInverter extends EventEmitter {
   async start(): Promise<{ address: string; port: number }> {
     if (!this.socket) {
       const multicast = !!this.options.joinMulticast;
-      const s = dgram.createSocket({ type: "udp4", reuseAddr: multicast });
-      s.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.bind({ address: this.options.address ?? "127.0.0.1", port: this.options.port ?? 0 }, () => {
-          s.off("error", reject);
-          resolve();
-        });
-      }).catch((e: unknown) => {
-        // EADDRINUSE and the like: free the handle, the caller may retry on another port.
-        s.close();
-        throw e;
-      });
-      // A socket error must not crash the process hosting the simulator.
-      s.on("error", (err) => this.emit("socketError", err));
+      const s = await bindDeviceSocket(this.options.address ?? "127.0.0.1", this.options.port ?? 0, multicast,
+        (msg, rinfo) => this.onMessage(msg, rinfo), (err) => this.emit("socketError", err));
       if (multicast) {
         try {
           s.addMembership(MULTICAST_GROUP);

@@ -5,7 +5,7 @@
  * query before a login gets "not logged in", as from a real device. A range the trace did not ask exactly is
  * answered with the traced records inside it, or "not supported" when there are none.
  */
-import * as dgram from "node:dgram";
+import type * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import {
   Command, ErrorCode, LOGIN_TIMEOUT_S, decodeAnswer, decodeInverterDatagram, decodeLoginRequest, isAnswerCode, isDeviceTimeHeader,
@@ -13,7 +13,7 @@ import {
 } from "../protocol";
 import { parseTrace, type SessionTrace } from "../client/trace";
 import { buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
-import { buildFragmentedAnswer } from "./sim-support";
+import { bindDeviceSocket, buildFragmentedAnswer } from "./sim-support";
 
 export interface ReplayOptions {
   /** Default "127.0.0.1". */ address?: string;
@@ -86,19 +86,8 @@ export class ReplayInverter extends EventEmitter {
 
   async start(): Promise<{ address: string; port: number }> {
     if (!this.socket) {
-      const s = dgram.createSocket("udp4");
-      s.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.bind({ address: this.options.address ?? "127.0.0.1", port: this.options.port ?? 0 }, () => {
-          s.off("error", reject);
-          resolve();
-        });
-      }).catch((e: unknown) => {
-        s.close();
-        throw e;
-      });
-      s.on("error", (err) => this.emit("socketError", err));
+      const s = await bindDeviceSocket(this.options.address ?? "127.0.0.1", this.options.port ?? 0, false,
+        (msg, rinfo) => this.onMessage(msg, rinfo), (err) => this.emit("socketError", err));
       this.socket = s;
     }
     return { address: this.address, port: this.port };

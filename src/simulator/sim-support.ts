@@ -2,6 +2,7 @@
  * Answer pieces only a device sends (the simulator's), kept beside the other builders so that the simulator
  * never writes bytes itself. Not exported from index.ts: clients have no use for them.
  */
+import * as dgram from "node:dgram";
 import { DataType } from "../protocol/constants";
 import type { Address } from "../protocol/net2";
 import { buildDataAnswer, buildRecord, type DataAnswer, type SimValue } from "./answer-builders";
@@ -94,4 +95,26 @@ export function buildFragmentedAnswer(a: DataAnswer, maxRecords = Infinity): Buf
     index += records.length;
     return d;
   });
+}
+
+/**
+ * A simulated device's UDP socket, bound and listening: a bind error (EADDRINUSE and the like) frees the handle and
+ * rejects, so the caller may retry on another port; later socket errors go to onError and never crash the process.
+ */
+export async function bindDeviceSocket(address: string, port: number, reuseAddr: boolean,
+  onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo) => void, onError: (err: Error) => void): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: "udp4", reuseAddr });
+  s.on("message", onMessage);
+  await new Promise<void>((resolve, reject) => {
+    s.once("error", reject);
+    s.bind({ address, port }, () => {
+      s.off("error", reject);
+      resolve();
+    });
+  }).catch((e: unknown) => {
+    s.close();
+    throw e;
+  });
+  s.on("error", onError);
+  return s;
 }
