@@ -14,7 +14,7 @@ import { isHost, hostRule } from "../../src/client/settings-rules";
 import { keyExchangeSince, noteKeyExchange } from "../../src/client/key-exchanges";
 import { MAX_ZONE_FORMATTERS, localMidnight, zoneFormatterCount } from "../../src/protocol/archive-days";
 import { buildDataAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
-import { Command, VALUES, decodeInverterDatagram } from "../../src/protocol";
+import { Command, VALUES, decodeInverterDatagram, type Net2Header } from "../../src/protocol";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import { watchLag } from "../harness/lag";
 
@@ -48,6 +48,23 @@ async function failure(p: Promise<unknown>): Promise<SmaError> {
     return e;
   }
   assert.fail("the read succeeded");
+}
+
+
+/** A device on 127.0.0.1 that accepts any login, ignores logoff and answers every other request with answer(). */
+async function fakeDevice(device: { susyId: number; serial: number }, answer: (h: Net2Header, reply: (b: Buffer) => void) => void): Promise<dgram.Socket> {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  closers.push(() => new Promise<void>((r) => sock.close(() => r())));
+  sock.on("message", (m, rinfo) => {
+    const { header: h } = decodeInverterDatagram(m);
+    const reply = (b: Buffer): void => void sock.send(b, rinfo.port, rinfo.address);
+    if (h.command === Command.LOGIN) {
+      return reply(buildLoginAnswer({ source: device, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+    }
+    if (h.command !== Command.LOGOFF) answer(h, reply);
+  });
+  return sock;
 }
 
 describe("host names that give no address of one device", () => {
@@ -141,16 +158,7 @@ describe("batteries numbered by position", () => {
     const soc = VALUES.find((v) => v.name === "batteryPackSoc");
     assert.ok(temp && soc);
     const device = { susyId: 0x1234, serial: 3999000001 };
-    const sock = dgram.createSocket("udp4");
-    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
-    closers.push(() => new Promise<void>((r) => sock.close(() => r())));
-    sock.on("message", (m, rinfo) => {
-      const { header: h } = decodeInverterDatagram(m);
-      const reply = (b: Buffer): void => void sock.send(b, rinfo.port, rinfo.address);
-      if (h.command === Command.LOGIN) {
-        return reply(buildLoginAnswer({ source: device, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
-      }
-      if (h.command === Command.LOGOFF) return;
+    const sock = await fakeDevice(device, (h, reply) => {
       const temps = [1, 2, 3].map((n) => buildRecord(temp, 7, 200 + n, 1700000000));
       const records = h.first === 0x00498f00 ? [...[1, 2, 3].map((n) => buildRecord(soc, 7, 50 + n, 1700000000)), ...temps] : temps;
       reply(buildDataAnswer({ source: device, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: 0, records }));
@@ -166,16 +174,7 @@ describe("batteries over fragments (held: numbering follows the fragment counter
   it("three datagrams sent last-first with one repeated: batteries 1-3 with their own values, no 4", async () => {
     const def = (name: string): (typeof VALUES)[number] => VALUES.find((v) => v.name === name) as (typeof VALUES)[number];
     const device = { susyId: 0x1234, serial: 3999000002 };
-    const sock = dgram.createSocket("udp4");
-    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
-    closers.push(() => new Promise<void>((r) => sock.close(() => r())));
-    sock.on("message", (m, rinfo) => {
-      const { header: h } = decodeInverterDatagram(m);
-      const reply = (b: Buffer): void => void sock.send(b, rinfo.port, rinfo.address);
-      if (h.command === Command.LOGIN) {
-        return reply(buildLoginAnswer({ source: device, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
-      }
-      if (h.command === Command.LOGOFF) return;
+    const sock = await fakeDevice(device, (h, reply) => {
       const part = (name: string, fragment: number, base: number): Buffer => buildDataAnswer({
         source: device, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: 3 * (2 - fragment), fragment,
         packetIdFlag: fragment === 2, records: [1, 2, 3].map((n) => buildRecord(def(name), 7, base + n, 1700000000)),
