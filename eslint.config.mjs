@@ -13,19 +13,30 @@ export default tseslint.config(
       // `import x = require()` is how TypeScript imports CommonJS `export =` modules (our Node-RED nodes).
       "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
       eqeqeq: ["error", "always", { null: "ignore" }],
-      "no-console": "off"
-    }
+      "no-console": "off",
+    },
   },
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
       globals: {
-        require: "readonly", module: "writable", process: "readonly", console: "readonly",
-        __dirname: "readonly", globalThis: "readonly", setImmediate: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly",
-        setInterval: "readonly", clearInterval: "readonly", URL: "readonly", fetch: "readonly"
-      }
+        require: "readonly",
+        module: "writable",
+        process: "readonly",
+        console: "readonly",
+        __dirname: "readonly",
+        globalThis: "readonly",
+        setImmediate: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        Buffer: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+      },
     },
-    rules: { "@typescript-eslint/no-require-imports": "off" }
-  }
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -19,17 +19,54 @@ function flowOf(i, sims, meterPort) {
   const flows = [{ id: tab, type: "tab", label: `redeploys ${i}` }];
   sims.forEach((sim, k) => {
     const inv = `inv${k}`;
-    flows.push({ id: inv, type: "sma-inverter", name: `sim ${k} r${i}`, host: "127.0.0.1", port: String(sim.port), serial: "",
-      group: "user", timeout: "500", retries: "1", credentials: { password: PASSWORD } });
+    flows.push({
+      id: inv,
+      type: "sma-inverter",
+      name: `sim ${k} r${i}`,
+      host: "127.0.0.1",
+      port: String(sim.port),
+      serial: "",
+      group: "user",
+      timeout: "500",
+      retries: "1",
+      credentials: { password: PASSWORD },
+    });
     for (const type of ["sma-spot-ac", "sma-energy", "sma-spot-dc"]) {
       const id = `${type}-${k}`;
-      flows.push({ id: `inj-${id}`, z: tab, x: 100, y: 100, type: "inject", name: `r${i}`, props: [{ p: "payload" }], payload: "",
-        payloadType: "date", repeat: "", once: true, onceDelay: 0.1, wires: [[id]] });
+      flows.push({
+        id: `inj-${id}`,
+        z: tab,
+        x: 100,
+        y: 100,
+        type: "inject",
+        name: `r${i}`,
+        props: [{ p: "payload" }],
+        payload: "",
+        payloadType: "date",
+        repeat: "",
+        once: true,
+        onceDelay: 0.1,
+        wires: [[id]],
+      });
       flows.push({ id, z: tab, x: 300, y: 100, type, name: `r${i}`, inverter: inv, topic: "", wires: [[]] });
     }
   });
-  flows.push({ id: "meter", z: tab, x: 100, y: 200, type: "sma-energy-meter", name: `r${i}`, group: "127.0.0.1", port: String(meterPort),
-    iface: "", serial: "", throttle: "0", onlyChanges: false, watchdog: "10", wires: [[]] });
+  flows.push({
+    id: "meter",
+    z: tab,
+    x: 100,
+    y: 200,
+    type: "sma-energy-meter",
+    name: `r${i}`,
+    group: "127.0.0.1",
+    port: String(meterPort),
+    iface: "",
+    serial: "",
+    throttle: "0",
+    onlyChanges: false,
+    watchdog: "10",
+    wires: [[]],
+  });
   return flows;
 }
 
@@ -37,12 +74,24 @@ async function fdGrowth(nr, { redeploys = 200, inverters = 3 } = {}) {
   const { redeploySoak } = require(path.join(__dirname, "..", "build", "test", "harness", "redeploys.js"));
   const sims = [];
   for (let k = 0; k < inverters; k++) {
-    const s = new SimulatedInverter({ address: "127.0.0.1", port: 0, serial: 3400000000 + k, userPassword: PASSWORD, latencyMs: 2 });
+    const s = new SimulatedInverter({
+      address: "127.0.0.1",
+      port: 0,
+      serial: 3400000000 + k,
+      userPassword: PASSWORD,
+      latencyMs: 2,
+    });
     await s.start();
     sims.push(s);
   }
   const meterPort = await freeUdpPort();
-  const meter = new SimulatedMeter({ address: "127.0.0.1", port: meterPort, bindAddress: "127.0.0.1", serial: 3000000201, intervalMs: 200 });
+  const meter = new SimulatedMeter({
+    address: "127.0.0.1",
+    port: meterPort,
+    bindAddress: "127.0.0.1",
+    serial: 3000000201,
+    intervalMs: 200,
+  });
   await meter.start();
   const readers = sims.flatMap((_, k) => ["sma-spot-ac", "sma-energy", "sma-spot-dc"].map((t) => `${t}-${k}`));
   let logins0 = 0;
@@ -63,10 +112,16 @@ async function fdGrowth(nr, { redeploys = 200, inverters = 3 } = {}) {
     });
     const logins = sims.reduce((sum, sim) => sum + sim.stats.logins, 0) - logins0;
     return {
-      growth: r.fdEnd - r.fdStart, before: r.fdStart, after: r.fdEnd, udpBefore: r.udpStart, udpAfter: r.udpEnd, redeploys: r.redeploys,
-      detail: `${r.full} full + ${r.nodes} nodes, ${readers.length} query nodes on ${inverters} simulated inverters + 1 meter node, `
-        + `every query node read after every redeploy, ${logins} logins seen by the simulators, ${(r.durationMs / 1000).toFixed(0)} s; `
-        + `highest right after a redeploy: ${r.fdMax} fds, ${r.udpMax} UDP sockets; settled ${(r.settleMs / 1000).toFixed(1)} s after the last`,
+      growth: r.fdEnd - r.fdStart,
+      before: r.fdStart,
+      after: r.fdEnd,
+      udpBefore: r.udpStart,
+      udpAfter: r.udpEnd,
+      redeploys: r.redeploys,
+      detail:
+        `${r.full} full + ${r.nodes} nodes, ${readers.length} query nodes on ${inverters} simulated inverters + 1 meter node, ` +
+        `every query node read after every redeploy, ${logins} logins seen by the simulators, ${(r.durationMs / 1000).toFixed(0)} s; ` +
+        `highest right after a redeploy: ${r.fdMax} fds, ${r.udpMax} UDP sockets; settled ${(r.settleMs / 1000).toFixed(1)} s after the last`,
     };
   } finally {
     await nr.deploy([{ id: "benchfd", type: "tab", label: "empty" }]);

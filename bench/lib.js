@@ -62,15 +62,16 @@ function freeUdpPort() {
 /** GET url over one kept-alive connection; resolves with { status, body }. */
 function httpClient() {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const get = (url) => new Promise((resolve, reject) => {
-    const req = http.get(url, { agent }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
+  const get = (url) =>
+    new Promise((resolve, reject) => {
+      const req = http.get(url, { agent }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
     });
-    req.on("error", reject);
-  });
   return { get, close: () => agent.destroy() };
 }
 

@@ -43,8 +43,12 @@ function holdMeter(sim) {
       answers = 0;
       pending = null;
     },
-    get totalMs() { return total; },
-    get answers() { return answers; },
+    get totalMs() {
+      return total;
+    },
+    get answers() {
+      return answers;
+    },
   };
 }
 
@@ -62,12 +66,30 @@ async function readOverhead(nr, { runs = 3, reads = 400, warmup = 100, latencyMs
   const n = (o) => ({ z: tab, x: 100, y: 100, ...o });
   await nr.deploy([
     { id: tab, type: "tab", label: "read overhead" },
-    { id: "inv", type: "sma-inverter", name: "sim", host: "127.0.0.1", port: String(sim.port), serial: "", group: "user",
-      timeout: "1500", retries: "2", credentials: { password: PASSWORD } },
+    {
+      id: "inv",
+      type: "sma-inverter",
+      name: "sim",
+      host: "127.0.0.1",
+      port: String(sim.port),
+      serial: "",
+      group: "user",
+      timeout: "1500",
+      retries: "2",
+      credentials: { password: PASSWORD },
+    },
     n({ id: "inA", type: "http in", url: "/bench/sma", method: "get", upload: false, swaggerDoc: "", wires: [["ac"]] }),
     n({ id: "ac", type: "sma-spot-ac", inverter: "inv", topic: "", wires: [["outA"]] }),
     n({ id: "outA", type: "http response", statusCode: "", headers: {}, wires: [] }),
-    n({ id: "inB", type: "http in", url: "/bench/base", method: "get", upload: false, swaggerDoc: "", wires: [["outB"]] }),
+    n({
+      id: "inB",
+      type: "http in",
+      url: "/bench/base",
+      method: "get",
+      upload: false,
+      swaggerDoc: "",
+      wires: [["outB"]],
+    }),
     n({ id: "outB", type: "http response", statusCode: "", headers: {}, wires: [] }),
   ]);
   const client = httpClient();
@@ -77,7 +99,8 @@ async function readOverhead(nr, { runs = 3, reads = 400, warmup = 100, latencyMs
     const t0 = nowMs();
     const res = await client.get(url);
     const ms = nowMs() - t0;
-    if (res.status !== 200 || !check(res.body)) throw new Error(`GET ${url}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    if (res.status !== 200 || !check(res.body))
+      throw new Error(`GET ${url}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
     return ms;
   };
   const isAc = (body) => {
@@ -115,15 +138,30 @@ async function readOverhead(nr, { runs = 3, reads = 400, warmup = 100, latencyMs
       const base = median(b);
       const overhead = a.map((x) => x.rtt - x.held - base);
       results.push({
-        p50: quantile(overhead, 0.5), p99: quantile(overhead, 0.99),
-        baseP50: base, baseP99: quantile(b, 0.99),
-        rttP50: quantile(a.map((x) => x.rtt), 0.5), heldP50: quantile(a.map((x) => x.held), 0.5),
+        p50: quantile(overhead, 0.5),
+        p99: quantile(overhead, 0.99),
+        baseP50: base,
+        baseP99: quantile(b, 0.99),
+        rttP50: quantile(
+          a.map((x) => x.rtt),
+          0.5,
+        ),
+        heldP50: quantile(
+          a.map((x) => x.held),
+          0.5,
+        ),
       });
     }
     const pick = (k) => median(results.map((x) => x[k]));
     return {
-      p50: pick("p50"), p99: pick("p99"), baseP50: pick("baseP50"), baseP99: pick("baseP99"),
-      rttP50: pick("rttP50"), heldP50: pick("heldP50"), reads: runs * reads, runs,
+      p50: pick("p50"),
+      p99: pick("p99"),
+      baseP50: pick("baseP50"),
+      baseP99: pick("baseP99"),
+      rttP50: pick("rttP50"),
+      heldP50: pick("heldP50"),
+      reads: runs * reads,
+      runs,
       perRun: results.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(", "),
     };
   } finally {
@@ -140,7 +178,11 @@ async function readOverhead(nr, { runs = 3, reads = 400, warmup = 100, latencyMs
  * loopback costs on this machine, with no Speedwire and no Node-RED involved.
  */
 async function udpFloor({ rounds = 300, warmup = 30, exchanges = 4, holdMs = LATENCY_MS } = {}) {
-  const child = spawn(process.execPath, ["-e", `
+  const child = spawn(
+    process.execPath,
+    [
+      "-e",
+      `
     const s = require("node:dgram").createSocket("udp4");
     s.on("message", (m, r) => {
       const t0 = process.hrtime.bigint();
@@ -152,7 +194,10 @@ async function udpFloor({ rounds = 300, warmup = 30, exchanges = 4, holdMs = LAT
       if (${holdMs} > 0) setTimeout(answer, ${holdMs}); else answer();
     });
     s.bind(0, "127.0.0.1", () => process.send(s.address().port));
-    process.on("disconnect", () => process.exit(0));`], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    process.on("disconnect", () => process.exit(0));`,
+    ],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
   const sock = dgram.createSocket("udp4");
   try {
     const port = await new Promise((resolve, reject) => {
@@ -161,10 +206,11 @@ async function udpFloor({ rounds = 300, warmup = 30, exchanges = 4, holdMs = LAT
     });
     await new Promise((r) => sock.bind(0, "127.0.0.1", r));
     const request = Buffer.alloc(58); // the size of a Speedwire query
-    const exchange = () => new Promise((resolve) => {
-      sock.once("message", (m) => resolve(m.readDoubleLE(0)));
-      sock.send(request, port, "127.0.0.1");
-    });
+    const exchange = () =>
+      new Promise((resolve) => {
+        sock.once("message", (m) => resolve(m.readDoubleLE(0)));
+        sock.send(request, port, "127.0.0.1");
+      });
     const floor = [];
     for (let i = 0; i < warmup + rounds; i++) {
       const t0 = nowMs();
@@ -192,14 +238,36 @@ async function meterCpu(nr, { runs = 3, windowMs = 10_000, variants = { default:
   const tab = "benchmeter";
   const flow = (throttle) => [
     { id: tab, type: "tab", label: "meter cpu" },
-    { id: "meter", z: tab, x: 100, y: 100, type: "sma-energy-meter", name: "", group: "127.0.0.1", port: String(port),
-      iface: "", serial: "", throttle, onlyChanges: false, watchdog: "10", wires: [["sink"]] },
+    {
+      id: "meter",
+      z: tab,
+      x: 100,
+      y: 100,
+      type: "sma-energy-meter",
+      name: "",
+      group: "127.0.0.1",
+      port: String(port),
+      iface: "",
+      serial: "",
+      throttle,
+      onlyChanges: false,
+      watchdog: "10",
+      wires: [["sink"]],
+    },
     { id: "sink", z: tab, x: 300, y: 100, type: "debug", active: false, tosidebar: true, complete: "false", wires: [] },
   ];
   const startAll = async () => {
-    const ms = Array.from({ length: 5 }, (_, i) => new SimulatedMeter({
-      address: "127.0.0.1", port, bindAddress: "127.0.0.1", serial: 3000000101 + i, intervalMs: 100,
-    }));
+    const ms = Array.from(
+      { length: 5 },
+      (_, i) =>
+        new SimulatedMeter({
+          address: "127.0.0.1",
+          port,
+          bindAddress: "127.0.0.1",
+          serial: 3000000101 + i,
+          intervalMs: 100,
+        }),
+    );
     await Promise.all(ms.map((m) => m.start()));
     return ms;
   };

@@ -16,7 +16,10 @@ const hex = (n, w) => "0x" + n.toString(16).toUpperCase().padStart(w, "0");
 const joined = (rows, f) => [...new Set(rows.map(f))].join(" / ");
 
 function valueTable() {
-  const rows = ["| name | label | unit | scale | type | id | query (command, first–last) |", "|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| name | label | unit | scale | type | id | query (command, first–last) |",
+    "|---|---|---|---|---|---|---|",
+  ];
   // One row per payload name: a name read under two value ids (newer firmware) lists both ids in its row.
   const byName = new Map();
   for (const v of VALUES) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
@@ -27,7 +30,9 @@ function valueTable() {
       return `${d.query} (${hex(q.command, 8)}, ${hex(q.first, 8)}–${hex(q.last, 8)})`;
     });
     const scale = joined(defs, (d) => (d.scale === 1 ? "1" : "1/" + d.scale));
-    rows.push(`| \`${v.name}${v.indexed ? "<n>" : ""}\` | ${v.label} | ${v.unit || "–"} | ${scale} | ${joined(defs, (d) => d.type)} | ${joined(defs, (d) => hex(d.lri, 4))} | ${query} |`);
+    rows.push(
+      `| \`${v.name}${v.indexed ? "<n>" : ""}\` | ${v.label} | ${v.unit || "–"} | ${scale} | ${joined(defs, (d) => d.type)} | ${joined(defs, (d) => hex(d.lri, 4))} | ${query} |`,
+    );
   }
   return rows.join("\n");
 }
@@ -37,7 +42,8 @@ const resolution = (c) => `${(10 ** -c.decimals).toFixed(c.decimals)}${c.unit ? 
 
 function meterTable() {
   const rows = ["| field | OBIS | unit | raw unit | resolution |", "|---|---|---|---|---|"];
-  for (const c of OBIS_CHANNELS) rows.push(`| \`${c.field}\` | ${c.obis} | ${c.unit} | ${c.rawUnit} | ${resolution(c)} |`);
+  for (const c of OBIS_CHANNELS)
+    rows.push(`| \`${c.field}\` | ${c.obis} | ${c.unit} | ${c.rawUnit} | ${resolution(c)} |`);
   return rows.join("\n");
 }
 
@@ -52,14 +58,20 @@ const texts = new Map(FILES.map((f) => [f, fs.readFileSync(path.join(root, f), "
 const next = new Map(texts);
 for (const [name, fn] of Object.entries(SECTIONS)) {
   const holders = FILES.filter((f) => marker(name).test(texts.get(f)));
-  if (holders.length !== 1) throw new Error(`generated:${name} must be in exactly one of ${FILES.join(", ")} (found in ${holders.length})`);
+  if (holders.length !== 1)
+    throw new Error(`generated:${name} must be in exactly one of ${FILES.join(", ")} (found in ${holders.length})`);
   const f = holders[0];
-  next.set(f, next.get(f).replace(marker(name), (_m, open, close) => `${open}\n${fn()}\n${close}`));
+  next.set(
+    f,
+    next.get(f).replace(marker(name), (_m, open, close) => `${open}\n${fn()}\n${close}`),
+  );
 }
 const stale = FILES.filter((f) => next.get(f) !== texts.get(f));
 if (process.argv.includes("--check")) {
   if (stale.length > 0) {
-    console.error(`generated tables out of date in ${stale.join(", ")}: run \`npm run build && node scripts/gen-readme.js\``);
+    console.error(
+      `generated tables out of date in ${stale.join(", ")}: run \`npm run build && node scripts/gen-readme.js\``,
+    );
     process.exit(1);
   }
 } else {

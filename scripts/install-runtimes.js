@@ -16,10 +16,7 @@ const NODE_RED_SPEC = "node-red@5";
 /** Where the `node` npm package puts the real binary (it moved between versions of the package). */
 function findNodeBinary(dir) {
   const base = path.join(dir, "node_modules", "node");
-  const candidates = [
-    path.join(base, "bin", "node"),
-    path.join(base, "node_modules", ".bin", "node"),
-  ];
+  const candidates = [path.join(base, "bin", "node"), path.join(base, "node_modules", ".bin", "node")];
   const nested = path.join(base, "node_modules");
   if (fs.existsSync(nested)) {
     for (const name of fs.readdirSync(nested)) {

@@ -69,11 +69,20 @@ async function redeploys(nr) {
   const plant = await sims(3, (k) => ({ serial: 3400000001 + k, latencyMs: 2 }));
   const tab = "soak";
   const readers = pollingReaders("", plant.length);
-  const flowsFor = (i) => pollingFlows(tab, "", plant.map((p) => p.port), PW, i);
+  const flowsFor = (i) =>
+    pollingFlows(
+      tab,
+      "",
+      plant.map((p) => p.port),
+      PW,
+      i,
+    );
   let logoffs0 = [];
   let logins0 = [];
   const r = await redeploySoak(nr, {
-    count: REDEPLOYS, flowsFor, readers,
+    count: REDEPLOYS,
+    flowsFor,
+    readers,
     onStart: () => {
       logoffs0 = plant.map((s) => s.stats.logoffs);
       logins0 = plant.map((s) => s.stats.logins);
@@ -87,44 +96,68 @@ async function redeploys(nr) {
   const errors = nr.debugMessages.filter((m) => m.id === "catchdbg").length;
   check(r.fdEnd <= r.fdStart, `fds ${r.fdStart} -> ${r.fdEnd}`);
   check(r.udpEnd === r.udpStart && r.udpMax <= 1, `UDP sockets ${r.udpStart} -> ${r.udpEnd} (max ${r.udpMax})`);
-  check(logoffs.every((n) => n === REDEPLOYS), `logoffs ${logoffs} (want ${REDEPLOYS} each)`);
+  check(
+    logoffs.every((n) => n === REDEPLOYS),
+    `logoffs ${logoffs} (want ${REDEPLOYS} each)`,
+  );
   check(errors === 0, `${errors} failed reads during the redeploys`);
   await nr.deploy([{ id: tab, type: "tab", label: "soak" }], "full");
-  await until("UDP socket closed", () => (nr.udpSockets() === 0 ? true : undefined), 10_000).catch(() => check(false, "UDP socket left open"));
+  await until("UDP socket closed", () => (nr.udpSockets() === 0 ? true : undefined), 10_000).catch(() =>
+    check(false, "UDP socket left open"),
+  );
   await Promise.all(plant.map((s) => s.stop()));
   return { ...r, logoffs, logins, failedReads: errors };
 }
 
 async function lossRun(nr) {
   const rates = [0.1, 0.3, 0.5];
-  const plant = await sims(rates.length, (k) => ({ serial: 3400000101 + k, lossRequests: rates[k], lossAnswers: rates[k], seed: k + 1 }));
+  const plant = await sims(rates.length, (k) => ({
+    serial: 3400000101 + k,
+    lossRequests: rates[k],
+    lossAnswers: rates[k],
+    seed: k + 1,
+  }));
   const tab = "loss";
-  await nr.deploy([
-    { id: tab, type: "tab", label: "loss" },
-    ...plant.flatMap((s, k) => [
-      // The default timeout and retries (empty fields): what a user who changed nothing gets.
-      inverter(`linv${k}`, s, { timeout: "", retries: "" }),
-      inject(tab, `linj${k}`, `lac${k}`, "1"),
-      node(tab, { id: `lac${k}`, type: "sma-spot-ac", inverter: `linv${k}`, topic: "", wires: [[`ldbg${k}`]] }),
-      debug(tab, `ldbg${k}`),
-    ]),
-    node(tab, { id: "lcatch", type: "catch", scope: null, uncaught: false, wires: [["lcatchdbg"]] }),
-    debug(tab, "lcatchdbg", "error"),
-  ], "full");
+  await nr.deploy(
+    [
+      { id: tab, type: "tab", label: "loss" },
+      ...plant.flatMap((s, k) => [
+        // The default timeout and retries (empty fields): what a user who changed nothing gets.
+        inverter(`linv${k}`, s, { timeout: "", retries: "" }),
+        inject(tab, `linj${k}`, `lac${k}`, "1"),
+        node(tab, { id: `lac${k}`, type: "sma-spot-ac", inverter: `linv${k}`, topic: "", wires: [[`ldbg${k}`]] }),
+        debug(tab, `ldbg${k}`),
+      ]),
+      node(tab, { id: "lcatch", type: "catch", scope: null, uncaught: false, wires: [["lcatchdbg"]] }),
+      debug(tab, "lcatchdbg", "error"),
+    ],
+    "full",
+  );
   nr.clearDebug();
   await sleep(LOSS_S * 1000);
   await nr.deploy([{ id: tab, type: "tab", label: "loss" }], "full");
   const out = plant.map((s, k) => {
     const want = s.currentValues();
     const msgs = nr.debugMessages.filter((m) => m.id === `ldbg${k}`);
-    const wrong = msgs.filter((m) => m.value.payload.powerL1 !== want.acPowerL1 || m.value.payload.frequency !== want.gridFrequency
-      || m.value.sma.serial !== s.serial).length;
+    const wrong = msgs.filter(
+      (m) =>
+        m.value.payload.powerL1 !== want.acPowerL1 ||
+        m.value.payload.frequency !== want.gridFrequency ||
+        m.value.sma.serial !== s.serial,
+    ).length;
     return { lossEachWay: rates[k], reads: msgs.length, wrong, dropped: s.stats.dropped };
   });
   const errors = {};
-  for (const m of nr.debugMessages.filter((x) => x.id === "lcatchdbg")) errors[m.value.code] = (errors[m.value.code] ?? 0) + 1;
-  check(out.every((o) => o.wrong === 0), "a read under loss gave a wrong value");
-  check(Object.keys(errors).every((c) => c === "ETIMEDOUT"), `errors other than ETIMEDOUT under loss: ${JSON.stringify(errors)}`);
+  for (const m of nr.debugMessages.filter((x) => x.id === "lcatchdbg"))
+    errors[m.value.code] = (errors[m.value.code] ?? 0) + 1;
+  check(
+    out.every((o) => o.wrong === 0),
+    "a read under loss gave a wrong value",
+  );
+  check(
+    Object.keys(errors).every((c) => c === "ETIMEDOUT"),
+    `errors other than ETIMEDOUT under loss: ${JSON.stringify(errors)}`,
+  );
   await Promise.all(plant.map((s) => s.stop()));
   return { seconds: LOSS_S, perInverter: out, errors };
 }
@@ -135,14 +168,17 @@ async function deadlines(nr) {
   const times = [];
   for (let i = 0; i < DEADLINES; i++) {
     // A new config node each time: a session that never had an answer uses all its retries.
-    await nr.deploy([
-      { id: tab, type: "tab", label: "mute" },
-      inverter("minv", mute, { timeout: "300", retries: "2", name: `mute ${i}` }),
-      inject(tab, "minj", "mac"),
-      node(tab, { id: "mac", type: "sma-spot-ac", inverter: "minv", topic: "", wires: [[]] }),
-      node(tab, { id: "mcatch", type: "catch", scope: ["mac"], uncaught: false, wires: [["mcatchdbg"]] }),
-      debug(tab, "mcatchdbg", "error"),
-    ], "full");
+    await nr.deploy(
+      [
+        { id: tab, type: "tab", label: "mute" },
+        inverter("minv", mute, { timeout: "300", retries: "2", name: `mute ${i}` }),
+        inject(tab, "minj", "mac"),
+        node(tab, { id: "mac", type: "sma-spot-ac", inverter: "minv", topic: "", wires: [[]] }),
+        node(tab, { id: "mcatch", type: "catch", scope: ["mac"], uncaught: false, wires: [["mcatchdbg"]] }),
+        debug(tab, "mcatchdbg", "error"),
+      ],
+      "full",
+    );
     nr.clearDebug();
     const t0 = Date.now();
     await nr.inject("minj");
@@ -153,8 +189,13 @@ async function deadlines(nr) {
   await nr.deploy([{ id: tab, type: "tab", label: "mute" }], "full");
   await mute.stop();
   const sorted = [...times].sort((a, b) => a - b);
-  return { runs: times.length, deadlineMs: 900, minMs: sorted[0] ?? null, medianMs: sorted[Math.floor(sorted.length / 2)] ?? null,
-    maxMs: sorted[sorted.length - 1] ?? null };
+  return {
+    runs: times.length,
+    deadlineMs: 900,
+    minMs: sorted[0] ?? null,
+    medianMs: sorted[Math.floor(sorted.length / 2)] ?? null,
+    maxMs: sorted[sorted.length - 1] ?? null,
+  };
 }
 
 async function main() {
@@ -173,23 +214,32 @@ async function main() {
       figures.deadlines = await deadlines(nr);
     }
   } finally {
-    const bad = nr.log().split("\n").filter((l) => BAD_LOG.test(l));
+    const bad = nr
+      .log()
+      .split("\n")
+      .filter((l) => BAD_LOG.test(l));
     check(bad.length === 0, `log: ${bad.slice(0, 5).join(" | ")}`);
     await nr.stop();
   }
   const r = figures.redeploys;
-  console.log(`redeploys: ${r.redeploys} (full ${r.full}, nodes ${r.nodes}) in ${(r.durationMs / 1000).toFixed(1)} s; `
-    + `open fds ${r.fdStart} -> ${r.fdEnd} (max ${r.fdMax}); UDP sockets ${r.udpStart} -> ${r.udpEnd} (max ${r.udpMax}); `
-    + `logoffs per inverter ${r.logoffs.join("/")}, logins ${r.logins.join("/")}; failed reads ${r.failedReads}`);
+  console.log(
+    `redeploys: ${r.redeploys} (full ${r.full}, nodes ${r.nodes}) in ${(r.durationMs / 1000).toFixed(1)} s; ` +
+      `open fds ${r.fdStart} -> ${r.fdEnd} (max ${r.fdMax}); UDP sockets ${r.udpStart} -> ${r.udpEnd} (max ${r.udpMax}); ` +
+      `logoffs per inverter ${r.logoffs.join("/")}, logins ${r.logins.join("/")}; failed reads ${r.failedReads}`,
+  );
   if (figures.loss) {
     for (const o of figures.loss.perInverter) {
-      console.log(`loss ${o.lossEachWay * 100} % each way, ${figures.loss.seconds} s: ${o.reads} reads, ${o.wrong} wrong values, ${o.dropped} datagrams dropped`);
+      console.log(
+        `loss ${o.lossEachWay * 100} % each way, ${figures.loss.seconds} s: ${o.reads} reads, ${o.wrong} wrong values, ${o.dropped} datagrams dropped`,
+      );
     }
     console.log(`loss errors: ${JSON.stringify(figures.loss.errors)}`);
   }
   if (figures.deadlines) {
     const d = figures.deadlines;
-    console.log(`100 % loss: ETIMEDOUT after ${d.minMs}/${d.medianMs}/${d.maxMs} ms (min/median/max of ${d.runs}; timeout x attempts = ${d.deadlineMs} ms)`);
+    console.log(
+      `100 % loss: ETIMEDOUT after ${d.minMs}/${d.medianMs}/${d.maxMs} ms (min/median/max of ${d.runs}; timeout x attempts = ${d.deadlineMs} ms)`,
+    );
   }
   console.log(JSON.stringify({ ...figures, failures }));
   if (failures.length) {

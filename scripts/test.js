@@ -13,7 +13,9 @@ execFileSync(process.execPath, [path.join(__dirname, "build.js"), "--test"], { c
 const all = ["protocol", "simulator", "client", "nodes", "e2e", "browser"];
 const asked = process.argv.slice(2);
 const unit = ["protocol", "simulator", "client", "nodes"];
-const suites = [...new Set(asked.length === 0 ? all : asked.flatMap((s) => (s === "unit" ? unit : s === "all" ? all : [s])))];
+const suites = [
+  ...new Set(asked.length === 0 ? all : asked.flatMap((s) => (s === "unit" ? unit : s === "all" ? all : [s]))),
+];
 
 function testFiles(dir) {
   if (!fs.existsSync(dir)) return [];

@@ -47,7 +47,10 @@ const NETWORK_CHECKS = {
 };
 const STAND_INS = {
   "https://catalogue.nodered.org/catalogue.json": { modules: [] },
-  "https://registry.npmjs.org/node-red": { "dist-tags": { latest: "0.0.0" }, versions: { "0.0.0": { engines: { node: "*" } } } },
+  "https://registry.npmjs.org/node-red": {
+    "dist-tags": { latest: "0.0.0" },
+    versions: { "0.0.0": { engines: { node: "*" } } },
+  },
 };
 
 function fail(message) {
@@ -64,7 +67,8 @@ try {
   fail("node-red-dev is not installed (it is a devDependency: npm install)");
 }
 const devVersion = JSON.parse(fs.readFileSync(path.join(devDir, "package.json"), "utf8")).version;
-if (!/^0\.1\./.test(devVersion)) console.warn(`validate: written for node-red-dev 0.1.x, found ${devVersion}; check CHECKS/NETWORK_CHECKS`);
+if (!/^0\.1\./.test(devVersion))
+  console.warn(`validate: written for node-red-dev 0.1.x, found ${devVersion}; check CHECKS/NETWORK_CHECKS`);
 
 // node-red-dev's own axios: wrap get() before the validate command loads it.
 const axios = require(require.resolve("axios", { paths: [path.join(devDir, "src", "libs")] }));
@@ -75,7 +79,10 @@ axios.get = async (url, config = {}) => {
   const n = (calls[url] = (calls[url] ?? 0) + 1);
   let t;
   const deadline = new Promise((_, reject) => {
-    t = setTimeout(() => reject(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" })), REQUEST_TIMEOUT_MS);
+    t = setTimeout(
+      () => reject(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" })),
+      REQUEST_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([realGet(url, { timeout: REQUEST_TIMEOUT_MS, ...config }), deadline]);
@@ -84,7 +91,9 @@ axios.get = async (url, config = {}) => {
     const reason = `${new URL(url).host} unreachable (${err.code ?? err.message})`;
     if (!check || !(url in STAND_INS)) throw err;
     notChecked[check] = reason;
-    console.warn(`validate: ${check} not checked: ${reason}; node-red-dev's next line about it judges an empty stand-in`);
+    console.warn(
+      `validate: ${check} not checked: ${reason}; node-red-dev's next line about it judges an empty stand-in`,
+    );
     return { status: 0, data: STAND_INS[url] };
   } finally {
     clearTimeout(t);
@@ -94,7 +103,9 @@ axios.get = async (url, config = {}) => {
 async function main() {
   if (!fs.existsSync(path.join(pkgDir, "package.json"))) fail(`no package.json in ${pkgDir}`);
   const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8"));
-  const missing = Object.values(pkg["node-red"]?.nodes ?? {}).filter((f) => !fs.existsSync(path.join(pkgDir, f.replace(/\.js$/, ".html"))));
+  const missing = Object.values(pkg["node-red"]?.nodes ?? {}).filter(
+    (f) => !fs.existsSync(path.join(pkgDir, f.replace(/\.js$/, ".html"))),
+  );
   if (missing.length) fail(`node files missing (build first: npm run build): ${missing.join(", ")}`);
 
   const scoreFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sma-validate-")), "scorecard.json");
@@ -117,18 +128,29 @@ async function main() {
     if (notChecked[id]) status = "not checked";
     else if (!entry || typeof entry.test !== "boolean") status = "missing";
     else status = entry.test ? "pass" : "FAIL";
-    const detail = notChecked[id] ?? Object.entries(entry ?? {}).filter(([k]) => k !== "test").map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ");
+    const detail =
+      notChecked[id] ??
+      Object.entries(entry ?? {})
+        .filter(([k]) => k !== "test")
+        .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+        .join(", ");
     results[id] = { status, what, detail };
   }
   console.log("\nScorecard for " + `${scorecard.package?.name}@${scorecard.package?.version}`);
   for (const [id, r] of Object.entries(results)) {
     console.log(`${id}  ${r.status.padEnd(11)}  ${r.what}${r.detail ? `  [${r.detail}]` : ""}`);
   }
-  const failed = Object.entries(results).filter(([, r]) => r.status === "FAIL" || r.status === "missing").map(([id]) => id);
+  const failed = Object.entries(results)
+    .filter(([, r]) => r.status === "FAIL" || r.status === "missing")
+    .map(([id]) => id);
   const skipped = Object.keys(results).filter((id) => results[id].status === "not checked");
   if (skipped.length) console.log(`\nnot checked (network): ${skipped.join(", ")}`);
   console.log(failed.length ? `\nFAILED: ${failed.join(", ")}` : "\nall runnable checks passed");
-  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ package: scorecard.package, results, failed, notChecked: skipped }, null, 2));
+  if (jsonOut)
+    fs.writeFileSync(
+      jsonOut,
+      JSON.stringify({ package: scorecard.package, results, failed, notChecked: skipped }, null, 2),
+    );
   clearTimeout(timer);
   process.exit(failed.length ? 1 : 0);
 }

@@ -20,7 +20,11 @@ export const DIAGNOSE_METER_WINDOW_MS = 10_000;
 export const UNCHANGED_PASSWORD = "__PWRD__";
 
 /** A sliding-window limit: false (and a 429 answered) when the window is full. */
-function limiter(max: number, windowMs: number, what: string): (res: { set(k: string, v: string): unknown; status(n: number): { json(v: unknown): unknown } }) => boolean {
+function limiter(
+  max: number,
+  windowMs: number,
+  what: string,
+): (res: { set(k: string, v: string): unknown; status(n: number): { json(v: unknown): unknown } }) => boolean {
   const asked: number[] = [];
   return (res) => {
     const now = Date.now();
@@ -43,9 +47,16 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   registered.add(RED.httpAdmin);
   const read = RED.auth.needsPermission("sma-inverter.read");
   RED.httpAdmin.get("/sma-speedwire/values", read, (_req, res) => {
-    res.json(distinctValues().map((v) => ({
-      name: v.name, label: v.label, labels: v.labels, group: v.group, unit: v.unit, indexed: v.indexed !== undefined,
-    })));
+    res.json(
+      distinctValues().map((v) => ({
+        name: v.name,
+        label: v.label,
+        labels: v.labels,
+        group: v.group,
+        unit: v.unit,
+        indexed: v.indexed !== undefined,
+      })),
+    );
   });
   RED.httpAdmin.get("/sma-speedwire/interfaces", read, (_req, res) => {
     res.json(ipv4Interfaces());
@@ -56,7 +67,10 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     searching ??= discover(discoverySettings(RED)).finally(() => {
       searching = undefined;
     });
-    searching.then((devices) => res.json(devices), (e: Error) => res.status(500).json({ error: e.message }));
+    searching.then(
+      (devices) => res.json(devices),
+      (e: Error) => res.status(500).json({ error: e.message }),
+    );
   });
   // Diagnose: the checks of src/client/diagnose.ts against the host in the request (and, when a meter listener runs,
   // a search of the configured discovery targets for a Home Manager that sends elsewhere). The password is the one
@@ -66,7 +80,14 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   let diagnosing = 0;
   RED.httpAdmin.post("/sma-speedwire/diagnose", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
     const body = (req.body && typeof req.body === "object" ? req.body : {}) as Record<string, unknown>;
-    const checked = inverterSettings({ host: body.host, port: body.port, serial: body.serial, group: body.group, timeout: body.timeout, retries: body.retries });
+    const checked = inverterSettings({
+      host: body.host,
+      port: body.port,
+      serial: body.serial,
+      group: body.group,
+      timeout: body.timeout,
+      retries: body.retries,
+    });
     if (!checked.ok) {
       res.status(400).json({ error: `${checked.field}: ${checked.reason}`, field: checked.field });
       return;
@@ -87,7 +108,13 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
         return;
       }
       if (deployed.host !== c.host || deployed.port !== (c.port ?? SPEEDWIRE_PORT)) {
-        res.status(400).json({ error: "the saved password goes only to the deployed host: type the password", field: "password", code: "otherhost" });
+        res
+          .status(400)
+          .json({
+            error: "the saved password goes only to the deployed host: type the password",
+            field: "password",
+            code: "otherhost",
+          });
         return;
       }
       password = saved;
@@ -101,11 +128,23 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     diagnosing++;
     const listening = meterListenersOpen() > 0;
     diagnose({
-      host: c.host, port: c.port, serial: c.serial, group: c.group, password, timeoutMs: c.timeoutMs, retries: c.retries,
-      meters: { sinceMs: DIAGNOSE_METER_WINDOW_MS, listening }, discovery: listening ? discoverySettings(RED) : undefined,
-    }).then((d) => res.json(d), (e: Error) => res.status(500).json({ error: e.message })).finally(() => {
-      diagnosing--;
-    });
+      host: c.host,
+      port: c.port,
+      serial: c.serial,
+      group: c.group,
+      password,
+      timeoutMs: c.timeoutMs,
+      retries: c.retries,
+      meters: { sinceMs: DIAGNOSE_METER_WINDOW_MS, listening },
+      discovery: listening ? discoverySettings(RED) : undefined,
+    })
+      .then(
+        (d) => res.json(d),
+        (e: Error) => res.status(500).json({ error: e.message }),
+      )
+      .finally(() => {
+        diagnosing--;
+      });
   });
   // The deployed inverter's last exchanges (no password in them), as Search: only for who may change inverters.
   const traceLimit = limiter(TRACE_RATE.max, TRACE_RATE.windowMs, "trace downloads");
@@ -119,9 +158,11 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     }
     const session = node.session;
     // RED.version() is a string in some Node-RED versions and a promise in the typings: either way.
-    void Promise.resolve(RED.version() as string | Promise<string>).catch(() => undefined).then((nodeRed) => {
-      res.set("Content-Disposition", `attachment; filename="sma-trace-${id.replace(/[^0-9a-zA-Z_-]/g, "")}.json"`);
-      res.json(session.trace({ nodeRed: typeof nodeRed === "string" ? nodeRed : undefined }));
-    });
+    void Promise.resolve(RED.version() as string | Promise<string>)
+      .catch(() => undefined)
+      .then((nodeRed) => {
+        res.set("Content-Disposition", `attachment; filename="sma-trace-${id.replace(/[^0-9a-zA-Z_-]/g, "")}.json"`);
+        res.json(session.trace({ nodeRed: typeof nodeRed === "string" ? nodeRed : undefined }));
+      });
   });
 }

@@ -3,8 +3,14 @@
  * null where the device has no value. One row per node type.
  */
 import {
-  DEVICE_CLASS_TAGS, DEVICE_TYPE_TAGS, RELAY_TAGS, STATUS_TAGS, tagName,
-  type EnumValue, type QueryName, type ReadingValue,
+  DEVICE_CLASS_TAGS,
+  DEVICE_TYPE_TAGS,
+  RELAY_TAGS,
+  STATUS_TAGS,
+  tagName,
+  type EnumValue,
+  type QueryName,
+  type ReadingValue,
 } from "../../src/protocol";
 import type { DeviceClockReading, ReadResult } from "../../src/client";
 
@@ -33,22 +39,31 @@ export function sum(xs: (number | null)[]): number | null {
 /** The numbers n for which values has `${base}${n}`, ascending. */
 export function indexesOf(values: Record<string, unknown>, base: string): number[] {
   const re = new RegExp(`^${base}(\\d+)$`);
-  return Object.keys(values).map((k) => re.exec(k)).filter((m): m is RegExpExecArray => !!m)
-    .map((m) => Number(m[1])).sort((a, b) => a - b);
+  return Object.keys(values)
+    .map((k) => re.exec(k))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 const PHASES = ["L1", "L2", "L3"];
 
 export const energySpec: QueryNodeSpec = {
-  type: "sma-energy", topic: "energy", queries: () => ["energy", "times"],
+  type: "sma-energy",
+  topic: "energy",
+  queries: () => ["energy", "times"],
   payload: ({ values: v }) => ({
-    totalYield: num(v.totalYield), dayYield: num(v.dayYield),
-    operatingTime: num(v.operatingTime), feedInTime: num(v.feedInTime),
+    totalYield: num(v.totalYield),
+    dayYield: num(v.dayYield),
+    operatingTime: num(v.operatingTime),
+    feedInTime: num(v.feedInTime),
   }),
 };
 
 export const spotAcSpec: QueryNodeSpec = {
-  type: "sma-spot-ac", topic: "ac", queries: () => ["acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency"],
+  type: "sma-spot-ac",
+  topic: "ac",
+  queries: () => ["acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency"],
   payload: ({ values: v }) => {
     const p: Payload = {};
     const phases = PHASES.map((l) => num(v[`acPower${l}`]));
@@ -62,9 +77,13 @@ export const spotAcSpec: QueryNodeSpec = {
 };
 
 export const spotDcSpec: QueryNodeSpec = {
-  type: "sma-spot-dc", topic: "dc", queries: () => ["dcPower", "dcVoltageCurrent"],
+  type: "sma-spot-dc",
+  topic: "dc",
+  queries: () => ["dcPower", "dcVoltageCurrent"],
   payload: ({ values: v }) => {
-    const ns = [...new Set(["dcPower", "dcVoltage", "dcCurrent"].flatMap((b) => indexesOf(v, b)))].sort((a, b) => a - b);
+    const ns = [...new Set(["dcPower", "dcVoltage", "dcCurrent"].flatMap((b) => indexesOf(v, b)))].sort(
+      (a, b) => a - b,
+    );
     const p: Payload = { power: sum(ns.map((n) => num(v[`dcPower${n}`]))) };
     for (const n of ns) {
       p[`power${n}`] = num(v[`dcPower${n}`]);
@@ -76,24 +95,35 @@ export const spotDcSpec: QueryNodeSpec = {
 };
 
 export const statusSpec: QueryNodeSpec = {
-  type: "sma-status", topic: "status", queries: () => ["deviceStatus", "gridRelay", "temperature", "times"],
+  type: "sma-status",
+  topic: "status",
+  queries: () => ["deviceStatus", "gridRelay", "temperature", "times"],
   payload: ({ values: v }) => ({
-    status: named(STATUS_TAGS, v.deviceStatus), statusCode: selected(v.deviceStatus),
-    gridRelay: named(RELAY_TAGS, v.gridRelay), gridRelayCode: selected(v.gridRelay),
-    temperature: num(v.temperature), operatingTime: num(v.operatingTime), feedInTime: num(v.feedInTime),
+    status: named(STATUS_TAGS, v.deviceStatus),
+    statusCode: selected(v.deviceStatus),
+    gridRelay: named(RELAY_TAGS, v.gridRelay),
+    gridRelayCode: selected(v.gridRelay),
+    temperature: num(v.temperature),
+    operatingTime: num(v.operatingTime),
+    feedInTime: num(v.feedInTime),
   }),
 };
 
 export const deviceInfoSpec: QueryNodeSpec = {
-  type: "sma-device-info", topic: "info", queries: () => ["typeLabel", "firmware"],
+  type: "sma-device-info",
+  topic: "info",
+  queries: () => ["typeLabel", "firmware"],
   payload: ({ values: v, device, deviceClock }) => {
     const type = selected(v.deviceType);
     return {
-      model: type === null ? null : DEVICE_TYPE_TAGS[type] ?? null,
-      deviceClass: named(DEVICE_CLASS_TAGS, v.deviceClass), deviceClassCode: selected(v.deviceClass),
-      deviceType: type, name: typeof v.deviceName === "string" ? v.deviceName : null,
+      model: type === null ? null : (DEVICE_TYPE_TAGS[type] ?? null),
+      deviceClass: named(DEVICE_CLASS_TAGS, v.deviceClass),
+      deviceClassCode: selected(v.deviceClass),
+      deviceType: type,
+      name: typeof v.deviceName === "string" ? v.deviceName : null,
       firmware: typeof v.firmware === "string" ? v.firmware : null,
-      serial: device.serial, susyId: device.susyId,
+      serial: device.serial,
+      susyId: device.susyId,
       ...clockFields(deviceClock),
     };
   },
@@ -116,7 +146,10 @@ export function clockFields(c: DeviceClockReading | null | undefined): Payload {
 
 /** Per-battery fields of sma-battery and the value-table rows (numbered by position: 1 = battery A) they come from. */
 const BATTERY_FIELDS: Record<string, string> = {
-  soc: "batteryPackSoc", temperature: "batteryTemperature", voltage: "batteryVoltage", current: "batteryCurrent",
+  soc: "batteryPackSoc",
+  temperature: "batteryTemperature",
+  voltage: "batteryVoltage",
+  current: "batteryCurrent",
 };
 
 /**
@@ -125,7 +158,9 @@ const BATTERY_FIELDS: Record<string, string> = {
  * combined: temperature / voltage / current are the battery's when exactly one is fitted, else null.
  */
 export const batterySpec: QueryNodeSpec = {
-  type: "sma-battery", topic: "battery", queries: () => ["batterySoc", "batteryInfo", "batteryPackSoc", "batteryPower", "batteryEnergy"],
+  type: "sma-battery",
+  topic: "battery",
+  queries: () => ["batterySoc", "batteryInfo", "batteryPackSoc", "batteryPower", "batteryEnergy"],
   payload: ({ values: v }) => {
     const per = (field: string, n: number): number | null => num(v[`${BATTERY_FIELDS[field]}${n}`]);
     const fields = Object.keys(BATTERY_FIELDS);
@@ -137,8 +172,10 @@ export const batterySpec: QueryNodeSpec = {
       temperature: only === undefined ? null : per("temperature", only),
       voltage: only === undefined ? null : per("voltage", only),
       current: only === undefined ? null : per("current", only),
-      chargePower: num(v.batteryChargePower), dischargePower: num(v.batteryDischargePower),
-      chargeTotal: num(v.batteryChargeTotal), dischargeTotal: num(v.batteryDischargeTotal),
+      chargePower: num(v.batteryChargePower),
+      dischargePower: num(v.batteryDischargePower),
+      chargeTotal: num(v.batteryChargeTotal),
+      dischargeTotal: num(v.batteryDischargeTotal),
       // No battery records at all (a PV inverter, or a device without per-battery values): unknown, not 0.
       batteries: slots.length === 0 ? null : ns.length,
     };
@@ -148,14 +185,18 @@ export const batterySpec: QueryNodeSpec = {
 };
 
 export const gridSpec: QueryNodeSpec = {
-  type: "sma-grid", topic: "grid", queries: () => ["gridPower", "gridEnergy"],
+  type: "sma-grid",
+  topic: "grid",
+  queries: () => ["gridPower", "gridEnergy"],
   payload: ({ values: v }) => {
     const imp = num(v.gridPowerImport);
     const exp = num(v.gridPowerExport);
     return {
-      powerImport: imp, powerExport: exp,
+      powerImport: imp,
+      powerExport: exp,
       power: imp === null && exp === null ? null : (imp ?? 0) - (exp ?? 0),
-      energyImport: num(v.gridEnergyImport), energyExport: num(v.gridEnergyExport),
+      energyImport: num(v.gridEnergyImport),
+      energyExport: num(v.gridEnergyExport),
     };
   },
 };
@@ -164,4 +205,12 @@ export const gridSpec: QueryNodeSpec = {
  * The plain query nodes, one row each: the node set nodes/sma-query registers them, its editor and help
  * (nodes/sma-query/locales/<lang>/sma-query.{json,html}) have one entry per type. sma-read has a folder of its own.
  */
-export const QUERY_NODES: readonly QueryNodeSpec[] = [energySpec, spotAcSpec, spotDcSpec, statusSpec, deviceInfoSpec, batterySpec, gridSpec];
+export const QUERY_NODES: readonly QueryNodeSpec[] = [
+  energySpec,
+  spotAcSpec,
+  spotDcSpec,
+  statusSpec,
+  deviceInfoSpec,
+  batterySpec,
+  gridSpec,
+];

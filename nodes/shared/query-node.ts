@@ -23,7 +23,10 @@ export function outageMode(v: unknown): OutageMode {
 }
 
 /** msg.sma.state and msg.sma.error of the message a failed read sends in "null" mode. */
-export function failureInfo(session: InverterSession, err: SmaError): { state: string; error: { code: string; message: string } } {
+export function failureInfo(
+  session: InverterSession,
+  err: SmaError,
+): { state: string; error: { code: string; message: string } } {
   return { state: session.state, error: { code: err.code, message: err.message } };
 }
 
@@ -70,7 +73,12 @@ export interface SessionBinding {
  * Binds a node to the session of its sma-inverter config node (def.inverter); its dot is set by one ReadStatus.
  * Without a session it sets "no inverter set", fails every input with EINVAL and returns undefined.
  */
-export function bindSession(RED: NodeAPI, node: Node, def: NodeDef & { inverter?: string; outage?: string }, labelKey?: string): SessionBinding | undefined {
+export function bindSession(
+  RED: NodeAPI,
+  node: Node,
+  def: NodeDef & { inverter?: string; outage?: string },
+  labelKey?: string,
+): SessionBinding | undefined {
   const inverter = def.inverter ? (RED.nodes.getNode(def.inverter) as InverterConfigNode | null) : null;
   // Logs and errors (Catch's msg.error.source.name) name an unnamed node by its label and inverter, not its id.
   if (!def.name && labelKey) node.name = defaultName(RED, labelKey, inverter);
@@ -119,7 +127,9 @@ export function bindSession(RED: NodeAPI, node: Node, def: NodeDef & { inverter?
 
 /** The catalog key of a node type's default label (the label an unnamed node shows on the canvas). */
 export function labelKeyOf(type: string): string {
-  return type === "sma-read" ? "@speedwire/node-red-sma/sma-read:label.default" : `@speedwire/node-red-sma/sma-query:${type}.default`;
+  return type === "sma-read"
+    ? "@speedwire/node-red-sma/sma-read:label.default"
+    : `@speedwire/node-red-sma/sma-query:${type}.default`;
 }
 
 /**
@@ -127,9 +137,15 @@ export function labelKeyOf(type: string): string {
  * with the device as far as the session knows it.
  */
 export function emptyResult(session: InverterSession): ReadResult {
-  const serial = session.identity?.serial ?? (typeof session.options.serial === "number" ? session.options.serial : null);
+  const serial =
+    session.identity?.serial ?? (typeof session.options.serial === "number" ? session.options.serial : null);
   return {
-    values: {}, readings: [], unsupported: [], unknown: [], nothingSupported: false, timestamp: Date.now(),
+    values: {},
+    readings: [],
+    unsupported: [],
+    unknown: [],
+    nothingSupported: false,
+    timestamp: Date.now(),
     device: { serial, susyId: session.identity?.susyId ?? null } as unknown as ReadResult["device"],
   };
 }
@@ -146,29 +162,43 @@ export function registerQueryNode(RED: NodeAPI, spec: QueryNodeSpec): void {
     this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: (e?: Error) => void) => {
       const queries = spec.queries(config);
       bound.start();
-      session.read(queries).then((result) => {
-        // Redeployed alone while its read was under way (the inverter's session lives on): nothing to say.
-        if (bound.closed()) return done();
-        Object.assign(msg, {
-          payload: spec.payload(result, config),
-          topic: topicOf(result.device.serial),
-          sma: { serial: result.device.serial, susyId: result.device.susyId, timestamp: result.timestamp, address: session.address, link: session.linkFigures },
-        });
-        bound.ok(result.nothingSupported, result.nothingSupported && result.unsupported.length === 0);
-        send(msg);
-        done();
-      }, (e: unknown) => bound.fail(e, done, (err) => {
-        const empty = emptyResult(session);
-        Object.assign(msg, {
-          payload: spec.payload(empty, config),
-          topic: topicOf(empty.device.serial),
-          sma: {
-            serial: empty.device.serial, susyId: empty.device.susyId, timestamp: empty.timestamp, address: session.address,
-            link: session.linkFigures, ...failureInfo(session, err),
-          },
-        });
-        send(msg);
-      }));
+      session.read(queries).then(
+        (result) => {
+          // Redeployed alone while its read was under way (the inverter's session lives on): nothing to say.
+          if (bound.closed()) return done();
+          Object.assign(msg, {
+            payload: spec.payload(result, config),
+            topic: topicOf(result.device.serial),
+            sma: {
+              serial: result.device.serial,
+              susyId: result.device.susyId,
+              timestamp: result.timestamp,
+              address: session.address,
+              link: session.linkFigures,
+            },
+          });
+          bound.ok(result.nothingSupported, result.nothingSupported && result.unsupported.length === 0);
+          send(msg);
+          done();
+        },
+        (e: unknown) =>
+          bound.fail(e, done, (err) => {
+            const empty = emptyResult(session);
+            Object.assign(msg, {
+              payload: spec.payload(empty, config),
+              topic: topicOf(empty.device.serial),
+              sma: {
+                serial: empty.device.serial,
+                susyId: empty.device.susyId,
+                timestamp: empty.timestamp,
+                address: session.address,
+                link: session.linkFigures,
+                ...failureInfo(session, err),
+              },
+            });
+            send(msg);
+          }),
+      );
     });
   });
 }

@@ -37,5 +37,7 @@ export function discoverySettings(RED: NodeAPI): Pick<DiscoverOptions, "targets"
 export function silenceSettings(RED: NodeAPI): { silentAfterMs?: number } {
   const own = (RED.settings as { smaSpeedwire?: Record<string, unknown> } | undefined)?.smaSpeedwire;
   const s = Number(own?.asleepAfter);
-  return own && own.asleepAfter !== undefined && Number.isFinite(s) && s >= 0 && s <= 3600 ? { silentAfterMs: s * 1000 } : {};
+  return own && own.asleepAfter !== undefined && Number.isFinite(s) && s >= 0 && s <= 3600
+    ? { silentAfterMs: s * 1000 }
+    : {};
 }

@@ -28,13 +28,20 @@ export function hhmmss(d: Date = new Date()): string {
 }
 
 export function errorStatus(RED: NodeAPI, err: SmaError): NodeStatus {
-  if (err.code === "EINVAL" && err.missing && err.field === "password") return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
+  if (err.code === "EINVAL" && err.missing && err.field === "password")
+    return { fill: "red", shape: "ring", text: RED._(NS + "noPassword") };
   if (err.code === "EAUTH" && err.paused) return { fill: "red", shape: "ring", text: RED._(NS + "backoff") };
   if (err.code === "EAUTH" && err.noSession) return { fill: "red", shape: "ring", text: RED._(NS + "noSession") };
-  if (err.code === "ENOTFOUND" && err.lookup) return { fill: "red", shape: "ring", text: RED._(NS + (err.lookup === "timeout" ? "dnsTimeout" : "nameNotFound")) };
-  if (err.code === "EBUSY" && err.lane === "archive") return { fill: "red", shape: "ring", text: RED._(NS + "busyArchive") };
+  if (err.code === "ENOTFOUND" && err.lookup)
+    return { fill: "red", shape: "ring", text: RED._(NS + (err.lookup === "timeout" ? "dnsTimeout" : "nameNotFound")) };
+  if (err.code === "EBUSY" && err.lane === "archive")
+    return { fill: "red", shape: "ring", text: RED._(NS + "busyArchive") };
   if (err.code === "ENOTSUPPORTED") {
-    return { fill: "grey", shape: "ring", text: RED._(NS + (err.deviceCode === ErrorCode.UNKNOWN_COMMAND ? "unknownObject" : "notSupported")) };
+    return {
+      fill: "grey",
+      shape: "ring",
+      text: RED._(NS + (err.deviceCode === ErrorCode.UNKNOWN_COMMAND ? "unknownObject" : "notSupported")),
+    };
   }
   // The device's own code, in hex as the sources print it ("device error 0x0123").
   if (err.code === "EPROTOCOL" && err.deviceCode !== undefined) {
@@ -69,7 +76,13 @@ export function stateStatus(RED: NodeAPI, state: InverterState, err?: SmaError):
  * found); else "ok 12:00:01 via SN" when the inverter was found by its serial (the address is logged); else
  * "ok 192.168.178.23" when its host name now points to another address than at first (`movedTo`).
  */
-export function okStatus(RED: NodeAPI, at: Date = new Date(), foundBySerial = false, poorLink = false, movedTo?: string): NodeStatus {
+export function okStatus(
+  RED: NodeAPI,
+  at: Date = new Date(),
+  foundBySerial = false,
+  poorLink = false,
+  movedTo?: string,
+): NodeStatus {
   const key = poorLink ? "okPoor" : foundBySerial ? "okFound" : movedTo ? "okMoved" : "ok";
   const text = RED._(NS + key, { time: hhmmss(at), address: movedTo ?? "" });
   return { fill: "green", shape: "dot", text };
@@ -81,7 +94,15 @@ export function noConfigStatus(RED: NodeAPI): NodeStatus {
 
 /** Errors about the inverter or its settings, not about one node's read: every node of the inverter may show them. */
 const SESSION_WIDE: ReadonlySet<SmaErrorCode> = new Set<SmaErrorCode>([
-  "ETIMEDOUT", "EAUTH", "EREFUSED", "EENCRYPTED", "EOTHERDEVICE", "EUNREACHABLE", "ENOTFOUND", "EAMBIGUOUS", "ESOCKET",
+  "ETIMEDOUT",
+  "EAUTH",
+  "EREFUSED",
+  "EENCRYPTED",
+  "EOTHERDEVICE",
+  "EUNREACHABLE",
+  "ENOTFOUND",
+  "EAMBIGUOUS",
+  "ESOCKET",
 ]);
 
 /**
@@ -98,7 +119,11 @@ export class ReadStatus {
   /** The dot shows a session-wide state, not this node's own. */
   private shared = false;
 
-  constructor(private readonly RED: NodeAPI, private readonly node: Node, private readonly session: InverterSession) {}
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    private readonly session: InverterSession,
+  ) {}
 
   /** Listener for the session's "state" event. */
   readonly onState = (state: InverterState, err?: SmaError): void => {
@@ -155,7 +180,13 @@ export class ReadStatus {
 
   private ok(): NodeStatus {
     const s = this.session;
-    return okStatus(this.RED, this.lastOk, s.foundAddress !== undefined, s.poorLink, s.nameMoved ? s.address : undefined);
+    return okStatus(
+      this.RED,
+      this.lastOk,
+      s.foundAddress !== undefined,
+      s.poorLink,
+      s.nameMoved ? s.address : undefined,
+    );
   }
 }
 
@@ -168,7 +199,10 @@ const METER = "@speedwire/node-red-sma/sma-energy-meter:status.";
 export class MeterStatus {
   private last = "";
 
-  constructor(private readonly RED: NodeAPI, private readonly node: Node) {}
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+  ) {}
 
   /** A wrong setting: the node reads nothing. */
   invalid(field: string): void {
@@ -183,7 +217,11 @@ export class MeterStatus {
   /** A reading was sent: its power (W), or "too many meters" while datagrams of further meters are dropped. */
   sent(power: number | null, tooMany: boolean): void {
     if (tooMany) return this.tooMany();
-    this.show({ fill: "green", shape: "dot", text: this.RED._(METER + "ok", { power: power === null ? "–" : String(Math.round(power)) }) });
+    this.show({
+      fill: "green",
+      shape: "dot",
+      text: this.RED._(METER + "ok", { power: power === null ? "–" : String(Math.round(power)) }),
+    });
   }
 
   /** Datagrams of more meters than are tracked arrive (they are dropped). */

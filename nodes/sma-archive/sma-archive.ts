@@ -11,8 +11,14 @@ import { bindSession, failureInfo } from "../shared/query-node";
 import { SPANS, eventPayload, ms, rangeOf, seconds, yieldPayload, type Archive } from "../shared/archive";
 
 interface ArchiveDef extends NodeDef {
-  inverter?: string; topic?: string; archive?: string; group?: string; span?: string | number; output?: string;
-  nextMidnight?: boolean; outage?: string;
+  inverter?: string;
+  topic?: string;
+  archive?: string;
+  group?: string;
+  span?: string | number;
+  output?: string;
+  nextMidnight?: boolean;
+  outage?: string;
 }
 
 export = (RED: NodeAPI): void => {
@@ -36,36 +42,64 @@ export = (RED: NodeAPI): void => {
         return bound.fail(e, done);
       }
       const wanted = seconds(range);
-      const read: Promise<{ result: ArchiveReadResult<YieldRecord | EventRecord>; payload: unknown[]; dropped?: DroppedRecords }> =
+      const read: Promise<{
+        result: ArchiveReadResult<YieldRecord | EventRecord>;
+        payload: unknown[];
+        dropped?: DroppedRecords;
+      }> =
         archive === "events"
-          ? session.readEvents(group, wanted).then((result) => ({ result, payload: result.records.map((e) => eventPayload(e, group)) }))
-          : session.readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true, detectDailyStamp: true })
-            .then((result) => ({ result, ...yieldPayload(result, archive, range) }));
-      read.then(({ result, payload, dropped }) => {
-        if (bound.closed()) return done();
-        const topic = c.topic || `sma/${result.device.serial}/archive/${archive}`;
-        const sma = {
-          serial: result.device.serial, susyId: result.device.susyId, address: session.address, archive,
-          group: archive === "events" ? group : undefined, from: range.from, to: range.to, count: payload.length,
-          held: ms(result.held), dropped, dailyStamp: "dailyStamp" in result ? result.dailyStamp : undefined,
-        };
-        bound.ok();
-        if (each) {
-          if (payload.length > 0) send([payload.map((p) => ({ ...msg, payload: p, topic, sma }))]);
-        } else send({ ...msg, payload, topic, sma });
-        done();
-      }, (e: unknown) => bound.fail(e, done, (err) => {
-        // "null" mode: one message without records (payload null, whatever the output setting), saying why.
-        const serial = session.identity?.serial ?? null;
-        send({
-          ...msg, payload: null, topic: c.topic || `sma/${serial ?? "unknown"}/archive/${archive}`,
-          sma: {
-            serial, susyId: session.identity?.susyId ?? null, address: session.address, archive,
-            group: archive === "events" ? group : undefined, from: range.from, to: range.to, count: null, held: null,
-            ...failureInfo(session, err),
-          },
-        });
-      }));
+          ? session
+              .readEvents(group, wanted)
+              .then((result) => ({ result, payload: result.records.map((e) => eventPayload(e, group)) }))
+          : session
+              .readArchive(archive, wanted, { dailyAtNextMidnight: c.nextMidnight === true, detectDailyStamp: true })
+              .then((result) => ({ result, ...yieldPayload(result, archive, range) }));
+      read.then(
+        ({ result, payload, dropped }) => {
+          if (bound.closed()) return done();
+          const topic = c.topic || `sma/${result.device.serial}/archive/${archive}`;
+          const sma = {
+            serial: result.device.serial,
+            susyId: result.device.susyId,
+            address: session.address,
+            archive,
+            group: archive === "events" ? group : undefined,
+            from: range.from,
+            to: range.to,
+            count: payload.length,
+            held: ms(result.held),
+            dropped,
+            dailyStamp: "dailyStamp" in result ? result.dailyStamp : undefined,
+          };
+          bound.ok();
+          if (each) {
+            if (payload.length > 0) send([payload.map((p) => ({ ...msg, payload: p, topic, sma }))]);
+          } else send({ ...msg, payload, topic, sma });
+          done();
+        },
+        (e: unknown) =>
+          bound.fail(e, done, (err) => {
+            // "null" mode: one message without records (payload null, whatever the output setting), saying why.
+            const serial = session.identity?.serial ?? null;
+            send({
+              ...msg,
+              payload: null,
+              topic: c.topic || `sma/${serial ?? "unknown"}/archive/${archive}`,
+              sma: {
+                serial,
+                susyId: session.identity?.susyId ?? null,
+                address: session.address,
+                archive,
+                group: archive === "events" ? group : undefined,
+                from: range.from,
+                to: range.to,
+                count: null,
+                held: null,
+                ...failureInfo(session, err),
+              },
+            });
+          }),
+      );
     });
   });
 };

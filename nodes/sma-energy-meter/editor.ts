@@ -2,8 +2,24 @@
  * The sma-energy-meter dialog (nodes/sma-energy-meter/sma-energy-meter.html): validators, label and the interface
  * picker. The rules are the runtime's own (src/client/settings-rules.ts).
  */
-import { isIpv4, isMeterGroup, METER_SECONDS, METER_SERIAL, PORT, seconds, text as str, wholeNumber } from "../../src/client/settings-rules";
-import { ajaxError as sharedAjaxError, publish, result as sharedResult, translator, type EditorNode, type Validator } from "../shared/editor";
+import {
+  isIpv4,
+  isMeterGroup,
+  METER_SECONDS,
+  METER_SERIAL,
+  PORT,
+  seconds,
+  text as str,
+  wholeNumber,
+} from "../../src/client/settings-rules";
+import {
+  ajaxError as sharedAjaxError,
+  publish,
+  result as sharedResult,
+  translator,
+  type EditorNode,
+  type Validator,
+} from "../shared/editor";
 
 interface MeterNode extends EditorNode {
   iface?: string;
@@ -19,17 +35,23 @@ function result(ok: boolean, key: string, opt?: object): boolean | string {
 }
 
 function ajaxError(xhr: JQueryXHR, textStatus: string, errorThrown: string): string {
-  return sharedAjaxError(xhr, textStatus, errorThrown, t, { noConnection: "iface.noConnection", notAvailable: "iface.notAvailable", failed: "iface.failed" });
+  return sharedAjaxError(xhr, textStatus, errorThrown, t, {
+    noConnection: "iface.noConnection",
+    notAvailable: "iface.notAvailable",
+    failed: "iface.failed",
+  });
 }
 
 /** Shows the select entry that matches the iface input, and the free-text row when none does. */
 function syncSelect(): void {
   const select = $("#sma-energy-meter-iface-select");
   const value = str($("#node-input-iface").val());
-  const match = value !== "" && select.find("option").filter(function () {
-    const option = this as HTMLOptionElement;
-    return option.value === value && option.value !== CUSTOM;
-  }).length > 0;
+  const match =
+    value !== "" &&
+    select.find("option").filter(function () {
+      const option = this as HTMLOptionElement;
+      return option.value === value && option.value !== CUSTOM;
+    }).length > 0;
   if (value === "") {
     select.val($("#sma-energy-meter-iface-row").is(":visible") ? CUSTOM : "");
   } else {
@@ -54,7 +76,10 @@ function loadInterfaces(): void {
         const address = str(raw);
         if (address === "" || seen.has(address)) continue;
         seen.add(address);
-        $("<option>").val(address).text(name ? `${String(name)} (${address})` : address).insertBefore(custom);
+        $("<option>")
+          .val(address)
+          .text(name ? `${String(name)} (${address})` : address)
+          .insertBefore(custom);
       }
       hint.text(seen.size === 0 ? t("iface.none") : "");
       syncSelect();
@@ -94,7 +119,8 @@ publish("energyMeter", {
   validateGroup: (v: unknown, opt?: object) => result(isMeterGroup(v), "group", opt),
   validatePort: (v: unknown, opt?: object) => result(wholeNumber(v, PORT) !== undefined, "port", opt),
   validateIface: (v: unknown, opt?: object) => result(str(v) === "" || isIpv4(v), "iface", opt),
-  validateSerial: (v: unknown, opt?: object) => result(str(v) === "" || wholeNumber(v, METER_SERIAL) !== undefined, "serial", opt),
+  validateSerial: (v: unknown, opt?: object) =>
+    result(str(v) === "" || wholeNumber(v, METER_SERIAL) !== undefined, "serial", opt),
   validateThrottle: secondsValidator("throttle"),
   validateWatchdog: secondsValidator("watchdog"),
   paletteLabel: () => t("paletteLabel"),

@@ -10,9 +10,9 @@ import { registerAdminEndpoints } from "../shared/admin";
 import { MeterStatus } from "../shared/status";
 
 const NS = "@speedwire/node-red-sma/sma-energy-meter:";
-const CAUSES = "IGMP snooping on a switch, the meter in another subnet/VLAN, Docker without host networking, "
-  + "the Home Manager set to unicast to another address, another program on port 9522 without address reuse, or the wrong interface";
-
+const CAUSES =
+  "IGMP snooping on a switch, the meter in another subnet/VLAN, Docker without host networking, " +
+  "the Home Manager set to unicast to another address, another program on port 9522 without address reuse, or the wrong interface";
 
 /** Meters tracked without a serial filter (a plant has a few): datagrams of further serials are dropped and counted. */
 const MAX_METERS = 32;
@@ -32,7 +32,8 @@ export = (RED: NodeAPI): void => {
     RED.nodes.createNode(this, def);
     // Its log lines name it by its label (the meter's serial or the default), not by its id.
     const serialSet = String((def as NodeDef & { serial?: unknown }).serial ?? "").trim();
-    if (!def.name) this.name = serialSet ? RED._(NS + "label.bySerial", { serial: serialSet }) : RED._(NS + "label.default");
+    if (!def.name)
+      this.name = serialSet ? RED._(NS + "label.bySerial", { serial: serialSet }) : RED._(NS + "label.default");
     const status = new MeterStatus(RED, this);
     const checked = meterSettings(def as unknown as Record<string, unknown>);
     if (!checked.ok) {
@@ -52,7 +53,10 @@ export = (RED: NodeAPI): void => {
       port: c.port ?? SPEEDWIRE_PORT,
       interfaceAddress: c.iface || undefined,
     });
-    const meters = new Map<number, { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }>();
+    const meters = new Map<
+      number,
+      { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }
+    >();
     let dropped = 0;
     let droppedSinceSweep = 0;
     let lastWarnAt = -Infinity;
@@ -86,7 +90,12 @@ export = (RED: NodeAPI): void => {
     };
 
     /** The state of this datagram's meter, or undefined when MAX_METERS others are tracked (then counted as dropped). */
-    const track = (serial: number, now: number): { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout } | undefined => {
+    const track = (
+      serial: number,
+      now: number,
+    ):
+      | { lastSent: number; lastHeard: number; lastPayload?: string; pending?: MeterDatagram; timer?: NodeJS.Timeout }
+      | undefined => {
       const known = meters.get(serial);
       if (known) return known;
       if (serialFilter === undefined && meters.size >= MAX_METERS) sweep(now);
@@ -120,12 +129,15 @@ export = (RED: NodeAPI): void => {
       if (wait <= 0) return emit(d);
       // Throttled: keep the newest frame and send it when the interval has passed.
       state.pending = d;
-      state.timer ??= setTimeout(guarded(() => {
-        state.timer = undefined;
-        const pending = state.pending;
-        state.pending = undefined;
-        if (pending) emit(pending);
-      }, failed), wait);
+      state.timer ??= setTimeout(
+        guarded(() => {
+          state.timer = undefined;
+          const pending = state.pending;
+          state.pending = undefined;
+          if (pending) emit(pending);
+        }, failed),
+        wait,
+      );
     };
     const onError = (err: MeterListenerError): void => {
       // The system's code (EADDRINUSE ...) says more than ESOCKET.
@@ -135,18 +147,28 @@ export = (RED: NodeAPI): void => {
     listener.on("meter", onMeter);
     listener.on("error", onError);
 
-    const watchdog = watchdogMs > 0 ? setInterval(guarded(() => {
-      const silent = Date.now() - lastData;
-      if (silent < watchdogMs) return;
-      status.noData(Math.round(silent / 1000));
-      if (!warned) this.warn(`no energy meter data for ${Math.round(silent / 1000)} s; usual causes: ${CAUSES}`);
-      warned = true;
-    }, failed), Math.min(watchdogMs, 1000)) : undefined;
+    const watchdog =
+      watchdogMs > 0
+        ? setInterval(
+            guarded(() => {
+              const silent = Date.now() - lastData;
+              if (silent < watchdogMs) return;
+              status.noData(Math.round(silent / 1000));
+              if (!warned)
+                this.warn(`no energy meter data for ${Math.round(silent / 1000)} s; usual causes: ${CAUSES}`);
+              warned = true;
+            }, failed),
+            Math.min(watchdogMs, 1000),
+          )
+        : undefined;
 
-    const sweeper = setInterval(guarded(() => {
-      sweep(Date.now());
-      droppedSinceSweep = 0;
-    }, failed), 60_000);
+    const sweeper = setInterval(
+      guarded(() => {
+        sweep(Date.now());
+        droppedSinceSweep = 0;
+      }, failed),
+      60_000,
+    );
 
     this.on("close", (_removed: boolean, done: () => void) => {
       clearInterval(watchdog);
@@ -154,7 +176,10 @@ export = (RED: NodeAPI): void => {
       for (const m of meters.values()) clearTimeout(m.timer);
       listener.off("meter", onMeter);
       listener.off("error", onError);
-      listener.release().catch(() => undefined).finally(done);
+      listener
+        .release()
+        .catch(() => undefined)
+        .finally(done);
     });
   });
 };

@@ -3,7 +3,14 @@
  * The rules are the runtime's own (src/client/settings-rules.ts).
  */
 import * as rules from "../../src/client/settings-rules";
-import { ajaxError as sharedAjaxError, publish, result as sharedResult, translator, type EditorNode, type Validator } from "../shared/editor";
+import {
+  ajaxError as sharedAjaxError,
+  publish,
+  result as sharedResult,
+  translator,
+  type EditorNode,
+  type Validator,
+} from "../shared/editor";
 
 interface InverterNode extends EditorNode {
   host?: string;
@@ -52,34 +59,55 @@ function passwordProblem(v: unknown): rules.PasswordProblem | undefined {
 }
 
 function ajaxError(xhr: JQueryXHR, textStatus: string, errorThrown: string): string {
-  return sharedAjaxError(xhr, textStatus, errorThrown, t, { noConnection: "discover.noConnection", notAvailable: "discover.notAvailable", failed: "discover.failed" });
+  return sharedAjaxError(xhr, textStatus, errorThrown, t, {
+    noConnection: "discover.noConnection",
+    notAvailable: "discover.notAvailable",
+    failed: "discover.failed",
+  });
 }
 
 function showSearching(box: JQuery): void {
-  box.empty().append(
-    $('<div class="sma-inverter-discover-msg">').append($('<i class="fa fa-spinner fa-spin"></i>'), document.createTextNode(" " + t("discover.searching"))),
-  );
+  box
+    .empty()
+    .append(
+      $('<div class="sma-inverter-discover-msg">').append(
+        $('<i class="fa fa-spinner fa-spin"></i>'),
+        document.createTextNode(" " + t("discover.searching")),
+      ),
+    );
 }
 
 function showError(box: JQuery, message: string): void {
-  box.empty().append(
-    $('<div class="sma-inverter-discover-msg sma-error">').append($('<i class="fa fa-exclamation-triangle"></i>'), document.createTextNode(" " + message)),
-  );
+  box
+    .empty()
+    .append(
+      $('<div class="sma-inverter-discover-msg sma-error">').append(
+        $('<i class="fa fa-exclamation-triangle"></i>'),
+        document.createTextNode(" " + message),
+      ),
+    );
 }
 
 function showNone(box: JQuery): void {
   const causes = $('<ul class="sma-inverter-causes">');
-  for (const k of ["subnet", "multicast", "docker", "asleep"]) $("<li>").text(t("discover.cause." + k)).appendTo(causes);
-  box.empty().append(
-    $('<div class="sma-inverter-discover-msg sma-error">').text(t("discover.none")),
-    $('<div class="sma-inverter-discover-msg">').text(t("discover.causes")),
-    causes,
-  );
+  for (const k of ["subnet", "multicast", "docker", "asleep"])
+    $("<li>")
+      .text(t("discover.cause." + k))
+      .appendTo(causes);
+  box
+    .empty()
+    .append(
+      $('<div class="sma-inverter-discover-msg sma-error">').text(t("discover.none")),
+      $('<div class="sma-inverter-discover-msg">').text(t("discover.causes")),
+      causes,
+    );
 }
 
 function pick(device: Device, item: JQuery): void {
   const serial = device.serial === undefined || device.serial === null ? "" : String(device.serial);
-  $("#node-config-input-host").val(device.address ? String(device.address) : "").trigger("change");
+  $("#node-config-input-host")
+    .val(device.address ? String(device.address) : "")
+    .trigger("change");
   $("#node-config-input-serial").val(serial).trigger("change");
   if (device.port) $("#node-config-input-port").val(String(device.port)).trigger("change");
   item.siblings().removeClass("sma-selected");
@@ -98,13 +126,19 @@ function showResults(box: JQuery, list: unknown[]): void {
     const device = entry as Device;
     const item = $('<li role="option" tabindex="0">').attr("title", t("discover.pick"));
     const port = device.port && Number(device.port) !== 9522 ? ":" + String(device.port) : "";
-    $('<span class="sma-address">').text(String(device.address || "?") + port).appendTo(item);
+    $('<span class="sma-address">')
+      .text(String(device.address || "?") + port)
+      .appendTo(item);
     if (device.model) $('<span class="sma-detail">').text(String(device.model)).appendTo(item);
     if (device.serial !== undefined && device.serial !== null) {
-      $('<span class="sma-detail">').text(t("discover.serial", { serial: device.serial })).appendTo(item);
+      $('<span class="sma-detail">')
+        .text(t("discover.serial", { serial: device.serial }))
+        .appendTo(item);
     }
     if (device.susyId !== undefined && device.susyId !== null) {
-      $('<span class="sma-detail">').text(t("discover.susyId", { susyId: device.susyId })).appendTo(item);
+      $('<span class="sma-detail">')
+        .text(t("discover.susyId", { susyId: device.susyId }))
+        .appendTo(item);
     }
     if (currentHost && currentHost === device.address) item.addClass("sma-selected");
     item.on("click", () => pick(device, item));
@@ -116,7 +150,12 @@ function showResults(box: JQuery, list: unknown[]): void {
     });
     ul.append(item);
   }
-  box.empty().append($('<div class="sma-inverter-discover-msg">').text(t("discover.found", { count: ul.children().length })), ul);
+  box
+    .empty()
+    .append(
+      $('<div class="sma-inverter-discover-msg">').text(t("discover.found", { count: ul.children().length })),
+      ul,
+    );
 }
 
 function search(): void {
@@ -193,8 +232,14 @@ function runDiagnose(id: string): void {
     contentType: "application/json",
     dataType: "json",
     data: JSON.stringify({
-      id, host: field("host"), port: field("port"), serial: field("serial"), group: $("#node-config-input-group").val(),
-      timeout: field("timeout"), retries: field("retries"), password: $("#node-config-input-password").val(),
+      id,
+      host: field("host"),
+      port: field("port"),
+      serial: field("serial"),
+      group: $("#node-config-input-group").val(),
+      timeout: field("timeout"),
+      retries: field("retries"),
+      password: $("#node-config-input-password").val(),
     }),
   })
     .done((answer) => {
@@ -203,22 +248,43 @@ function runDiagnose(id: string): void {
       msg.text("");
       for (const step of d.steps || []) {
         const li = $("<li>").toggleClass("sma-fail", !step.ok).attr("data-code", String(step.code));
-        $("<i>").addClass("fa " + (step.ok ? "fa-check" : "fa-times")).appendTo(li);
-        $("<span>").text(" " + t("diagnose." + String(step.code), step.data || {})).appendTo(li);
+        $("<i>")
+          .addClass("fa " + (step.ok ? "fa-check" : "fa-times"))
+          .appendTo(li);
+        $("<span>")
+          .text(" " + t("diagnose." + String(step.code), step.data || {}))
+          .appendTo(li);
         list.append(li);
       }
-      $("<li>").addClass("sma-verdict").attr("data-verdict", String(d.verdict))
-        .text(t("diagnose.verdictLabel", { verdict: t("diagnose.verdict." + String(d.verdict)) })).appendTo(list);
+      $("<li>")
+        .addClass("sma-verdict")
+        .attr("data-verdict", String(d.verdict))
+        .text(t("diagnose.verdictLabel", { verdict: t("diagnose.verdict." + String(d.verdict)) }))
+        .appendTo(list);
       list.show();
     })
     .fail((xhr, textStatus, errorThrown) => {
       if (token !== diagnoseToken) return;
-      const body = (xhr.responseJSON && typeof xhr.responseJSON === "object" ? xhr.responseJSON : {}) as { code?: unknown; error?: unknown };
-      const key = xhr.status === 429 ? "diagnose.tooMany" : body.code === "nopassword" ? "diagnose.noPassword"
-        : body.code === "otherhost" ? "diagnose.otherHost" : null;
-      msg.addClass("sma-error").text(key ? t(key) : t("diagnose.failed", {
-        status: xhr.status, message: body.error || ajaxError(xhr, textStatus, errorThrown),
-      }));
+      const body = (xhr.responseJSON && typeof xhr.responseJSON === "object" ? xhr.responseJSON : {}) as {
+        code?: unknown;
+        error?: unknown;
+      };
+      const key =
+        xhr.status === 429
+          ? "diagnose.tooMany"
+          : body.code === "nopassword"
+            ? "diagnose.noPassword"
+            : body.code === "otherhost"
+              ? "diagnose.otherHost"
+              : null;
+      msg.addClass("sma-error").text(
+        key
+          ? t(key)
+          : t("diagnose.failed", {
+              status: xhr.status,
+              message: body.error || ajaxError(xhr, textStatus, errorThrown),
+            }),
+      );
     })
     .always(() => {
       button.prop("disabled", false);

@@ -39,7 +39,11 @@ function validName(v: unknown): v is string {
 }
 
 function ajaxError(xhr: JQueryXHR, textStatus: string, errorThrown: string): string {
-  return sharedAjaxError(xhr, textStatus, errorThrown, t, { noConnection: "load.noConnection", notAvailable: "load.notAvailable", failed: "load.failed" });
+  return sharedAjaxError(xhr, textStatus, errorThrown, t, {
+    noConnection: "load.noConnection",
+    notAvailable: "load.notAvailable",
+    failed: "load.failed",
+  });
 }
 
 /** A row of GET sma-speedwire/values, untrusted. */
@@ -110,7 +114,10 @@ function orderedSelection(s: State): string[] {
 function renderItem(v: Row): JQuery {
   const label = v.indexed ? t("label.indexed", { label: v.label }) : v.label;
   const shownName = v.indexed ? t("label.indexedName", { name: v.name }) : v.name;
-  const item = $('<div class="sma-read-item">').attr({ "data-name": v.name, title: v.indexed ? t("label.indexedTitle", { name: v.name }) : v.name });
+  const item = $('<div class="sma-read-item">').attr({
+    "data-name": v.name,
+    title: v.indexed ? t("label.indexedTitle", { name: v.name }) : v.name,
+  });
   item.data("search", `${label} ${shownName} ${v.unit} ${groupTitle(v.group)}`.toLowerCase());
   const box = $('<input type="checkbox">').attr("aria-label", label).prop("checked", isSelected(v.name)).appendTo(item);
   $('<span class="sma-read-item-label">').text(label).appendTo(item);
@@ -143,16 +150,22 @@ function renderGroup(list: JQuery, group: string, items: Row[]): void {
   const header = $('<div class="sma-read-group-header">').appendTo(section);
   $('<span class="sma-read-group-title">').text(groupTitle(group)).appendTo(header);
   $('<span class="sma-read-group-count">').appendTo(header);
-  $('<button type="button" class="red-ui-button red-ui-button-small">').text(t("button.all"))
-    .attr("title", t("button.allTitle")).on("click", (event) => {
+  $('<button type="button" class="red-ui-button red-ui-button-small">')
+    .text(t("button.all"))
+    .attr("title", t("button.allTitle"))
+    .on("click", (event) => {
       event.preventDefault();
       setGroup(section, true);
-    }).appendTo(header);
-  $('<button type="button" class="red-ui-button red-ui-button-small">').text(t("button.none"))
-    .attr("title", t("button.noneTitle")).on("click", (event) => {
+    })
+    .appendTo(header);
+  $('<button type="button" class="red-ui-button red-ui-button-small">')
+    .text(t("button.none"))
+    .attr("title", t("button.noneTitle"))
+    .on("click", (event) => {
       event.preventDefault();
       setGroup(section, false);
-    }).appendTo(header);
+    })
+    .appendTo(header);
   for (const v of items) section.append(renderItem(v));
 }
 
@@ -164,7 +177,8 @@ function numberedRows(s: State, values: Row[]): Row[] {
   for (const name of s.selected) {
     const m = /^(.*?)(\d+)$/.exec(name);
     const base = m && !byName.has(name) ? byName.get(m[1]) : undefined;
-    if (m && base && base.indexed) rows.push({ name, label: `${base.label} ${m[2]}`, group: base.group, unit: base.unit, after: base.name });
+    if (m && base && base.indexed)
+      rows.push({ name, label: `${base.label} ${m[2]}`, group: base.group, unit: base.unit, after: base.name });
   }
   return rows;
 }
@@ -183,10 +197,17 @@ function render(): void {
     values.splice(at + 1, 0, row);
   }
   const known = new Set(values.map((v) => v.name));
-  for (const group of [...GROUPS, "other"]) renderGroup(list, group, values.filter((v) => v.group === group));
+  for (const group of [...GROUPS, "other"])
+    renderGroup(
+      list,
+      group,
+      values.filter((v) => v.group === group),
+    );
   // Selected names the table does not (or not yet) know stay visible, so they can be kept or removed.
   const extraGroup = s.values ? "unknown" : "selected";
-  const unknown = s.selected.filter((name) => !known.has(name)).map((name): Row => ({ name, label: name, group: extraGroup, unit: "" }));
+  const unknown = s.selected
+    .filter((name) => !known.has(name))
+    .map((name): Row => ({ name, label: name, group: extraGroup, unit: "" }));
   renderGroup(list, extraGroup, unknown);
   if (s.message) {
     $('<div class="sma-read-message">').toggleClass("sma-error", s.messageIsError).text(s.message).prependTo(list);
@@ -195,7 +216,10 @@ function render(): void {
 }
 
 function applyFilter(): void {
-  const words = String($("#sma-read-filter").val() || "").toLowerCase().split(/\s+/).filter(Boolean);
+  const words = String($("#sma-read-filter").val() || "")
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean);
   $("#sma-read-list .sma-read-group").each(function () {
     const section = $(this);
     let shown = 0;
@@ -277,9 +301,11 @@ publish("read", {
       messageIsError: false,
     };
     state = s;
-    $("#sma-read-filter").on("input keyup change", applyFilter).on("keydown", (event) => {
-      if (event.key === "Enter") event.preventDefault();
-    });
+    $("#sma-read-filter")
+      .on("input keyup change", applyFilter)
+      .on("keydown", (event) => {
+        if (event.key === "Enter") event.preventDefault();
+      });
     load(s);
   },
   save(node: ReadNode): void {

@@ -12,7 +12,9 @@ function selectedNames(config: Record<string, unknown>): string[] {
 
 /** sma-read: the values the user ticked, under the table's names; enums give their tag number. */
 export const readSpec: QueryNodeSpec = {
-  type: "sma-read", topic: "read", queries: (config) => queriesFor(selectedNames(config)),
+  type: "sma-read",
+  topic: "read",
+  queries: (config) => queriesFor(selectedNames(config)),
   payload: ({ values: v }, config) => {
     const p: Payload = {};
     for (const name of selectedNames(config)) {

@@ -49,7 +49,8 @@ Password: environment variable SMA_PASSWORD, else asked for (not shown while typ
 function whole(raw: string | undefined, name: string, range: { min: number; max: number }): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < range.min || n > range.max) throw new UsageError(`--${name} must be a whole number from ${range.min} to ${range.max}`);
+  if (!/^\d+$/.test(raw) || n < range.min || n > range.max)
+    throw new UsageError(`--${name} must be a whole number from ${range.min} to ${range.max}`);
   return n;
 }
 
@@ -97,10 +98,16 @@ const trace: Command = {
   usage: TRACE_USAGE,
   async run(argv) {
     const { values: a, positionals } = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: {
-        port: { type: "string" }, serial: { type: "string" }, group: { type: "string", default: "user" },
-        out: { type: "string", default: "trace.json" }, timeout: { type: "string" }, help: { type: "boolean", short: "h", default: false },
+        port: { type: "string" },
+        serial: { type: "string" },
+        group: { type: "string", default: "user" },
+        out: { type: "string", default: "trace.json" },
+        timeout: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
       },
     });
     if (a.help) {
@@ -113,17 +120,25 @@ const trace: Command = {
     const password = await readPassword();
     const client = new SpeedwireClient();
     const session = client.inverter({
-      host, password, group: a.group as UserGroupName, port: whole(a.port, "port", PORT), serial: whole(a.serial, "serial", INVERTER_SERIAL),
+      host,
+      password,
+      group: a.group as UserGroupName,
+      port: whole(a.port, "port", PORT),
+      serial: whole(a.serial, "serial", INVERTER_SERIAL),
       timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
     });
     let code = 0;
     try {
       const r = await session.read(QUERY_NAMES);
       const n = Object.values(r.values).filter((v) => v !== null).length;
-      process.stdout.write(`read ${n} values from ${r.device.serial}; ${r.unsupported.length} value groups not on this device\n`);
+      process.stdout.write(
+        `read ${n} values from ${r.device.serial}; ${r.unsupported.length} value groups not on this device\n`,
+      );
     } catch (e) {
       // The trace of a failed read is what a bug report needs most: write it all the same.
-      process.stderr.write(`sma-speedwire: read failed: ${e instanceof SmaError ? `${e.code}: ` : ""}${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(
+        `sma-speedwire: read failed: ${e instanceof SmaError ? `${e.code}: ` : ""}${e instanceof Error ? e.message : String(e)}\n`,
+      );
       code = 1;
     }
     await session.close();
@@ -182,10 +197,18 @@ const diagnoseCommand: Command = {
       else args.push("--meter=");
     }
     const { values: a, positionals } = parseArgs({
-      args, allowPositionals: true, strict: true,
+      args,
+      allowPositionals: true,
+      strict: true,
       options: {
-        port: { type: "string" }, serial: { type: "string" }, group: { type: "string", default: "user" }, json: { type: "boolean", default: false },
-        meter: { type: "string" }, "meter-seconds": { type: "string" }, targets: { type: "string" }, timeout: { type: "string" },
+        port: { type: "string" },
+        serial: { type: "string" },
+        group: { type: "string", default: "user" },
+        json: { type: "boolean", default: false },
+        meter: { type: "string" },
+        "meter-seconds": { type: "string" },
+        targets: { type: "string" },
+        timeout: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -196,8 +219,12 @@ const diagnoseCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("give one HOST");
     if (a.group !== "user" && a.group !== "installer") throw new UsageError("--group must be user or installer");
     const options: DiagnoseOptions = {
-      host: positionals[0], port: whole(a.port, "port", PORT), serial: whole(a.serial, "serial", INVERTER_SERIAL), group: a.group as UserGroupName,
-      password: "", timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
+      host: positionals[0],
+      port: whole(a.port, "port", PORT),
+      serial: whole(a.serial, "serial", INVERTER_SERIAL),
+      group: a.group as UserGroupName,
+      password: "",
+      timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
     };
     const meter = a.meter === undefined ? undefined : meterWhere(a.meter);
     const seconds = whole(a["meter-seconds"], "meter-seconds", { min: 1, max: 600 }) ?? 3;
@@ -218,7 +245,9 @@ const diagnoseCommand: Command = {
       try {
         await listener.ready();
       } catch (e) {
-        say(`meters: cannot listen on ${meter.bindAddress ?? "0.0.0.0"}:${meter.port}: ${e instanceof Error ? e.message : String(e)}`);
+        say(
+          `meters: cannot listen on ${meter.bindAddress ?? "0.0.0.0"}:${meter.port}: ${e instanceof Error ? e.message : String(e)}`,
+        );
         listener = undefined;
       }
     }
@@ -229,16 +258,27 @@ const diagnoseCommand: Command = {
       const rest = seconds * 1000 - (Date.now() - started);
       if (listener && rest > 0) await new Promise((r) => setTimeout(r, rest));
       // What arrived while the inverter was checked (at least --meter-seconds), and a Home Manager sending elsewhere.
-      d.steps.push(...await meterSteps({ sinceMs: Date.now() - started + 1000, listening: listener !== undefined }, options.discovery));
+      d.steps.push(
+        ...(await meterSteps(
+          { sinceMs: Date.now() - started + 1000, listening: listener !== undefined },
+          options.discovery,
+        )),
+      );
       await listener?.close();
     }
     for (const s of d.steps) say(`${s.ok ? "ok  " : "FAIL"} ${s.step.padEnd(8)} ${stepText(s)}`);
     say(`Verdict: ${d.verdict}: ${DIAGNOSE_TEXT_EN[`verdict.${d.verdict}`]}`);
     if (a.json) {
-      process.stdout.write(JSON.stringify({
-        verdict: d.verdict, host: d.host, port: d.port, address: d.address, clockDriftS: d.clockDriftS,
-        steps: d.steps.map((s) => ({ step: s.step, ok: s.ok, text: stepText(s), code: s.code, data: s.data })),
-      }) + "\n");
+      process.stdout.write(
+        JSON.stringify({
+          verdict: d.verdict,
+          host: d.host,
+          port: d.port,
+          address: d.address,
+          clockDriftS: d.clockDriftS,
+          steps: d.steps.map((s) => ({ step: s.step, ok: s.ok, text: stepText(s), code: s.code, data: s.data })),
+        }) + "\n",
+      );
     }
     return d.verdict === "ok" ? 0 : 1;
   },
@@ -265,11 +305,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, (e: unknown) => {
-    process.stderr.write(`sma-speedwire: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (!(e instanceof UsageError)) process.stderr.write("\n" + GENERAL);
-    process.exitCode = 2;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`sma-speedwire: ${e instanceof Error ? e.message : String(e)}\n`);
+      if (!(e instanceof UsageError)) process.stderr.write("\n" + GENERAL);
+      process.exitCode = 2;
+    },
+  );
 }

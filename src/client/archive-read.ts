@@ -5,8 +5,23 @@
  * answers' codes; the date logic is src/protocol/archive-days.ts.
  */
 import {
-  ARCHIVE_COMMANDS, DAY_S, ErrorCode, NO_SUCH_VALUES, hexCode, type Address, archiveRequestRange, cutToWanted, decodeYieldRecords, detectDailyStamp, isTimeZone, nextLocalMidnight,
-  redateDaily, type ArchiveKind, type DailyStamp, type TimeRange, type YieldRecord,
+  ARCHIVE_COMMANDS,
+  DAY_S,
+  ErrorCode,
+  NO_SUCH_VALUES,
+  hexCode,
+  type Address,
+  archiveRequestRange,
+  cutToWanted,
+  decodeYieldRecords,
+  detectDailyStamp,
+  isTimeZone,
+  nextLocalMidnight,
+  redateDaily,
+  type ArchiveKind,
+  type DailyStamp,
+  type TimeRange,
+  type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
 
@@ -42,7 +57,9 @@ export type ArchiveFetch = (command: number, range: TimeRange, chunkS: number) =
 
 /** EINVAL for options that cannot be used, else undefined. */
 export function archiveOptionsProblem(o: ArchiveReadOptions): SmaError | undefined {
-  return o.timeZone !== undefined && !isTimeZone(o.timeZone) ? new SmaError("EINVAL", `unknown time zone ${o.timeZone}`) : undefined;
+  return o.timeZone !== undefined && !isTimeZone(o.timeZone)
+    ? new SmaError("EINVAL", `unknown time zone ${o.timeZone}`)
+    : undefined;
 }
 
 /**
@@ -50,19 +67,33 @@ export function archiveOptionsProblem(o: ArchiveReadOptions): SmaError | undefin
  * per time, daily ones dated by the local midnight that starts their day) with the baseline record before them,
  * and for month data which midnight the totals were taken as stamped at.
  */
-export async function readYieldArchive(fetch: ArchiveFetch, kind: ArchiveKind, wanted: TimeRange, chunkS: number,
-  options: ArchiveReadOptions, memo: ArchiveMemo): Promise<{ asked: TimeRange; records: YieldRecord[]; dailyStamp?: DailyStampFound }> {
+export async function readYieldArchive(
+  fetch: ArchiveFetch,
+  kind: ArchiveKind,
+  wanted: TimeRange,
+  chunkS: number,
+  options: ArchiveReadOptions,
+  memo: ArchiveMemo,
+): Promise<{ asked: TimeRange; records: YieldRecord[]; dailyStamp?: DailyStampFound }> {
   const tz = options.timeZone;
   const asked = archiveRequestRange(kind, wanted);
   const raw = (await fetch(ARCHIVE_COMMANDS[kind], asked, chunkS)).flatMap(decodeYieldRecords);
   let dailyStamp: DailyStampFound | undefined;
   if (kind === "month") {
-    dailyStamp = options.dailyAtNextMidnight ? { stamp: "next", by: "setting" }
-      : options.detectDailyStamp ? await findDailyStamp(fetch, raw, tz, memo) : { stamp: "own", by: "setting" };
+    dailyStamp = options.dailyAtNextMidnight
+      ? { stamp: "next", by: "setting" }
+      : options.detectDailyStamp
+        ? await findDailyStamp(fetch, raw, tz, memo)
+        : { stamp: "own", by: "setting" };
   }
   const unique = new Map<number, YieldRecord>();
   for (const r of redateDaily(raw, dailyStamp?.stamp ?? "own", tz)) if (!unique.has(r.time)) unique.set(r.time, r);
-  const records = cutToWanted(kind, [...unique.values()].sort((a, b) => a.time - b.time), wanted, tz);
+  const records = cutToWanted(
+    kind,
+    [...unique.values()].sort((a, b) => a.time - b.time),
+    wanted,
+    tz,
+  );
   return dailyStamp ? { asked, records, dailyStamp } : { asked, records };
 }
 
@@ -71,19 +102,30 @@ export async function readYieldArchive(fetch: ArchiveFetch, kind: ArchiveKind, w
  * at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept, and records
  * that could not tell are not asked about again).
  */
-async function findDailyStamp(fetch: ArchiveFetch, raw: readonly YieldRecord[], tz: string | undefined, memo: ArchiveMemo):
-  Promise<DailyStampFound> {
+async function findDailyStamp(
+  fetch: ArchiveFetch,
+  raw: readonly YieldRecord[],
+  tz: string | undefined,
+  memo: ArchiveMemo,
+): Promise<DailyStampFound> {
   if (memo.dailyStamp) return { stamp: memo.dailyStamp, by: "device" };
   const counterAt = async (t: number): Promise<number | null> => {
     try {
-      return (await fetch(ARCHIVE_COMMANDS.day, { from: t, to: t }, DAY_S)).flatMap(decodeYieldRecords).find((r) => r.time === t)?.totalWh ?? null;
+      return (
+        (await fetch(ARCHIVE_COMMANDS.day, { from: t, to: t }, DAY_S))
+          .flatMap(decodeYieldRecords)
+          .find((r) => r.time === t)?.totalWh ?? null
+      );
     } catch (e) {
       // No day data on this device (or not readable): the counters cannot tell.
       if (e instanceof SmaError && (e.code === "ENOTSUPPORTED" || e.code === "EPROTOCOL")) return null;
       throw e;
     }
   };
-  const newest = raw.filter((x) => x.totalWh !== null).sort((a, b) => b.time - a.time).slice(0, 2);
+  const newest = raw
+    .filter((x) => x.totalWh !== null)
+    .sort((a, b) => b.time - a.time)
+    .slice(0, 2);
   if (newest.length === 0 || newest[0].time <= (memo.undecidedUpTo ?? -1)) return { stamp: "own", by: "default" };
   // The newest record's next midnight may lie ahead (a device stamping at the following midnight): the one before decides.
   for (const r of newest) {
@@ -120,7 +162,8 @@ export const ARCHIVE_LIMITS = {
 /** Why a range cannot be asked (EINVAL), or undefined. */
 export function rangeProblem(kind: keyof typeof ARCHIVE_LIMITS, r: TimeRange): SmaError | undefined {
   const whole = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
-  if (!whole(r.from) || !whole(r.to) || r.from > r.to) return new SmaError("EINVAL", `time range ${r.from}..${r.to} is not valid`);
+  if (!whole(r.from) || !whole(r.to) || r.from > r.to)
+    return new SmaError("EINVAL", `time range ${r.from}..${r.to} is not valid`);
   const max = ARCHIVE_LIMITS[kind].maxDays;
   if (r.to - r.from > max * DAY_S) return new SmaError("EINVAL", `time range longer than ${max} days`);
   return undefined;
@@ -137,8 +180,13 @@ export interface ChunkAnswer {
  * costs one short answer, not the whole range). `ask` sends one request (logged in); `between` runs before every
  * chunk but the first (live reads waiting go first). 0x0015 is "no records there"; 0x0014 / 0x0017: ENOTSUPPORTED.
  */
-export async function archiveChunks(ask: (command: number, chunk: TimeRange) => Promise<ChunkAnswer>, between: () => Promise<void>,
-  command: number, range: TimeRange, chunkS: number): Promise<Buffer[]> {
+export async function archiveChunks(
+  ask: (command: number, chunk: TimeRange) => Promise<ChunkAnswer>,
+  between: () => Promise<void>,
+  command: number,
+  range: TimeRange,
+  chunkS: number,
+): Promise<Buffer[]> {
   const out: Buffer[] = [];
   const what = `archive 0x${command.toString(16)}`;
   for (let from = range.from; from <= range.to; from += chunkS) {
@@ -147,19 +195,37 @@ export async function archiveChunks(ask: (command: number, chunk: TimeRange) => 
     if (answer.errorCode === ErrorCode.NOT_SUPPORTED) continue;
     if (NO_SUCH_VALUES.has(answer.errorCode)) {
       const why = answer.errorCode === ErrorCode.UNKNOWN_COMMAND ? "does not know" : "has no";
-      throw new SmaError("ENOTSUPPORTED", `the device ${why} ${what} (error ${hexCode(answer.errorCode)})`, answer.errorCode);
+      throw new SmaError(
+        "ENOTSUPPORTED",
+        `the device ${why} ${what} (error ${hexCode(answer.errorCode)})`,
+        answer.errorCode,
+      );
     }
-    if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${what} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
+    if (answer.errorCode !== 0)
+      throw new SmaError(
+        "EPROTOCOL",
+        `inverter answered ${what} with error ${hexCode(answer.errorCode)}`,
+        answer.errorCode,
+      );
     out.push(...answer.payloads);
   }
   return out;
 }
 
 /** Oldest first, one record per key (chunks that share a boundary send its record twice). */
-export function archiveResult<R extends { time: number }>(asked: TimeRange, records: R[], key: (r: R) => string, device: Address):
-  ArchiveReadResult<R> {
+export function archiveResult<R extends { time: number }>(
+  asked: TimeRange,
+  records: R[],
+  key: (r: R) => string,
+  device: Address,
+): ArchiveReadResult<R> {
   const unique = new Map<string, R>();
   for (const r of records) if (!unique.has(key(r))) unique.set(key(r), r);
   const sorted = [...unique.values()].sort((a, b) => a.time - b.time);
-  return { asked, records: sorted, device, held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null };
+  return {
+    asked,
+    records: sorted,
+    device,
+    held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null,
+  };
 }

@@ -7,7 +7,10 @@ export class Backoff {
   /** The failure that started the current wait (undefined after reset). */
   error?: SmaError;
 
-  constructor(private readonly firstMs: number, private readonly maxMs: number) {
+  constructor(
+    private readonly firstMs: number,
+    private readonly maxMs: number,
+  ) {
     this.waitMs = firstMs;
   }
 

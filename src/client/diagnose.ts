@@ -16,8 +16,22 @@ import * as dgram from "node:dgram";
 import * as dns from "node:dns/promises";
 import * as net from "node:net";
 import {
-  Command, QUERIES, QUERY_NAMES, SPEEDWIRE_PORT, answerCode, buildIdentify, decodeAnswer, hasSignature, hexCode, isKeyExchange,
-  DEVICE_TYPE_TAGS, meterVariantOf, readNet2, tagName, type EnumValue, type QueryName,
+  Command,
+  QUERIES,
+  QUERY_NAMES,
+  SPEEDWIRE_PORT,
+  answerCode,
+  buildIdentify,
+  decodeAnswer,
+  hasSignature,
+  hexCode,
+  isKeyExchange,
+  DEVICE_TYPE_TAGS,
+  meterVariantOf,
+  readNet2,
+  tagName,
+  type EnumValue,
+  type QueryName,
 } from "../protocol";
 import { SpeedwireClient } from "./client";
 import { discover, type DiscoverOptions } from "./discovery";
@@ -31,21 +45,52 @@ import { answerable } from "./guard";
 import { POOR_LINK_LOSS } from "./link";
 
 export const DIAGNOSE_VERDICTS = [
-  "ok", "no-answer", "other-serial", "wrong-password", "login-refused", "encrypted", "not-speedwire",
+  "ok",
+  "no-answer",
+  "other-serial",
+  "wrong-password",
+  "login-refused",
+  "encrypted",
+  "not-speedwire",
 ] as const;
 export type DiagnoseVerdict = (typeof DIAGNOSE_VERDICTS)[number];
 
 /** Every step code; the texts (en-US in diagnose-text.ts, de in the locales) are keyed by these. */
 export const DIAGNOSE_CODES = [
-  "identify.ok", "identify.none", "identify.encrypted", "identify.garbage", "identify.unresolved",
-  "serial.match", "serial.any", "serial.other",
-  "login.ok", "login.wrong-password", "login.no-session", "login.refused", "login.encrypted", "login.silent", "login.no-answer",
-  "login.not-speedwire", "login.error", "login.unreachable",
+  "identify.ok",
+  "identify.none",
+  "identify.encrypted",
+  "identify.garbage",
+  "identify.unresolved",
+  "serial.match",
+  "serial.any",
+  "serial.other",
+  "login.ok",
+  "login.wrong-password",
+  "login.no-session",
+  "login.refused",
+  "login.encrypted",
+  "login.silent",
+  "login.no-answer",
+  "login.not-speedwire",
+  "login.error",
+  "login.unreachable",
   "device.ok",
-  "values.has", "values.none", "values.unknown", "values.ennexos", "values.error",
-  "link.ok", "link.poor", "link.none",
-  "clock.ok", "clock.none",
-  "meters.heard", "meters.heard-group", "meters.none", "meters.no-listener", "meters.direct",
+  "values.has",
+  "values.none",
+  "values.unknown",
+  "values.ennexos",
+  "values.error",
+  "link.ok",
+  "link.poor",
+  "link.none",
+  "clock.ok",
+  "clock.none",
+  "meters.heard",
+  "meters.heard-group",
+  "meters.none",
+  "meters.no-listener",
+  "meters.direct",
 ] as const;
 export type DiagnoseCode = (typeof DIAGNOSE_CODES)[number];
 export type DiagnoseStepName = "identify" | "serial" | "login" | "device" | "values" | "link" | "clock" | "meters";
@@ -70,7 +115,10 @@ export interface Diagnosis {
 }
 
 /** The connection as a session has it; timeoutMs per attempt (default 1500 ms): each check waits at most timeoutMs × (retries + 1). */
-export interface DiagnoseOptions extends Pick<InverterOptions, "host" | "port" | "serial" | "group" | "password" | "timeoutMs" | "retries"> {
+export interface DiagnoseOptions extends Pick<
+  InverterOptions,
+  "host" | "port" | "serial" | "group" | "password" | "timeoutMs" | "retries"
+> {
   /** Identify queries timed for the round trip and loss (default 5). */
   linkProbes?: number;
   /**
@@ -105,8 +153,14 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   const add = (step: DiagnoseStepName, ok: boolean, code: DiagnoseCode, data: DiagnoseStep["data"] = {}): void => {
     steps.push({ step, ok, code, data });
   };
-  const result = (verdict: DiagnoseVerdict, address: string | null, clockDriftS: number | null = null): Diagnosis =>
-    ({ verdict, host: o.host, port, address, steps, clockDriftS });
+  const result = (verdict: DiagnoseVerdict, address: string | null, clockDriftS: number | null = null): Diagnosis => ({
+    verdict,
+    host: o.host,
+    port,
+    address,
+    steps,
+    clockDriftS,
+  });
   const where = { host: o.host, port };
 
   let address: string;
@@ -131,7 +185,12 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   } else if (heard.keyExchanges > 0) {
     add("identify", false, "identify.encrypted", { ...where, address });
   } else if (heard.garbage > 0) {
-    add("identify", false, "identify.garbage", { ...where, address, count: heard.garbage, protocols: protocolList(heard.protocols) });
+    add("identify", false, "identify.garbage", {
+      ...where,
+      address,
+      count: heard.garbage,
+      protocols: protocolList(heard.protocols),
+    });
   } else {
     add("identify", false, "identify.none", { ...where, address });
   }
@@ -151,8 +210,15 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   // 3. Login as the chosen group (through a session of its own: what a reading node would get).
   const client = new SpeedwireClient({ bindAddress: o.bindAddress });
   const session = client.inverter({
-    host: address, port, serial: o.serial, group, password: o.password, timeoutMs, retries,
-    loginBusyRetryMs: Math.max(1, Math.min(2000, timeoutMs)), follow: false,
+    host: address,
+    port,
+    serial: o.serial,
+    group,
+    password: o.password,
+    timeoutMs,
+    retries,
+    loginBusyRetryMs: Math.max(1, Math.min(2000, timeoutMs)),
+    follow: false,
   });
   let verdict: DiagnoseVerdict = "ok";
   let clockDriftS: number | null = null;
@@ -183,12 +249,18 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
           values = { ...values, ...r.values };
         }
       } catch (e) {
-        add("values", false, "values.error", { group: QUERIES[q].title, reason: e instanceof SmaError ? `${e.code}: ${e.message}` : String(e) });
+        add("values", false, "values.error", {
+          group: QUERIES[q].title,
+          reason: e instanceof SmaError ? `${e.code}: ${e.message}` : String(e),
+        });
       }
     }
     const dev = session.identity;
     add("device", true, "device.ok", {
-      serial: dev?.serial ?? null, susyId: dev?.susyId ?? null, type: text(values.deviceType, DEVICE_TYPE_TAGS), name: text(values.deviceName),
+      serial: dev?.serial ?? null,
+      susyId: dev?.susyId ?? null,
+      type: text(values.deviceType, DEVICE_TYPE_TAGS),
+      name: text(values.deviceName),
       firmware: text(values.firmware),
     });
     const list = (qs: QueryName[]): string => qs.map((q) => QUERIES[q].title).join("; ");
@@ -196,7 +268,10 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
     if (none.length > 0) add("values", true, "values.none", { count: none.length, groups: list(none) });
     if (unknown.length > 0) {
       // Most groups unknown (0x0014) and none readable: a device of another family (ennexOS) behind plain Speedwire.
-      add("values", has.length > 0, has.length === 0 ? "values.ennexos" : "values.unknown", { count: unknown.length, groups: list(unknown) });
+      add("values", has.length > 0, has.length === 0 ? "values.ennexos" : "values.unknown", {
+        count: unknown.length,
+        groups: list(unknown),
+      });
     }
 
     // 5. Round trip and loss over a few identify queries; the device clock from its pushed time records.
@@ -209,14 +284,20 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
       const rtts = link.answers.map((a) => a.rttMs).sort((a, b) => a - b);
       const lost = Math.max(0, sent - answered);
       add("link", lost / sent < POOR_LINK_LOSS, lost / sent < POOR_LINK_LOSS ? "link.ok" : "link.poor", {
-        sent, lost, lossPct: Math.round((100 * lost) / sent), rttMs: rtts[Math.floor(rtts.length / 2)], rttMaxMs: rtts[rtts.length - 1],
+        sent,
+        lost,
+        lossPct: Math.round((100 * lost) / sent),
+        rttMs: rtts[Math.floor(rtts.length / 2)],
+        rttMaxMs: rtts[rtts.length - 1],
       });
     }
     const clock = session.deviceClock;
     if (clock && clock.driftS !== null) {
       clockDriftS = clock.driftS;
       add("clock", Math.abs(clock.driftS) < 120, "clock.ok", {
-        driftS: clock.driftS, deviceTime: new Date((clock.time ?? 0) * 1000).toISOString(), receivedAt: new Date(clock.receivedAt).toISOString(),
+        driftS: clock.driftS,
+        deviceTime: new Date((clock.time ?? 0) * 1000).toISOString(),
+        receivedAt: new Date(clock.receivedAt).toISOString(),
       });
     } else add("clock", true, "clock.none");
   } finally {
@@ -226,12 +307,17 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   }
 
   // 6. Energy meters heard by this process, and a Home Manager that answers identify but sends its data elsewhere.
-  if (o.meters) steps.push(...await meterSteps(o.meters, o.discovery));
+  if (o.meters) steps.push(...(await meterSteps(o.meters, o.discovery)));
   return result(verdict, address, clockDriftS);
 }
 
-function loginVerdict(err: SmaError, heard: Heard, moreGarbage: number, add: (s: DiagnoseStepName, ok: boolean, c: DiagnoseCode, d?: DiagnoseStep["data"]) => void,
-  d: Record<string, string | number | null>): DiagnoseVerdict {
+function loginVerdict(
+  err: SmaError,
+  heard: Heard,
+  moreGarbage: number,
+  add: (s: DiagnoseStepName, ok: boolean, c: DiagnoseCode, d?: DiagnoseStep["data"]) => void,
+  d: Record<string, string | number | null>,
+): DiagnoseVerdict {
   const code = err.deviceCode === undefined ? null : hexCode(err.deviceCode);
   switch (err.code) {
     case "EAUTH":
@@ -248,7 +334,11 @@ function loginVerdict(err: SmaError, heard: Heard, moreGarbage: number, add: (s:
       add("login", false, "login.encrypted", d);
       return "encrypted";
     case "EOTHERDEVICE":
-      add("serial", false, "serial.other", { expected: d.serial ?? null, found: err.foundSerial ?? null, susyId: err.foundSusyId ?? null });
+      add("serial", false, "serial.other", {
+        expected: d.serial ?? null,
+        found: err.foundSerial ?? null,
+        susyId: err.foundSusyId ?? null,
+      });
       return "other-serial";
     case "EUNREACHABLE":
       add("login", false, "login.unreachable", { ...d, reason: err.message });
@@ -259,7 +349,11 @@ function loginVerdict(err: SmaError, heard: Heard, moreGarbage: number, add: (s:
         return "encrypted";
       }
       if (heard.answers.length === 0 && heard.garbage + moreGarbage > 0) {
-        add("login", false, "login.not-speedwire", { ...d, count: heard.garbage + moreGarbage, protocols: protocolList(heard.protocols) });
+        add("login", false, "login.not-speedwire", {
+          ...d,
+          count: heard.garbage + moreGarbage,
+          protocols: protocolList(heard.protocols),
+        });
         return "not-speedwire";
       }
       if (heard.answers.length > 0) {
@@ -278,7 +372,10 @@ function loginVerdict(err: SmaError, heard: Heard, moreGarbage: number, add: (s:
  * The meter steps alone: which meters the listeners of this process heard within m.sinceMs, and (with discovery
  * targets) meters or Home Managers that answer the search but whose data did not arrive here.
  */
-export async function meterSteps(m: { sinceMs: number; listening?: boolean }, discovery?: DiagnoseOptions["discovery"]): Promise<DiagnoseStep[]> {
+export async function meterSteps(
+  m: { sinceMs: number; listening?: boolean },
+  discovery?: DiagnoseOptions["discovery"],
+): Promise<DiagnoseStep[]> {
   const steps: DiagnoseStep[] = [];
   const add = (step: DiagnoseStepName, ok: boolean, code: DiagnoseCode, data: DiagnoseStep["data"] = {}): void => {
     steps.push({ step, ok, code, data });
@@ -288,8 +385,14 @@ export async function meterSteps(m: { sinceMs: number; listening?: boolean }, di
   else if (heard.length === 0) add("meters", false, "meters.none", { seconds: Math.round(m.sinceMs / 1000) });
   for (const h of heard) {
     add("meters", true, h.cast === "unicast" ? "meters.heard" : "meters.heard-group", {
-      serial: h.serial, susyId: h.susyId, address: h.address, port: h.port, cast: h.cast, protocol: hexCode(h.protocol),
-      ageS: Math.round((Date.now() - h.lastAt) / 1000), count: h.count,
+      serial: h.serial,
+      susyId: h.susyId,
+      address: h.address,
+      port: h.port,
+      cast: h.cast,
+      protocol: hexCode(h.protocol),
+      ageS: Math.round((Date.now() - h.lastAt) / 1000),
+      count: h.count,
     });
   }
   if (!discovery) return steps;
@@ -301,7 +404,8 @@ export async function meterSteps(m: { sinceMs: number; listening?: boolean }, di
   }
   const serials = new Set(heard.map((h) => h.serial));
   for (const d of found) {
-    if (d.serial === undefined || d.susyId === undefined || meterVariantOf(d.susyId) === null || serials.has(d.serial)) continue;
+    if (d.serial === undefined || d.susyId === undefined || meterVariantOf(d.susyId) === null || serials.has(d.serial))
+      continue;
     add("meters", false, "meters.direct", { serial: d.serial, susyId: d.susyId, address: d.address });
   }
   return steps;
@@ -333,7 +437,11 @@ class Probe {
   private waiting?: { id: number; sentAt: number; done: () => void };
   private readonly identity = clientIdentity();
 
-  constructor(private readonly address: string, private readonly port: number, private readonly bindAddress?: string) {}
+  constructor(
+    private readonly address: string,
+    private readonly port: number,
+    private readonly bindAddress?: string,
+  ) {}
 
   private async open(): Promise<dgram.Socket> {
     if (this.socket) return this.socket;
@@ -361,8 +469,17 @@ class Probe {
     try {
       const a = decodeAnswer(msg);
       const w = this.waiting;
-      if (w && a.header.packetId === w.id && a.header.command === answerCode(Command.IDENTIFY) && rinfo.port === this.port) {
-        this.heard.answers.push({ serial: a.header.source.serial, susyId: a.header.source.susyId, rttMs: Date.now() - w.sentAt });
+      if (
+        w &&
+        a.header.packetId === w.id &&
+        a.header.command === answerCode(Command.IDENTIFY) &&
+        rinfo.port === this.port
+      ) {
+        this.heard.answers.push({
+          serial: a.header.source.serial,
+          susyId: a.header.source.susyId,
+          rttMs: Date.now() - w.sentAt,
+        });
         w.done();
       }
       return;

@@ -5,7 +5,12 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import {
-  MULTICAST_GROUP, SPEEDWIRE_PORT, buildDiscovery, buildIdentify, decodeAnswer, decodeDiscoveryAnswer,
+  MULTICAST_GROUP,
+  SPEEDWIRE_PORT,
+  buildDiscovery,
+  buildIdentify,
+  decodeAnswer,
+  decodeDiscoveryAnswer,
   type Address,
 } from "../protocol";
 import { clientIdentity } from "./identity";
@@ -54,33 +59,41 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveredDe
   };
   // After bind, a socket error (e.g. a target the network refuses) must not end the search or the process.
   const ignore = (): void => undefined;
-  socket.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    // A source port 0 cannot be answered (send() would throw): no SMA device sends from there.
-    if (!answerable(rinfo)) return;
-    try {
-      const a = decodeAnswer(msg);
-      const address = identifyIds.get(a.header.packetId);
-      const d = address === rinfo.address ? found.get(address) : undefined;
-      if (d && a.header.errorCode === 0) {
-        Object.assign(d, { serial: a.header.source.serial, susyId: a.header.source.susyId });
-        if (opts.stopWhen?.(d)) stop();
+  socket.on(
+    "message",
+    guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      // A source port 0 cannot be answered (send() would throw): no SMA device sends from there.
+      if (!answerable(rinfo)) return;
+      try {
+        const a = decodeAnswer(msg);
+        const address = identifyIds.get(a.header.packetId);
+        const d = address === rinfo.address ? found.get(address) : undefined;
+        if (d && a.header.errorCode === 0) {
+          Object.assign(d, { serial: a.header.source.serial, susyId: a.header.source.susyId });
+          if (opts.stopWhen?.(d)) stop();
+        }
+        return;
+      } catch {
+        // not an inverter answer: maybe a discovery answer
       }
-      return;
-    } catch {
-      // not an inverter answer: maybe a discovery answer
-    }
-    try {
-      decodeDiscoveryAnswer(msg);
-    } catch {
-      return;
-    }
-    // The address the datagram came from is the one we can reach; the one inside may be stale.
-    if (found.has(rinfo.address) || found.size >= MAX_DISCOVERED || !unicast(rinfo.address)) return;
-    found.set(rinfo.address, { address: rinfo.address, port: rinfo.port });
-    const id = randomPacketId((n) => identifyIds.has(n));
-    identifyIds.set(id, rinfo.address);
-    socket.send(buildIdentify({ source: identity, packetId: id }), opts.devicePort ?? rinfo.port, rinfo.address, () => undefined);
-  }));
+      try {
+        decodeDiscoveryAnswer(msg);
+      } catch {
+        return;
+      }
+      // The address the datagram came from is the one we can reach; the one inside may be stale.
+      if (found.has(rinfo.address) || found.size >= MAX_DISCOVERED || !unicast(rinfo.address)) return;
+      found.set(rinfo.address, { address: rinfo.address, port: rinfo.port });
+      const id = randomPacketId((n) => identifyIds.has(n));
+      identifyIds.set(id, rinfo.address);
+      socket.send(
+        buildIdentify({ source: identity, packetId: id }),
+        opts.devicePort ?? rinfo.port,
+        rinfo.address,
+        () => undefined,
+      );
+    }),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
@@ -136,7 +149,10 @@ function unicast(address: string): boolean {
 }
 
 function multicastTargets(): DiscoveryTarget[] {
-  const out = ipv4Interfaces({ external: true }).map((i) => ({ address: MULTICAST_GROUP, port: SPEEDWIRE_PORT, iface: i.address }));
+  const out = ipv4Interfaces({ external: true }).map((i) => ({
+    address: MULTICAST_GROUP,
+    port: SPEEDWIRE_PORT,
+    iface: i.address,
+  }));
   return out.length > 0 ? out : [{ address: MULTICAST_GROUP, port: SPEEDWIRE_PORT }];
 }
-

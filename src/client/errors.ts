@@ -73,7 +73,8 @@ export class SmaError extends Error {
    * hold the cause).
    */
   constructor(code: SmaErrorCode, message: string, details?: number | SmaErrorDetails, options?: { cause?: unknown }) {
-    const d: SmaErrorDetails = typeof details === "number" ? { deviceCode: details, ...options } : { ...options, ...details };
+    const d: SmaErrorDetails =
+      typeof details === "number" ? { deviceCode: details, ...options } : { ...options, ...details };
     super(message, d.cause === undefined ? undefined : { cause: d.cause });
     this.name = "SmaError";
     this.code = code;

@@ -64,7 +64,12 @@ export interface ExchangeHooks {
  * timeout × (retries + 1) (a probe: timeout) whatever arrives: repeated or endless fragments cannot hold it up.
  * Any command: the datagrams of the answer (and all their records) come back in the device's order.
  */
-export function exchange(transport: RequestPort, link: Link, req: ExchangeRequest, hooks: ExchangeHooks): Promise<ExchangeAnswer> {
+export function exchange(
+  transport: RequestPort,
+  link: Link,
+  req: ExchangeRequest,
+  hooks: ExchangeHooks,
+): Promise<ExchangeAnswer> {
   return new Promise((resolve, reject) => new Request(transport, link, req, hooks, resolve, reject).start());
 }
 
@@ -84,8 +89,14 @@ class Request {
   private done = false;
   private readonly abort = (e: SmaError): void => this.finish(e);
 
-  constructor(private readonly transport: RequestPort, private readonly link: Link, private readonly req: ExchangeRequest,
-    private readonly hooks: ExchangeHooks, private readonly resolve: (a: ExchangeAnswer) => void, private readonly reject: (e: SmaError) => void) {
+  constructor(
+    private readonly transport: RequestPort,
+    private readonly link: Link,
+    private readonly req: ExchangeRequest,
+    private readonly hooks: ExchangeHooks,
+    private readonly resolve: (a: ExchangeAnswer) => void,
+    private readonly reject: (e: SmaError) => void,
+  ) {
     this.packetId = transport.nextPacketId();
     this.datagram = req.build(this.packetId);
     hooks.stats.requests++;
@@ -98,7 +109,12 @@ class Request {
     this.hooks.aborts.add(this.abort);
     const { address, port, serial, command } = this.req;
     this.transport.expect({
-      packetId: this.packetId, address, port, answerCommand: answerCode(command), serial, onAnswer: (a, raw) => this.onAnswer(a, raw),
+      packetId: this.packetId,
+      address,
+      port,
+      answerCommand: answerCode(command),
+      serial,
+      onAnswer: (a, raw) => this.onAnswer(a, raw),
     });
     this.send();
   }
@@ -113,7 +129,12 @@ class Request {
     if (!answer) return;
     this.link.completed(this.attempts, this.copies);
     const answers = this.fragments.empty ? [answer] : this.fragments.answers();
-    this.resolve({ errorCode: answer.header.errorCode, records: answers.flatMap((a) => a.records), source: answer.header.source, answers });
+    this.resolve({
+      errorCode: answer.header.errorCode,
+      records: answers.flatMap((a) => a.records),
+      source: answer.header.source,
+      answers,
+    });
   }
 
   /**
@@ -140,8 +161,11 @@ class Request {
     this.link.sent(this.sentAt);
     this.arm();
     for (let i = 0; i < this.copies; i++) {
-      this.transport.send(this.datagram, address, port).catch((e: NodeJS.ErrnoException) =>
-        this.finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)));
+      this.transport
+        .send(this.datagram, address, port)
+        .catch((e: NodeJS.ErrnoException) =>
+          this.finish(new SmaError("EUNREACHABLE", `cannot send to ${address}:${port}: ${e.code ?? e.message}`)),
+        );
     }
   }
 
@@ -150,7 +174,12 @@ class Request {
     this.link.timedOut();
     if (!this.final) return this.send();
     const got = this.fragments.empty ? "" : `, incomplete answer (${this.fragments.progress})`;
-    this.finish(new SmaError("ETIMEDOUT", `no answer from ${this.req.where} after ${this.attempts} attempt(s) in ${Date.now() - this.started} ms${got}`));
+    this.finish(
+      new SmaError(
+        "ETIMEDOUT",
+        `no answer from ${this.req.where} after ${this.attempts} attempt(s) in ${Date.now() - this.started} ms${got}`,
+      ),
+    );
   }
 
   private onAnswer(answer: InverterAnswer, raw: Buffer): void {
@@ -189,8 +218,13 @@ export function pause(ms: number, aborts: Set<(e: SmaError) => void>): Promise<v
  * Asks the device at address who it is (an identify query, which needs no login): its address, or undefined when
  * nothing answers within timeoutMs. One datagram, one timeout; a call of what it puts in `aborts` ends it early.
  */
-export function identify(transport: RequestPort & { identity: Address }, address: string, port: number, timeoutMs: number,
-  aborts: Set<(e: SmaError) => void>): Promise<Address | undefined> {
+export function identify(
+  transport: RequestPort & { identity: Address },
+  address: string,
+  port: number,
+  timeoutMs: number,
+  aborts: Set<(e: SmaError) => void>,
+): Promise<Address | undefined> {
   const packetId = transport.nextPacketId();
   return new Promise((resolve) => {
     const done = (device?: Address): void => {
@@ -202,7 +236,13 @@ export function identify(transport: RequestPort & { identity: Address }, address
     const abort = (): void => done();
     aborts.add(abort);
     const timer = setTimeout(() => done(), timeoutMs);
-    transport.expect({ packetId, address, port, answerCommand: answerCode(Command.IDENTIFY), onAnswer: (a) => done(a.header.source) });
+    transport.expect({
+      packetId,
+      address,
+      port,
+      answerCommand: answerCode(Command.IDENTIFY),
+      onAnswer: (a) => done(a.header.source),
+    });
     transport.send(buildIdentify({ source: transport.identity, packetId }), address, port).catch(() => done());
   });
 }

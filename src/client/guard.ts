@@ -4,7 +4,10 @@
  */
 
 /** fn, but an exception goes to onError (itself guarded) instead of the event loop. */
-export function guarded<A extends unknown[]>(fn: (...args: A) => void, onError: (e: unknown) => void = () => undefined): (...args: A) => void {
+export function guarded<A extends unknown[]>(
+  fn: (...args: A) => void,
+  onError: (e: unknown) => void = () => undefined,
+): (...args: A) => void {
   return (...args: A): void => {
     try {
       fn(...args);

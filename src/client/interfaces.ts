@@ -10,6 +10,8 @@ export interface Ipv4Interface {
 /** Every IPv4 interface; with external, loopback and other internal ones are left out. */
 export function ipv4Interfaces(opts: { external?: boolean } = {}): Ipv4Interface[] {
   return Object.entries(os.networkInterfaces()).flatMap(([name, list]) =>
-    (list ?? []).filter((i) => i.family === "IPv4" && !(opts.external && i.internal))
-      .map((i) => ({ name, address: i.address, internal: i.internal })));
+    (list ?? [])
+      .filter((i) => i.family === "IPv4" && !(opts.external && i.internal))
+      .map((i) => ({ name, address: i.address, internal: i.internal })),
+  );
 }

@@ -51,7 +51,10 @@ export class Link {
   private unanswered = 0;
   private quietSince?: number;
 
-  constructor(private readonly ceilingMs: number, private readonly silence: SilenceRule) {
+  constructor(
+    private readonly ceilingMs: number,
+    private readonly silence: SilenceRule,
+  ) {
     this.rto = Math.min(ceilingMs, INITIAL_RTO_MS);
   }
 
@@ -112,7 +115,11 @@ export class Link {
 
   /** No answer to the last `silence.attempts` attempts or more, over at least `silence.ms`: asleep or off. */
   silent(now: number): boolean {
-    return this.unanswered >= this.silence.attempts && this.quietSince !== undefined && now - this.quietSince >= this.silence.ms;
+    return (
+      this.unanswered >= this.silence.attempts &&
+      this.quietSince !== undefined &&
+      now - this.quietSince >= this.silence.ms
+    );
   }
 
   get poor(): boolean {

@@ -59,7 +59,11 @@ export class Locator {
   private firstNameAddress?: string;
   private lookupFailure?: SmaError;
 
-  constructor(private readonly o: LocatorOptions, private readonly names: HostNames, private readonly hooks: LocatorHooks) {
+  constructor(
+    private readonly o: LocatorOptions,
+    private readonly names: HostNames,
+    private readonly hooks: LocatorHooks,
+  ) {
     this.byName = typeof o.host === "string" && o.host !== "" && !net.isIPv4(o.host);
     this.search = new Backoff(o.discoveryBackoffMs, o.discoveryBackoffMaxMs);
   }
@@ -76,7 +80,12 @@ export class Locator {
 
   /** A host name now used at another address than the one it was first read at (status and log show it). */
   get nameMoved(): boolean {
-    return this.byName && this.addressInUse !== undefined && this.addressInUse !== this.firstNameAddress && this.foundAt === undefined;
+    return (
+      this.byName &&
+      this.addressInUse !== undefined &&
+      this.addressInUse !== this.firstNameAddress &&
+      this.foundAt === undefined
+    );
   }
 
   /** "host:port", with the address in use for a host name ("sunnyboy.fritz.box (192.168.178.23):9522"). */
@@ -93,7 +102,11 @@ export class Locator {
     if (host === "") {
       if (this.o.serial === undefined) throw new SmaError("EINVAL", "neither a host nor a serial number is set");
       const address = await this.locate();
-      if (!address) throw this.search.error ?? new SmaError("ENOTFOUND", `no SMA device with serial number ${this.o.serial} answered the search`);
+      if (!address)
+        throw (
+          this.search.error ??
+          new SmaError("ENOTFOUND", `no SMA device with serial number ${this.o.serial} answered the search`)
+        );
       return;
     }
     this.addressInUse = this.hostAddress = host;
@@ -188,7 +201,9 @@ export class Locator {
   private async claimants(): Promise<string[]> {
     const serial = this.o.serial as number;
     const devices = await discover({
-      ...this.o.discovery, identity: this.hooks.identity, byAddress: true,
+      ...this.o.discovery,
+      identity: this.hooks.identity,
+      byAddress: true,
       // The configured host answering with the serial settles it; otherwise wait for every answer (two claimants?).
       stopWhen: this.hostAddress ? (d) => d.serial === serial && d.address === this.hostAddress : undefined,
     }).catch(() => []);
@@ -212,11 +227,20 @@ export class Locator {
     this.hooks.searching();
     const claimants = await this.claimants();
     if (this.hooks.isClosed()) throw SmaError.closed();
-    const address = this.hostAddress && claimants.includes(this.hostAddress) ? this.hostAddress
-      : claimants.length === 1 ? claimants[0] : undefined;
+    const address =
+      this.hostAddress && claimants.includes(this.hostAddress)
+        ? this.hostAddress
+        : claimants.length === 1
+          ? claimants[0]
+          : undefined;
     if (claimants.length > 1 && !address) {
-      throw this.search.fail(new SmaError("EAMBIGUOUS", `serial number ${serial} answered the search from ${claimants.length} `
-        + `addresses (${claimants.join(", ")}): none is used; another device may be claiming it`));
+      throw this.search.fail(
+        new SmaError(
+          "EAMBIGUOUS",
+          `serial number ${serial} answered the search from ${claimants.length} ` +
+            `addresses (${claimants.join(", ")}): none is used; another device may be claiming it`,
+        ),
+      );
     }
     if (!address) {
       this.search.fail(new SmaError("ENOTFOUND", `no SMA device with serial number ${serial} answered the search`));
@@ -238,10 +262,12 @@ export class Locator {
     if (this.checkingBack || Date.now() < this.nextCheckBack) return;
     this.checkingBack = true;
     this.nextCheckBack = Date.now() + this.o.discoveryBackoffMs;
-    void this.claimants().then((claimants) => {
-      if (!this.hooks.isClosed() && this.addressInUse !== home && claimants.includes(home)) this.hostIsBack = true;
-    }).finally(() => {
-      this.checkingBack = false;
-    });
+    void this.claimants()
+      .then((claimants) => {
+        if (!this.hooks.isClosed() && this.addressInUse !== home && claimants.includes(home)) this.hostIsBack = true;
+      })
+      .finally(() => {
+        this.checkingBack = false;
+      });
   }
 }

@@ -77,7 +77,12 @@ export class MeterListenerError extends SmaError {
   readonly phase: MeterListenerPhase;
   /** The interface a join failed on. */
   readonly interfaceAddress?: string;
-  constructor(phase: MeterListenerPhase, systemCode: string, message: string, options?: { cause?: unknown; interfaceAddress?: string }) {
+  constructor(
+    phase: MeterListenerPhase,
+    systemCode: string,
+    message: string,
+    options?: { cause?: unknown; interfaceAddress?: string },
+  ) {
     const code = phase === "handler" ? "EHANDLER" : systemCode === "ECLOSED" ? "ECLOSED" : "ESOCKET";
     super(code, message, { cause: options?.cause, systemCode: code === "ESOCKET" ? systemCode : undefined });
     this.name = "MeterListenerError";
@@ -139,16 +144,31 @@ function noteMeter(d: MeterDatagram, from: Endpoint, cast: HeardMeter["cast"], a
   const key = `${d.serial}|${from.address}|${from.port}|${cast}`;
   const h = heardMeters.get(key);
   heardMeters.delete(key);
-  heardMeters.set(key, h ? { ...h, lastAt: at, count: h.count + 1 } : {
-    serial: d.serial, susyId: d.susyId, protocol: d.protocol, address: from.address, port: from.port,
-    cast, firstAt: at, lastAt: at, count: 1,
-  });
+  heardMeters.set(
+    key,
+    h
+      ? { ...h, lastAt: at, count: h.count + 1 }
+      : {
+          serial: d.serial,
+          susyId: d.susyId,
+          protocol: d.protocol,
+          address: from.address,
+          port: from.port,
+          cast,
+          firstAt: at,
+          lastAt: at,
+          count: 1,
+        },
+  );
   if (heardMeters.size > MAX_HEARD_METERS) heardMeters.delete(heardMeters.keys().next().value as string);
 }
 
 /** The meters any listener of this process heard within the last sinceMs, newest first. */
 export function metersHeard(sinceMs: number, now = Date.now()): HeardMeter[] {
-  return [...heardMeters.values()].filter((h) => now - h.lastAt <= sinceMs).reverse().map((h) => ({ ...h }));
+  return [...heardMeters.values()]
+    .filter((h) => now - h.lastAt <= sinceMs)
+    .reverse()
+    .map((h) => ({ ...h }));
 }
 
 /** Listeners open in this process (shared or not): whether anything could have heard a meter. */
@@ -175,14 +195,23 @@ export class MeterListener extends EventEmitter {
   }
 
   /** Shared listeners currently open (for diagnostics and tests). */
-  static sharedCount(): number { return MeterListener.registry.size; }
+  static sharedCount(): number {
+    return MeterListener.registry.size;
+  }
 
   private static keyOf(o: ResolvedMeterListenerOptions): string {
     return [o.port, o.group ?? "-", o.interfaceAddress ?? "*", o.bindAddress].join("|");
   }
 
   readonly options: Readonly<ResolvedMeterListenerOptions>;
-  readonly stats: MeterListenerStats = { received: 0, decoded: 0, duplicates: 0, ignored: 0, malformed: 0, keyExchanges: 0 };
+  readonly stats: MeterListenerStats = {
+    received: 0,
+    decoded: 0,
+    duplicates: 0,
+    ignored: 0,
+    malformed: 0,
+    keyExchanges: 0,
+  };
   /** Interfaces the group was joined on. */
   readonly joined: string[] = [];
   lastError: MeterListenerError | null = null;
@@ -200,10 +229,20 @@ export class MeterListener extends EventEmitter {
     this.options = Object.freeze(resolve(options));
     this.key = MeterListener.keyOf(this.options);
     this.socket = dgram.createSocket({ type: "udp4", reuseAddr: this.options.reuseAddr });
-    const failed = (e: unknown): void => this.report(new MeterListenerError("socket", "ESOCKET", `message handling failed: ${String(e)}`, { cause: e }));
-    this.socket.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => this.onMessage(msg, rinfo), failed));
-    this.socket.on("error", guarded((e: Error) => this.onSocketError(e), failed));
-    this.socket.once("listening", guarded(() => this.onListening(), failed));
+    const failed = (e: unknown): void =>
+      this.report(new MeterListenerError("socket", "ESOCKET", `message handling failed: ${String(e)}`, { cause: e }));
+    this.socket.on(
+      "message",
+      guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => this.onMessage(msg, rinfo), failed),
+    );
+    this.socket.on(
+      "error",
+      guarded((e: Error) => this.onSocketError(e), failed),
+    );
+    this.socket.once(
+      "listening",
+      guarded(() => this.onListening(), failed),
+    );
     try {
       this.socket.bind(this.options.port, this.options.bindAddress);
     } catch (e) {
@@ -219,13 +258,16 @@ export class MeterListener extends EventEmitter {
     return { address: a.address, port: a.port };
   }
 
-  get listening(): boolean { return this.state === "listening"; }
+  get listening(): boolean {
+    return this.state === "listening";
+  }
 
   /** Resolves when bound; rejects with the MeterListenerError when binding failed or the listener was closed. */
   ready(): Promise<Endpoint> {
     const now = this.address();
     if (now) return Promise.resolve(now);
-    if (this.state !== "binding") return Promise.reject(this.lastError ?? new MeterListenerError("bind", "ECLOSED", "listener closed"));
+    if (this.state !== "binding")
+      return Promise.reject(this.lastError ?? new MeterListenerError("bind", "ECLOSED", "listener closed"));
     return new Promise((resolveReady, rejectReady) => this.waiters.push({ resolveReady, rejectReady }));
   }
 
@@ -240,14 +282,22 @@ export class MeterListener extends EventEmitter {
     if (MeterListener.registry.get(this.key) === this) MeterListener.registry.delete(this.key);
     if (this.state === "closed") return Promise.resolve();
     const wasOpen = this.state !== "failed";
-    if (this.state === "binding") this.settle(new MeterListenerError("bind", "ECLOSED", "listener closed while binding"));
+    if (this.state === "binding")
+      this.settle(new MeterListenerError("bind", "ECLOSED", "listener closed while binding"));
     if (this.state === "listening") openListeners--;
     this.state = "closed";
     this.recent.clear();
     return new Promise((res) => {
-      const done = (): void => { this.emit("close"); res(); };
+      const done = (): void => {
+        this.emit("close");
+        res();
+      };
       if (!wasOpen) return done();
-      try { this.socket.close(done); } catch { done(); /* already closed by the runtime */ }
+      try {
+        this.socket.close(done);
+      } catch {
+        done(); /* already closed by the runtime */
+      }
     });
   }
 
@@ -257,7 +307,9 @@ export class MeterListener extends EventEmitter {
     openListeners++;
     const group = this.options.group;
     if (group) {
-      const wanted = this.options.interfaceAddress ? [this.options.interfaceAddress] : ipv4Interfaces({ external: true }).map((i) => i.address);
+      const wanted = this.options.interfaceAddress
+        ? [this.options.interfaceAddress]
+        : ipv4Interfaces({ external: true }).map((i) => i.address);
       // no external interface: let the kernel pick (loopback-only hosts)
       for (const iface of wanted.length > 0 ? wanted : [undefined]) this.join(group, iface);
     }
@@ -282,20 +334,34 @@ export class MeterListener extends EventEmitter {
       this.socket.addMembership(group, iface);
       this.joined.push(iface ?? "default");
     } catch (e) {
-      this.report(new MeterListenerError("join", codeOf(e, "EJOIN"),
-        `cannot join ${group} on ${iface ?? "the default interface"}: ${String(e)}`, { cause: e, interfaceAddress: iface }));
+      this.report(
+        new MeterListenerError(
+          "join",
+          codeOf(e, "EJOIN"),
+          `cannot join ${group} on ${iface ?? "the default interface"}: ${String(e)}`,
+          { cause: e, interfaceAddress: iface },
+        ),
+      );
     }
   }
 
   private onSocketError(e: Error): void {
     if (this.state === "closed") return;
     const binding = this.state === "binding";
-    const err = new MeterListenerError(binding ? "bind" : "socket", codeOf(e, "ESOCKET"),
-      binding ? `cannot listen on ${this.options.bindAddress}:${this.options.port}: ${e.message}` : e.message, { cause: e });
+    const err = new MeterListenerError(
+      binding ? "bind" : "socket",
+      codeOf(e, "ESOCKET"),
+      binding ? `cannot listen on ${this.options.bindAddress}:${this.options.port}: ${e.message}` : e.message,
+      { cause: e },
+    );
     if (binding) {
       this.state = "failed";
       if (MeterListener.registry.get(this.key) === this) MeterListener.registry.delete(this.key);
-      try { this.socket.close(); } catch { /* a socket that never bound may refuse close: nothing to free */ }
+      try {
+        this.socket.close();
+      } catch {
+        /* a socket that never bound may refuse close: nothing to free */
+      }
       this.settle(err);
     }
     this.report(err);
@@ -335,7 +401,9 @@ export class MeterListener extends EventEmitter {
       try {
         fn.call(this, event);
       } catch (e) {
-        this.report(new MeterListenerError("handler", "EHANDLER", `meter event handler failed: ${String(e)}`, { cause: e }));
+        this.report(
+          new MeterListenerError("handler", "EHANDLER", `meter event handler failed: ${String(e)}`, { cause: e }),
+        );
       }
     }
   }
@@ -360,6 +428,10 @@ export class MeterListener extends EventEmitter {
   private report(err: MeterListenerError): void {
     this.lastError = err;
     if (this.listenerCount("error") === 0) return;
-    try { this.emit("error", err); } catch { /* a throwing error handler must not escape a socket callback */ }
+    try {
+      this.emit("error", err);
+    } catch {
+      /* a throwing error handler must not escape a socket callback */
+    }
   }
 }

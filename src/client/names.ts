@@ -44,7 +44,12 @@ export interface NameOptions {
 }
 
 export const NAME_DEFAULTS = {
-  lookupTimeoutMs: 5000, minTtlS: 10, maxTtlS: 300, defaultTtlS: 60, failTtlS: 10, refreshAfterSilenceMs: 30_000,
+  lookupTimeoutMs: 5000,
+  minTtlS: 10,
+  maxTtlS: 300,
+  defaultTtlS: 60,
+  failTtlS: 10,
+  refreshAfterSilenceMs: 30_000,
 } as const;
 
 /** Resolver error codes that mean "asked, and no answer will come": the system's lookup is not tried then. */
@@ -81,7 +86,11 @@ export class HostNames {
   constructor(options: NameOptions = {}) {
     this.options = {
       ...NAME_DEFAULTS,
-      ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && !["servers", "resolve4", "lookup4", "hostsFile"].includes(k))),
+      ...Object.fromEntries(
+        Object.entries(options).filter(
+          ([k, v]) => v !== undefined && !["servers", "resolve4", "lookup4", "hostsFile"].includes(k),
+        ),
+      ),
     } as HostNames["options"];
     this.resolve4 = options.resolve4 ?? dnsResolve4(options.servers, this.options.lookupTimeoutMs);
     this.lookup4 = options.lookup4 ?? systemLookup4;
@@ -124,12 +133,17 @@ export class HostNames {
   private lookup(host: string): Promise<Entry> {
     let p = this.inflight.get(host);
     if (p) return p;
-    p = this.ask(host).then((entry) => {
-      const old = this.entries.get(host);
-      // A failed lookup keeps the addresses that worked before (a DNS outage must not stop a working inverter).
-      this.entries.set(host, entry.error && old && old.addresses.length > 0 ? { ...old, at: entry.at, expires: entry.expires } : entry);
-      return entry;
-    }).finally(() => this.inflight.delete(host));
+    p = this.ask(host)
+      .then((entry) => {
+        const old = this.entries.get(host);
+        // A failed lookup keeps the addresses that worked before (a DNS outage must not stop a working inverter).
+        this.entries.set(
+          host,
+          entry.error && old && old.addresses.length > 0 ? { ...old, at: entry.at, expires: entry.expires } : entry,
+        );
+        return entry;
+      })
+      .finally(() => this.inflight.delete(host));
     this.inflight.set(host, p);
     return p;
   }
@@ -141,11 +155,21 @@ export class HostNames {
       const s = Math.min(o.maxTtlS, Math.max(o.minTtlS, ttlS));
       return { addresses: [...new Set(addresses)], at: started, expires: Date.now() + s * 1000 };
     };
-    const failed = (error: SmaError): Entry => ({ addresses: [], at: started, expires: Date.now() + o.failTtlS * 1000, error });
+    const failed = (error: SmaError): Entry => ({
+      addresses: [],
+      at: started,
+      expires: Date.now() + o.failTtlS * 1000,
+      error,
+    });
     // Addresses no single device has (0.0.0.0, multicast, broadcast: from a hostile or broken DNS server, an ad-block
     // hosts file) are dropped: a login sent there hands the password to a local program or to every host of a group.
-    const noUnicast = (addresses: string[]): Entry => failed(lookupError("notFound", `host name ${host} gives `
-      + `${addresses.slice(0, 3).join(", ")}: no address of one device`));
+    const noUnicast = (addresses: string[]): Entry =>
+      failed(
+        lookupError(
+          "notFound",
+          `host name ${host} gives ` + `${addresses.slice(0, 3).join(", ")}: no address of one device`,
+        ),
+      );
     const inFile = (await this.hostsNames()).get(host.toLowerCase());
     const fromFile = inFile?.filter(isUnicast);
     if (inFile && fromFile?.length === 0) return noUnicast(inFile);
@@ -159,7 +183,10 @@ export class HostNames {
       if (ipv4.length === 0 && records.some((r) => isIPv4(r.address))) return noUnicast(records.map((r) => r.address));
       if (ipv4.length > 0) {
         const ttls = ipv4.map((r) => r.ttl).filter((t): t is number => typeof t === "number" && Number.isFinite(t));
-        return keep(ipv4.map((r) => r.address), ttls.length > 0 ? Math.min(...ttls) : o.defaultTtlS);
+        return keep(
+          ipv4.map((r) => r.address),
+          ttls.length > 0 ? Math.min(...ttls) : o.defaultTtlS,
+        );
       }
       code = "ENODATA";
     } catch (e) {
@@ -169,7 +196,8 @@ export class HostNames {
     // Not in DNS (or no DNS server): the system may know it (/etc/hosts, mDNS); one such lookup per name at a time.
     try {
       const addresses = await within(this.system(host), Math.max(0, o.lookupTimeoutMs - (Date.now() - started)));
-      if (addresses === undefined) return failed(lookupError("timeout", `no answer for ${host} from the system's lookup`));
+      if (addresses === undefined)
+        return failed(lookupError("timeout", `no answer for ${host} from the system's lookup`));
       const ipv4 = addresses.filter(isUnicast);
       if (ipv4.length === 0 && addresses.some(isIPv4)) return noUnicast(addresses.filter(isIPv4));
       if (ipv4.length > 0) return keep(ipv4, o.defaultTtlS);
@@ -214,7 +242,9 @@ export function parseHosts(text: string): Map<string, string[]> {
 }
 
 function systemHostsFile(): string {
-  return process.platform === "win32" ? path.join(process.env.SystemRoot ?? "C:\\Windows", "System32", "drivers", "etc", "hosts") : "/etc/hosts";
+  return process.platform === "win32"
+    ? path.join(process.env.SystemRoot ?? "C:\\Windows", "System32", "drivers", "etc", "hosts")
+    : "/etc/hosts";
 }
 
 function isIPv4(a: string): boolean {

@@ -25,7 +25,10 @@ export class FairQueue {
   private readonly waiting: Record<Lane, (() => void)[]> = { live: [], archive: [] };
   /** Live turns since the last archive turn: an archive that waits gets the next turn after `limits.live` of them. */
   private liveRun = 0;
-  private readonly pending: Record<Lane, Map<string | symbol, Promise<unknown>>> = { live: new Map(), archive: new Map() };
+  private readonly pending: Record<Lane, Map<string | symbol, Promise<unknown>>> = {
+    live: new Map(),
+    archive: new Map(),
+  };
   /** Turns given, per lane (tests and benchmarks). */
   readonly stats = { live: 0, archive: 0, passes: 0 };
 
@@ -40,13 +43,20 @@ export class FairQueue {
    * Runs `job` when its turn comes. A job with the key of one still pending in the same lane shares its promise;
    * a lane already holding its limit of distinct jobs refuses at once (`busy(lane, count)` says why).
    */
-  run<T>(lane: Lane, key: string | symbol, job: (turn: Turn) => Promise<T>, busy: (lane: Lane, count: number) => SmaError): Promise<T> {
+  run<T>(
+    lane: Lane,
+    key: string | symbol,
+    job: (turn: Turn) => Promise<T>,
+    busy: (lane: Lane, count: number) => SmaError,
+  ): Promise<T> {
     const jobs = this.pending[lane];
     const same = jobs.get(key);
     if (same) return same as Promise<T>;
     if (jobs.size >= this.limits[lane]) return Promise.reject(busy(lane, jobs.size));
     const turn: Turn = { pass: () => this.pass(lane) };
-    const p = this.acquire(lane, false).then(() => job(turn)).finally(() => this.release(lane));
+    const p = this.acquire(lane, false)
+      .then(() => job(turn))
+      .finally(() => this.release(lane));
     jobs.set(key, p);
     const settled = (): void => void jobs.delete(key);
     p.then(settled, settled);

@@ -2,7 +2,14 @@
  * What an InverterSession is given (options and their defaults), what its reads give back, and its limits: the
  * session's contract, apart from its code (session.ts).
  */
-import { SPEEDWIRE_PORT, type Address, type QueryName, type Reading, type ReadingValue, type UserGroupName } from "../protocol";
+import {
+  SPEEDWIRE_PORT,
+  type Address,
+  type QueryName,
+  type Reading,
+  type ReadingValue,
+  type UserGroupName,
+} from "../protocol";
 import type { DeviceClockReading } from "./device-clock";
 import type { DiscoverOptions } from "./discovery";
 import type { HostNames } from "./names";
@@ -52,7 +59,7 @@ export interface InverterOptions {
 }
 
 export type InverterState =
-  | "idle" | "searching" | "connecting" | "reading" | "ok" | "asleep" | "auth" | "error" | "closed";
+  "idle" | "searching" | "connecting" | "reading" | "ok" | "asleep" | "auth" | "error" | "closed";
 
 export interface ReadResult {
   values: Record<string, ReadingValue>;
@@ -77,8 +84,17 @@ export interface ReadResult {
 }
 
 export const DEFAULTS = {
-  port: SPEEDWIRE_PORT, timeoutMs: 1500, retries: 2, authBackoffMs: 60_000, authBackoffMaxMs: 900_000, loginBusyRetryMs: 2000,
-  sessionIdleMs: 600_000, discoveryBackoffMs: 30_000, discoveryBackoffMaxMs: 600_000, follow: false, silentAfterMs: 60_000,
+  port: SPEEDWIRE_PORT,
+  timeoutMs: 1500,
+  retries: 2,
+  authBackoffMs: 60_000,
+  authBackoffMaxMs: 900_000,
+  loginBusyRetryMs: 2000,
+  sessionIdleMs: 600_000,
+  discoveryBackoffMs: 30_000,
+  discoveryBackoffMaxMs: 600_000,
+  follow: false,
+  silentAfterMs: 60_000,
 } as const;
 
 /** Unanswered attempts in a row (with silentAfterMs) before the device counts as asleep: more than one read's worth. */
@@ -96,4 +112,5 @@ export const MAX_PENDING_READS = 16;
 export const MAX_PENDING_ARCHIVES = 4;
 
 /** The options with their defaults filled in (InverterSession.options). */
-export type ResolvedInverterOptions = Required<Omit<InverterOptions, "serial" | "discovery" | "names">> & Pick<InverterOptions, "serial" | "discovery">;
+export type ResolvedInverterOptions = Required<Omit<InverterOptions, "serial" | "discovery" | "names">> &
+  Pick<InverterOptions, "serial" | "discovery">;

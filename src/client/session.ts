@@ -10,14 +10,42 @@
  */
 import { EventEmitter } from "node:events";
 import {
-  ANY_DEVICE, Command, EVENT_COMMANDS, ErrorCode, NO_SUCH_VALUES, QUERIES, buildArchiveRequest, buildLogin, buildLogoff, buildQuery,
-  decodeEventRecords, hexCode, readingsOf, valuesOf,
-  type Address, type ArchiveKind, type DataRecord, type EventGroup, type EventRecord, type QueryName, type Reading, type TimeRange, type YieldRecord,
+  ANY_DEVICE,
+  Command,
+  EVENT_COMMANDS,
+  ErrorCode,
+  NO_SUCH_VALUES,
+  QUERIES,
+  buildArchiveRequest,
+  buildLogin,
+  buildLogoff,
+  buildQuery,
+  decodeEventRecords,
+  hexCode,
+  readingsOf,
+  valuesOf,
+  type Address,
+  type ArchiveKind,
+  type DataRecord,
+  type EventGroup,
+  type EventRecord,
+  type QueryName,
+  type Reading,
+  type TimeRange,
+  type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
 import {
-  ARCHIVE_LIMITS, archiveChunks, archiveOptionsProblem, archiveResult, rangeProblem, readYieldArchive,
-  type ArchiveMemo, type ArchiveReadOptions, type ArchiveReadResult, type ChunkAnswer,
+  ARCHIVE_LIMITS,
+  archiveChunks,
+  archiveOptionsProblem,
+  archiveResult,
+  rangeProblem,
+  readYieldArchive,
+  type ArchiveMemo,
+  type ArchiveReadOptions,
+  type ArchiveReadResult,
+  type ChunkAnswer,
 } from "./archive-read";
 import { sessionOptionsProblem } from "./settings-rules";
 import { Backoff } from "./backoff";
@@ -31,8 +59,14 @@ import type { PushedDatagram, Transport } from "./transport";
 import { TRACE_FORMAT, TRACE_LIMITS, TraceRing, packageInfo, type SessionTrace } from "./trace";
 import { DeviceClock, type DeviceClockReading } from "./device-clock";
 import {
-  DEFAULTS, MAX_PENDING_ARCHIVES, MAX_PENDING_READS, SILENT_ATTEMPTS,
-  type InverterOptions, type InverterState, type ReadResult, type ResolvedInverterOptions,
+  DEFAULTS,
+  MAX_PENDING_ARCHIVES,
+  MAX_PENDING_READS,
+  SILENT_ATTEMPTS,
+  type InverterOptions,
+  type InverterState,
+  type ReadResult,
+  type ResolvedInverterOptions,
 } from "./session-options";
 
 export * from "./session-options";
@@ -70,13 +104,22 @@ export class InverterSession extends EventEmitter {
   private readonly ring = new TraceRing();
   private readonly clock = new DeviceClock();
   private readonly onPush = (p: PushedDatagram): void => {
-    if (this.clock.accept(p, { address: this.where.address, port: this.options.port, serial: this.device?.serial ?? this.options.serial })) {
+    if (
+      this.clock.accept(p, {
+        address: this.where.address,
+        port: this.options.port,
+        serial: this.device?.serial ?? this.options.serial,
+      })
+    ) {
       this.ring.record("in", p.raw, p.address, p.port);
       this.emit("deviceTime", this.clock.latest);
     }
   };
 
-  constructor(private readonly transport: Transport, options: InverterOptions) {
+  constructor(
+    private readonly transport: Transport,
+    options: InverterOptions,
+  ) {
     super();
     // One listener per query node using this inverter: many nodes are normal, not a leak.
     this.setMaxListeners(0);
@@ -109,13 +152,23 @@ export class InverterSession extends EventEmitter {
    */
   trace(info: { nodeRed?: string } = {}): SessionTrace {
     return {
-      format: TRACE_FORMAT, version: 1, created: new Date().toISOString(), package: packageInfo(), nodeRed: info.nodeRed ?? null,
+      format: TRACE_FORMAT,
+      version: 1,
+      created: new Date().toISOString(),
+      package: packageInfo(),
+      nodeRed: info.nodeRed ?? null,
       node: process.version,
       device: {
-        host: this.options.host, port: this.options.port, serial: this.options.serial ?? null, group: this.options.group,
-        address: this.where.address ?? null, identity: this.device ? { ...this.device } : null,
+        host: this.options.host,
+        port: this.options.port,
+        serial: this.options.serial ?? null,
+        group: this.options.group,
+        address: this.where.address ?? null,
+        identity: this.device ? { ...this.device } : null,
       },
-      limits: TRACE_LIMITS, dropped: this.ring.dropped, entries: this.ring.entries(),
+      limits: TRACE_LIMITS,
+      dropped: this.ring.dropped,
+      entries: this.ring.entries(),
     };
   }
 
@@ -188,12 +241,22 @@ export class InverterSession extends EventEmitter {
    * that overlap the range, each dated by the local midnight that starts its day (also from a device that stamps
    * it at the following midnight: dailyAtNextMidnight), in options.timeZone (default: the process's zone).
    */
-  readArchive(kind: ArchiveKind, wanted: TimeRange, options: ArchiveReadOptions = {}): Promise<ArchiveReadResult<YieldRecord>> {
+  readArchive(
+    kind: ArchiveKind,
+    wanted: TimeRange,
+    options: ArchiveReadOptions = {},
+  ): Promise<ArchiveReadResult<YieldRecord>> {
     const problem = rangeProblem(kind, wanted) ?? archiveOptionsProblem(options);
     if (problem) return Promise.reject(problem);
     return this.enqueue("archive", async (turn) => {
-      const r = await readYieldArchive((command, range, chunkS) => this.archiveChunks(command, range, chunkS, turn), kind, wanted,
-        ARCHIVE_LIMITS[kind].chunkS, options, this.archiveMemo);
+      const r = await readYieldArchive(
+        (command, range, chunkS) => this.archiveChunks(command, range, chunkS, turn),
+        kind,
+        wanted,
+        ARCHIVE_LIMITS[kind].chunkS,
+        options,
+        this.archiveMemo,
+      );
       const result = archiveResult(r.asked, r.records, (x) => String(x.time), this.reportedDevice());
       return r.dailyStamp ? { ...result, dailyStamp: r.dailyStamp } : result;
     });
@@ -204,7 +267,9 @@ export class InverterSession extends EventEmitter {
     const problem = rangeProblem("events", wanted);
     if (problem) return Promise.reject(problem);
     return this.enqueue("archive", async (turn) => {
-      const records = (await this.archiveChunks(EVENT_COMMANDS[group], wanted, ARCHIVE_LIMITS.events.chunkS, turn)).flatMap(decodeEventRecords);
+      const records = (
+        await this.archiveChunks(EVENT_COMMANDS[group], wanted, ARCHIVE_LIMITS.events.chunkS, turn)
+      ).flatMap(decodeEventRecords);
       return archiveResult(wanted, records, (r) => `${r.time}/${r.entryId}`, this.reportedDevice());
     });
   }
@@ -216,10 +281,19 @@ export class InverterSession extends EventEmitter {
    */
   private enqueue<T>(lane: Lane, work: (turn: Turn) => Promise<T>, key: string | symbol = Symbol("job")): Promise<T> {
     const queuedAfter = this.live.timedOutReads;
-    return this.queue.run(lane, key, (turn) => this.runRead(() => work(turn), queuedAfter), (l, n) => {
-      const what = l === "archive" ? "archive reads" : "different reads";
-      return new SmaError("EBUSY", `inverter busy: ${n} ${what} already waiting for ${this.options.host || this.where.address}`, { lane: l });
-    });
+    return this.queue.run(
+      lane,
+      key,
+      (turn) => this.runRead(() => work(turn), queuedAfter),
+      (l, n) => {
+        const what = l === "archive" ? "archive reads" : "different reads";
+        return new SmaError(
+          "EBUSY",
+          `inverter busy: ${n} ${what} already waiting for ${this.options.host || this.where.address}`,
+          { lane: l },
+        );
+      },
+    );
   }
 
   /** Why a read ends before it starts: closed, bad options, the login back-off, or an outage it queued behind. */
@@ -229,7 +303,10 @@ export class InverterSession extends EventEmitter {
     const refused = this.auth.blocking();
     if (refused) {
       const s = Math.ceil(this.auth.remainingMs() / 1000);
-      return new SmaError("EAUTH", `${refused.message}; login paused, next attempt in ${s} s`, { deviceCode: refused.deviceCode, paused: true });
+      return new SmaError("EAUTH", `${refused.message}; login paused, next attempt in ${s} s`, {
+        deviceCode: refused.deviceCode,
+        paused: true,
+      });
     }
     // Reads that queued up behind a read that got no answer end at once, so that polls faster than the timeout
     // do not pile up (all night); a read asked for after that one tries the device again.
@@ -302,7 +379,8 @@ export class InverterSession extends EventEmitter {
     const readings: Reading[] = [];
     const unsupported: QueryName[] = [];
     const unknown: QueryName[] = [];
-    const none = (name: QueryName, code: number): void => void (code === ErrorCode.UNKNOWN_COMMAND ? unknown : unsupported).push(name);
+    const none = (name: QueryName, code: number): void =>
+      void (code === ErrorCode.UNKNOWN_COMMAND ? unknown : unsupported).push(name);
     const job: Job = { relogged: false };
     for (const name of queries) {
       const known = this.unsupported.get(name);
@@ -316,32 +394,51 @@ export class InverterSession extends EventEmitter {
         none(name, answer.errorCode);
         continue;
       }
-      if (answer.errorCode !== 0) throw new SmaError("EPROTOCOL", `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`, answer.errorCode);
+      if (answer.errorCode !== 0)
+        throw new SmaError(
+          "EPROTOCOL",
+          `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`,
+          answer.errorCode,
+        );
       // Numbered by position within each answer: records a device adds from another query's range count there once.
       readings.push(...readingsOf(answer.records));
     }
     const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
     return {
-      values: valuesOf(readings), readings, unsupported, unknown,
+      values: valuesOf(readings),
+      readings,
+      unsupported,
+      unknown,
       nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q) || unknown.includes(q)),
-      device: this.reportedDevice(), timestamp: newest > 0 ? newest : Date.now(), deviceClock: this.clock.latest ?? null,
+      device: this.reportedDevice(),
+      timestamp: newest > 0 ? newest : Date.now(),
+      deviceClock: this.clock.latest ?? null,
     };
   }
 
   private query(name: QueryName): Promise<{ errorCode: number; records: DataRecord[] }> {
     const query = QUERIES[name];
-    return this.exchange(query.command, (packetId) => buildQuery({ source: this.transport.identity, destination: this.destination(), packetId, query }));
+    return this.exchange(query.command, (packetId) =>
+      buildQuery({ source: this.transport.identity, destination: this.destination(), packetId, query }),
+    );
   }
 
   /** An archive command over a range in chunks (archive-read.ts); live reads waiting go between two chunks. */
   private archiveChunks(command: number, range: TimeRange, chunkS: number, turn: Turn): Promise<Buffer[]> {
     const job: Job = { relogged: false };
-    const ask = (cmd: number, chunk: TimeRange): Promise<ChunkAnswer> => this.askLoggedIn(job, async () => {
-      const a = await this.exchange(cmd, (packetId) => buildArchiveRequest({
-        source: this.transport.identity, destination: this.destination(), packetId, command: cmd, range: chunk,
-      }));
-      return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
-    });
+    const ask = (cmd: number, chunk: TimeRange): Promise<ChunkAnswer> =>
+      this.askLoggedIn(job, async () => {
+        const a = await this.exchange(cmd, (packetId) =>
+          buildArchiveRequest({
+            source: this.transport.identity,
+            destination: this.destination(),
+            packetId,
+            command: cmd,
+            range: chunk,
+          }),
+        );
+        return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
+      });
     const between = async (): Promise<void> => {
       await turn.pass();
       if (this._state === "closed") throw SmaError.closed();
@@ -357,7 +454,10 @@ export class InverterSession extends EventEmitter {
   }
 
   private destination(): Address {
-    return this.device ?? (this.options.serial !== undefined ? { susyId: ANY_DEVICE.susyId, serial: this.options.serial } : ANY_DEVICE);
+    return (
+      this.device ??
+      (this.options.serial !== undefined ? { susyId: ANY_DEVICE.susyId, serial: this.options.serial } : ANY_DEVICE)
+    );
   }
 
   /**
@@ -367,7 +467,8 @@ export class InverterSession extends EventEmitter {
    */
   private async askLoggedIn<A extends { errorCode: number }>(job: Job, ask: () => Promise<A>): Promise<A> {
     const answer = await ask();
-    const forgotten = answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !job.relogged);
+    const forgotten =
+      answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !job.relogged);
     if (!forgotten) return answer;
     if (job.relogged) throw this.noSession(answer.errorCode);
     job.relogged = true;
@@ -379,8 +480,13 @@ export class InverterSession extends EventEmitter {
   }
 
   private noSession(code: number): SmaError {
-    return this.auth.fail(new SmaError("EAUTH", `logged in, but the device answers 'not logged in' (${hexCode(code)}): it keeps no session`,
-      { deviceCode: code, noSession: true }));
+    return this.auth.fail(
+      new SmaError(
+        "EAUTH",
+        `logged in, but the device answers 'not logged in' (${hexCode(code)}): it keeps no session`,
+        { deviceCode: code, noSession: true },
+      ),
+    );
   }
 
   /**
@@ -395,8 +501,14 @@ export class InverterSession extends EventEmitter {
     for (let refusals = 1; ; refusals++) {
       const { errorCode } = await this.loginOnce();
       if (errorCode === ErrorCode.WRONG_PASSWORD) {
-        throw this.auth.fail(new SmaError("EAUTH", `login as ${group} refused: wrong password (${hexCode(errorCode)}); devices with `
-          + "firmware 4.x (\"PUK 2.0\") take the RID / WPA2 key printed on the type plate as the initial password", errorCode));
+        throw this.auth.fail(
+          new SmaError(
+            "EAUTH",
+            `login as ${group} refused: wrong password (${hexCode(errorCode)}); devices with ` +
+              'firmware 4.x ("PUK 2.0") take the RID / WPA2 key printed on the type plate as the initial password',
+            errorCode,
+          ),
+        );
       }
       if (errorCode === ErrorCode.LOGIN_BUSY && Date.now() + loginBusyRetryMs < deadline) {
         await pause(loginBusyRetryMs, this.aborts);
@@ -405,11 +517,16 @@ export class InverterSession extends EventEmitter {
         continue;
       }
       if (errorCode === ErrorCode.LOGIN_BUSY) {
-        throw new SmaError("EREFUSED", `login refused (busy): ${this.options.host || this.where.address} answered ${hexCode(errorCode)} to `
-          + `${refusals} login(s) in ${Date.now() - started} ms, although the password may be right (device busy or starting); `
-          + "the next read logs in again", errorCode);
+        throw new SmaError(
+          "EREFUSED",
+          `login refused (busy): ${this.options.host || this.where.address} answered ${hexCode(errorCode)} to ` +
+            `${refusals} login(s) in ${Date.now() - started} ms, although the password may be right (device busy or starting); ` +
+            "the next read logs in again",
+          errorCode,
+        );
       }
-      if (errorCode !== 0) throw new SmaError("EPROTOCOL", `login answered with error ${hexCode(errorCode)}`, errorCode);
+      if (errorCode !== 0)
+        throw new SmaError("EPROTOCOL", `login answered with error ${hexCode(errorCode)}`, errorCode);
       this.live.loginAccepted();
       return;
     }
@@ -423,9 +540,16 @@ export class InverterSession extends EventEmitter {
     this.stats.logins++;
     const { group, password } = this.options;
     try {
-      return await this.exchange(Command.LOGIN, (packetId) => buildLogin({
-        source: this.transport.identity, destination: this.destination(), packetId, group, password, time: Math.floor(Date.now() / 1000),
-      }));
+      return await this.exchange(Command.LOGIN, (packetId) =>
+        buildLogin({
+          source: this.transport.identity,
+          destination: this.destination(),
+          packetId,
+          group,
+          password,
+          time: Math.floor(Date.now() / 1000),
+        }),
+      );
     } catch (e) {
       if (!(e instanceof SmaError && e.code === "ETIMEDOUT")) throw e;
       const host = this.options.host || this.where.address;
@@ -433,18 +557,33 @@ export class InverterSession extends EventEmitter {
       // A key exchange from the host since it last answered plain Speedwire (or since this session began), to this
       // socket or on the multicast group (meter listener): it speaks encrypted Speedwire only.
       // (From the device's address and port: another device behind the address says nothing about this one.)
-      if (address && this.transport.keyExchangeSince(address, this.live.lastAnswerAt || this.createdAt, this.options.port)) {
-        throw new SmaError("EENCRYPTED", `Speedwire encryption is on at ${host}: it answered the login with a key exchange `
-          + "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface", { cause: e });
+      if (
+        address &&
+        this.transport.keyExchangeSince(address, this.live.lastAnswerAt || this.createdAt, this.options.port)
+      ) {
+        throw new SmaError(
+          "EENCRYPTED",
+          `Speedwire encryption is on at ${host}: it answered the login with a key exchange ` +
+            "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface",
+          { cause: e },
+        );
       }
       if (this.live.lastAnswerAt !== 0) throw e;
       const other = await this.otherDevice();
       if (other) {
-        throw new SmaError("EOTHERDEVICE", `device at ${host} is SN ${other.serial}, not ${this.options.serial}: `
-          + "check the serial number (or the host)", { cause: e, found: other });
+        throw new SmaError(
+          "EOTHERDEVICE",
+          `device at ${host} is SN ${other.serial}, not ${this.options.serial}: ` +
+            "check the serial number (or the host)",
+          { cause: e, found: other },
+        );
       }
-      throw new SmaError("ETIMEDOUT", `no answer from ${this.where.where()} to login `
-        + "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)", { cause: e });
+      throw new SmaError(
+        "ETIMEDOUT",
+        `no answer from ${this.where.where()} to login ` +
+          "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)",
+        { cause: e },
+      );
     }
   }
 
@@ -465,17 +604,31 @@ export class InverterSession extends EventEmitter {
     // The first request of a read that looked its host name up: the lookup's time counts against its deadline.
     const startedAt = this.readStartedAt;
     this.readStartedAt = undefined;
-    return exchange(this.transport, this.link, {
-      command, build, address: this.where.address as string, port, serial: this.device?.serial ?? this.options.serial,
-      timeoutMs, retries, probe: this.live.silent, startedAt, where: this.where.where(),
-    }, {
-      record: (direction, raw, address, p) => this.ring.record(direction, raw, address, p),
-      answered: (now, source) => {
-        this.live.answered(now);
-        this.device = source;
+    return exchange(
+      this.transport,
+      this.link,
+      {
+        command,
+        build,
+        address: this.where.address as string,
+        port,
+        serial: this.device?.serial ?? this.options.serial,
+        timeoutMs,
+        retries,
+        probe: this.live.silent,
+        startedAt,
+        where: this.where.where(),
       },
-      stats: this.stats, aborts: this.aborts,
-    });
+      {
+        record: (direction, raw, address, p) => this.ring.record(direction, raw, address, p),
+        answered: (now, source) => {
+          this.live.answered(now);
+          this.device = source;
+        },
+        stats: this.stats,
+        aborts: this.aborts,
+      },
+    );
   }
 
   /** Logs off (no answer is expected) and ends every waiting read with ECLOSED. Bounded in time. */
@@ -487,7 +640,11 @@ export class InverterSession extends EventEmitter {
     for (const abort of [...this.aborts]) abort(SmaError.closed());
     if (!address) return;
     this.live.dropSession();
-    const logoff = buildLogoff({ source: this.transport.identity, destination: this.destination(), packetId: this.transport.nextPacketId() });
+    const logoff = buildLogoff({
+      source: this.transport.identity,
+      destination: this.destination(),
+      packetId: this.transport.nextPacketId(),
+    });
     this.ring.record("out", logoff, address, this.options.port);
     await Promise.race([
       this.transport.send(logoff, address, this.options.port).catch(() => undefined),

@@ -29,13 +29,16 @@ export const THROTTLE_S: Range = { min: 0.1, max: 86400 };
 export const WATCHDOG_S: Range = { min: 1, max: 86400 };
 /** The sma-archive node's span, per archive: hours of 5-minute data (92 days), days of daily data or events. */
 export const ARCHIVE_SPAN: Readonly<Record<"day" | "month" | "events", Range>> = {
-  day: { min: 1, max: 92 * 24 }, month: { min: 1, max: 3660 }, events: { min: 1, max: 366 },
+  day: { min: 1, max: 92 * 24 },
+  month: { min: 1, max: 3660 },
+  events: { min: 1, max: 366 },
 };
 /** Speedwire carries at most 12 password characters, printable ASCII. */
 export const PASSWORD_MAX_LENGTH = 12;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** A field as trimmed text ("" for undefined and null). */
 export function text(v: unknown): string {
@@ -100,15 +103,21 @@ export function passwordProblem(v: unknown): PasswordProblem | undefined {
 
 /* The runtime's view: a setting checked, with the field it belongs to when it is wrong. */
 
-export type Rule<T> = { ok: true; value: T; clamped?: { from: number; to: number } } | { ok: false; field: string; reason: string };
+export type Rule<T> =
+  { ok: true; value: T; clamped?: { from: number; to: number } } | { ok: false; field: string; reason: string };
 export const GROUPS = ["user", "installer"] as const;
 export type Group = (typeof GROUPS)[number];
 
-const fail = (field: string, reason: string): { ok: false; field: string; reason: string } => ({ ok: false, field, reason });
+const fail = (field: string, reason: string): { ok: false; field: string; reason: string } => ({
+  ok: false,
+  field,
+  reason,
+});
 
 /** Text or a number (older flows): its trimmed text; anything else (an object would become "[object Object]"): undefined. */
 function plain(v: unknown): string | undefined {
-  if (v === undefined || v === null || typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) return text(v);
+  if (v === undefined || v === null || typeof v === "string" || (typeof v === "number" && Number.isFinite(v)))
+    return text(v);
   return undefined;
 }
 
@@ -136,11 +145,17 @@ export function wholeNumberRule(v: unknown, field: string, range: Range): Rule<n
 }
 
 /** A number moved into its range (with `clamped`), or undefined when empty; not a number is refused. */
-export function clampedRule(v: unknown, field: string, range: Range, opts: { integer?: boolean; zeroIsOff?: boolean } = {}): Rule<number | undefined> {
+export function clampedRule(
+  v: unknown,
+  field: string,
+  range: Range,
+  opts: { integer?: boolean; zeroIsOff?: boolean } = {},
+): Rule<number | undefined> {
   const s = plain(v);
   if (s === "") return { ok: true, value: undefined };
   const n = s !== undefined && /^-?(\d{1,16}(\.\d{1,16})?|\.\d{1,16})$/.test(s) ? Number(s) : NaN;
-  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) return fail(field, opts.integer ? "not a whole number" : "not a number");
+  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)))
+    return fail(field, opts.integer ? "not a whole number" : "not a number");
   if (opts.zeroIsOff && n === 0) return { ok: true, value: 0 };
   const to = Math.min(range.max, Math.max(range.min, n));
   return to === n ? { ok: true, value: n } : { ok: true, value: to, clamped: { from: n, to } };
@@ -160,17 +175,40 @@ export function flag(v: unknown): boolean {
 export function valueNames(v: unknown, known: ReadonlySet<string>): Rule<string[]> {
   if (!Array.isArray(v)) return v === undefined ? { ok: true, value: [] } : fail("values", "not a list");
   const unknown = v.filter((x) => typeof x !== "string" || !known.has(x));
-  if (unknown.length > 0) return fail("values", `not in the value table: ${unknown.slice(0, 3).map((x) => JSON.stringify(String(x))).join(", ")}`);
+  if (unknown.length > 0)
+    return fail(
+      "values",
+      `not in the value table: ${unknown
+        .slice(0, 3)
+        .map((x) => JSON.stringify(String(x)))
+        .join(", ")}`,
+    );
   return { ok: true, value: [...new Set(v as string[])] };
 }
 
 export interface InverterSettings {
-  host: string; port?: number; serial?: number; group: Group; timeoutMs?: number; retries?: number; follow: boolean;
+  host: string;
+  port?: number;
+  serial?: number;
+  group: Group;
+  timeoutMs?: number;
+  retries?: number;
+  follow: boolean;
 }
 export interface MeterSettings {
-  group: string; port?: number; iface: string; serial?: number; throttleS?: number; watchdogS?: number; onlyChanges: boolean;
+  group: string;
+  port?: number;
+  iface: string;
+  serial?: number;
+  throttleS?: number;
+  watchdogS?: number;
+  onlyChanges: boolean;
 }
-export interface Clamped { field: string; from: number; to: number }
+export interface Clamped {
+  field: string;
+  from: number;
+  to: number;
+}
 /** Every setting checked; `warnings` list the numbers moved into their range. */
 export type Checked<T> = { ok: true; value: T; warnings: Clamped[] } | { ok: false; field: string; reason: string };
 
@@ -187,30 +225,51 @@ function collect<T>(checks: Record<string, Rule<unknown>>, build: (v: Record<str
 
 /** An sma-inverter node's settings as the editor saves them. Neither host nor serial: refused (field host). */
 export function inverterSettings(d: Record<string, unknown>): Checked<InverterSettings> {
-  const r = collect({
-    host: hostRule(d.host), port: wholeNumberRule(d.port, "port", PORT), serial: wholeNumberRule(d.serial, "serial", INVERTER_SERIAL),
-    group: groupRule(d.group),
-    timeout: clampedRule(d.timeout, "timeout", TIMEOUT_MS, { integer: true }),
-    retries: clampedRule(d.retries, "retries", RETRIES, { integer: true }),
-  }, (v) => ({
-    host: v.host as string, port: v.port as number | undefined, serial: v.serial as number | undefined, group: v.group as Group,
-    timeoutMs: v.timeout as number | undefined, retries: v.retries as number | undefined, follow: flag(d.follow),
-  }));
-  if (r.ok && r.value.host === "" && r.value.serial === undefined) return fail("host", "neither a host nor a serial number is set");
+  const r = collect(
+    {
+      host: hostRule(d.host),
+      port: wholeNumberRule(d.port, "port", PORT),
+      serial: wholeNumberRule(d.serial, "serial", INVERTER_SERIAL),
+      group: groupRule(d.group),
+      timeout: clampedRule(d.timeout, "timeout", TIMEOUT_MS, { integer: true }),
+      retries: clampedRule(d.retries, "retries", RETRIES, { integer: true }),
+    },
+    (v) => ({
+      host: v.host as string,
+      port: v.port as number | undefined,
+      serial: v.serial as number | undefined,
+      group: v.group as Group,
+      timeoutMs: v.timeout as number | undefined,
+      retries: v.retries as number | undefined,
+      follow: flag(d.follow),
+    }),
+  );
+  if (r.ok && r.value.host === "" && r.value.serial === undefined)
+    return fail("host", "neither a host nor a serial number is set");
   return r;
 }
 
 /** An sma-energy-meter node's settings. Group empty: unicast only (as before); absent: the caller's default. */
 export function meterSettings(d: Record<string, unknown>): Checked<MeterSettings> {
-  return collect({
-    group: addressRule(d.group, "group", isMeterGroup), port: wholeNumberRule(d.port, "port", PORT),
-    iface: addressRule(d.iface, "iface"), serial: wholeNumberRule(d.serial, "serial", METER_SERIAL),
-    throttle: clampedRule(d.throttle, "throttle", THROTTLE_S, { zeroIsOff: true }),
-    watchdog: clampedRule(d.watchdog, "watchdog", WATCHDOG_S, { zeroIsOff: true }),
-  }, (v) => ({
-    group: v.group as string, port: v.port as number | undefined, iface: v.iface as string, serial: v.serial as number | undefined,
-    throttleS: v.throttle as number | undefined, watchdogS: v.watchdog as number | undefined, onlyChanges: flag(d.onlyChanges),
-  }));
+  return collect(
+    {
+      group: addressRule(d.group, "group", isMeterGroup),
+      port: wholeNumberRule(d.port, "port", PORT),
+      iface: addressRule(d.iface, "iface"),
+      serial: wholeNumberRule(d.serial, "serial", METER_SERIAL),
+      throttle: clampedRule(d.throttle, "throttle", THROTTLE_S, { zeroIsOff: true }),
+      watchdog: clampedRule(d.watchdog, "watchdog", WATCHDOG_S, { zeroIsOff: true }),
+    },
+    (v) => ({
+      group: v.group as string,
+      port: v.port as number | undefined,
+      iface: v.iface as string,
+      serial: v.serial as number | undefined,
+      throttleS: v.throttle as number | undefined,
+      watchdogS: v.watchdog as number | undefined,
+      onlyChanges: flag(d.onlyChanges),
+    }),
+  );
 }
 
 /**
@@ -218,21 +277,31 @@ export function meterSettings(d: Record<string, unknown>): Checked<MeterSettings
  * first wrong one, with the message its EINVAL carries, or undefined. The client takes any sane timeout and retries
  * (tests use 25 ms); the nodes keep to the documented ranges (inverterSettings).
  */
-export function sessionOptionsProblem(o: { host: unknown; port: unknown; serial?: unknown; timeoutMs: unknown; retries: unknown; password: unknown }):
-  { field: string; message: string; missing?: boolean } | undefined {
+export function sessionOptionsProblem(o: {
+  host: unknown;
+  port: unknown;
+  serial?: unknown;
+  timeoutMs: unknown;
+  retries: unknown;
+  password: unknown;
+}): { field: string; message: string; missing?: boolean } | undefined {
   const checks: [string, Rule<unknown>][] = [
-    ["host", hostRule(o.host)], ["port", wholeNumberRule(o.port, "port", PORT)],
+    ["host", hostRule(o.host)],
+    ["port", wholeNumberRule(o.port, "port", PORT)],
     ["serial", wholeNumberRule(o.serial, "serial", INVERTER_SERIAL)],
     ["timeout", wholeNumberRule(o.timeoutMs, "timeout", { min: 1, max: 3_600_000 })],
     ["retries", wholeNumberRule(o.retries, "retries", { min: 0, max: 1000 })],
   ];
   for (const [field, r] of checks) {
-    if (!r.ok || (field === "host" && typeof o.host !== "string")) return { field, message: `${field}: ${r.ok ? "not text" : r.reason}` };
+    if (!r.ok || (field === "host" && typeof o.host !== "string"))
+      return { field, message: `${field}: ${r.ok ? "not text" : r.reason}` };
   }
   // Every inverter refuses an empty password: say so instead of logging in and reporting "wrong password".
   if (o.password === "") return { field: "password", message: "no password set", missing: true };
   const problem = passwordProblem(o.password);
-  if (problem === "passwordLength") return { field: "password", message: `password longer than ${PASSWORD_MAX_LENGTH} characters` };
-  if (problem === "passwordChars") return { field: "password", message: "password has characters other than printable ASCII" };
+  if (problem === "passwordLength")
+    return { field: "password", message: `password longer than ${PASSWORD_MAX_LENGTH} characters` };
+  if (problem === "passwordChars")
+    return { field: "password", message: "password has characters other than printable ASCII" };
   return undefined;
 }

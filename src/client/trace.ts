@@ -7,8 +7,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
-  Command, LOGIN_PASSWORD_OFFSET, PASSWORD_KEY, PASSWORD_LENGTH, PAYLOAD_OFFSET, UserGroup, answerCode, decodeInverterDatagram,
-  type Address, type UserGroupName,
+  Command,
+  LOGIN_PASSWORD_OFFSET,
+  PASSWORD_KEY,
+  PASSWORD_LENGTH,
+  PAYLOAD_OFFSET,
+  UserGroup,
+  answerCode,
+  decodeInverterDatagram,
+  type Address,
+  type UserGroupName,
 } from "../protocol";
 
 /** At most this many datagrams and this many datagram bytes are kept (the oldest go first). */
@@ -38,7 +46,14 @@ export interface SessionTrace {
   nodeRed: string | null;
   node: string;
   /** The session's settings (never its password). */
-  device: { host: string; port: number; serial: number | null; group: UserGroupName; address: string | null; identity: Address | null };
+  device: {
+    host: string;
+    port: number;
+    serial: number | null;
+    group: UserGroupName;
+    address: string | null;
+    identity: Address | null;
+  };
   limits: typeof TRACE_LIMITS;
   /** Datagrams dropped from the ring to keep it in its bounds. */
   dropped: number;
@@ -59,7 +74,9 @@ export function redactPassword(buf: Buffer): Buffer {
     ({ header, payload } = decodeInverterDatagram(buf));
   } catch {
     // Not an inverter datagram: it cannot be a login, but keep nothing of it that could be one.
-    return buf.length >= PASSWORD_AT ? Buffer.concat([buf.subarray(0, PASSWORD_AT), Buffer.alloc(buf.length - PASSWORD_AT)]) : buf;
+    return buf.length >= PASSWORD_AT
+      ? Buffer.concat([buf.subarray(0, PASSWORD_AT), Buffer.alloc(buf.length - PASSWORD_AT)])
+      : buf;
   }
   // Short login answers (66 bytes) carry no password echo: their last bytes are the end tag.
   if (!LOGIN_CODES.has(header.command) || payload.length < LOGIN_PASSWORD_OFFSET + PASSWORD_LENGTH) return buf;

@@ -6,7 +6,14 @@
 import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
-import { ANY_SERIAL, PACKET_ID_FLAG, decodeAnswer, isDeviceTimeHeader, type Address, type InverterAnswer } from "../protocol";
+import {
+  ANY_SERIAL,
+  PACKET_ID_FLAG,
+  decodeAnswer,
+  isDeviceTimeHeader,
+  type Address,
+  type InverterAnswer,
+} from "../protocol";
 import { keyExchangeSince, noteKeyExchange } from "./key-exchanges";
 import { clientIdentity } from "./identity";
 import { answerable, guarded } from "./guard";
@@ -44,11 +51,18 @@ export interface TransportStats {
   keyExchanges: number;
 }
 
-
 export class Transport extends EventEmitter {
   readonly identity: Address;
   readonly stats: TransportStats = {
-    sent: 0, received: 0, matched: 0, malformed: 0, unmatched: 0, rejected: 0, sendErrors: 0, pushed: 0, keyExchanges: 0,
+    sent: 0,
+    received: 0,
+    matched: 0,
+    malformed: 0,
+    unmatched: 0,
+    rejected: 0,
+    sendErrors: 0,
+    pushed: 0,
+    keyExchanges: 0,
   };
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
@@ -57,7 +71,10 @@ export class Transport extends EventEmitter {
   private readonly recentIds = new Set<number>();
   private readonly recentOrder: number[] = [];
 
-  constructor(identity: Address = clientIdentity(), private readonly bindAddress?: string) {
+  constructor(
+    identity: Address = clientIdentity(),
+    private readonly bindAddress?: string,
+  ) {
     super();
     // One "push" listener per inverter session.
     this.setMaxListeners(0);
@@ -87,7 +104,13 @@ export class Transport extends EventEmitter {
     if (this.socket) return Promise.resolve(this.socket);
     this.opening ??= new Promise<dgram.Socket>((resolve, reject) => {
       const s = dgram.createSocket({ type: "udp4" });
-      s.on("message", guarded((msg: Buffer, rinfo: dgram.RemoteInfo) => this.receive(msg, rinfo), (e) => this.emit("handlerError", e)));
+      s.on(
+        "message",
+        guarded(
+          (msg: Buffer, rinfo: dgram.RemoteInfo) => this.receive(msg, rinfo),
+          (e) => this.emit("handlerError", e),
+        ),
+      );
       const failed = (err: Error): void => {
         s.close();
         reject(err);
@@ -96,7 +119,10 @@ export class Transport extends EventEmitter {
       s.bind({ port: 0, address: this.bindAddress }, () => {
         s.off("error", failed);
         // A socket error must never become an uncaught exception in Node-RED.
-        s.on("error", guarded((err: Error) => void this.emit("socketError", err)));
+        s.on(
+          "error",
+          guarded((err: Error) => void this.emit("socketError", err)),
+        );
         this.socket = s;
         resolve(s);
       });

@@ -19,7 +19,8 @@ export interface InverterAnswer {
 export function decodeAnswer(buf: Buffer): InverterAnswer {
   const { header, payload } = decodeInverterDatagram(buf);
   const isLogin = header.command === answerCode(Command.LOGIN) || header.command === Command.LOGIN;
-  const isData = !isLogin && header.errorCode === 0 && isAnswerCode(header.command) && !isArchiveCommand(header.command);
+  const isData =
+    !isLogin && header.errorCode === 0 && isAnswerCode(header.command) && !isArchiveCommand(header.command);
   return { header, records: isData ? decodeRecords(header, payload) : [], payload, isLogin };
 }
 
@@ -114,7 +115,8 @@ export function valuesOf(readings: readonly Reading[]): Record<string, ReadingVa
     const prev = out[r.name];
     if (prev == null) out[r.name] = r.value;
     // A long attribute list spans several records; the selected tag may be in a later one.
-    else if (isEnum(prev) && isEnum(r.value)) out[r.name] = { selected: prev.selected ?? r.value.selected, tags: [...prev.tags, ...r.value.tags] };
+    else if (isEnum(prev) && isEnum(r.value))
+      out[r.name] = { selected: prev.selected ?? r.value.selected, tags: [...prev.tags, ...r.value.tags] };
   }
   return out;
 }

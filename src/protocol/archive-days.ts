@@ -25,7 +25,14 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   if (!f) {
     if (formatters.size >= MAX_ZONE_FORMATTERS) formatters.clear();
     f = new Intl.DateTimeFormat("en-US", {
-      timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
     });
     formatters.set(timeZone, f);
   }
@@ -48,7 +55,8 @@ export function zoneOffsetS(t: number, timeZone?: string): number {
   const s = Math.floor(t);
   if (timeZone === undefined) return -new Date(s * 1000).getTimezoneOffset() * 60;
   const p: Record<string, number> = {};
-  for (const x of formatter(timeZone).formatToParts(new Date(s * 1000))) if (x.type !== "literal") p[x.type] = Number(x.value);
+  for (const x of formatter(timeZone).formatToParts(new Date(s * 1000)))
+    if (x.type !== "literal") p[x.type] = Number(x.value);
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) / 1000 - s;
 }
 
@@ -78,7 +86,11 @@ export type DailyStamp = "own" | "next";
  * Undefined when they cannot tell: a counter missing (null: not held, or that midnight not reached yet, where a
  * total still growing would look like "next"), or no yield that day (both counters equal).
  */
-export function detectDailyStamp(totalWh: number | null, atStamp: number | null, atNext: number | null): DailyStamp | undefined {
+export function detectDailyStamp(
+  totalWh: number | null,
+  atStamp: number | null,
+  atNext: number | null,
+): DailyStamp | undefined {
   if (totalWh === null || atStamp === null || atNext === null || atStamp === atNext) return undefined;
   return totalWh === atStamp ? "next" : totalWh === atNext ? "own" : undefined;
 }
@@ -104,10 +116,17 @@ export function inWanted(kind: ArchiveKind, time: number, wanted: TimeRange, tim
  * The records (oldest first, one per time, daily ones already dated by their day) that belong to the wanted
  * range, and before them the newest record with a value as the baseline of the first yield.
  */
-export function cutToWanted(kind: ArchiveKind, sorted: readonly YieldRecord[], wanted: TimeRange, timeZone?: string): YieldRecord[] {
+export function cutToWanted(
+  kind: ArchiveKind,
+  sorted: readonly YieldRecord[],
+  wanted: TimeRange,
+  timeZone?: string,
+): YieldRecord[] {
   const inside = sorted.filter((r) => inWanted(kind, r.time, wanted, timeZone));
   const first = inside.length > 0 ? inside[0].time : wanted.from;
-  const before = sorted.filter((r) => r.time < first && r.totalWh !== null && !inWanted(kind, r.time, wanted, timeZone));
+  const before = sorted.filter(
+    (r) => r.time < first && r.totalWh !== null && !inWanted(kind, r.time, wanted, timeZone),
+  );
   return before.length > 0 ? [before[before.length - 1], ...inside] : inside;
 }
 
@@ -141,7 +160,11 @@ const LOOKAHEAD = 3;
  * - noValue: the record has no counter (all ones).
  * Power is ΔWh × 3600 / Δt for day data (null for daily data).
  */
-export function yieldSeries(records: readonly YieldRecord[], kind: ArchiveKind, maxPowerW = MAX_PLANT_POWER_W): YieldSeries {
+export function yieldSeries(
+  records: readonly YieldRecord[],
+  kind: ArchiveKind,
+  maxPowerW = MAX_PLANT_POWER_W,
+): YieldSeries {
   const byTime = new Map<number, number | null>();
   for (const r of records) {
     if (r.time > 0 && (!byTime.has(r.time) || byTime.get(r.time) === null)) byTime.set(r.time, r.totalWh);
@@ -153,7 +176,8 @@ export function yieldSeries(records: readonly YieldRecord[], kind: ArchiveKind, 
     if (total === null) drops.push({ time, reason: "noValue" });
     else valid.push([time, total]);
   }
-  const plausible = (b: [number, number], r: [number, number]): boolean => r[1] >= b[1] && r[1] - b[1] <= (maxPowerW * (r[0] - b[0])) / 3600;
+  const plausible = (b: [number, number], r: [number, number]): boolean =>
+    r[1] >= b[1] && r[1] - b[1] <= (maxPowerW * (r[0] - b[0])) / 3600;
   const points: YieldPoint[] = [];
   let base: [number, number] | undefined;
   for (let i = 0; i < valid.length; i++) {
@@ -164,7 +188,12 @@ export function yieldSeries(records: readonly YieldRecord[], kind: ArchiveKind, 
     }
     if (plausible(base, r)) {
       const wh = r[1] - base[1];
-      points.push({ time: r[0] * 1000, totalYield: r[1], yield: wh, power: kind === "day" ? Math.round((wh * 3600) / (r[0] - base[0])) : null });
+      points.push({
+        time: r[0] * 1000,
+        totalYield: r[1],
+        yield: wh,
+        power: kind === "day" ? Math.round((wh * 3600) / (r[0] - base[0])) : null,
+      });
       base = r;
       continue;
     }
@@ -189,8 +218,12 @@ export function yieldPoints(records: readonly YieldRecord[], kind: ArchiveKind, 
  * The yields of the records wanted (the baseline before them only serves the first one) and how many records of
  * the range were left out, by reason.
  */
-export function archiveYields(records: readonly YieldRecord[], kind: ArchiveKind, wanted: TimeRange,
-  o: { maxPowerW?: number; timeZone?: string } = {}): { points: YieldPoint[]; dropped: DroppedRecords } {
+export function archiveYields(
+  records: readonly YieldRecord[],
+  kind: ArchiveKind,
+  wanted: TimeRange,
+  o: { maxPowerW?: number; timeZone?: string } = {},
+): { points: YieldPoint[]; dropped: DroppedRecords } {
   const { points, drops } = yieldSeries(records, kind, o.maxPowerW);
   const dropped: DroppedRecords = { spike: 0, reset: 0, noValue: 0 };
   for (const d of drops) if (inWanted(kind, d.time, wanted, o.timeZone)) dropped[d.reason]++;

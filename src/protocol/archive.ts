@@ -17,15 +17,19 @@ export const DAY_S = 86_400;
 export const YIELD_RECORD_SIZE = 12;
 export const EVENT_RECORD_SIZE = 48;
 
-export const ARCHIVE_COMMANDS: Readonly<Record<ArchiveKind, number>> = { day: ArchiveCommand.DAY, month: ArchiveCommand.MONTH };
+export const ARCHIVE_COMMANDS: Readonly<Record<ArchiveKind, number>> = {
+  day: ArchiveCommand.DAY,
+  month: ArchiveCommand.MONTH,
+};
 export const EVENT_COMMANDS: Readonly<Record<EventGroup, number>> = {
-  user: ArchiveCommand.EVENTS_USER, installer: ArchiveCommand.EVENTS_INSTALLER,
+  user: ArchiveCommand.EVENTS_USER,
+  installer: ArchiveCommand.EVENTS_INSTALLER,
 };
 const ALL = new Set<number>(Object.values(ArchiveCommand));
 
 /** True for archive and event-log requests and their answers (request + 1 in the low byte). */
 export function isArchiveCommand(command: number): boolean {
-  return ALL.has(((command & 0xffffff00) | ((command & 0xff) & ~1)) >>> 0);
+  return ALL.has(((command & 0xffffff00) | (command & 0xff & ~1)) >>> 0);
 }
 
 /** A time range in whole Unix seconds, both ends included. */
@@ -37,7 +41,8 @@ export interface TimeRange {
 /** Throws EENCODE unless the range is two Unix-second integers in u32 range with from <= to. */
 export function checkRange(r: TimeRange): TimeRange {
   const ok = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
-  if (!ok(r.from) || !ok(r.to) || r.from > r.to) throw new DecodeError("EENCODE", `time range ${r.from}..${r.to} is not valid`);
+  if (!ok(r.from) || !ok(r.to) || r.from > r.to)
+    throw new DecodeError("EENCODE", `time range ${r.from}..${r.to} is not valid`);
   return r;
 }
 
@@ -55,7 +60,10 @@ export function buildArchiveRequest(r: RequestBase & { command: number; range: T
  */
 export function archiveRequestRange(kind: ArchiveKind, wanted: TimeRange): TimeRange {
   if (kind === "day") {
-    return checkRange({ from: Math.max(0, floorTo(wanted.from, ARCHIVE_SLOT_S) - ARCHIVE_SLOT_S), to: floorTo(wanted.to, ARCHIVE_SLOT_S) });
+    return checkRange({
+      from: Math.max(0, floorTo(wanted.from, ARCHIVE_SLOT_S) - ARCHIVE_SLOT_S),
+      to: floorTo(wanted.to, ARCHIVE_SLOT_S),
+    });
   }
   return checkRange({ from: Math.max(0, wanted.from - 3 * DAY_S), to: Math.min(0xffffffff, wanted.to + 2 * DAY_S) });
 }
@@ -74,7 +82,10 @@ export interface YieldRecord {
 /** The 12-byte records of a day- or month-data answer; a payload that is no whole number of them is ERECORD. */
 export function decodeYieldRecords(payload: Buffer): YieldRecord[] {
   if (payload.length % YIELD_RECORD_SIZE !== 0) {
-    throw new DecodeError("ERECORD", `${payload.length} bytes are no whole number of ${YIELD_RECORD_SIZE}-byte archive records`);
+    throw new DecodeError(
+      "ERECORD",
+      `${payload.length} bytes are no whole number of ${YIELD_RECORD_SIZE}-byte archive records`,
+    );
   }
   const out: YieldRecord[] = [];
   for (let off = 0; off < payload.length; off += YIELD_RECORD_SIZE) {
@@ -104,7 +115,10 @@ export interface EventRecord {
 /** The 48-byte records of an event-log answer; empty slots (time 0) are left out. */
 export function decodeEventRecords(payload: Buffer): EventRecord[] {
   if (payload.length % EVENT_RECORD_SIZE !== 0) {
-    throw new DecodeError("ERECORD", `${payload.length} bytes are no whole number of ${EVENT_RECORD_SIZE}-byte event records`);
+    throw new DecodeError(
+      "ERECORD",
+      `${payload.length} bytes are no whole number of ${EVENT_RECORD_SIZE}-byte event records`,
+    );
   }
   const out: EventRecord[] = [];
   for (let off = 0; off < payload.length; off += EVENT_RECORD_SIZE) {
@@ -112,8 +126,15 @@ export function decodeEventRecords(payload: Buffer): EventRecord[] {
     const time = r.readInt32LE(0);
     if (time <= 0 || time === (NAN_S32 | 0)) continue;
     out.push({
-      time, entryId: r.readUInt16LE(4), susyId: r.readUInt16LE(6), serial: r.readUInt32LE(8), code: r.readUInt16LE(12),
-      flags: r.readUInt16LE(14), group: r.readUInt32LE(16), tag: r.readUInt32LE(24), counter: r.readUInt32LE(28),
+      time,
+      entryId: r.readUInt16LE(4),
+      susyId: r.readUInt16LE(6),
+      serial: r.readUInt32LE(8),
+      code: r.readUInt16LE(12),
+      flags: r.readUInt16LE(14),
+      group: r.readUInt32LE(16),
+      tag: r.readUInt32LE(24),
+      counter: r.readUInt32LE(28),
       args: [32, 36, 40, 44].map((o) => r.readUInt32LE(o)),
     });
   }

@@ -46,7 +46,8 @@ export function decodeDeviceTime(buf: Buffer): DeviceTime {
   }
   if (payload.length < RECORD_BYTES) throw new DecodeError("ESHORT", `device-time record of ${payload.length} bytes`);
   const lri = payload.readUInt16LE(1);
-  if (lri !== DEVICE_TIME_LRI >>> 8) throw new DecodeError("ERECORD", `record 0x${lri.toString(16)} is not the device time`);
+  if (lri !== DEVICE_TIME_LRI >>> 8)
+    throw new DecodeError("ERECORD", `record 0x${lri.toString(16)} is not the device time`);
   const word = (i: number): number => payload.readUInt32LE(4 + 4 * i);
   const tz = word(3);
   return {

@@ -13,8 +13,12 @@ export function isDiscoveryRequest(buf: Buffer): boolean {
   try {
     const tags = readTags(buf);
     const group = tags.find((t) => t.tag === Tag.GROUP);
-    return !!group && group.data.length === 4 && group.data.readUInt32BE(0) === 0xffffffff
-      && tags.some((t) => t.tag === Tag.DISCOVERY && t.data.length === 0);
+    return (
+      !!group &&
+      group.data.length === 4 &&
+      group.data.readUInt32BE(0) === 0xffffffff &&
+      tags.some((t) => t.tag === Tag.DISCOVERY && t.data.length === 0)
+    );
   } catch {
     return false;
   }

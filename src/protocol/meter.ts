@@ -13,8 +13,14 @@ import { Protocol, SIGNATURE, Tag } from "./constants";
 import { readNet2, writeNet2Datagram } from "./framing";
 import { scaled } from "./answers";
 import {
-  OBIS_BY_FIELD, OBIS_BY_ID, OBIS_CHANNELS, OBIS_FIRMWARE_ID, OBIS_FIRMWARE_LENGTH,
-  formatMeterFirmware, parseMeterFirmware, type ObisChannel,
+  OBIS_BY_FIELD,
+  OBIS_BY_ID,
+  OBIS_CHANNELS,
+  OBIS_FIRMWARE_ID,
+  OBIS_FIRMWARE_LENGTH,
+  formatMeterFirmware,
+  parseMeterFirmware,
+  type ObisChannel,
 } from "./obis";
 
 export type MeterVariant = "emeter10" | "emeter20" | "shm20";
@@ -77,7 +83,10 @@ export function isMeterDatagram(buf: Buffer): boolean {
   if (buf.length < NET2_OFFSET + HEADER_BYTES || buf.readUInt32BE(0) !== SIGNATURE) return false;
   if (buf.readUInt16BE(NET2_OFFSET - 2) !== Tag.NET2) return false;
   const protocol = buf.readUInt16BE(NET2_OFFSET);
-  return protocol === Protocol.METER || (protocol === Protocol.METER_EXTENDED && extendedMeterData(buf.subarray(NET2_OFFSET)));
+  return (
+    protocol === Protocol.METER ||
+    (protocol === Protocol.METER_EXTENDED && extendedMeterData(buf.subarray(NET2_OFFSET)))
+  );
 }
 
 /**
@@ -104,7 +113,10 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
   }
   const d = net2.data;
   if (protocol === Protocol.METER_EXTENDED && d.length >= 4 && !extendedMeterData(d)) {
-    throw new DecodeError("EPROTOCOL", `protocol ${hex(protocol)} with marker ${hex(d.readUInt16BE(2))}: not energy meter data`);
+    throw new DecodeError(
+      "EPROTOCOL",
+      `protocol ${hex(protocol)} with marker ${hex(d.readUInt16BE(2))}: not energy meter data`,
+    );
   }
   let off = protocol === Protocol.METER_EXTENDED ? 2 + EXTENDED_EXTRA : 2;
   if (d.length < off + HEADER_BYTES - 2) {
@@ -153,8 +165,17 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
     return ((imp ?? 0) - (exp ?? 0)) / 10;
   };
   return {
-    protocol, susyId, serial, tickerMs, firmware, values, unknownChannels,
-    power: signed(""), powerL1: signed("L1"), powerL2: signed("L2"), powerL3: signed("L3"),
+    protocol,
+    susyId,
+    serial,
+    tickerMs,
+    firmware,
+    values,
+    unknownChannels,
+    power: signed(""),
+    powerL1: signed("L1"),
+    powerL2: signed("L2"),
+    powerL3: signed("L3"),
   };
 }
 

@@ -67,20 +67,42 @@ const PF: Unit = { unit: "", rawUnit: "0.001", divisor: 1000, decimals: 3 };
 type Row = [number, Quantity | null, Quantity | null];
 
 const TOTALS: readonly Row[] = [
-  [1, { ...WATT, field: "powerImport", description: "active power import" },
-    { ...WH, field: "energyImport", description: "active energy import" }],
-  [2, { ...WATT, field: "powerExport", description: "active power export" },
-    { ...WH, field: "energyExport", description: "active energy export" }],
-  [3, { ...VAR, field: "reactivePowerImport", description: "reactive power import" },
-    { ...VARH, field: "reactiveEnergyImport", description: "reactive energy import" }],
-  [4, { ...VAR, field: "reactivePowerExport", description: "reactive power export" },
-    { ...VARH, field: "reactiveEnergyExport", description: "reactive energy export" }],
-  [9, { ...VA, field: "apparentPowerImport", description: "apparent power import" },
-    { ...VAH, field: "apparentEnergyImport", description: "apparent energy import" }],
-  [10, { ...VA, field: "apparentPowerExport", description: "apparent power export" },
-    { ...VAH, field: "apparentEnergyExport", description: "apparent energy export" }],
+  [
+    1,
+    { ...WATT, field: "powerImport", description: "active power import" },
+    { ...WH, field: "energyImport", description: "active energy import" },
+  ],
+  [
+    2,
+    { ...WATT, field: "powerExport", description: "active power export" },
+    { ...WH, field: "energyExport", description: "active energy export" },
+  ],
+  [
+    3,
+    { ...VAR, field: "reactivePowerImport", description: "reactive power import" },
+    { ...VARH, field: "reactiveEnergyImport", description: "reactive energy import" },
+  ],
+  [
+    4,
+    { ...VAR, field: "reactivePowerExport", description: "reactive power export" },
+    { ...VARH, field: "reactiveEnergyExport", description: "reactive energy export" },
+  ],
+  [
+    9,
+    { ...VA, field: "apparentPowerImport", description: "apparent power import" },
+    { ...VAH, field: "apparentEnergyImport", description: "apparent energy import" },
+  ],
+  [
+    10,
+    { ...VA, field: "apparentPowerExport", description: "apparent power export" },
+    { ...VAH, field: "apparentEnergyExport", description: "apparent energy export" },
+  ],
   [13, { ...PF, field: "powerFactor", description: "power factor" }, null],
-  [14, { unit: "Hz", rawUnit: "mHz", divisor: 1000, decimals: 3, field: "frequency", description: "grid frequency" }, null],
+  [
+    14,
+    { unit: "Hz", rawUnit: "mHz", divisor: 1000, decimals: 3, field: "frequency", description: "grid frequency" },
+    null,
+  ],
 ];
 
 /** Per-phase rows; the field name gets the suffix L1/L2/L3. */

@@ -26,7 +26,12 @@ export const QUERIES = {
   firmware: { command: 0x58000200, first: 0x00823400, last: 0x008234ff, title: "firmware version" },
   nominalPower: { command: 0x51000200, first: 0x00411e00, last: 0x004120ff, title: "nominal power" },
   batterySoc: { command: 0x51000200, first: 0x00295a00, last: 0x00295aff, title: "battery charge status" },
-  batteryInfo: { command: 0x51000200, first: 0x00491e00, last: 0x00495dff, title: "battery temperature, voltage, current" },
+  batteryInfo: {
+    command: 0x51000200,
+    first: 0x00491e00,
+    last: 0x00495dff,
+    title: "battery temperature, voltage, current",
+  },
   batteryPackSoc: { command: 0x51000200, first: 0x00498f00, last: 0x00498fff, title: "state of charge per battery" },
   batteryPower: { command: 0x51000200, first: 0x00496900, last: 0x00496aff, title: "battery charge/discharge power" },
   batteryEnergy: { command: 0x54000200, first: 0x00496700, last: 0x004968ff, title: "battery charge/discharge totals" },

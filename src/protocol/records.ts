@@ -4,7 +4,15 @@
  */
 import { DecodeError } from "./errors";
 import {
-  DataType, ENUM_END, ENUM_NAN, ENUM_SELECTED, NAN_S32, NAN_S64, NAN_U32, NAN_U32_ALT, NAN_U64,
+  DataType,
+  ENUM_END,
+  ENUM_NAN,
+  ENUM_SELECTED,
+  NAN_S32,
+  NAN_S64,
+  NAN_U32,
+  NAN_U32_ALT,
+  NAN_U64,
 } from "./constants";
 import type { Net2Header } from "./net2";
 
@@ -42,7 +50,10 @@ export function recordSize(header: Net2Header, payloadLength: number): number {
   if (payloadLength === 0) return 0;
   const count = header.last - header.first + 1;
   if (!Number.isSafeInteger(count) || count <= 0 || count > payloadLength) {
-    throw new DecodeError("ERECORD", `record indexes ${header.first}..${header.last} do not fit ${payloadLength} bytes`);
+    throw new DecodeError(
+      "ERECORD",
+      `record indexes ${header.first}..${header.last} do not fit ${payloadLength} bytes`,
+    );
   }
   const size = payloadLength / count;
   if (!RECORD_SIZES.includes(size)) {
@@ -100,7 +111,11 @@ export function counter(raw: bigint): number | null {
 
 function text(b: Buffer): string | null {
   const end = b.indexOf(0);
-  const s = b.subarray(0, end < 0 ? b.length : end).toString("latin1").replace(/[^\x20-\x7e]/g, "").trim();
+  const s = b
+    .subarray(0, end < 0 ? b.length : end)
+    .toString("latin1")
+    .replace(/[^\x20-\x7e]/g, "")
+    .trim();
   return s.length > 0 ? s : null;
 }
 

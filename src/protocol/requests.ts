@@ -1,7 +1,16 @@
 /** Builders of the requests a client sends to an inverter, and the discovery datagrams. */
 import { DecodeError } from "./errors";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, Command, SessionControl, Control, LOGIN_TIMEOUT_S, PASSWORD_KEY, PASSWORD_LENGTH, Tag, UserGroup,
+  ANY_SERIAL,
+  ANY_SUSY_ID,
+  Command,
+  SessionControl,
+  Control,
+  LOGIN_TIMEOUT_S,
+  PASSWORD_KEY,
+  PASSWORD_LENGTH,
+  Tag,
+  UserGroup,
   type UserGroupName,
 } from "./constants";
 import { encodeInverterDatagram, type Address } from "./net2";

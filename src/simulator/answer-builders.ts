@@ -3,7 +3,16 @@
  * attribute lists). The simulator speaks through these; tests compare them with real captures.
  */
 import {
-  Command, DataType, ENUM_END, ENUM_SELECTED, NAN_S32, NAN_U32, NAN_U32_ALT, NAN_U64, PASSWORD_LENGTH, SessionControl,
+  Command,
+  DataType,
+  ENUM_END,
+  ENUM_SELECTED,
+  NAN_S32,
+  NAN_U32,
+  NAN_U32_ALT,
+  NAN_U64,
+  PASSWORD_LENGTH,
+  SessionControl,
 } from "../protocol/constants";
 import { encodeInverterDatagram, type Address } from "../protocol/net2";
 import { answerCode } from "../protocol/queries";
@@ -56,7 +65,9 @@ export function buildLoginAnswer(a: LoginAnswer): Buffer {
 }
 
 /** An answer without records: errors (not logged in, not supported) echo the request's first/last. */
-export function buildErrorAnswer(a: AnswerBase & { command: number; first: number; last: number; errorCode: number }): Buffer {
+export function buildErrorAnswer(
+  a: AnswerBase & { command: number; first: number; last: number; errorCode: number },
+): Buffer {
   return encodeInverterDatagram({
     control: 0x90,
     destination: a.destination,
@@ -84,7 +95,8 @@ export interface DataAnswer extends AnswerBase {
 
 export function buildDataAnswer(a: DataAnswer): Buffer {
   const size = a.records[0]?.length ?? 0;
-  if (a.records.some((r) => r.length !== size)) throw new DecodeError("EENCODE", "records of one answer differ in size");
+  if (a.records.some((r) => r.length !== size))
+    throw new DecodeError("EENCODE", "records of one answer differ in size");
   return encodeInverterDatagram({
     control: ANSWER_CONTROL,
     destination: a.destination,
@@ -106,9 +118,14 @@ export type SimValue = number | string | EnumValue | null;
 /** One record of a value-table row. Numbers are in the row's unit (scaled back here); null sends the sentinel. */
 export function buildRecord(def: ValueDef, cls: number, value: SimValue, timestamp: number): Buffer {
   const size = def.type === "u64" ? 16 : def.type === "u32" || def.type === "s32" ? 28 : 40;
-  const dataType = def.type === "s32" ? DataType.SIGNED
-    : def.type === "string" ? DataType.STRING
-      : def.type === "enum" ? DataType.STATUS : DataType.UNSIGNED;
+  const dataType =
+    def.type === "s32"
+      ? DataType.SIGNED
+      : def.type === "string"
+        ? DataType.STRING
+        : def.type === "enum"
+          ? DataType.STATUS
+          : DataType.UNSIGNED;
   const r = Buffer.alloc(size);
   r.writeUInt8(cls & 0xff, 0);
   r.writeUInt16LE(def.lri, 1);
@@ -116,8 +133,11 @@ export function buildRecord(def: ValueDef, cls: number, value: SimValue, timesta
   r.writeUInt32LE(timestamp >>> 0, 4);
   const raw = typeof value === "number" && Number.isFinite(value) ? Math.round(value * def.scale) : null;
   // Values a record cannot hold are sent as "no value", as a device would.
-  const fits = raw !== null && (def.type === "s32" ? raw > -0x80000000 && raw <= 0x7fffffff
-    : raw >= 0 && (def.type === "u64" ? raw <= Number.MAX_SAFE_INTEGER : raw < NAN_U32_ALT));
+  const fits =
+    raw !== null &&
+    (def.type === "s32"
+      ? raw > -0x80000000 && raw <= 0x7fffffff
+      : raw >= 0 && (def.type === "u64" ? raw <= Number.MAX_SAFE_INTEGER : raw < NAN_U32_ALT));
   const num = fits ? raw : null;
   switch (def.type) {
     case "u64":

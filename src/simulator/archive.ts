@@ -4,7 +4,15 @@
  * only decodes these layouts.
  */
 import {
-  ARCHIVE_SLOT_S, DAY_S, EVENT_RECORD_SIZE, NAN_U64, YIELD_RECORD_SIZE, localMidnight, nextLocalMidnight, type ArchiveKind, type EventGroup,
+  ARCHIVE_SLOT_S,
+  DAY_S,
+  EVENT_RECORD_SIZE,
+  NAN_U64,
+  YIELD_RECORD_SIZE,
+  localMidnight,
+  nextLocalMidnight,
+  type ArchiveKind,
+  type EventGroup,
   type TimeRange,
 } from "../protocol";
 
@@ -53,14 +61,21 @@ export function encodeEventRecord(e: SimEvent, entryId: number, device: { susyId
  * An archive answer as datagrams of at most MAX_ARCHIVE_DATAGRAM bytes (or maxRecords records), the fragment counter
  * down to 0, the 0x8000 packet-id bit on the first datagram only, as real devices send long answers.
  */
-export function buildArchiveAnswer(a: AnswerBase & { command: number; records: Buffer[]; maxRecords?: number }): Buffer[] {
+export function buildArchiveAnswer(
+  a: AnswerBase & { command: number; records: Buffer[]; maxRecords?: number },
+): Buffer[] {
   const size = a.records[0]?.length ?? YIELD_RECORD_SIZE;
-  const perDatagram = Math.max(1, Math.min(Math.floor((MAX_ARCHIVE_DATAGRAM - DATAGRAM_OVERHEAD) / size), a.maxRecords ?? Infinity));
+  const perDatagram = Math.max(
+    1,
+    Math.min(Math.floor((MAX_ARCHIVE_DATAGRAM - DATAGRAM_OVERHEAD) / size), a.maxRecords ?? Infinity),
+  );
   const count = Math.max(1, Math.ceil(a.records.length / perDatagram));
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const records = a.records.slice(i * perDatagram, (i + 1) * perDatagram);
-    out.push(buildDataAnswer({ ...a, firstIndex: i * perDatagram, records, fragment: count - 1 - i, packetIdFlag: i === 0 }));
+    out.push(
+      buildDataAnswer({ ...a, firstIndex: i * perDatagram, records, fragment: count - 1 - i, packetIdFlag: i === 0 }),
+    );
   }
   return out;
 }
@@ -97,8 +112,13 @@ function archiveCounter(o: ArchiveOptions, counterAt: (t: number) => number | nu
  * completed local day (in o.timeZone), both back to the retention only. counterAt gives the total-yield counter (Wh)
  * at a time.
  */
-export function archiveRecords(kind: ArchiveKind, range: TimeRange, now: number, o: ArchiveOptions,
-  counterAt: (t: number) => number | null): Buffer[] {
+export function archiveRecords(
+  kind: ArchiveKind,
+  range: TimeRange,
+  now: number,
+  o: ArchiveOptions,
+  counterAt: (t: number) => number | null,
+): Buffer[] {
   const out: Buffer[] = [];
   const spikes = new Set(o.archiveSpikes ?? []);
   if (kind === "day") {
@@ -112,8 +132,11 @@ export function archiveRecords(kind: ArchiveKind, range: TimeRange, now: number,
   const oldest = now - (o.monthDataRetentionDays ?? 3650) * DAY_S;
   const tz = o.timeZone;
   // Day d's record holds the counter at its end (the next local midnight), stamped at d's midnight or at that next one.
-  for (let day = localMidnight(Math.max(range.from, oldest) - DAY_S, tz); day <= range.to && out.length < MAX_RECORDS;
-    day = nextLocalMidnight(day, tz)) {
+  for (
+    let day = localMidnight(Math.max(range.from, oldest) - DAY_S, tz);
+    day <= range.to && out.length < MAX_RECORDS;
+    day = nextLocalMidnight(day, tz)
+  ) {
     const end = nextLocalMidnight(day, tz);
     const stamp = o.dailyTotalAtNextMidnight ? end : day;
     if (end > now || stamp < range.from || stamp > range.to || stamp < oldest) continue;
@@ -127,7 +150,10 @@ export function defaultEvents(now: number): SimEvent[] {
   const out: SimEvent[] = [];
   for (let d = 10; d >= 0; d--) {
     const midnight = localMidnight(now - d * DAY_S);
-    for (const [h, code, tag] of [[6, 10_001, 0x1001], [20, 10_002, 0x1002]] as const) {
+    for (const [h, code, tag] of [
+      [6, 10_001, 0x1001],
+      [20, 10_002, 0x1002],
+    ] as const) {
       const time = midnight + h * 3600;
       if (time <= now) out.push({ time, code, tag, group: "user" });
     }
@@ -137,9 +163,15 @@ export function defaultEvents(now: number): SimEvent[] {
 }
 
 /** The records of one group's log inside the range, oldest first, entry ids by age from 1. */
-export function eventRecords(events: readonly SimEvent[], group: EventGroup, range: TimeRange,
-  device: { susyId: number; serial: number }): Buffer[] {
+export function eventRecords(
+  events: readonly SimEvent[],
+  group: EventGroup,
+  range: TimeRange,
+  device: { susyId: number; serial: number },
+): Buffer[] {
   const own = events.filter((e) => e.group === group).sort((a, b) => a.time - b.time);
-  return own.map((e, i) => ({ e, id: i + 1 })).filter(({ e }) => e.time >= range.from && e.time <= range.to)
+  return own
+    .map((e, i) => ({ e, id: i + 1 }))
+    .filter(({ e }) => e.time >= range.from && e.time <= range.to)
     .map(({ e, id }) => encodeEventRecord(e, id, device));
 }

@@ -85,7 +85,9 @@ const OPTIONS = {
 
 type Args = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
-interface Stoppable { stop(): Promise<void> }
+interface Stoppable {
+  stop(): Promise<void>;
+}
 
 /** Starts a SimulatedMeter from the --meter-* flags and prints where it sends. */
 async function startMeter(args: Args, plant?: PlantModel): Promise<Stoppable> {
@@ -96,11 +98,17 @@ async function startMeter(args: Args, plant?: PlantModel): Promise<Stoppable> {
   if (!variants.includes(variant)) throw new Error(`--meter-variant must be one of ${variants.join(", ")}`);
   const { address, port } = to;
   const meter = new SimulatedMeter({
-    address, port, variant, serial: num(args, "meter-serial", 1, 0xfffffffe), intervalMs: num(args, "meter-interval", 50, 600_000),
+    address,
+    port,
+    variant,
+    serial: num(args, "meter-serial", 1, 0xfffffffe),
+    intervalMs: num(args, "meter-interval", 50, 600_000),
     values: plant ? (at: Date) => plantMeterValues(plant, at) : undefined,
   });
   await meter.start();
-  console.log(`SMA energy meter simulator ${meter.serial} (${variant}) sending to ${address}:${port} every ${args["meter-interval"]} ms`);
+  console.log(
+    `SMA energy meter simulator ${meter.serial} (${variant}) sending to ${address}:${port} every ${args["meter-interval"]} ms`,
+  );
   return meter;
 }
 
@@ -134,31 +142,54 @@ async function main(argv: string[]): Promise<void> {
     const replay = new ReplayInverter(fs.readFileSync(args.replay, "utf8"), { address: args.address, port });
     inverters.push(replay);
     const at = await replay.start();
-    console.log(`SMA replay of ${args.replay} (${replay.size} answers, device ${replay.device.serial}) listening on ${at.address}:${at.port}`);
+    console.log(
+      `SMA replay of ${args.replay} (${replay.size} answers, device ${replay.device.serial}) listening on ${at.address}:${at.port}`,
+    );
     return;
   }
   // The meter measures the plant (PV, battery, house) of the first inverter: its grid counters agree.
   const first = PROFILES[profile];
-  const plant = args.static ? undefined : plantFor({
-    nominalPowerW: first.nominalPowerW, hasPv: first.hasPv, batteries: num(args, "batteries", 0, 3) ?? first.batteries,
-  });
+  const plant = args.static
+    ? undefined
+    : plantFor({
+        nominalPowerW: first.nominalPowerW,
+        hasPv: first.hasPv,
+        batteries: num(args, "batteries", 0, 3) ?? first.batteries,
+      });
   try {
     for (let i = 0; i < count; i++) {
       const inv = new SimulatedInverter({
-        address: args.address, port: port === 0 ? 0 : port + i, serial: serial + i, susyId: num(args, "susy", 1, 0xfffe), profile,
-        phases: num(args, "phases", 1, 3), strings: num(args, "strings", 1, 4), batteries: num(args, "batteries", 0, 3),
-        userPassword: args["user-password"], installerPassword: args["installer-password"],
-        latencyMs: num(args, "latency", 0, 60_000), lossRequests: loss, lossAnswers: loss,
-        maxRecordsPerDatagram: num(args, "fragment", 1, 1000), night: args.night, timeVarying: !args.static,
-        joinMulticast: args.multicast, dayDataRetentionDays: num(args, "day-retention", 0, 3650),
-        dailyTotalAtNextMidnight: args["daily-at-next-midnight"], timePushMs: num(args, "time-push", 0, 86_400_000),
+        address: args.address,
+        port: port === 0 ? 0 : port + i,
+        serial: serial + i,
+        susyId: num(args, "susy", 1, 0xfffe),
+        profile,
+        phases: num(args, "phases", 1, 3),
+        strings: num(args, "strings", 1, 4),
+        batteries: num(args, "batteries", 0, 3),
+        userPassword: args["user-password"],
+        installerPassword: args["installer-password"],
+        latencyMs: num(args, "latency", 0, 60_000),
+        lossRequests: loss,
+        lossAnswers: loss,
+        maxRecordsPerDatagram: num(args, "fragment", 1, 1000),
+        night: args.night,
+        timeVarying: !args.static,
+        joinMulticast: args.multicast,
+        dayDataRetentionDays: num(args, "day-retention", 0, 3650),
+        dailyTotalAtNextMidnight: args["daily-at-next-midnight"],
+        timePushMs: num(args, "time-push", 0, 86_400_000),
         clockOffsetS: num(args, "clock-offset", -1e9, 1e9),
-        refuseLoginsMs: (num(args, "refuse-logins", 0, 86_400) ?? 0) * 1000, encrypted: args.encrypted,
-        plant: i === 0 ? plant : undefined, timeZone: args["time-zone"],
+        refuseLoginsMs: (num(args, "refuse-logins", 0, 86_400) ?? 0) * 1000,
+        encrypted: args.encrypted,
+        plant: i === 0 ? plant : undefined,
+        timeZone: args["time-zone"],
       });
       inverters.push(inv);
       const at = await inv.start();
-      console.log(`SMA inverter simulator ${inv.serial} listening on ${at.address}:${at.port} (user password ${args["user-password"]})`);
+      console.log(
+        `SMA inverter simulator ${inv.serial} listening on ${at.address}:${at.port} (user password ${args["user-password"]})`,
+      );
     }
     if (args.meter) inverters.push(await startMeter(args, plant));
   } catch (e) {

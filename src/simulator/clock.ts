@@ -1,5 +1,13 @@
 /** The device-time record a simulated inverter pushes to its logged-in clients (what a real one sends, §9). */
-import { ANY_SERIAL, ANY_SUSY_ID, Control, DEVICE_TIME_COMMAND, DEVICE_TIME_LRI, encodeInverterDatagram, type Address } from "../protocol";
+import {
+  ANY_SERIAL,
+  ANY_SUSY_ID,
+  Control,
+  DEVICE_TIME_COMMAND,
+  DEVICE_TIME_LRI,
+  encodeInverterDatagram,
+  type Address,
+} from "../protocol";
 
 export interface DeviceTimeFields {
   source: Address;
@@ -25,8 +33,15 @@ export function buildDeviceTime(f: DeviceTimeFields): Buffer {
   payload.writeUInt32LE(f.setCounter >>> 0, 20);
   payload.writeUInt32LE(1, 24);
   return encodeInverterDatagram({
-    control: Control.REQUEST, destination: { susyId: ANY_SUSY_ID, serial: ANY_SERIAL }, destinationControl: 0,
-    source: f.source, sourceControl: 0, packetId: f.packetId, command: DEVICE_TIME_COMMAND, first: DEVICE_TIME_LRI, last: DEVICE_TIME_LRI,
+    control: Control.REQUEST,
+    destination: { susyId: ANY_SUSY_ID, serial: ANY_SERIAL },
+    destinationControl: 0,
+    source: f.source,
+    sourceControl: 0,
+    packetId: f.packetId,
+    command: DEVICE_TIME_COMMAND,
+    first: DEVICE_TIME_LRI,
+    last: DEVICE_TIME_LRI,
     payload,
   });
 }

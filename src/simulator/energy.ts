@@ -26,15 +26,23 @@ export interface PlantSpec {
 
 /** Energies (Wh) since the plant's first day. */
 export interface PlantCounters {
-  pv: number; house: number; import: number; export: number; charge: number; discharge: number;
+  pv: number;
+  house: number;
+  import: number;
+  export: number;
+  charge: number;
+  discharge: number;
   /** Per phase L1..L3: import and export at the connection point. */
-  importL: [number, number, number]; exportL: [number, number, number];
+  importL: [number, number, number];
+  exportL: [number, number, number];
 }
 
 export interface PlantState {
   /** PV power after conversion (W). */ pvW: number;
   /** PV power on the DC side (W). */ pvDcW: number;
-  houseW: number; chargeW: number; dischargeW: number;
+  houseW: number;
+  chargeW: number;
+  dischargeW: number;
   /** Grid power at the connection point, import positive (W). */ gridW: number;
   /** Per phase L1..L3, import positive (W). */ gridL: [number, number, number];
   /** Household load per phase (W). */ houseL: [number, number, number];
@@ -62,7 +70,14 @@ export function sunAt(hours: number): number {
 /** The household load (W) at an hour of the day: base load, breakfast, lunch and evening peaks, a fridge cycle. */
 export function houseLoadAt(hours: number, scale = 1): number {
   const bell = (centre: number, width: number): number => Math.exp(-(((hours - centre) / width) ** 2));
-  return scale * (330 + 600 * bell(7.5, 0.7) + 450 * bell(12.5, 0.6) + 1200 * bell(19.5, 1.5) + 60 * Math.sin(hours * 2 * Math.PI * 3));
+  return (
+    scale *
+    (330 +
+      600 * bell(7.5, 0.7) +
+      450 * bell(12.5, 0.6) +
+      1200 * bell(19.5, 1.5) +
+      60 * Math.sin(hours * 2 * Math.PI * 3))
+  );
 }
 
 /** Splits a whole number of watts into whole-watt parts by shares (the last part takes the rest). */
@@ -73,8 +88,16 @@ function split(w: number, shares: readonly number[]): [number, number, number] {
 }
 
 interface Step {
-  pv: number; pvDc: number; house: number; charge: number; discharge: number; grid: number;
-  gridL: [number, number, number]; houseL: [number, number, number]; socStart: number; sun: number;
+  pv: number;
+  pvDc: number;
+  house: number;
+  charge: number;
+  discharge: number;
+  grid: number;
+  gridL: [number, number, number];
+  houseL: [number, number, number];
+  socStart: number;
+  sun: number;
 }
 
 /** Counter field order in the cumulative table. */
@@ -88,7 +111,14 @@ export class PlantModel {
 
   constructor(spec: PlantSpec) {
     this.spec = {
-      efficiency: 0.97, batteryWh: 0, maxChargeW: 2500, maxDischargeW: 2500, minSoc: 10, maxSoc: 100, houseScale: 1, ...spec,
+      efficiency: 0.97,
+      batteryWh: 0,
+      maxChargeW: 2500,
+      maxDischargeW: 2500,
+      minSoc: 10,
+      maxSoc: 100,
+      houseScale: 1,
+      ...spec,
     };
     this.cum = FIELDS.map(() => new Float64Array(STEPS + 1));
     // The periodic day: start empty, run days until the state of charge at midnight repeats.
@@ -111,22 +141,42 @@ export class PlantModel {
     const next = new Date(midnight);
     next.setDate(next.getDate() + 1);
     // The fraction of this local day (23 or 25 hours across DST changes): counters stay monotonic.
-    const frac = Math.min(1, Math.max(0, (time.getTime() - midnight.getTime()) / (next.getTime() - midnight.getTime())));
+    const frac = Math.min(
+      1,
+      Math.max(0, (time.getTime() - midnight.getTime()) / (next.getTime() - midnight.getTime())),
+    );
     const pos = frac * STEPS;
     const k = Math.min(STEPS - 1, Math.floor(pos));
     const within = pos - k;
     const s = this.steps[k];
     const days = Math.max(0, Math.round((midnight.getTime() - EPOCH) / 86_400_000));
-    const energy = (f: number): number => days * this.cum[f][STEPS] + this.cum[f][k] + (this.cum[f][k + 1] - this.cum[f][k]) * within;
+    const energy = (f: number): number =>
+      days * this.cum[f][STEPS] + this.cum[f][k] + (this.cum[f][k + 1] - this.cum[f][k]) * within;
     const dayPvWh = this.cum[0][k] + (this.cum[0][k + 1] - this.cum[0][k]) * within;
     const cap = this.spec.batteryWh;
     const soc = cap > 0 ? s.socStart + ((s.charge - s.discharge) * (STEP_S / 3600) * within * 100) / cap : null;
     return {
-      pvW: s.pv, pvDcW: s.pvDc, houseW: s.house, chargeW: s.charge, dischargeW: s.discharge, gridW: s.grid,
-      gridL: [...s.gridL], houseL: [...s.houseL], soc, sun: s.sun, dayPvWh, days,
+      pvW: s.pv,
+      pvDcW: s.pvDc,
+      houseW: s.house,
+      chargeW: s.charge,
+      dischargeW: s.discharge,
+      gridW: s.grid,
+      gridL: [...s.gridL],
+      houseL: [...s.houseL],
+      soc,
+      sun: s.sun,
+      dayPvWh,
+      days,
       counters: {
-        pv: energy(0), house: energy(1), import: energy(2), export: energy(3), charge: energy(4), discharge: energy(5),
-        importL: [energy(6), energy(7), energy(8)], exportL: [energy(9), energy(10), energy(11)],
+        pv: energy(0),
+        house: energy(1),
+        import: energy(2),
+        export: energy(3),
+        charge: energy(4),
+        discharge: energy(5),
+        importL: [energy(6), energy(7), energy(8)],
+        exportL: [energy(9), energy(10), energy(11)],
       },
     };
   }
@@ -147,8 +197,10 @@ export class PlantModel {
       let discharge = 0;
       if (cap > 0) {
         // Whole watts, never past the limits within the step.
-        if (pv > house) charge = Math.max(0, Math.min(pv - house, maxChargeW, Math.floor((cap * maxSoc / 100 - e) / hStep)));
-        else discharge = Math.max(0, Math.min(house - pv, maxDischargeW, Math.floor((e - cap * minSoc / 100) / hStep)));
+        if (pv > house)
+          charge = Math.max(0, Math.min(pv - house, maxChargeW, Math.floor(((cap * maxSoc) / 100 - e) / hStep)));
+        else
+          discharge = Math.max(0, Math.min(house - pv, maxDischargeW, Math.floor((e - (cap * minSoc) / 100) / hStep)));
       }
       const grid = house - pv + charge - discharge;
       const houseL = split(house, LOAD_SHARE);
@@ -157,9 +209,28 @@ export class PlantModel {
       const share = Math.trunc(ac / 3);
       const acL = [ac - 2 * share, share, share];
       const gridL: [number, number, number] = [houseL[0] - acL[0], houseL[1] - acL[1], houseL[2] - acL[2]];
-      this.steps.push({ pv, pvDc, house, charge, discharge, grid, gridL, houseL, socStart: cap > 0 ? (e * 100) / cap : 0, sun });
-      const values = [pv, house, Math.max(0, grid), Math.max(0, -grid), charge, discharge,
-        ...gridL.map((g) => Math.max(0, g)), ...gridL.map((g) => Math.max(0, -g))];
+      this.steps.push({
+        pv,
+        pvDc,
+        house,
+        charge,
+        discharge,
+        grid,
+        gridL,
+        houseL,
+        socStart: cap > 0 ? (e * 100) / cap : 0,
+        sun,
+      });
+      const values = [
+        pv,
+        house,
+        Math.max(0, grid),
+        Math.max(0, -grid),
+        charge,
+        discharge,
+        ...gridL.map((g) => Math.max(0, g)),
+        ...gridL.map((g) => Math.max(0, -g)),
+      ];
       values.forEach((w, f) => (this.cum[f][k + 1] = this.cum[f][k] + w * hStep));
       e += (charge - discharge) * hStep;
     }
@@ -172,5 +243,10 @@ export function plantFor(o: { nominalPowerW: number; hasPv: boolean; batteries: 
   const batteryWh = o.batteries > 0 ? 5_000 : 0;
   const limit = Math.min(o.nominalPowerW, 2500 * Math.max(1, o.batteries));
   // A battery inverter without PV of its own sits in a plant whose PV inverter it does not report.
-  return new PlantModel({ pvPeakW: o.hasPv ? o.nominalPowerW : 5000, batteryWh, maxChargeW: limit, maxDischargeW: limit });
+  return new PlantModel({
+    pvPeakW: o.hasPv ? o.nominalPowerW : 5000,
+    batteryWh,
+    maxChargeW: limit,
+    maxDischargeW: limit,
+  });
 }

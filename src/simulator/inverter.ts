@@ -6,19 +6,70 @@ import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, ARCHIVE_COMMANDS, Command, EVENT_COMMANDS, ErrorCode, LOGIN_TIMEOUT_S, MULTICAST_GROUP, decodeLoginRequest,
-  KeyExchangeType, QUERIES, QUERY_NAMES, UserGroup, buildDiscoveryAnswer, decodeInverterDatagram, decodeRecord, encodePassword, findQuery,
-  isAnswerCode, isArchiveCommand, isDiscoveryRequest, isTimeZone, passwordProblem, readingsOf, sameFamily, valuesOf,
-  type Address, type ArchiveKind, type EventGroup, type Net2Header, type QueryName, type ReadingValue, type UserGroupName,
+  ANY_SERIAL,
+  ANY_SUSY_ID,
+  ARCHIVE_COMMANDS,
+  Command,
+  EVENT_COMMANDS,
+  ErrorCode,
+  LOGIN_TIMEOUT_S,
+  MULTICAST_GROUP,
+  decodeLoginRequest,
+  KeyExchangeType,
+  QUERIES,
+  QUERY_NAMES,
+  UserGroup,
+  buildDiscoveryAnswer,
+  decodeInverterDatagram,
+  decodeRecord,
+  encodePassword,
+  findQuery,
+  isAnswerCode,
+  isArchiveCommand,
+  isDiscoveryRequest,
+  isTimeZone,
+  passwordProblem,
+  readingsOf,
+  sameFamily,
+  valuesOf,
+  type Address,
+  type ArchiveKind,
+  type EventGroup,
+  type Net2Header,
+  type QueryName,
+  type ReadingValue,
+  type UserGroupName,
   type ValueDef,
 } from "../protocol";
 import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer } from "./answer-builders";
 import { buildDeviceTime } from "./clock";
-import { archiveRecords, buildArchiveAnswer, defaultEvents, eventRecords, type ArchiveOptions, type SimEvent } from "./archive";
-import { bindDeviceSocket, buildFragmentedAnswer, buildIdentifyRecord, buildRecords, rowsForRequest } from "./sim-support";
+import {
+  archiveRecords,
+  buildArchiveAnswer,
+  defaultEvents,
+  eventRecords,
+  type ArchiveOptions,
+  type SimEvent,
+} from "./archive";
+import {
+  bindDeviceSocket,
+  buildFragmentedAnswer,
+  buildIdentifyRecord,
+  buildRecords,
+  rowsForRequest,
+} from "./sim-support";
 import type { SimValue } from "./answer-builders";
 import {
-  BATTERY_CLASS, BATTERY_SLOTS, PROFILES, RECORD_INDEX_BASE, modelFor, nullAtNight, profileValues, resolveValue, type DeviceOptions, type ModelConfig,
+  BATTERY_CLASS,
+  BATTERY_SLOTS,
+  PROFILES,
+  RECORD_INDEX_BASE,
+  modelFor,
+  nullAtNight,
+  profileValues,
+  resolveValue,
+  type DeviceOptions,
+  type ModelConfig,
   type ValueSource,
 } from "./profiles";
 
@@ -55,7 +106,9 @@ export interface SimulatedInverterOptions extends DeviceOptions, ArchiveOptions 
    */
   encrypted?: boolean;
   /** Send AC currents as 0x4650..52 (older devices) instead of 0x4653..55 (STP x.0-3AV-40). */ legacyCurrentIds?: boolean;
-  /** First record index per query, instead of RECORD_INDEX_BASE. */ recordIndexBase?: Partial<Record<QueryName, number>>;
+  /** First record index per query, instead of RECORD_INDEX_BASE. */ recordIndexBase?: Partial<
+    Record<QueryName, number>
+  >;
   /** Join 239.12.255.254 to hear multicast discovery (bind to 0.0.0.0). */ joinMulticast?: boolean;
   /** The event log (times in Unix seconds); default feed-in starts and stops of the last days. */ events?: SimEvent[];
   /**
@@ -71,15 +124,37 @@ export interface SimulatedInverterOptions extends DeviceOptions, ArchiveOptions 
 }
 
 export interface InverterStats {
-  received: number; malformed: number; ignored: number; logins: number; loginFailures: number; logoffs: number;
-  queries: Record<string, number>; notLoggedIn: number; refused: number; dropped: number; answered: number;
-  discovery: number; identify: number; sent: number; timePushes: number;
+  received: number;
+  malformed: number;
+  ignored: number;
+  logins: number;
+  loginFailures: number;
+  logoffs: number;
+  queries: Record<string, number>;
+  notLoggedIn: number;
+  refused: number;
+  dropped: number;
+  answered: number;
+  discovery: number;
+  identify: number;
+  sent: number;
+  timePushes: number;
   /** Logins answered 0x0102 (busy). */ busyLogins: number;
   /** Plain requests answered with a key exchange (encrypted plant). */ keyExchanges: number;
 }
 
 export interface RequestEvent {
-  kind: "discovery" | "identify" | "login" | "logoff" | "query" | "malformed" | "ignored" | "dropped" | "asleep" | "encrypted";
+  kind:
+    | "discovery"
+    | "identify"
+    | "login"
+    | "logoff"
+    | "query"
+    | "malformed"
+    | "ignored"
+    | "dropped"
+    | "asleep"
+    | "encrypted";
   from: string;
   command?: number;
   query?: string;
@@ -88,7 +163,12 @@ export interface RequestEvent {
   packetId?: number;
 }
 
-interface Session { lastSeenMs: number; timeoutS: number; address: string; port: number }
+interface Session {
+  lastSeenMs: number;
+  timeoutS: number;
+  address: string;
+  port: number;
+}
 
 /** mulberry32: small, seedable, good enough for loss and jitter. */
 function rng(seed: number): () => number {
@@ -105,8 +185,23 @@ export class SimulatedInverter extends EventEmitter {
   /** The options as given; start() reads address and port from here. */
   readonly options: SimulatedInverterOptions;
   readonly stats: InverterStats = {
-    received: 0, malformed: 0, ignored: 0, logins: 0, loginFailures: 0, logoffs: 0, queries: {}, notLoggedIn: 0,
-    refused: 0, dropped: 0, answered: 0, discovery: 0, identify: 0, sent: 0, timePushes: 0, busyLogins: 0, keyExchanges: 0,
+    received: 0,
+    malformed: 0,
+    ignored: 0,
+    logins: 0,
+    loginFailures: 0,
+    logoffs: 0,
+    queries: {},
+    notLoggedIn: 0,
+    refused: 0,
+    dropped: 0,
+    answered: 0,
+    discovery: 0,
+    identify: 0,
+    sent: 0,
+    timePushes: 0,
+    busyLogins: 0,
+    keyExchanges: 0,
   };
   readonly serial: number;
   readonly susyId: number;
@@ -136,8 +231,10 @@ export class SimulatedInverter extends EventEmitter {
     this.serial = options.serial ?? profile.serial;
     this.susyId = options.susyId ?? profile.susyId;
     this.passwords = { user: options.userPassword ?? "0000", installer: options.installerPassword ?? "1111" };
-    for (const p of Object.values(this.passwords)) if (passwordProblem(p)) throw new Error(`simulator password: ${passwordProblem(p)}`);
-    if (options.timeZone !== undefined && !isTimeZone(options.timeZone)) throw new Error(`simulator time zone: ${options.timeZone} is unknown`);
+    for (const p of Object.values(this.passwords))
+      if (passwordProblem(p)) throw new Error(`simulator password: ${passwordProblem(p)}`);
+    if (options.timeZone !== undefined && !isTimeZone(options.timeZone))
+      throw new Error(`simulator time zone: ${options.timeZone} is unknown`);
     this.model = modelFor(options, profile, this.serial);
     this.refusals = { ...profile.refuses };
     for (const q of options.unsupported ?? []) this.refusals[q] = ErrorCode.NOT_SUPPORTED;
@@ -161,8 +258,13 @@ export class SimulatedInverter extends EventEmitter {
   async start(): Promise<{ address: string; port: number }> {
     if (!this.socket) {
       const multicast = !!this.options.joinMulticast;
-      const s = await bindDeviceSocket(this.options.address ?? "127.0.0.1", this.options.port ?? 0, multicast,
-        (msg, rinfo) => this.onMessage(msg, rinfo), (err) => this.emit("socketError", err));
+      const s = await bindDeviceSocket(
+        this.options.address ?? "127.0.0.1",
+        this.options.port ?? 0,
+        multicast,
+        (msg, rinfo) => this.onMessage(msg, rinfo),
+        (err) => this.emit("socketError", err),
+      );
       if (multicast) {
         try {
           s.addMembership(MULTICAST_GROUP);
@@ -218,16 +320,26 @@ export class SimulatedInverter extends EventEmitter {
     const targets = [...this.sessions.values()].filter((v) => now - v.lastSeenMs <= v.timeoutS * 1000);
     this.pushId = (this.pushId % 0x7fff) + 1;
     const datagram = buildDeviceTime({
-      source: this.me, packetId: this.pushId, time, lastSet: time - 3 * 3600, tzOffsetS: this.options.timeZoneOffsetS ?? 3600,
-      dst: !!this.options.dst, setCounter: 1,
+      source: this.me,
+      packetId: this.pushId,
+      time,
+      lastSet: time - 3 * 3600,
+      tzOffsetS: this.options.timeZoneOffsetS ?? 3600,
+      dst: !!this.options.dst,
+      setCounter: 1,
     });
-    await Promise.all(targets.map((t) => new Promise<void>((resolve) => {
-      try {
-        s.send(datagram, t.port, t.address, () => resolve());
-      } catch {
-        resolve();
-      }
-    })));
+    await Promise.all(
+      targets.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            try {
+              s.send(datagram, t.port, t.address, () => resolve());
+            } catch {
+              resolve();
+            }
+          }),
+      ),
+    );
     this.stats.timePushes += targets.length;
     return targets.length;
   }
@@ -271,7 +383,9 @@ export class SimulatedInverter extends EventEmitter {
     const records: Buffer[] = [];
     for (const name of QUERY_NAMES.filter((n) => !this.refusals[n])) {
       const q = QUERIES[name];
-      const rows = rowsForRequest(q.command, q.first, q.last, !!this.options.legacyCurrentIds).filter((d) => !this.refusals[d.query]);
+      const rows = rowsForRequest(q.command, q.first, q.last, !!this.options.legacyCurrentIds).filter(
+        (d) => !this.refusals[d.query],
+      );
       records.push(...this.recordsOf(rows, q.first, q.last, now));
     }
     return valuesOf(readingsOf(records.map((r) => decodeRecord(r))));
@@ -306,7 +420,9 @@ export class SimulatedInverter extends EventEmitter {
     const { header: h, payload } = decodeInverterDatagram(msg);
     if (this.options.encrypted) return this.keyExchange(h, from, who);
     const dst = h.destination;
-    const forMe = (dst.susyId === ANY_SUSY_ID || dst.susyId === this.susyId) && (dst.serial === ANY_SERIAL || dst.serial === this.serial);
+    const forMe =
+      (dst.susyId === ANY_SUSY_ID || dst.susyId === this.susyId) &&
+      (dst.serial === ANY_SERIAL || dst.serial === this.serial);
     // Odd answer codes are answers (another device's, or our own echoed back): not requests.
     if (!forMe || isAnswerCode(h.command)) {
       this.stats.ignored++;
@@ -321,8 +437,19 @@ export class SimulatedInverter extends EventEmitter {
     } else if (isArchiveCommand(h.command)) this.archive(h, key, from, who);
     else if (sameFamily(h.command, Command.IDENTIFY)) {
       this.stats.identify++;
-      this.reply([buildDataAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command,
-        firstIndex: 0, records: [buildIdentifyRecord(this.me)] })], from);
+      this.reply(
+        [
+          buildDataAnswer({
+            source: this.me,
+            destination: h.source,
+            packetId: h.packetId,
+            command: h.command,
+            firstIndex: 0,
+            records: [buildIdentifyRecord(this.me)],
+          }),
+        ],
+        from,
+      );
       this.emit("request", { kind: "identify", from: who, command: h.command, packetId: h.packetId });
     } else this.query(h, key, from, who);
   }
@@ -334,7 +461,10 @@ export class SimulatedInverter extends EventEmitter {
       return void this.emit("request", { kind: "ignored", from: who, command: h.command });
     }
     this.stats.keyExchanges++;
-    this.reply([buildKeyExchange({ type: KeyExchangeType.REQUEST_KEYS, source: this.me, destination: h.source })], from);
+    this.reply(
+      [buildKeyExchange({ type: KeyExchangeType.REQUEST_KEYS, source: this.me, destination: h.source })],
+      from,
+    );
     this.emit("request", { kind: "encrypted", from: who, command: h.command, packetId: h.packetId });
   }
 
@@ -354,14 +484,36 @@ export class SimulatedInverter extends EventEmitter {
     } else if (ok) {
       this.forgotten.delete(key);
       this.sessions.set(key, {
-        lastSeenMs: now, timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S), address: from.address, port: from.port,
+        lastSeenMs: now,
+        timeoutS: this.options.sessionTimeoutS ?? (h.last || LOGIN_TIMEOUT_S),
+        address: from.address,
+        port: from.port,
       });
     } else this.stats.loginFailures++;
     const errorCode = busy ? ErrorCode.LOGIN_BUSY : ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
-    this.reply([buildLoginAnswer({ source: this.me, destination: h.source, packetId: h.packetId, errorCode, group: h.first,
-      timeoutS: h.last, time, passwordEcho: short || busy ? undefined : echo })], from);
-    this.emit("request", { kind: "login", from: `${from.address}:${from.port}`, command: h.command, errorCode, packetId: h.packetId });
+    this.reply(
+      [
+        buildLoginAnswer({
+          source: this.me,
+          destination: h.source,
+          packetId: h.packetId,
+          errorCode,
+          group: h.first,
+          timeoutS: h.last,
+          time,
+          passwordEcho: short || busy ? undefined : echo,
+        }),
+      ],
+      from,
+    );
+    this.emit("request", {
+      kind: "login",
+      from: `${from.address}:${from.port}`,
+      command: h.command,
+      errorCode,
+      packetId: h.packetId,
+    });
   }
 
   private query(h: Net2Header, key: string, from: dgram.RemoteInfo, who: string): void {
@@ -379,12 +531,41 @@ export class SimulatedInverter extends EventEmitter {
     }
     if (errorCode === ErrorCode.NOT_LOGGED_IN) this.stats.notLoggedIn++;
     else if (errorCode !== ErrorCode.OK) this.stats.refused++;
-    this.reply(errorCode !== ErrorCode.OK
-      ? [buildErrorAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command, first: h.first, last: h.last, errorCode })]
-      : buildFragmentedAnswer({ source: this.me, destination: h.source, packetId: h.packetId, command: h.command, records,
-        firstIndex: this.options.recordIndexBase?.[name as QueryName] ?? RECORD_INDEX_BASE[name as QueryName] ?? 1,
-      }, this.options.maxRecordsPerDatagram), from);
-    this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode, packetId: h.packetId });
+    this.reply(
+      errorCode !== ErrorCode.OK
+        ? [
+            buildErrorAnswer({
+              source: this.me,
+              destination: h.source,
+              packetId: h.packetId,
+              command: h.command,
+              first: h.first,
+              last: h.last,
+              errorCode,
+            }),
+          ]
+        : buildFragmentedAnswer(
+            {
+              source: this.me,
+              destination: h.source,
+              packetId: h.packetId,
+              command: h.command,
+              records,
+              firstIndex:
+                this.options.recordIndexBase?.[name as QueryName] ?? RECORD_INDEX_BASE[name as QueryName] ?? 1,
+            },
+            this.options.maxRecordsPerDatagram,
+          ),
+      from,
+    );
+    this.emit("request", {
+      kind: "query",
+      from: who,
+      command: h.command,
+      query: name,
+      errorCode,
+      packetId: h.packetId,
+    });
   }
 
   /** Day and month data from the energy counter, and the event log; 0x0015 when the range holds no record. */
@@ -405,9 +586,20 @@ export class SimulatedInverter extends EventEmitter {
     if (errorCode === ErrorCode.NOT_LOGGED_IN) this.stats.notLoggedIn++;
     else if (errorCode !== ErrorCode.OK) this.stats.refused++;
     const base = { source: this.me, destination: h.source, packetId: h.packetId, command: h.command };
-    this.reply(errorCode !== ErrorCode.OK ? [buildErrorAnswer({ ...base, first: h.first, last: h.last, errorCode })]
-      : buildArchiveAnswer({ ...base, records, maxRecords: this.options.maxRecordsPerDatagram }), from);
-    this.emit("request", { kind: "query", from: who, command: h.command, query: name, errorCode, packetId: h.packetId });
+    this.reply(
+      errorCode !== ErrorCode.OK
+        ? [buildErrorAnswer({ ...base, first: h.first, last: h.last, errorCode })]
+        : buildArchiveAnswer({ ...base, records, maxRecords: this.options.maxRecordsPerDatagram }),
+      from,
+    );
+    this.emit("request", {
+      kind: "query",
+      from: who,
+      command: h.command,
+      query: name,
+      errorCode,
+      packetId: h.packetId,
+    });
   }
 
   /** The total-yield counter (Wh) the energy query would have reported at Unix second t. */
@@ -433,13 +625,16 @@ export class SimulatedInverter extends EventEmitter {
     const ts = Math.floor(now.getTime() / 1000);
     const out: Buffer[] = [];
     const inRange = (cls: number): boolean => cls >= (first & 0xff) && cls <= (last & 0xff);
-    const valueOf = (def: ValueDef, name: string): SimValue => (this.model.night && nullAtNight(def) ? null : values[name] ?? null);
+    const valueOf = (def: ValueDef, name: string): SimValue =>
+      this.model.night && nullAtNight(def) ? null : (values[name] ?? null);
     for (const def of rows) {
       if (def.indexed === "position") {
         // As a Sunny Boy Storage: one record per battery slot, all with class 7, A first; slots not fitted send "no value".
         if (!inRange(BATTERY_CLASS)) continue;
         for (let n = 1; n <= BATTERY_SLOTS; n++) {
-          out.push(...buildRecords(def, BATTERY_CLASS, n <= this.model.batteries ? valueOf(def, def.name + n) : null, ts));
+          out.push(
+            ...buildRecords(def, BATTERY_CLASS, n <= this.model.batteries ? valueOf(def, def.name + n) : null, ts),
+          );
         }
         continue;
       }
@@ -487,7 +682,9 @@ export class SimulatedInverter extends EventEmitter {
   private ownAddress(): string {
     const a = this.address;
     if (a !== "0.0.0.0") return a;
-    const ext = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal);
+    const ext = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === "IPv4" && !i.internal);
     return ext?.address ?? "127.0.0.1";
   }
 }

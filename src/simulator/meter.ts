@@ -12,8 +12,11 @@ import * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import { MULTICAST_GROUP, SPEEDWIRE_PORT } from "../protocol/constants";
 import {
-  decodeMeterDatagram, encodeMeterDatagram,
-  type MeterDatagram, type MeterProtocol, type MeterVariant,
+  decodeMeterDatagram,
+  encodeMeterDatagram,
+  type MeterDatagram,
+  type MeterProtocol,
+  type MeterVariant,
 } from "../protocol/meter";
 import { LOAD_SHARE as PLANT_SHARE, type PlantModel } from "./energy";
 
@@ -84,17 +87,27 @@ export function houseProfile(at: Date): MeterValues {
     net += p;
     reactive += q;
     Object.assign(v, {
-      [`powerImport${ph}`]: r(p, 1), [`powerExport${ph}`]: r(-p, 1),
-      [`reactivePowerImport${ph}`]: r(q, 1), [`reactivePowerExport${ph}`]: 0,
-      [`apparentPowerImport${ph}`]: p >= 0 ? r(s, 1) : 0, [`apparentPowerExport${ph}`]: p < 0 ? r(s, 1) : 0,
-      [`voltage${ph}`]: r(u, 3), [`current${ph}`]: r(s / u, 3), [`powerFactor${ph}`]: s > 0 ? r(Math.abs(p) / s, 3) : 1,
+      [`powerImport${ph}`]: r(p, 1),
+      [`powerExport${ph}`]: r(-p, 1),
+      [`reactivePowerImport${ph}`]: r(q, 1),
+      [`reactivePowerExport${ph}`]: 0,
+      [`apparentPowerImport${ph}`]: p >= 0 ? r(s, 1) : 0,
+      [`apparentPowerExport${ph}`]: p < 0 ? r(s, 1) : 0,
+      [`voltage${ph}`]: r(u, 3),
+      [`current${ph}`]: r(s / u, 3),
+      [`powerFactor${ph}`]: s > 0 ? r(Math.abs(p) / s, 3) : 1,
     });
   });
   const s = Math.hypot(net, reactive);
   return Object.assign(v, {
-    powerImport: r(net, 1), powerExport: r(-net, 1), reactivePowerImport: r(reactive, 1), reactivePowerExport: 0,
-    apparentPowerImport: net >= 0 ? r(s, 1) : 0, apparentPowerExport: net < 0 ? r(s, 1) : 0,
-    powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1, frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
+    powerImport: r(net, 1),
+    powerExport: r(-net, 1),
+    reactivePowerImport: r(reactive, 1),
+    reactivePowerExport: 0,
+    apparentPowerImport: net >= 0 ? r(s, 1) : 0,
+    apparentPowerExport: net < 0 ? r(s, 1) : 0,
+    powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1,
+    frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
   });
 }
 
@@ -118,12 +131,19 @@ export function plantMeterValues(plant: PlantModel, at: Date): MeterValues {
     const u = 230 + 1.5 * Math.sin(h + i) - 0.004 * p;
     reactive += q;
     Object.assign(v, {
-      [`powerImport${ph}`]: r(p, 1), [`powerExport${ph}`]: r(-p, 1),
-      [`reactivePowerImport${ph}`]: r(q, 1), [`reactivePowerExport${ph}`]: 0,
-      [`apparentPowerImport${ph}`]: p >= 0 ? r(s, 1) : 0, [`apparentPowerExport${ph}`]: p < 0 ? r(s, 1) : 0,
-      [`voltage${ph}`]: r(u, 3), [`current${ph}`]: r(s / u, 3), [`powerFactor${ph}`]: s > 0 ? r(Math.abs(p) / s, 3) : 1,
-      [`energyImport${ph}`]: st.counters.importL[i], [`energyExport${ph}`]: st.counters.exportL[i],
-      [`reactiveEnergyImport${ph}`]: REACTIVE * PLANT_SHARE[i] * st.counters.house, [`reactiveEnergyExport${ph}`]: 0,
+      [`powerImport${ph}`]: r(p, 1),
+      [`powerExport${ph}`]: r(-p, 1),
+      [`reactivePowerImport${ph}`]: r(q, 1),
+      [`reactivePowerExport${ph}`]: 0,
+      [`apparentPowerImport${ph}`]: p >= 0 ? r(s, 1) : 0,
+      [`apparentPowerExport${ph}`]: p < 0 ? r(s, 1) : 0,
+      [`voltage${ph}`]: r(u, 3),
+      [`current${ph}`]: r(s / u, 3),
+      [`powerFactor${ph}`]: s > 0 ? r(Math.abs(p) / s, 3) : 1,
+      [`energyImport${ph}`]: st.counters.importL[i],
+      [`energyExport${ph}`]: st.counters.exportL[i],
+      [`reactiveEnergyImport${ph}`]: REACTIVE * PLANT_SHARE[i] * st.counters.house,
+      [`reactiveEnergyExport${ph}`]: 0,
       // Apparent energy from its active and reactive parts: never below the active energy, growing with it.
       [`apparentEnergyImport${ph}`]: Math.hypot(st.counters.importL[i], REACTIVE * PLANT_SHARE[i] * st.counters.house),
       [`apparentEnergyExport${ph}`]: st.counters.exportL[i],
@@ -132,12 +152,20 @@ export function plantMeterValues(plant: PlantModel, at: Date): MeterValues {
   const net = st.gridW;
   const s = Math.hypot(net, reactive);
   return Object.assign(v, {
-    powerImport: r(net, 1), powerExport: r(-net, 1), reactivePowerImport: r(reactive, 1), reactivePowerExport: 0,
-    apparentPowerImport: net >= 0 ? r(s, 1) : 0, apparentPowerExport: net < 0 ? r(s, 1) : 0,
-    powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1, frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
-    energyImport: st.counters.import, energyExport: st.counters.export,
-    reactiveEnergyImport: REACTIVE * st.counters.house, reactiveEnergyExport: 0,
-    apparentEnergyImport: Math.hypot(st.counters.import, REACTIVE * st.counters.house), apparentEnergyExport: st.counters.export,
+    powerImport: r(net, 1),
+    powerExport: r(-net, 1),
+    reactivePowerImport: r(reactive, 1),
+    reactivePowerExport: 0,
+    apparentPowerImport: net >= 0 ? r(s, 1) : 0,
+    apparentPowerExport: net < 0 ? r(s, 1) : 0,
+    powerFactor: s > 0 ? r(Math.abs(net) / s, 3) : 1,
+    frequency: r(50 + 0.02 * Math.sin(at.getTime() / 60000), 3),
+    energyImport: st.counters.import,
+    energyExport: st.counters.export,
+    reactiveEnergyImport: REACTIVE * st.counters.house,
+    reactiveEnergyExport: 0,
+    apparentEnergyImport: Math.hypot(st.counters.import, REACTIVE * st.counters.house),
+    apparentEnergyExport: st.counters.export,
   });
 }
 
@@ -227,8 +255,13 @@ export class SimulatedMeter extends EventEmitter {
     }
     this.lastTicker = Math.max(this.lastTicker + 1, (this.o.startTickerMs ?? 0) + (now - this.startedAt));
     const bytes = encodeMeterDatagram({
-      variant: this.variant, serial: this.serial, susyId: this.o.susyId, firmware: this.o.firmware,
-      protocol: this.o.protocol, tickerMs: this.lastTicker, values,
+      variant: this.variant,
+      serial: this.serial,
+      susyId: this.o.susyId,
+      firmware: this.o.firmware,
+      protocol: this.o.protocol,
+      tickerMs: this.lastTicker,
+      values,
     });
     return { bytes, datagram: decodeMeterDatagram(bytes), at: new Date(now) };
   }
@@ -236,7 +269,8 @@ export class SimulatedMeter extends EventEmitter {
   /** Cycles through datagrams a listener must not turn into meter events. */
   private garbage(frame: Buffer): Buffer {
     const kind = this.garbageKind++ % 4;
-    if (kind === 0) return Buffer.from(Array.from({ length: 1 + (this.sent % 60) }, (_, i) => (i * 37 + this.sent) & 0xff));
+    if (kind === 0)
+      return Buffer.from(Array.from({ length: 1 + (this.sent % 60) }, (_, i) => (i * 37 + this.sent) & 0xff));
     if (kind === 3) return frame.subarray(0, 100);
     const other = Buffer.from(frame);
     other.writeUInt16BE(kind === 1 ? 0x6065 : 0x6073, 16);

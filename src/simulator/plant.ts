@@ -14,9 +14,15 @@ export class SimulatedPlant {
 
   /** Inverters without a serial get the profile's serial plus their position, so that no two share one. */
   constructor(options: readonly SimulatedInverterOptions[] = [{}]) {
-    this.inverters = options.map((o, i) => new SimulatedInverter({
-      address: "127.0.0.1", port: 0, ...o, serial: o.serial ?? PROFILES[o.profile ?? "pv"].serial + i,
-    }));
+    this.inverters = options.map(
+      (o, i) =>
+        new SimulatedInverter({
+          address: "127.0.0.1",
+          port: 0,
+          ...o,
+          serial: o.serial ?? PROFILES[o.profile ?? "pv"].serial + i,
+        }),
+    );
   }
 
   /** Starts every inverter; if one cannot bind, stops the others and rejects. */
@@ -35,6 +41,11 @@ export class SimulatedPlant {
   }
 
   members(): PlantMember[] {
-    return this.inverters.map((inv) => ({ address: inv.address, port: inv.port, serial: inv.serial, susyId: inv.susyId }));
+    return this.inverters.map((inv) => ({
+      address: inv.address,
+      port: inv.port,
+      serial: inv.serial,
+      susyId: inv.susyId,
+    }));
   }
 }

@@ -33,8 +33,13 @@ export interface DeviceProfile {
 }
 
 const NO_BATTERY_OR_GRID: Partial<Record<QueryName, number>> = {
-  batterySoc: ErrorCode.NOT_SUPPORTED, batteryInfo: ErrorCode.NOT_SUPPORTED, batteryPackSoc: ErrorCode.NOT_SUPPORTED, batteryPower: ErrorCode.NOT_SUPPORTED,
-  batteryEnergy: ErrorCode.NOT_SUPPORTED, gridPower: ErrorCode.NOT_SUPPORTED, gridEnergy: ErrorCode.NOT_SUPPORTED,
+  batterySoc: ErrorCode.NOT_SUPPORTED,
+  batteryInfo: ErrorCode.NOT_SUPPORTED,
+  batteryPackSoc: ErrorCode.NOT_SUPPORTED,
+  batteryPower: ErrorCode.NOT_SUPPORTED,
+  batteryEnergy: ErrorCode.NOT_SUPPORTED,
+  gridPower: ErrorCode.NOT_SUPPORTED,
+  gridEnergy: ErrorCode.NOT_SUPPORTED,
 };
 
 /** Battery slots (A, B, C) a Sunny Boy Storage answers for, fitted or not. */
@@ -45,21 +50,53 @@ export const BATTERY_CLASS = 7;
 /** Defaults per profile; SUSyIDs and serials of the devices in the real captures (STP 5.0, SI 4.4M, SB 3.6 SE). */
 export const PROFILES: Readonly<Record<ProfileName, DeviceProfile>> = {
   pv: {
-    susyId: 378, serial: 3010538116, deviceClass: 8001, deviceType: 9345, deviceTypeTags: [9366, 9344, 9345, 9346],
-    nominalPowerW: 5000, phases: 3, strings: 2, batteries: 0, shortLoginAnswer: true, refuses: NO_BATTERY_OR_GRID, hasPv: true,
+    susyId: 378,
+    serial: 3010538116,
+    deviceClass: 8001,
+    deviceType: 9345,
+    deviceTypeTags: [9366, 9344, 9345, 9346],
+    nominalPowerW: 5000,
+    phases: 3,
+    strings: 2,
+    batteries: 0,
+    shortLoginAnswer: true,
+    refuses: NO_BATTERY_OR_GRID,
+    hasPv: true,
   },
   battery: {
-    susyId: 332, serial: 1261041708, deviceClass: 8007, deviceType: 9332, deviceTypeTags: [9331, 9332, 9333, 9334],
-    nominalPowerW: 3300, phases: 1, strings: 0, batteries: 1, shortLoginAnswer: false, hasPv: false,
+    susyId: 332,
+    serial: 1261041708,
+    deviceClass: 8007,
+    deviceType: 9332,
+    deviceTypeTags: [9331, 9332, 9333, 9334],
+    nominalPowerW: 3300,
+    phases: 1,
+    strings: 0,
+    batteries: 1,
+    shortLoginAnswer: false,
+    hasPv: false,
     // Like the Sunny Island in smasw14-energy-error23: error 0x0017 to yield and DC queries.
     refuses: {
-      energy: ErrorCode.REFUSED, dcPower: ErrorCode.REFUSED, dcVoltageCurrent: ErrorCode.REFUSED,
-      gridPower: ErrorCode.NOT_SUPPORTED, gridEnergy: ErrorCode.NOT_SUPPORTED,
+      energy: ErrorCode.REFUSED,
+      dcPower: ErrorCode.REFUSED,
+      dcVoltageCurrent: ErrorCode.REFUSED,
+      gridPower: ErrorCode.NOT_SUPPORTED,
+      gridEnergy: ErrorCode.NOT_SUPPORTED,
     },
   },
   hybrid: {
-    susyId: 461, serial: 3022930449, deviceClass: 8009, deviceType: 9225, deviceTypeTags: [9225, 9226],
-    nominalPowerW: 5000, phases: 1, strings: 2, batteries: 1, shortLoginAnswer: true, refuses: {}, hasPv: true,
+    susyId: 461,
+    serial: 3022930449,
+    deviceClass: 8009,
+    deviceType: 9225,
+    deviceTypeTags: [9225, 9226],
+    nominalPowerW: 5000,
+    phases: 1,
+    strings: 2,
+    batteries: 1,
+    shortLoginAnswer: true,
+    refuses: {},
+    hasPv: true,
   },
 };
 
@@ -69,9 +106,27 @@ export const PROFILES: Readonly<Record<ProfileName, DeviceProfile>> = {
  * SB 3000TL-21 energy at 0. The rest are made up, non-zero so that clients never rely on 0.
  */
 export const RECORD_INDEX_BASE: Readonly<Record<QueryName, number>> = {
-  energy: 0, times: 3, acPowerTotal: 6, acPowerPhase: 9, acVoltageCurrent: 12, gridFrequency: 22, dcPower: 0,
-  dcVoltageCurrent: 2, temperature: 5, deviceStatus: 0, gridRelay: 7, typeLabel: 1, firmware: 10, nominalPower: 4,
-  batterySoc: 1, batteryInfo: 2, batteryPackSoc: 3, batteryPower: 8, batteryEnergy: 5, gridPower: 24, gridEnergy: 6,
+  energy: 0,
+  times: 3,
+  acPowerTotal: 6,
+  acPowerPhase: 9,
+  acVoltageCurrent: 12,
+  gridFrequency: 22,
+  dcPower: 0,
+  dcVoltageCurrent: 2,
+  temperature: 5,
+  deviceStatus: 0,
+  gridRelay: 7,
+  typeLabel: 1,
+  firmware: 10,
+  nominalPower: 4,
+  batterySoc: 1,
+  batteryInfo: 2,
+  batteryPackSoc: 3,
+  batteryPower: 8,
+  batteryEnergy: 5,
+  gridPower: 24,
+  gridEnergy: 6,
 };
 
 /** Everything the value functions need to know about the simulated device. */
@@ -125,15 +180,27 @@ const count = (v: number | undefined, def: number, min: number, max: number): nu
 
 export function modelFor(o: DeviceOptions, profile: DeviceProfile, serial: number): ModelConfig {
   return {
-    profile, phases: count(o.phases, profile.phases, 1, 3), strings: count(o.strings, profile.strings, 0, 4),
-    batteries: count(o.batteries, profile.batteries, 0, BATTERY_SLOTS), deviceName: o.deviceName ?? `SN: ${serial}`,
-    deviceClass: o.deviceClass ?? profile.deviceClass, deviceType: o.deviceType ?? profile.deviceType,
+    profile,
+    phases: count(o.phases, profile.phases, 1, 3),
+    strings: count(o.strings, profile.strings, 0, 4),
+    batteries: count(o.batteries, profile.batteries, 0, BATTERY_SLOTS),
+    deviceName: o.deviceName ?? `SN: ${serial}`,
+    deviceClass: o.deviceClass ?? profile.deviceClass,
+    deviceType: o.deviceType ?? profile.deviceType,
     deviceTypeTags: o.deviceTypeTags ?? (o.deviceType === undefined ? profile.deviceTypeTags : [o.deviceType]),
-    firmware: o.firmware ?? "3.10.10.R", nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW,
-    timeVarying: !!o.timeVarying, dayClock: o.dayClock, night: !!o.night,
-    plant: o.timeVarying ? o.plant ?? plantFor({
-      nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW, hasPv: profile.hasPv, batteries: count(o.batteries, profile.batteries, 0, 8),
-    }) : undefined,
+    firmware: o.firmware ?? "3.10.10.R",
+    nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW,
+    timeVarying: !!o.timeVarying,
+    dayClock: o.dayClock,
+    night: !!o.night,
+    plant: o.timeVarying
+      ? (o.plant ??
+        plantFor({
+          nominalPowerW: o.nominalPowerW ?? profile.nominalPowerW,
+          hasPv: profile.hasPv,
+          batteries: count(o.batteries, profile.batteries, 0, 8),
+        }))
+      : undefined,
   };
 }
 
@@ -184,7 +251,8 @@ export function sunFactor(now: Date): number {
 }
 
 const enumOf = (selected: number, tags: readonly number[]): EnumValue => ({
-  selected, tags: tags.includes(selected) ? [...tags] : [...tags, selected],
+  selected,
+  tags: tags.includes(selected) ? [...tags] : [...tags, selected],
 });
 
 /** The profile's values at `now`, by value-table name; rows the device refuses may be present, they are not sent. */
@@ -200,8 +268,10 @@ export function profileValues(now: Date, m: ModelConfig): SimValues {
   const dcW = dcValues(v, m, pvW, sun);
   const flow = st ? plantFlow(m, st) : batteryFlow(m, dcW, sun);
   // A hybrid feeds its PV and battery power; a battery inverter only the battery's; a PV inverter only PV.
-  const acW = st ? (m.profile.hasPv ? st.pvW : 0) - flow.charge + flow.discharge
-    : m.profile.hasPv ? round((dcW - flow.charge + flow.discharge) * EFFICIENCY)
+  const acW = st
+    ? (m.profile.hasPv ? st.pvW : 0) - flow.charge + flow.discharge
+    : m.profile.hasPv
+      ? round((dcW - flow.charge + flow.discharge) * EFFICIENCY)
       : round(flow.discharge * 0.96 - flow.charge / 0.96);
   acValues(v, m, acW, now);
   batteryValues(v, m, flow, sun, done, days, st);
@@ -212,27 +282,39 @@ export function profileValues(now: Date, m: ModelConfig): SimValues {
   const shiftS = DAYLIGHT_H * 3600;
   const light = st ? clamp01(daylight(day)) : 0.5;
   Object.assign(v, {
-    dayYield: dayWh, totalYield: totalWh,
+    dayYield: dayWh,
+    totalYield: totalWh,
     operatingTime: round(days * shiftS + shiftS * light),
     feedInTime: round((days * shiftS + shiftS * light) * 0.95),
     temperature: round(25 + 20 * sun, 2),
     deviceStatus: enumOf(STATUS_OK, [STATUS_OK]),
     // A PV inverter that answers at night has opened its grid relay.
-    gridRelay: enumOf(m.night && !flow.anyBattery ? RELAY_OPEN : RELAY_CLOSED, [RELAY_CLOSED, RELAY_OPEN, TAG_NOT_AVAILABLE]),
-    deviceName: m.deviceName, deviceClass: enumOf(m.deviceClass, [m.deviceClass]),
-    deviceType: enumOf(m.deviceType, m.deviceTypeTags), firmware: m.firmware, nominalPower: m.nominalPowerW,
+    gridRelay: enumOf(m.night && !flow.anyBattery ? RELAY_OPEN : RELAY_CLOSED, [
+      RELAY_CLOSED,
+      RELAY_OPEN,
+      TAG_NOT_AVAILABLE,
+    ]),
+    deviceName: m.deviceName,
+    deviceClass: enumOf(m.deviceClass, [m.deviceClass]),
+    deviceType: enumOf(m.deviceType, m.deviceTypeTags),
+    firmware: m.firmware,
+    nominalPower: m.nominalPowerW,
   });
   if (st) {
     // The grid connection point of the plant: the same figures the energy meter sends (plantMeterValues).
     Object.assign(v, {
-      gridPowerExport: Math.max(0, -st.gridW), gridPowerImport: Math.max(0, st.gridW),
-      gridEnergyExport: round(st.counters.export), gridEnergyImport: round(st.counters.import),
+      gridPowerExport: Math.max(0, -st.gridW),
+      gridPowerImport: Math.max(0, st.gridW),
+      gridEnergyExport: round(st.counters.export),
+      gridEnergyImport: round(st.counters.import),
     });
   } else {
     const houseW = 500;
     Object.assign(v, {
-      gridPowerExport: Math.max(0, acW - houseW), gridPowerImport: Math.max(0, houseW - acW),
-      gridEnergyExport: round((days + done) * fullDayWh * 0.6), gridEnergyImport: round((days + done) * 4200),
+      gridPowerExport: Math.max(0, acW - houseW),
+      gridPowerImport: Math.max(0, houseW - acW),
+      gridEnergyExport: round((days + done) * fullDayWh * 0.6),
+      gridEnergyImport: round((days + done) * 4200),
     });
   }
   return v;
@@ -275,23 +357,42 @@ function acValues(v: SimValues, m: ModelConfig, acW: number, now: Date): void {
   v.gridFrequency = m.timeVarying ? round(50 + 0.02 * Math.sin(now.getTime() / 7000), 2) : 50;
 }
 
-interface Flow { charge: number; discharge: number; anyBattery: boolean }
+interface Flow {
+  charge: number;
+  discharge: number;
+  anyBattery: boolean;
+}
 
 /** Hybrids put 30 % of the PV power into the battery by day; battery inverters charge in sun, discharge otherwise. */
 function batteryFlow(m: ModelConfig, dcW: number, sun: number): Flow {
   const anyBattery = m.batteries > 0 && !m.profile.refuses.batteryPower;
   if (!anyBattery) return { charge: 0, discharge: 0, anyBattery };
-  if (m.profile.hasPv) return sun > 0.05 ? { charge: round(dcW * 0.3), discharge: 0, anyBattery } : { charge: 0, discharge: 400, anyBattery };
-  return sun >= 0.5 ? { charge: round(1500 * sun), discharge: 0, anyBattery } : { charge: 0, discharge: round(600 + 400 * (1 - sun)), anyBattery };
+  if (m.profile.hasPv)
+    return sun > 0.05
+      ? { charge: round(dcW * 0.3), discharge: 0, anyBattery }
+      : { charge: 0, discharge: 400, anyBattery };
+  return sun >= 0.5
+    ? { charge: round(1500 * sun), discharge: 0, anyBattery }
+    : { charge: 0, discharge: round(600 + 400 * (1 - sun)), anyBattery };
 }
 
 /** The battery power of the plant, if this device has the battery. */
 function plantFlow(m: ModelConfig, st: PlantState): Flow {
   const anyBattery = m.batteries > 0 && !m.profile.refuses.batteryPower;
-  return anyBattery ? { charge: st.chargeW, discharge: st.dischargeW, anyBattery } : { charge: 0, discharge: 0, anyBattery };
+  return anyBattery
+    ? { charge: st.chargeW, discharge: st.dischargeW, anyBattery }
+    : { charge: 0, discharge: 0, anyBattery };
 }
 
-function batteryValues(v: SimValues, m: ModelConfig, f: Flow, sun: number, done: number, days: number, st?: PlantState): void {
+function batteryValues(
+  v: SimValues,
+  m: ModelConfig,
+  f: Flow,
+  sun: number,
+  done: number,
+  days: number,
+  st?: PlantState,
+): void {
   const volts = m.profile.hasPv ? 199.6 : 51.2;
   const soc = st && st.soc !== null ? round(st.soc) : 68;
   for (let i = 1; i <= m.batteries; i++) {
@@ -318,7 +419,10 @@ function batteryValues(v: SimValues, m: ModelConfig, f: Flow, sun: number, done:
 
 /** Spot values that read "no value" while the sun is down (counters, status and battery values stay). */
 export function nullAtNight(def: ValueDef): boolean {
-  return (def.type === "u32" || def.type === "s32") && (def.group === "ac" || def.group === "dc" || def.name === "temperature");
+  return (
+    (def.type === "u32" || def.type === "s32") &&
+    (def.group === "ac" || def.group === "dc" || def.name === "temperature")
+  );
 }
 
 /** Resolves a value source at `now`. */

@@ -8,8 +8,18 @@
 import type * as dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import {
-  Command, ErrorCode, LOGIN_TIMEOUT_S, decodeAnswer, decodeInverterDatagram, decodeLoginRequest, isAnswerCode, isDeviceTimeHeader,
-  recordSize, answerCode, type Address, type Net2Header,
+  Command,
+  ErrorCode,
+  LOGIN_TIMEOUT_S,
+  decodeAnswer,
+  decodeInverterDatagram,
+  decodeLoginRequest,
+  isAnswerCode,
+  isDeviceTimeHeader,
+  recordSize,
+  answerCode,
+  type Address,
+  type Net2Header,
 } from "../protocol";
 import { parseTrace, type SessionTrace } from "../client/trace";
 import { buildErrorAnswer, buildLoginAnswer } from "./answer-builders";
@@ -20,10 +30,22 @@ export interface ReplayOptions {
   /** Default 0 (ephemeral). */ port?: number;
 }
 
-export interface ReplayStats { received: number; malformed: number; logins: number; replayed: number; composed: number; refused: number }
+export interface ReplayStats {
+  received: number;
+  malformed: number;
+  logins: number;
+  replayed: number;
+  composed: number;
+  refused: number;
+}
 
 /** One traced request and the answer datagrams it got, in the order they came. */
-interface Exchange { command: number; first: number; last: number; answers: Buffer[] }
+interface Exchange {
+  command: number;
+  first: number;
+  last: number;
+  answers: Buffer[];
+}
 
 const key = (command: number, first: number, last: number): string => `${command}/${first}/${last}`;
 
@@ -37,7 +59,10 @@ export class ReplayInverter extends EventEmitter {
   private readonly sessions = new Set<string>();
   private socket?: dgram.Socket;
 
-  constructor(trace: SessionTrace | string, private readonly options: ReplayOptions = {}) {
+  constructor(
+    trace: SessionTrace | string,
+    private readonly options: ReplayOptions = {},
+  ) {
     super();
     this.trace = parseTrace(trace);
     const byId = new Map<number, Exchange>();
@@ -86,8 +111,13 @@ export class ReplayInverter extends EventEmitter {
 
   async start(): Promise<{ address: string; port: number }> {
     if (!this.socket) {
-      const s = await bindDeviceSocket(this.options.address ?? "127.0.0.1", this.options.port ?? 0, false,
-        (msg, rinfo) => this.onMessage(msg, rinfo), (err) => this.emit("socketError", err));
+      const s = await bindDeviceSocket(
+        this.options.address ?? "127.0.0.1",
+        this.options.port ?? 0,
+        false,
+        (msg, rinfo) => this.onMessage(msg, rinfo),
+        (err) => this.emit("socketError", err),
+      );
       this.socket = s;
     }
     return { address: this.address, port: this.port };
@@ -105,10 +135,15 @@ export class ReplayInverter extends EventEmitter {
     const record = this.timeRecords[this.timeRecords.length - 1];
     if (!s || !record) return 0;
     const to = [...this.sessions].map((k) => k.split("/")[0]);
-    await Promise.all(to.map((who) => new Promise<void>((resolve) => {
-      const i = who.lastIndexOf(":");
-      s.send(record, Number(who.slice(i + 1)), who.slice(0, i), () => resolve());
-    })));
+    await Promise.all(
+      to.map(
+        (who) =>
+          new Promise<void>((resolve) => {
+            const i = who.lastIndexOf(":");
+            s.send(record, Number(who.slice(i + 1)), who.slice(0, i), () => resolve());
+          }),
+      ),
+    );
     return to.length;
   }
 
@@ -130,21 +165,57 @@ export class ReplayInverter extends EventEmitter {
       const { time } = decodeLoginRequest(payload);
       this.stats.logins++;
       this.sessions.add(who);
-      return this.send([buildLoginAnswer({ ...base, errorCode: ErrorCode.OK, group: h.first, timeoutS: h.last || LOGIN_TIMEOUT_S, time })], from);
+      return this.send(
+        [
+          buildLoginAnswer({
+            ...base,
+            errorCode: ErrorCode.OK,
+            group: h.first,
+            timeoutS: h.last || LOGIN_TIMEOUT_S,
+            time,
+          }),
+        ],
+        from,
+      );
     }
     if (h.command === Command.LOGOFF) return void this.sessions.delete(who);
     if (!this.sessions.has(who)) {
-      return this.send([buildErrorAnswer({ ...base, command: h.command, first: h.first, last: h.last, errorCode: ErrorCode.NOT_LOGGED_IN })], from);
+      return this.send(
+        [
+          buildErrorAnswer({
+            ...base,
+            command: h.command,
+            first: h.first,
+            last: h.last,
+            errorCode: ErrorCode.NOT_LOGGED_IN,
+          }),
+        ],
+        from,
+      );
     }
     const exact = this.exchanges.get(key(h.command, h.first, h.last));
     if (exact) {
       this.stats.replayed++;
-      return this.send(exact.answers.map((a) => readdress(a, h)), from);
+      return this.send(
+        exact.answers.map((a) => readdress(a, h)),
+        from,
+      );
     }
     const records = this.recordsIn(h.command, h.first, h.last);
     if (records.length === 0) {
       this.stats.refused++;
-      return this.send([buildErrorAnswer({ ...base, command: h.command, first: h.first, last: h.last, errorCode: ErrorCode.NOT_SUPPORTED })], from);
+      return this.send(
+        [
+          buildErrorAnswer({
+            ...base,
+            command: h.command,
+            first: h.first,
+            last: h.last,
+            errorCode: ErrorCode.NOT_SUPPORTED,
+          }),
+        ],
+        from,
+      );
     }
     this.stats.composed++;
     this.send(buildFragmentedAnswer({ ...base, command: h.command, firstIndex: 1, records }), from);

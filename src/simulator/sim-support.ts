@@ -15,8 +15,13 @@ export const IDENTIFY_LRI = 0x0003;
 const IDENTIFY_TIMESTAMP = 0x0000ff00;
 
 /** A 40-byte record of up to eight raw LE u32 words (records buildRecord has no table row for). */
-export function buildWordsRecord(lri: number, cls: number, words: readonly number[], timestamp: number,
-  dataType: number = DataType.UNSIGNED): Buffer {
+export function buildWordsRecord(
+  lri: number,
+  cls: number,
+  words: readonly number[],
+  timestamp: number,
+  dataType: number = DataType.UNSIGNED,
+): Buffer {
   const r = Buffer.alloc(40);
   r.writeUInt8(cls & 0xff, 0);
   r.writeUInt16LE(lri & 0xffff, 1);
@@ -49,8 +54,10 @@ for (const d of VALUES) {
  */
 export function rowsForRequest(command: number, first: number, last: number, legacy = false): ValueDef[] {
   const { from, to } = lriRange({ command, first, last, title: "" });
-  return VALUES.filter((d) => sameFamily(QUERIES[d.query].command, command) && d.lri >= from && d.lri <= to
-    && !(legacy ? NEWER : OLDER).has(d)).sort((a, b) => a.lri - b.lri);
+  return VALUES.filter(
+    (d) =>
+      sameFamily(QUERIES[d.query].command, command) && d.lri >= from && d.lri <= to && !(legacy ? NEWER : OLDER).has(d),
+  ).sort((a, b) => a.lri - b.lri);
 }
 
 /** buildRecord packs up to 8 tags in one attribute-list record, as real devices do. */
@@ -64,7 +71,9 @@ export function buildRecords(def: ValueDef, cls: number, value: SimValue, timest
   if (def.type === "enum" && typeof value === "object" && value !== null && value.tags.length > TAGS_PER_RECORD) {
     const out: Buffer[] = [];
     for (let i = 0; i < value.tags.length; i += TAGS_PER_RECORD) {
-      out.push(buildRecord(def, cls, { selected: value.selected, tags: value.tags.slice(i, i + TAGS_PER_RECORD) }, timestamp));
+      out.push(
+        buildRecord(def, cls, { selected: value.selected, tags: value.tags.slice(i, i + TAGS_PER_RECORD) }, timestamp),
+      );
     }
     return out;
   }
@@ -91,7 +100,13 @@ export function buildFragmentedAnswer(a: DataAnswer, maxRecords = Infinity): Buf
   }
   let index = a.firstIndex;
   return chunks.map((records, i) => {
-    const d = buildDataAnswer({ ...a, firstIndex: index, records, fragment: chunks.length - 1 - i, packetIdFlag: i === 0 });
+    const d = buildDataAnswer({
+      ...a,
+      firstIndex: index,
+      records,
+      fragment: chunks.length - 1 - i,
+      packetIdFlag: i === 0,
+    });
     index += records.length;
     return d;
   });
@@ -101,8 +116,13 @@ export function buildFragmentedAnswer(a: DataAnswer, maxRecords = Infinity): Buf
  * A simulated device's UDP socket, bound and listening: a bind error (EADDRINUSE and the like) frees the handle and
  * rejects, so the caller may retry on another port; later socket errors go to onError and never crash the process.
  */
-export async function bindDeviceSocket(address: string, port: number, reuseAddr: boolean,
-  onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo) => void, onError: (err: Error) => void): Promise<dgram.Socket> {
+export async function bindDeviceSocket(
+  address: string,
+  port: number,
+  reuseAddr: boolean,
+  onMessage: (msg: Buffer, rinfo: dgram.RemoteInfo) => void,
+  onError: (err: Error) => void,
+): Promise<dgram.Socket> {
   const s = dgram.createSocket({ type: "udp4", reuseAddr });
   s.on("message", onMessage);
   await new Promise<void>((resolve, reject) => {

@@ -75,16 +75,28 @@ async function runDashboard(t: TestContext, rt: Runtime): Promise<void> {
   await sim.start();
   t.after(() => sim.stop());
   const meterPort = await freeUdpPort();
-  const meter = new SimulatedMeter({ address: "127.0.0.1", port: meterPort, bindAddress: "127.0.0.1", intervalMs: 500, values: METER });
+  const meter = new SimulatedMeter({
+    address: "127.0.0.1",
+    port: meterPort,
+    bindAddress: "127.0.0.1",
+    intervalMs: 500,
+    values: METER,
+  });
   t.after(() => meter.stop());
 
   const nr = await startNodeRed({
-    nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, installPackageTgz: await packPackage(), settings: { nodesDir: [DASHBOARD_DIR] },
+    nodeBinary: rt.node,
+    nodeRedDir: rt.nodeRedDir,
+    installPackageTgz: await packPackage(),
+    settings: { nodesDir: [DASHBOARD_DIR] },
   });
   t.after(() => nr.stop());
   const sets = await nr.nodeTypes();
   for (const module of ["@speedwire/node-red-sma", "@flowfuse/node-red-dashboard"]) {
-    assert.ok(sets.some((s) => s.module === module && !s.err), `${module} loaded: ${JSON.stringify(sets.filter((s) => s.err))}`);
+    assert.ok(
+      sets.some((s) => s.module === module && !s.err),
+      `${module} loaded: ${JSON.stringify(sets.filter((s) => s.err))}`,
+    );
   }
   // Import > Examples (the example has its own tab), then what the user edits in two dialogs.
   const flows = loadExample(EXAMPLE);
@@ -113,14 +125,39 @@ async function runDashboard(t: TestContext, rt: Runtime): Promise<void> {
       if (Date.now() > end) assert.fail(`the AC power gauge shows "${await gaugeValue.innerText()}"`);
       await page.waitForTimeout(200);
     }
-    near(Number((await gaugeValue.innerText()).trim()), day.acPower as number, tolW(day.acPower as number), "AC power gauge");
-    near(numberIn(await waitForText(page, "dash-text-ac", /^AC power -?\d+ W$/)), day.acPower as number, tolW(day.acPower as number), "AC power text");
+    near(
+      Number((await gaugeValue.innerText()).trim()),
+      day.acPower as number,
+      tolW(day.acPower as number),
+      "AC power gauge",
+    );
+    near(
+      numberIn(await waitForText(page, "dash-text-ac", /^AC power -?\d+ W$/)),
+      day.acPower as number,
+      tolW(day.acPower as number),
+      "AC power text",
+    );
     near(numberIn(await waitForText(page, "dash-gauge-soc", /\d+\s*%/)), day.batterySoc as number, 1, "battery gauge");
-    near(numberIn(await waitForText(page, "dash-text-soc", /^Battery \d+ %$/)), day.batterySoc as number, 1, "battery text");
+    near(
+      numberIn(await waitForText(page, "dash-text-soc", /^Battery \d+ %$/)),
+      day.batterySoc as number,
+      1,
+      "battery text",
+    );
     const yieldKwh = numberIn(await waitForText(page, "dash-text-yield", /^Today's yield \d+\.\d\d kWh$/));
     near(yieldKwh, (day.dayYield as number) / 1000, 0.005, "today's yield (kWh)");
-    near(numberIn(await waitForText(page, "dash-text-import", /^Grid import \d+ W$/)), METER.powerImport, 1, "grid import");
-    near(numberIn(await waitForText(page, "dash-text-export", /^Grid export \d+ W$/)), METER.powerExport, 0, "grid export");
+    near(
+      numberIn(await waitForText(page, "dash-text-import", /^Grid import \d+ W$/)),
+      METER.powerImport,
+      1,
+      "grid import",
+    );
+    near(
+      numberIn(await waitForText(page, "dash-text-export", /^Grid export \d+ W$/)),
+      METER.powerExport,
+      0,
+      "grid export",
+    );
     // The chart draws on a canvas: its two series are there when pixels of their colours are (lines, not just the legend).
     const end2 = Date.now() + 20_000;
     let pixels = await seriesPixels(page, "dash-chart", ["#0095FF", "#FF7F0E"]);
@@ -151,12 +188,20 @@ async function runDashboard(t: TestContext, rt: Runtime): Promise<void> {
 
     // --- the example in the editor: on its own tab, no two nodes overlap ---
     await openEditor(page, nr.url);
-    const boxes = (await page.evaluate(`[...document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group")]
+    const boxes =
+      (await page.evaluate(`[...document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group")]
       .map((g) => { const r = g.querySelector("rect.red-ui-flow-node").getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })`)) as number[][];
-    assert.equal(boxes.length, flows.filter((n) => "z" in n).length, "every flow node of the example is on the open tab");
+    assert.equal(
+      boxes.length,
+      flows.filter((n) => "z" in n).length,
+      "every flow node of the example is on the open tab",
+    );
     for (const [i, a] of boxes.entries()) {
       for (const b of boxes.slice(i + 1)) {
-        assert.ok(a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1], `nodes overlap: ${JSON.stringify([a, b])}`);
+        assert.ok(
+          a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1],
+          `nodes overlap: ${JSON.stringify([a, b])}`,
+        );
       }
     }
     t.diagnostic("screenshot: " + (await screenshot(page, `dashboard-editor-${tag}`)));
@@ -165,12 +210,22 @@ async function runDashboard(t: TestContext, rt: Runtime): Promise<void> {
     t.diagnostic("Node-RED log:\n" + nr.log());
     throw err;
   }
-  assert.doesNotMatch(nr.log(), /\[(error|warn)\] \[(ui-[a-z-]+|function|change|switch|sma-[a-z-]+):/, "no node errors");
-  assert.deepEqual(errors.filter((e) => !HIDDEN_GAUGE_NOISE.test(e)), [], "no console errors on the dashboard page");
+  assert.doesNotMatch(
+    nr.log(),
+    /\[(error|warn)\] \[(ui-[a-z-]+|function|change|switch|sma-[a-z-]+):/,
+    "no node errors",
+  );
+  assert.deepEqual(
+    errors.filter((e) => !HIDDEN_GAUGE_NOISE.test(e)),
+    [],
+    "no console errors on the dashboard page",
+  );
 }
 
-test("Live dashboard example: gauges, texts and chart show the simulators' readings; null reads 'no value', not 0",
-  { skip: skipLocally(chromiumMissing()), timeout: 300_000 }, async (t) => {
+test(
+  "Live dashboard example: gauges, texts and chart show the simulators' readings; null reads 'no value', not 0",
+  { skip: skipLocally(chromiumMissing()), timeout: 300_000 },
+  async (t) => {
     for (const rt of runtimes()) {
       // Node-RED 5 / Node 22 when installed (always in CI); locally without it, 4.1 alone.
       await t.test(rt.name, { skip: skipLocally(rt.missing) }, async (st) => {
@@ -178,4 +233,5 @@ test("Live dashboard example: gauges, texts and chart show the simulators' readi
         await runDashboard(st, rt);
       });
     }
-  });
+  },
+);

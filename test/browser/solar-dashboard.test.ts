@@ -78,7 +78,10 @@ function chartFrames(page: Page, widgetId: string): Record<string, number>[][] {
   // A polling response holds packets separated by the record separator (0x1e).
   page.on("response", (res) => {
     if (res.request().method() !== "GET" || !/\/socket\.io\/\?.*transport=polling/.test(res.url())) return;
-    res.text().then((body) => body.split("\x1e").forEach(packet), () => undefined);
+    res.text().then(
+      (body) => body.split("\x1e").forEach(packet),
+      () => undefined,
+    );
   });
   return frames;
 }
@@ -119,17 +122,34 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
   const today = new Date();
   let now = new Date(today.getFullYear(), today.getMonth(), today.getDate(), 9, 30, 10);
   const sim = new SimulatedInverter({
-    address: "127.0.0.1", port: 0, profile: "hybrid", phases: 3, strings: 2, batteries: 1, timeVarying: true, plant,
-    clock: () => now, userPassword: "Solar-Pw1",
+    address: "127.0.0.1",
+    port: 0,
+    profile: "hybrid",
+    phases: 3,
+    strings: 2,
+    batteries: 1,
+    timeVarying: true,
+    plant,
+    clock: () => now,
+    userPassword: "Solar-Pw1",
   });
   await sim.start();
   t.after(() => sim.stop());
   const meterPort = await freeUdpPort();
-  const meter = new SimulatedMeter({ address: "127.0.0.1", port: meterPort, bindAddress: "127.0.0.1", intervalMs: 500, values: () => plantMeterValues(plant, now) });
+  const meter = new SimulatedMeter({
+    address: "127.0.0.1",
+    port: meterPort,
+    bindAddress: "127.0.0.1",
+    intervalMs: 500,
+    values: () => plantMeterValues(plant, now),
+  });
   t.after(() => meter.stop());
 
   const nr = await startNodeRed({
-    nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, installPackageTgz: await packPackage(), settings: { nodesDir: [DASHBOARD_DIR] },
+    nodeBinary: rt.node,
+    nodeRedDir: rt.nodeRedDir,
+    installPackageTgz: await packPackage(),
+    settings: { nodesDir: [DASHBOARD_DIR] },
   });
   t.after(() => nr.stop());
   const flows = loadExample(EXAMPLE);
@@ -148,28 +168,66 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
     await nr.deploy(flows);
     await page.goto(nr.url + "dashboard", { waitUntil: "domcontentloaded", timeout: 30_000 });
     const st = plant.at(now);
-    assert.ok(st.pvW > 1000 && st.chargeW > 0 && st.houseW > 0, `a sunny morning, charging: ${JSON.stringify({ ...st, counters: undefined })}`);
+    assert.ok(
+      st.pvW > 1000 && st.chargeW > 0 && st.houseW > 0,
+      `a sunny morning, charging: ${JSON.stringify({ ...st, counters: undefined })}`,
+    );
     const v = sim.currentValues() as Record<string, number>;
 
     // --- now: the energy flow, gauges and texts show the plant ---
-    const flowText = async (): Promise<Record<string, string>> => Object.fromEntries(await Promise.all(["pv", "house", "grid", "battery"]
-      .map(async (k) => [k, (await page.locator(`#sma-flow-${k}`).textContent({ timeout: 30_000 })) ?? ""])));
+    const flowText = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(
+        await Promise.all(
+          ["pv", "house", "grid", "battery"].map(async (k) => [
+            k,
+            (await page.locator(`#sma-flow-${k}`).textContent({ timeout: 30_000 })) ?? "",
+          ]),
+        ),
+      );
     const shown = await waitFor("the energy flow", flowText, (x) => Object.values(x).every((s) => /^\d+ W$/.test(s)));
-    assert.deepEqual(Object.fromEntries(Object.entries(shown).map(([k, s]) => [k, numberIn(s)])),
-      { pv: st.pvW, house: st.houseW, grid: Math.abs(st.gridW), battery: st.chargeW }, "PV, house, grid and battery as the plant has them");
-    assert.equal(v.acPower + v.batteryChargePower - v.batteryDischargePower, st.pvW, "PV = the inverter's AC power + charge - discharge");
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(shown).map(([k, s]) => [k, numberIn(s)])),
+      { pv: st.pvW, house: st.houseW, grid: Math.abs(st.gridW), battery: st.chargeW },
+      "PV, house, grid and battery as the plant has them",
+    );
+    assert.equal(
+      v.acPower + v.batteryChargePower - v.batteryDischargePower,
+      st.pvW,
+      "PV = the inverter's AC power + charge - discharge",
+    );
     const gauge = page.locator("#nrdb-ui-widget-solar-gauge-pv");
-    await waitFor("the PV gauge's scale", async () => (await gauge.innerText()).replace(/\s+/g, " "), (s) => /\b5000\b/.test(s));
+    await waitFor(
+      "the PV gauge's scale",
+      async () => (await gauge.innerText()).replace(/\s+/g, " "),
+      (s) => /\b5000\b/.test(s),
+    );
     // The gauge counts up to its value: wait for it.
-    await waitFor("the PV gauge", async () => numberIn(await gauge.locator(".nrdb-ui-gauge-value span").innerText()), (x) => x === st.pvW);
-    assert.match(await widgetText(page, "solar-gauge-soc"), new RegExp(`\\b${Math.round(st.soc ?? -1)}\\s*%`), "the battery gauge");
+    await waitFor(
+      "the PV gauge",
+      async () => numberIn(await gauge.locator(".nrdb-ui-gauge-value span").innerText()),
+      (x) => x === st.pvW,
+    );
+    assert.match(
+      await widgetText(page, "solar-gauge-soc"),
+      new RegExp(`\\b${Math.round(st.soc ?? -1)}\\s*%`),
+      "the battery gauge",
+    );
     assert.equal(await widgetText(page, "solar-text-battery"), `Battery power charging ${st.chargeW} W`);
     assert.equal(await widgetText(page, "solar-text-house"), `House ${st.houseW} W`);
-    assert.equal(await widgetText(page, "solar-text-grid"), st.gridW >= 0 ? `Grid import ${Math.round(st.gridW)} W` : `Grid export ${Math.round(-st.gridW)} W`);
+    assert.equal(
+      await widgetText(page, "solar-text-grid"),
+      st.gridW >= 0 ? `Grid import ${Math.round(st.gridW)} W` : `Grid export ${Math.round(-st.gridW)} W`,
+    );
 
     // --- the charts: exactly the archive's records ---
     const wantPv = (ms: number): number => Math.round(plant.at(new Date(ms)).counters.pv);
-    const bars = (await waitFor("the month chart's data", async () => month.at(-1) ?? [], (x) => x.length >= 29)).map((p) => [p.time, p.yield]);
+    const bars = (
+      await waitFor(
+        "the month chart's data",
+        async () => month.at(-1) ?? [],
+        (x) => x.length >= 29,
+      )
+    ).map((p) => [p.time, p.yield]);
     const lastDay = localMidnight(now.getTime() / 1000) * 1000 - 86_400_000;
     assert.equal(bars.at(-1)?.[0], lastDay, "the last bar is yesterday");
     for (const [time, wh] of bars) {
@@ -177,20 +235,48 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
       next.setDate(next.getDate() + 1);
       assert.equal(wh, wantPv(next.getTime()) - wantPv(time), `the bar of ${new Date(time).toDateString()}`);
     }
-    const curve = (await waitFor("the day chart's data", async () => day.at(-1) ?? [], (x) => x.length > 0)).map((p) => [p.time, p.power]);
+    const curve = (
+      await waitFor(
+        "the day chart's data",
+        async () => day.at(-1) ?? [],
+        (x) => x.length > 0,
+      )
+    ).map((p) => [p.time, p.power]);
     const midnight = localMidnight(now.getTime() / 1000) * 1000;
     assert.equal(curve[0][0], midnight, "today's curve starts at midnight (the slot 23:55-00:00)");
-    for (const [time, w] of curve) assert.equal(w, Math.round(((wantPv(time) - wantPv(time - 300_000)) * 3600) / 300), `the 5-minute mean at ${new Date(time).toTimeString()}`);
-    await waitFor("bars drawn", () => pixels(page, "solar-chart-month", "#f8b334"), (n) => n > 2000);
-    await waitFor("the curve drawn", () => pixels(page, "solar-chart-day", "#f8b334"), (n) => n > 100);
-    t.diagnostic(`${bars.length} daily bars, ${curve.length} 5-minute points; screenshot: ${await screenshot(page, `solar-dashboard-${tag}`)}`);
+    for (const [time, w] of curve)
+      assert.equal(
+        w,
+        Math.round(((wantPv(time) - wantPv(time - 300_000)) * 3600) / 300),
+        `the 5-minute mean at ${new Date(time).toTimeString()}`,
+      );
+    await waitFor(
+      "bars drawn",
+      () => pixels(page, "solar-chart-month", "#f8b334"),
+      (n) => n > 2000,
+    );
+    await waitFor(
+      "the curve drawn",
+      () => pixels(page, "solar-chart-day", "#f8b334"),
+      (n) => n > 100,
+    );
+    t.diagnostic(
+      `${bars.length} daily bars, ${curve.length} 5-minute points; screenshot: ${await screenshot(page, `solar-dashboard-${tag}`)}`,
+    );
 
     // A reload: the same history at once, from the dashboard's store (the archive is not read again).
     const asked = sim.stats.queries.monthData ?? 0;
     month.length = 0;
     await page.reload({ waitUntil: "domcontentloaded" });
-    const again = await waitFor("the month chart after a reload", async () => month.at(-1) ?? [], (x) => x.length > 0);
-    assert.deepEqual(again.map((p) => [p.time, p.yield]), bars);
+    const again = await waitFor(
+      "the month chart after a reload",
+      async () => month.at(-1) ?? [],
+      (x) => x.length > 0,
+    );
+    assert.deepEqual(
+      again.map((p) => [p.time, p.yield]),
+      bars,
+    );
     assert.equal(sim.stats.queries.monthData ?? 0, asked);
 
     // --- an hour later: today's figures are the counters' growth ---
@@ -203,53 +289,102 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
     const yld = grew("totalYield");
     const house = yld + imp - exp + grew("batteryDischargeTotal") - grew("batteryChargeTotal");
     const houseWh = plant.at(now).counters.house - plant.at(new Date(now.getTime() - 3_600_000)).counters.house;
-    assert.ok(Math.abs(house - houseWh) < 3, `the counters add up to the house's consumption: ${house} / ${houseWh} Wh`);
+    assert.ok(
+      Math.abs(house - houseWh) < 3,
+      `the counters add up to the house's consumption: ${house} / ${houseWh} Wh`,
+    );
     // The meter node passes a frame every 5 s: once it shows the new grid power, read the inverter.
     const st2 = plant.at(now);
-    await waitFor("the new grid power", () => widgetText(page, "solar-text-grid"), (s) => numberIn(s) === Math.round(Math.abs(st2.gridW)));
+    await waitFor(
+      "the new grid power",
+      () => widgetText(page, "solar-text-grid"),
+      (s) => numberIn(s) === Math.round(Math.abs(st2.gridW)),
+    );
     await nr.inject("solar-every-5s");
     const kwh = (wh: number): string => (wh / 1000).toFixed(2) + " kWh";
-    const texts = async (): Promise<string[]> => Promise.all(["yield", "consumption", "self", "autarky"].map((k) => widgetText(page, `solar-text-${k}`)));
-    const want = [`Yield today ${kwh(yld)}`, `House consumption today ${kwh(house)}`, `Self-consumption ${Math.round((100 * (yld - exp)) / yld)} %`,
-      `Autarky ${Math.round((100 * (house - imp)) / house)} %`];
+    const texts = async (): Promise<string[]> =>
+      Promise.all(["yield", "consumption", "self", "autarky"].map((k) => widgetText(page, `solar-text-${k}`)));
+    const want = [
+      `Yield today ${kwh(yld)}`,
+      `House consumption today ${kwh(house)}`,
+      `Self-consumption ${Math.round((100 * (yld - exp)) / yld)} %`,
+      `Autarky ${Math.round((100 * (house - imp)) / house)} %`,
+    ];
     await waitFor("today's figures", texts, (x) => JSON.stringify(x) === JSON.stringify(want));
 
     // --- night: the inverter has no AC value; the page says so instead of 0 ---
     sim.setNight(true);
     await nr.inject("solar-every-5s");
-    await waitFor("PV at night", async () => (await page.locator("#sma-flow-pv").textContent()) ?? "", (s) => s === "no value");
+    await waitFor(
+      "PV at night",
+      async () => (await page.locator("#sma-flow-pv").textContent()) ?? "",
+      (s) => s === "no value",
+    );
     assert.equal(await page.locator("#sma-flow-house").textContent(), "no value");
     await gauge.waitFor({ state: "hidden", timeout: 10_000 });
     assert.equal(await widgetText(page, "solar-text-house"), "House no value");
-    assert.match(await widgetText(page, "solar-text-battery"), /^Battery power (charging \d+ W|discharging \d+ W|idle)$/, "the battery keeps its value");
+    assert.match(
+      await widgetText(page, "solar-text-battery"),
+      /^Battery power (charging \d+ W|discharging \d+ W|idle)$/,
+      "the battery keeps its value",
+    );
     t.diagnostic("screenshot: " + (await screenshot(page, `solar-dashboard-night-${tag}`)));
     const light = await flowColours(page);
     assert.ok(light.text < 0.2 && light.background > 0.8, `dark text on the light theme: ${JSON.stringify(light)}`);
 
     // --- a dark dashboard theme: the diagram's text follows it (light on dark), no colour of its own ---
-    const dark = flows.map((n) => (n.type === "ui-theme"
-      ? { ...n, colors: { ...(n.colors as Record<string, string>), surface: "#1e1e1e", bgPage: "#121212", groupBg: "#1e1e1e", groupOutline: "#444444" } } : n));
+    const dark = flows.map((n) =>
+      n.type === "ui-theme"
+        ? {
+            ...n,
+            colors: {
+              ...(n.colors as Record<string, string>),
+              surface: "#1e1e1e",
+              bgPage: "#121212",
+              groupBg: "#1e1e1e",
+              groupOutline: "#444444",
+            },
+          }
+        : n,
+    );
     await nr.deploy(dark);
     await page.reload({ waitUntil: "domcontentloaded" });
     await page.locator("#sma-flow-pv").waitFor({ timeout: 30_000 });
-    const colours = await waitFor("light text on the dark theme", () => flowColours(page), (c) => c.text > 0.6 && c.background < 0.1);
-    t.diagnostic(`luminance of the diagram's text / background: light theme ${light.text.toFixed(2)} / ${light.background.toFixed(2)}, ` +
-      `dark ${colours.text.toFixed(2)} / ${colours.background.toFixed(2)}; screenshot: ${await screenshot(page, `solar-dashboard-dark-${tag}`)}`);
+    const colours = await waitFor(
+      "light text on the dark theme",
+      () => flowColours(page),
+      (c) => c.text > 0.6 && c.background < 0.1,
+    );
+    t.diagnostic(
+      `luminance of the diagram's text / background: light theme ${light.text.toFixed(2)} / ${light.background.toFixed(2)}, ` +
+        `dark ${colours.text.toFixed(2)} / ${colours.background.toFixed(2)}; screenshot: ${await screenshot(page, `solar-dashboard-dark-${tag}`)}`,
+    );
   } catch (err) {
     await screenshot(page, `solar-dashboard-failure-${tag}`).catch(() => undefined);
     t.diagnostic("Node-RED log:\n" + nr.log());
     throw err;
   }
-  assert.doesNotMatch(nr.log(), /\[(error|warn)\] \[(ui-[a-z-]+|function|change|switch|sma-[a-z-]+):/, "no node errors");
-  assert.deepEqual(errors.filter((e) => !HIDDEN_GAUGE_NOISE.test(e)), [], "no console errors on the dashboard page");
+  assert.doesNotMatch(
+    nr.log(),
+    /\[(error|warn)\] \[(ui-[a-z-]+|function|change|switch|sma-[a-z-]+):/,
+    "no node errors",
+  );
+  assert.deepEqual(
+    errors.filter((e) => !HIDDEN_GAUGE_NOISE.test(e)),
+    [],
+    "no console errors on the dashboard page",
+  );
 }
 
-test("Solar dashboard example: energy flow, gauges and today's figures are the plant's; the charts are the archive's",
-  { skip: skipLocally(chromiumMissing()), timeout: 300_000 }, async (t) => {
+test(
+  "Solar dashboard example: energy flow, gauges and today's figures are the plant's; the charts are the archive's",
+  { skip: skipLocally(chromiumMissing()), timeout: 300_000 },
+  async (t) => {
     for (const rt of runtimes()) {
       await t.test(rt.name, { skip: skipLocally(rt.missing) }, async (st) => {
         if (rt.missing) throw new Error(rt.missing);
         await runSolar(st, rt);
       });
     }
-  });
+  },
+);

@@ -31,7 +31,8 @@ function session(s: SimulatedInverter) {
   return c.inverter({ host: "127.0.0.1", port: s.port, password: "0000", timeoutMs: 200, retries: 2 });
 }
 
-const local = (y: number, m: number, d: number, h = 0, min = 0): number => new Date(y, m - 1, d, h, min).getTime() / 1000;
+const local = (y: number, m: number, d: number, h = 0, min = 0): number =>
+  new Date(y, m - 1, d, h, min).getTime() / 1000;
 
 describe("archives in local days (TZ=Europe/Berlin)", () => {
   it("the test process runs in Europe/Berlin", () => {
@@ -43,8 +44,15 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
       const s = await sim(new Date(2025, 5, 21, 13), { dailyTotalAtNextMidnight: next });
       const wanted = { from: local(2025, 6, 15), to: local(2025, 6, 20) };
       const r = await session(s).readArchive("month", wanted, { dailyAtNextMidnight: next });
-      assert.deepEqual(r.records.map((x) => new Date(x.time * 1000).getDate()), [14, 15, 16, 17, 18, 19, 20], "baseline June 14, days 15..20");
-      assert.ok(r.records.every((x) => x.time === localMidnight(x.time) && new Date(x.time * 1000).getHours() === 0), "local midnights (22:00Z)");
+      assert.deepEqual(
+        r.records.map((x) => new Date(x.time * 1000).getDate()),
+        [14, 15, 16, 17, 18, 19, 20],
+        "baseline June 14, days 15..20",
+      );
+      assert.ok(
+        r.records.every((x) => x.time === localMidnight(x.time) && new Date(x.time * 1000).getHours() === 0),
+        "local midnights (22:00Z)",
+      );
       assert.equal(r.records[r.records.length - 1].time, Date.UTC(2025, 5, 19, 22) / 1000);
       // Every total is the counter at the end of its day: the day data's counter at the next local midnight.
       const day = await session(s).readArchive("day", { from: local(2025, 6, 20, 23, 55), to: local(2025, 6, 21) });
@@ -52,17 +60,31 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
     });
 
     it(`DST: days of 23 and 25 hours are dated at their local midnights (${next ? "following" : "own"} midnight stamps)`, async () => {
-      for (const [y, m, d] of [[2025, 3, 30], [2025, 10, 26]] as const) {
+      for (const [y, m, d] of [
+        [2025, 3, 30],
+        [2025, 10, 26],
+      ] as const) {
         const s = await sim(new Date(y, m - 1, d + 4, 12), { dailyTotalAtNextMidnight: next });
-        const r = await session(s).readArchive("month", { from: local(y, m, d - 1), to: local(y, m, d + 1) }, { dailyAtNextMidnight: next });
-        assert.deepEqual(r.records.map((x) => x.time), [d - 2, d - 1, d, d + 1].map((x) => local(y, m, x)));
+        const r = await session(s).readArchive(
+          "month",
+          { from: local(y, m, d - 1), to: local(y, m, d + 1) },
+          { dailyAtNextMidnight: next },
+        );
+        assert.deepEqual(
+          r.records.map((x) => x.time),
+          [d - 2, d - 1, d, d + 1].map((x) => local(y, m, x)),
+        );
         const hours = (nextLocalMidnight(local(y, m, d)) - local(y, m, d)) / 3600;
         assert.equal(hours, m === 3 ? 23 : 25);
         const slots = await session(s).readArchive("day", { from: local(y, m, d, 0, 5), to: local(y, m, d + 1) });
         const points = yieldPoints(slots.records, "day");
         assert.equal(points.length, hours * 12, "276 or 300 five-minute slots");
         const daily = yieldPoints(r.records, "month").find((p) => p.time === local(y, m, d) * 1000);
-        assert.equal(daily?.yield, points.reduce((a, p) => a + p.yield, 0), "the day's yield is the sum of its slots");
+        assert.equal(
+          daily?.yield,
+          points.reduce((a, p) => a + p.yield, 0),
+          "the day's yield is the sum of its slots",
+        );
       }
     });
   }
@@ -74,7 +96,10 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
       const wanted = { from: local(2025, 6, 15), to: local(2025, 6, 21, 0, 30) };
       const r = await inv.readArchive("month", wanted, { detectDailyStamp: true });
       assert.deepEqual(r.dailyStamp, { stamp: next ? "next" : "own", by: "device" });
-      assert.deepEqual(r.records.map((x) => new Date(x.time * 1000).getDate()), [14, 15, 16, 17, 18, 19, 20]);
+      assert.deepEqual(
+        r.records.map((x) => new Date(x.time * 1000).getDate()),
+        [14, 15, 16, 17, 18, 19, 20],
+      );
       // The day data at the newest record's stamp and at the next midnight; for a device that stamps at the following
       // midnight, that one lies ahead, and the record before decides.
       assert.equal(s.stats.queries.dayData, next ? 4 : 2);
@@ -87,26 +112,42 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
   it("where the counters cannot tell (no yield on the newest day) the totals count as stamped at their own midnight", async () => {
     const s = await sim(new Date(2025, 5, 21, 13), { values: { totalYield: 1_000_000 } });
     const inv = session(s);
-    const r = await inv.readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { detectDailyStamp: true });
+    const r = await inv.readArchive(
+      "month",
+      { from: local(2025, 6, 15), to: local(2025, 6, 20) },
+      { detectDailyStamp: true },
+    );
     assert.deepEqual(r.dailyStamp, { stamp: "own", by: "default" });
     const asked = s.stats.queries.dayData;
     await inv.readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { detectDailyStamp: true });
     assert.equal(s.stats.queries.dayData, asked, "the same records are not asked about again");
-    const set = await session(s).readArchive("month", { from: local(2025, 6, 15), to: local(2025, 6, 20) }, { dailyAtNextMidnight: true });
+    const set = await session(s).readArchive(
+      "month",
+      { from: local(2025, 6, 15), to: local(2025, 6, 20) },
+      { dailyAtNextMidnight: true },
+    );
     assert.deepEqual(set.dailyStamp, { stamp: "next", by: "setting" });
   });
 
   it("an unknown time zone is EINVAL before anything is sent", async () => {
     const s = await sim(new Date(2025, 5, 21, 13));
-    await assert.rejects(session(s).readArchive("month", { from: local(2025, 6, 1), to: local(2025, 6, 2) }, { timeZone: "Mars/Olympus" }),
-      (e: unknown) => e instanceof SmaError && e.code === "EINVAL");
+    await assert.rejects(
+      session(s).readArchive("month", { from: local(2025, 6, 1), to: local(2025, 6, 2) }, { timeZone: "Mars/Olympus" }),
+      (e: unknown) => e instanceof SmaError && e.code === "EINVAL",
+    );
     assert.equal(s.stats.received, 0);
   });
 
   it("a device in another zone than Node-RED: both given the device's zone, its days are its own", async () => {
     const s = await sim(new Date(2025, 5, 21, 13), { timeZone: "America/New_York", dailyTotalAtNextMidnight: true });
     const wanted = { from: Date.UTC(2025, 5, 15, 4) / 1000, to: Date.UTC(2025, 5, 20, 4) / 1000 }; // New York midnights
-    const r = await session(s).readArchive("month", wanted, { dailyAtNextMidnight: true, timeZone: "America/New_York" });
-    assert.deepEqual(r.records.map((x) => x.time), [14, 15, 16, 17, 18, 19, 20].map((d) => Date.UTC(2025, 5, d, 4) / 1000));
+    const r = await session(s).readArchive("month", wanted, {
+      dailyAtNextMidnight: true,
+      timeZone: "America/New_York",
+    });
+    assert.deepEqual(
+      r.records.map((x) => x.time),
+      [14, 15, 16, 17, 18, 19, 20].map((d) => Date.UTC(2025, 5, d, 4) / 1000),
+    );
   });
 });

@@ -40,13 +40,16 @@ describe("archive reads", () => {
     // can take longer than the RTO learnt from the login (100 ms), and the client then rightly sends it again.
     assert.equal(inv.stats.requests - inv.stats.logins, 3, "one request per day of the range");
     assert.ok(s.stats.queries.dayData >= 3);
-    assert.ok(r.records.every((x, i) => i === 0 || x.time === r.records[i - 1].time + 300), "no gap, no repeat");
+    assert.ok(
+      r.records.every((x, i) => i === 0 || x.time === r.records[i - 1].time + 300),
+      "no gap, no repeat",
+    );
     assert.equal(r.records[r.records.length - 1].totalWh, s.currentValues().totalYield);
     assert.equal(r.device.serial, s.serial);
   });
 
   it("fragmented answers under 15 % loss each way come back complete, never partial", async () => {
-    const whole = await (session(await sim())).readArchive("day", threeDays);
+    const whole = await session(await sim()).readArchive("day", threeDays);
     for (const seed of [1, 2, 3]) {
       const s = await sim({ lossAnswers: 0.15, lossRequests: 0.15, seed, maxRecordsPerDatagram: 40 });
       const r = await session(s, { retries: 6 }).readArchive("day", threeDays);
@@ -59,9 +62,12 @@ describe("archive reads", () => {
     const s = await sim({ maxRecordsPerDatagram: 40 });
     // Drop the first datagram of every answer: the rest, down to fragment 0, arrives.
     const real = (s as unknown as { reply: (d: Buffer[], to: unknown) => void }).reply.bind(s);
-    (s as unknown as { reply: (d: Buffer[], to: unknown) => void }).reply = (d, to) => real(d.length > 1 ? d.slice(1) : d, to);
-    await assert.rejects(session(s, { retries: 1 }).readArchive("day", threeDays),
-      (e: unknown) => e instanceof SmaError && e.code === "ETIMEDOUT" && /incomplete answer/.test(e.message));
+    (s as unknown as { reply: (d: Buffer[], to: unknown) => void }).reply = (d, to) =>
+      real(d.length > 1 ? d.slice(1) : d, to);
+    await assert.rejects(
+      session(s, { retries: 1 }).readArchive("day", threeDays),
+      (e: unknown) => e instanceof SmaError && e.code === "ETIMEDOUT" && /incomplete answer/.test(e.message),
+    );
     assert.ok(s.stats.queries.dayData >= 2, "asked again within the deadline, then gave up");
   });
 
@@ -91,20 +97,35 @@ describe("archive reads", () => {
     assert.deepEqual(shifted.records, plain.records);
     assert.deepEqual(shifted.held, plain.held);
     const unshifted = await session(late).readArchive("month", wanted);
-    assert.notDeepEqual(unshifted.records.map((r) => r.time), plain.records.map((r) => r.time), "without the option the dates are a day late");
+    assert.notDeepEqual(
+      unshifted.records.map((r) => r.time),
+      plain.records.map((r) => r.time),
+      "without the option the dates are a day late",
+    );
   });
 
   it("event log of either group", async () => {
-    const s = await sim({ events: [
-      { time: MIDNIGHT - 40 * 86_400, code: 1, tag: 11, group: "user" },
-      { time: MIDNIGHT + 60, code: 2, tag: 22, group: "user" },
-      { time: MIDNIGHT + 120, code: 3, tag: 33, group: "installer" },
-    ] });
+    const s = await sim({
+      events: [
+        { time: MIDNIGHT - 40 * 86_400, code: 1, tag: 11, group: "user" },
+        { time: MIDNIGHT + 60, code: 2, tag: 22, group: "user" },
+        { time: MIDNIGHT + 120, code: 3, tag: 33, group: "installer" },
+      ],
+    });
     const inv = session(s);
     const user = await inv.readEvents("user", { from: MIDNIGHT - 60 * 86_400, to: MIDNIGHT + 86_399 });
-    assert.deepEqual(user.records.map((e) => [e.code, e.entryId]), [[1, 1], [2, 2]]);
+    assert.deepEqual(
+      user.records.map((e) => [e.code, e.entryId]),
+      [
+        [1, 1],
+        [2, 2],
+      ],
+    );
     const inst = await inv.readEvents("installer", { from: MIDNIGHT, to: MIDNIGHT + 86_399 });
-    assert.deepEqual(inst.records.map((e) => e.code), [3]);
+    assert.deepEqual(
+      inst.records.map((e) => e.code),
+      [3],
+    );
     const none = await inv.readEvents("installer", { from: MIDNIGHT - 86_400, to: MIDNIGHT - 1 });
     assert.deepEqual([none.records, none.held], [[], null]);
   });
@@ -112,7 +133,11 @@ describe("archive reads", () => {
   it("ranges that are no range or too long are EINVAL before anything is sent", async () => {
     const s = await sim();
     const inv = session(s);
-    for (const range of [{ from: 10, to: 5 }, { from: 0.5, to: 5 }, { from: 0, to: 93 * 86_400 }]) {
+    for (const range of [
+      { from: 10, to: 5 },
+      { from: 0.5, to: 5 },
+      { from: 0, to: 93 * 86_400 },
+    ]) {
       await assert.rejects(inv.readArchive("day", range), (e: unknown) => e instanceof SmaError && e.code === "EINVAL");
     }
     assert.equal(s.stats.received, 0);

@@ -50,9 +50,11 @@ async function failure(p: Promise<unknown>): Promise<SmaError> {
   assert.fail("the read succeeded");
 }
 
-
 /** A device on 127.0.0.1 that accepts any login, ignores logoff and answers every other request with answer(). */
-async function fakeDevice(device: { susyId: number; serial: number }, answer: (h: Net2Header, reply: (b: Buffer) => void) => void): Promise<dgram.Socket> {
+async function fakeDevice(
+  device: { susyId: number; serial: number },
+  answer: (h: Net2Header, reply: (b: Buffer) => void) => void,
+): Promise<dgram.Socket> {
   const sock = dgram.createSocket("udp4");
   await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
   closers.push(() => new Promise<void>((r) => sock.close(() => r())));
@@ -60,7 +62,17 @@ async function fakeDevice(device: { susyId: number; serial: number }, answer: (h
     const { header: h } = decodeInverterDatagram(m);
     const reply = (b: Buffer): void => void sock.send(b, rinfo.port, rinfo.address);
     if (h.command === Command.LOGIN) {
-      return reply(buildLoginAnswer({ source: device, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+      return reply(
+        buildLoginAnswer({
+          source: device,
+          destination: h.source,
+          packetId: h.packetId,
+          errorCode: 0,
+          group: h.first,
+          timeoutS: h.last,
+          time: 0,
+        }),
+      );
     }
     if (h.command !== Command.LOGOFF) answer(h, reply);
   });
@@ -72,8 +84,14 @@ describe("host names that give no address of one device", () => {
     // 0.0.0.0 as a destination is this host: a program listening on the port (here the simulator on 127.0.0.1) got
     // the login with the password before (the read then timed out: the answer comes from 127.0.0.1).
     const s = await sim();
-    const names = new HostNames({ hostsFile: null, resolve4: () => Promise.resolve([{ address: "0.0.0.0", ttl: 60 }]), lookup4: () => Promise.resolve([]) });
-    const err = await failure(inverter(client(), { host: "sunnyboy.fritz.box", port: s.port, names }).read(["acPowerTotal"]));
+    const names = new HostNames({
+      hostsFile: null,
+      resolve4: () => Promise.resolve([{ address: "0.0.0.0", ttl: 60 }]),
+      lookup4: () => Promise.resolve([]),
+    });
+    const err = await failure(
+      inverter(client(), { host: "sunnyboy.fritz.box", port: s.port, names }).read(["acPowerTotal"]),
+    );
     assert.equal(s.stats.received, 0, "nothing reached the program on this host");
     assert.equal(s.stats.logins, 0);
     assert.equal(err.code, "ENOTFOUND");
@@ -83,12 +101,27 @@ describe("host names that give no address of one device", () => {
 
   it("multicast, broadcast and reserved addresses are dropped from DNS, system and hosts-file answers (no datagram sent)", async () => {
     const bad = ["239.12.255.254", "224.0.0.1", "255.255.255.255", "240.0.0.1", "0.1.2.3"];
-    const dnsNames = new HostNames({ hostsFile: null, resolve4: () => Promise.resolve(bad.map((address) => ({ address }))), lookup4: () => Promise.resolve([]) });
+    const dnsNames = new HostNames({
+      hostsFile: null,
+      resolve4: () => Promise.resolve(bad.map((address) => ({ address }))),
+      lookup4: () => Promise.resolve([]),
+    });
     const e1 = await failure(dnsNames.resolve("a.example", 1000));
     assert.equal(e1.code, "ENOTFOUND");
-    const mixed = new HostNames({ hostsFile: null, resolve4: () => Promise.resolve([...bad, "127.0.0.2"].map((address) => ({ address }))) });
-    assert.deepEqual((await mixed.resolve("b.example", 1000)).addresses, ["127.0.0.2"], "the one device address is kept");
-    const system = new HostNames({ hostsFile: null, resolve4: () => Promise.reject(Object.assign(new Error("x"), { code: "ENOTFOUND" })), lookup4: () => Promise.resolve(bad) });
+    const mixed = new HostNames({
+      hostsFile: null,
+      resolve4: () => Promise.resolve([...bad, "127.0.0.2"].map((address) => ({ address }))),
+    });
+    assert.deepEqual(
+      (await mixed.resolve("b.example", 1000)).addresses,
+      ["127.0.0.2"],
+      "the one device address is kept",
+    );
+    const system = new HostNames({
+      hostsFile: null,
+      resolve4: () => Promise.reject(Object.assign(new Error("x"), { code: "ENOTFOUND" })),
+      lookup4: () => Promise.resolve(bad),
+    });
     assert.equal((await failure(system.resolve("c.example", 1000))).code, "ENOTFOUND");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sma-hosts-"));
     closers.push(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -130,7 +163,11 @@ describe("key exchanges (0x6075) from another device or program", () => {
     const forger = dgram.createSocket("udp4");
     await new Promise<void>((r) => forger.bind(0, "127.0.0.1", () => r()));
     closers.push(() => new Promise<void>((r) => forger.close(() => r())));
-    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    const exchange = buildKeyExchange({
+      type: 1,
+      source: { susyId: 342, serial: 1992064811 },
+      destination: { susyId: 0xffff, serial: 0xffffffff },
+    });
     const port = c.transport.port as number;
     await new Promise<void>((r) => forger.send(exchange, port, "127.0.0.1", () => r()));
     for (let i = 0; i < 500 && c.transport.stats.keyExchanges === 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -146,7 +183,10 @@ describe("batteries numbered by position", () => {
     const once = await inv.read(["batteryInfo", "batteryPackSoc"]);
     const asked = s.stats.queries.batteryInfo;
     const twice = await inv.read(["batteryInfo", "batteryPackSoc", "batteryInfo"]);
-    const names = (r: typeof once): string[] => Object.keys(r.values).filter((k) => /^battery/.test(k)).sort();
+    const names = (r: typeof once): string[] =>
+      Object.keys(r.values)
+        .filter((k) => /^battery/.test(k))
+        .sort();
     assert.deepEqual(names(twice), names(once));
     assert.ok(!("batteryTemperature4" in twice.values));
     assert.equal(s.stats.queries.batteryInfo, asked + 1, "one request for the name given twice");
@@ -160,39 +200,89 @@ describe("batteries numbered by position", () => {
     const device = { susyId: 0x1234, serial: 3999000001 };
     const sock = await fakeDevice(device, (h, reply) => {
       const temps = [1, 2, 3].map((n) => buildRecord(temp, 7, 200 + n, 1700000000));
-      const records = h.first === 0x00498f00 ? [...[1, 2, 3].map((n) => buildRecord(soc, 7, 50 + n, 1700000000)), ...temps] : temps;
-      reply(buildDataAnswer({ source: device, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: 0, records }));
+      const records =
+        h.first === 0x00498f00 ? [...[1, 2, 3].map((n) => buildRecord(soc, 7, 50 + n, 1700000000)), ...temps] : temps;
+      reply(
+        buildDataAnswer({
+          source: device,
+          destination: h.source,
+          packetId: h.packetId,
+          command: h.command,
+          firstIndex: 0,
+          records,
+        }),
+      );
     });
-    const r = await inverter(client(), { host: "127.0.0.1", port: sock.address().port, timeoutMs: 300 }).read(["batteryInfo", "batteryPackSoc"]);
-    assert.deepEqual(Object.keys(r.values).filter((k) => /^battery/.test(k)).sort(),
-      ["batteryPackSoc1", "batteryPackSoc2", "batteryPackSoc3", "batteryTemperature1", "batteryTemperature2", "batteryTemperature3"]);
-    assert.deepEqual([r.values.batteryTemperature1, r.values.batteryTemperature3, r.values.batteryPackSoc2], [201, 203, 52]);
+    const r = await inverter(client(), { host: "127.0.0.1", port: sock.address().port, timeoutMs: 300 }).read([
+      "batteryInfo",
+      "batteryPackSoc",
+    ]);
+    assert.deepEqual(
+      Object.keys(r.values)
+        .filter((k) => /^battery/.test(k))
+        .sort(),
+      [
+        "batteryPackSoc1",
+        "batteryPackSoc2",
+        "batteryPackSoc3",
+        "batteryTemperature1",
+        "batteryTemperature2",
+        "batteryTemperature3",
+      ],
+    );
+    assert.deepEqual(
+      [r.values.batteryTemperature1, r.values.batteryTemperature3, r.values.batteryPackSoc2],
+      [201, 203, 52],
+    );
   });
 });
 
 describe("batteries over fragments (held: numbering follows the fragment counter, a repeat replaces itself)", () => {
   it("three datagrams sent last-first with one repeated: batteries 1-3 with their own values, no 4", async () => {
-    const def = (name: string): (typeof VALUES)[number] => VALUES.find((v) => v.name === name) as (typeof VALUES)[number];
+    const def = (name: string): (typeof VALUES)[number] =>
+      VALUES.find((v) => v.name === name) as (typeof VALUES)[number];
     const device = { susyId: 0x1234, serial: 3999000002 };
     const sock = await fakeDevice(device, (h, reply) => {
-      const part = (name: string, fragment: number, base: number): Buffer => buildDataAnswer({
-        source: device, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: 3 * (2 - fragment), fragment,
-        packetIdFlag: fragment === 2, records: [1, 2, 3].map((n) => buildRecord(def(name), 7, base + n, 1700000000)),
-      });
+      const part = (name: string, fragment: number, base: number): Buffer =>
+        buildDataAnswer({
+          source: device,
+          destination: h.source,
+          packetId: h.packetId,
+          command: h.command,
+          firstIndex: 3 * (2 - fragment),
+          fragment,
+          packetIdFlag: fragment === 2,
+          records: [1, 2, 3].map((n) => buildRecord(def(name), 7, base + n, 1700000000)),
+        });
       const first = part("batteryTemperature", 2, 20);
       const middle = part("batteryVoltage", 1, 50);
       for (const d of [part("batteryCurrent", 0, 1), middle, middle, first, middle]) reply(d);
     });
-    const r = await inverter(client(), { host: "127.0.0.1", port: sock.address().port, timeoutMs: 300 }).read(["batteryInfo"]);
-    assert.deepEqual(Object.keys(r.values).sort(), ["batteryCurrent1", "batteryCurrent2", "batteryCurrent3", "batteryTemperature1",
-      "batteryTemperature2", "batteryTemperature3", "batteryVoltage1", "batteryVoltage2", "batteryVoltage3"]);
+    const r = await inverter(client(), { host: "127.0.0.1", port: sock.address().port, timeoutMs: 300 }).read([
+      "batteryInfo",
+    ]);
+    assert.deepEqual(Object.keys(r.values).sort(), [
+      "batteryCurrent1",
+      "batteryCurrent2",
+      "batteryCurrent3",
+      "batteryTemperature1",
+      "batteryTemperature2",
+      "batteryTemperature3",
+      "batteryVoltage1",
+      "batteryVoltage2",
+      "batteryVoltage3",
+    ]);
     assert.deepEqual([r.values.batteryTemperature1, r.values.batteryVoltage2, r.values.batteryCurrent3], [21, 52, 4]);
   });
 });
 
 describe("the key exchanges remembered", () => {
   it("one host sending key exchanges from 100 ports does not make the process forget another address's", () => {
-    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    const exchange = buildKeyExchange({
+      type: 1,
+      source: { susyId: 342, serial: 1992064811 },
+      destination: { susyId: 0xffff, serial: 0xffffffff },
+    });
     const at = Date.now();
     assert.ok(noteKeyExchange(exchange, "127.0.0.77", 9522, at));
     for (let port = 20000; port < 20100; port++) noteKeyExchange(exchange, "127.0.0.78", port, at);
@@ -224,7 +314,10 @@ describe("logins refused as busy (0x0102)", () => {
     const budget = timeoutMs * (retries + 1);
     const s = await sim({ refuseLoginsMs: 60_000 });
     // Silent from the 7th refused login on (about 600 ms in): the next login was given a whole budget of its own.
-    s.on("request", (e: { kind: string }) => void (e.kind === "login" && s.stats.busyLogins >= 7 && s.setSleeping(true)));
+    s.on(
+      "request",
+      (e: { kind: string }) => void (e.kind === "login" && s.stats.busyLogins >= 7 && s.setSleeping(true)),
+    );
     const inv = inverter(client(), { host: "127.0.0.1", port: s.port, timeoutMs, retries, loginBusyRetryMs: busyMs });
     const lag = watchLag();
     const started = Date.now();

@@ -21,9 +21,13 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function run(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
+function run(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, [TOOL, ...args], {
-    env: { ...process.env, SMA_PASSWORD: undefined, ...opts.env }, stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, SMA_PASSWORD: undefined, ...opts.env },
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";
   let err = "";
@@ -58,8 +62,10 @@ it("trace HOST writes a trace without the password; sma-speedwire-sim --replay s
   cleanup.push(() => sim.stop());
   await sim.start();
   const file = path.join(dir, "trace.json");
-  const r = await run(["trace", "127.0.0.1", "--port", String(sim.port), "--serial", String(sim.serial), "--out", file],
-    { env: { SMA_PASSWORD: password } });
+  const r = await run(
+    ["trace", "127.0.0.1", "--port", String(sim.port), "--serial", String(sim.serial), "--out", file],
+    { env: { SMA_PASSWORD: password } },
+  );
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /wrote \d+ datagrams/);
   const text = fs.readFileSync(file, "utf8");
@@ -84,7 +90,9 @@ it("the password is read from stdin when SMA_PASSWORD is not set; never taken fr
   cleanup.push(() => sim.stop());
   await sim.start();
   const file = path.join(dir, "piped.json");
-  const ok = await run(["trace", "127.0.0.1", "--port", String(sim.port), "--out", file, "--timeout", "300"], { input: "piped1\n" });
+  const ok = await run(["trace", "127.0.0.1", "--port", String(sim.port), "--out", file, "--timeout", "300"], {
+    input: "piped1\n",
+  });
   assert.equal(ok.code, 0, ok.err);
   assert.equal(sim.stats.loginFailures, 0);
   const refused = await run(["trace", "127.0.0.1", "--password", "x", "--out", path.join(dir, "no.json")]);
@@ -101,7 +109,9 @@ it("a read that fails still writes its trace (exit 1): a wrong password's refusa
   cleanup.push(() => sim.stop());
   await sim.start();
   const file = path.join(dir, "refused.json");
-  const r = await run(["trace", "127.0.0.1", "--port", String(sim.port), "--out", file], { env: { SMA_PASSWORD: "wrong1" } });
+  const r = await run(["trace", "127.0.0.1", "--port", String(sim.port), "--out", file], {
+    env: { SMA_PASSWORD: "wrong1" },
+  });
   assert.equal(r.code, 1);
   assert.match(r.err, /EAUTH/);
   const trace = parseTrace(fs.readFileSync(file, "utf8"));

@@ -5,7 +5,15 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { DIAGNOSE_CODES, DIAGNOSE_TEXT_EN, MeterListener, diagnose, stepText, type Diagnosis, type DiagnoseOptions } from "../../src/client";
+import {
+  DIAGNOSE_CODES,
+  DIAGNOSE_TEXT_EN,
+  MeterListener,
+  diagnose,
+  stepText,
+  type Diagnosis,
+  type DiagnoseOptions,
+} from "../../src/client";
 import { SimulatedInverter, SimulatedMeter } from "../../src/simulator";
 import { Command, QUERY_NAMES, decodeInverterDatagram, writeNet2Datagram } from "../../src/protocol";
 
@@ -112,7 +120,11 @@ describe("diagnose", () => {
     s.on("request", (r: { kind: string }) => void (r.kind === "login" && logins++));
     const d = await run(s, { serial: 3000000999, ...ANSWERS });
     assert.equal(d.verdict, "other-serial");
-    assert.deepEqual(step(d, "serial.other").data, { expected: 3000000999, found: 3000000111, susyId: s.options.susyId ?? step(d, "identify.ok").data.susyId });
+    assert.deepEqual(step(d, "serial.other").data, {
+      expected: 3000000999,
+      found: 3000000111,
+      susyId: s.options.susyId ?? step(d, "identify.ok").data.susyId,
+    });
     assert.equal(logins, 0);
     assert.ok(!codes(d).some((c) => c.startsWith("login.")));
   });
@@ -141,8 +153,10 @@ describe("diagnose", () => {
     cleanup.push(() => new Promise<void>((r) => sock.close(() => r())));
     let n = 0;
     sock.on("message", (_m, rinfo) => {
-      const reply = n++ % 2 === 0 ? Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")
-        : writeNet2Datagram(Buffer.from([0x60, 0x81, 0x00, 0x03, 0x01, 0x74, 0xb2, 0xd0, 0x5e, 0x00, 0, 0, 0, 1]));
+      const reply =
+        n++ % 2 === 0
+          ? Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")
+          : writeNet2Datagram(Buffer.from([0x60, 0x81, 0x00, 0x03, 0x01, 0x74, 0xb2, 0xd0, 0x5e, 0x00, 0, 0, 0, 1]));
       sock.send(reply, rinfo.port, rinfo.address);
     });
     await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
@@ -156,16 +170,29 @@ describe("diagnose", () => {
     const listener = new MeterListener({ group: null, port: 0, bindAddress: "127.0.0.1" });
     cleanup.push(() => listener.close());
     const at = await listener.ready();
-    const meter = new SimulatedMeter({ variant: "emeter20", serial: 1900000777, address: "127.0.0.1", port: at.port, intervalMs: 100 });
+    const meter = new SimulatedMeter({
+      variant: "emeter20",
+      serial: 1900000777,
+      address: "127.0.0.1",
+      port: at.port,
+      intervalMs: 100,
+    });
     cleanup.push(() => meter.stop());
     await meter.start();
     await new Promise<void>((resolve) => listener.once("meter", () => resolve()));
     const s = await sim();
     const hm = await sim({ serial: 3000000372, susyId: 372 });
-    const d = await run(s, { ...ANSWERS, meters: { sinceMs: 5000 }, discovery: { targets: [{ address: "127.0.0.1", port: hm.port }], devicePort: hm.port, timeoutMs: 300 } });
+    const d = await run(s, {
+      ...ANSWERS,
+      meters: { sinceMs: 5000 },
+      discovery: { targets: [{ address: "127.0.0.1", port: hm.port }], devicePort: hm.port, timeoutMs: 300 },
+    });
     assert.equal(d.verdict, "ok");
     const heard = d.steps.filter((x) => x.code === "meters.heard").map((x) => x.data);
-    assert.ok(heard.some((h) => h.serial === 1900000777 && h.address === "127.0.0.1" && h.cast === "unicast"), JSON.stringify(heard));
+    assert.ok(
+      heard.some((h) => h.serial === 1900000777 && h.address === "127.0.0.1" && h.cast === "unicast"),
+      JSON.stringify(heard),
+    );
     assert.deepEqual(step(d, "meters.direct").data, { serial: 3000000372, susyId: 372, address: "127.0.0.1" });
     await meter.stop();
   });

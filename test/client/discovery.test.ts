@@ -5,7 +5,13 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  SpeedwireClient, SmaError, discover, parseTargets, type DiscoveryTarget, type InverterOptions, type InverterState,
+  SpeedwireClient,
+  SmaError,
+  discover,
+  parseTargets,
+  type DiscoveryTarget,
+  type InverterOptions,
+  type InverterState,
 } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 import { SPEEDWIRE_PORT } from "../../src/protocol";
@@ -18,7 +24,10 @@ after(async () => {
 });
 
 /** Simulated inverters on 127.0.0.<hosts[i]>, all on one port (as a plant's devices are all on 9522). */
-async function plant(hosts: number[], opts: (i: number) => Partial<SimulatedInverterOptions>): Promise<{ port: number; sims: SimulatedInverter[] }> {
+async function plant(
+  hosts: number[],
+  opts: (i: number) => Partial<SimulatedInverterOptions>,
+): Promise<{ port: number; sims: SimulatedInverter[] }> {
   for (let attempt = 0; ; attempt++) {
     const started: SimulatedInverter[] = [];
     let port = 0;
@@ -38,7 +47,8 @@ async function plant(hosts: number[], opts: (i: number) => Partial<SimulatedInve
   }
 }
 
-const targets = (port: number, hosts: number[]): DiscoveryTarget[] => hosts.map((h) => ({ address: `127.0.0.${h}`, port }));
+const targets = (port: number, hosts: number[]): DiscoveryTarget[] =>
+  hosts.map((h) => ({ address: `127.0.0.${h}`, port }));
 
 function client(): SpeedwireClient {
   const c = new SpeedwireClient();
@@ -73,7 +83,10 @@ describe("discovery", () => {
     const { port } = await plant(hosts, () => ({ serial: 3000000261 }));
     const t0 = Date.now();
     const found = await discover({
-      targets: targets(port, hosts), devicePort: port, timeoutMs: 20_000, stopWhen: (d) => d.serial === 3000000261,
+      targets: targets(port, hosts),
+      devicePort: port,
+      timeoutMs: 20_000,
+      stopWhen: (d) => d.serial === 3000000261,
     });
     assert.equal(found[0]?.address, "127.0.0.26");
     assert.ok(Date.now() - t0 < 10_000, "ended by stopWhen, long before its 20 s timeout");
@@ -89,7 +102,9 @@ describe("discovery", () => {
       { address: "10.0.0.7", port: 40000 },
     ]);
     assert.deepEqual(parseTargets("127.0.0.2:9522, 127.0.0.3 127.0.0.4:1"), [
-      { address: "127.0.0.2", port: 9522 }, { address: "127.0.0.3", port: 9522 }, { address: "127.0.0.4", port: 1 },
+      { address: "127.0.0.2", port: 9522 },
+      { address: "127.0.0.3", port: 9522 },
+      { address: "127.0.0.4", port: 1 },
     ]);
     assert.deepEqual(parseTargets(undefined), []);
     assert.deepEqual(parseTargets({ a: 1 }), []);
@@ -97,10 +112,16 @@ describe("discovery", () => {
 });
 
 describe("addressing an inverter by its serial", () => {
-  const session = (port: number, hosts: number[], o: Partial<InverterOptions>) => client().inverter({
-    host: "", port, password: "0000", timeoutMs: 200, retries: 1,
-    discovery: { targets: targets(port, hosts), devicePort: port, timeoutMs: 500 }, ...o,
-  });
+  const session = (port: number, hosts: number[], o: Partial<InverterOptions>) =>
+    client().inverter({
+      host: "",
+      port,
+      password: "0000",
+      timeoutMs: 200,
+      retries: 1,
+      discovery: { targets: targets(port, hosts), devicePort: port, timeoutMs: 500 },
+      ...o,
+    });
 
   it("empty host: finds the serial among several devices, reads it, and says where it found it", async () => {
     const hosts = [31, 32, 33];
@@ -116,18 +137,31 @@ describe("addressing an inverter by its serial", () => {
     assert.equal(inv.foundAddress, "127.0.0.32");
     assert.deepEqual(found, [["127.0.0.32", undefined]]);
     assert.deepEqual(states.slice(0, 2), ["searching", "connecting"]);
-    assert.deepEqual(s.map((x) => x.stats.logins), [0, 1, 0], "logged in at the found device only");
+    assert.deepEqual(
+      s.map((x) => x.stats.logins),
+      [0, 1, 0],
+      "logged in at the found device only",
+    );
     await inv.read(["acPowerTotal"]);
     assert.equal(s[1].stats.discovery, 1, "no second search while the device answers");
   });
 
   it("following on, the host stops answering (new DHCP address): the next read finds the serial at its new address", async () => {
-    const { port, sims: [old] } = await plant([41], () => ({ serial: 3000000401, values: { acPower: 4100 } }));
+    const {
+      port,
+      sims: [old],
+    } = await plant([41], () => ({ serial: 3000000401, values: { acPower: 4100 } }));
     const inv = session(port, [41, 42], { host: "127.0.0.41", serial: 3000000401, follow: true });
     assert.equal((await inv.read(["acPowerTotal"])).values.acPower, 4100);
     assert.equal(inv.foundAddress, undefined);
     await old.stop();
-    const moved = new SimulatedInverter({ address: "127.0.0.42", port, serial: 3000000401, timeVarying: false, values: { acPower: 4200 } });
+    const moved = new SimulatedInverter({
+      address: "127.0.0.42",
+      port,
+      serial: 3000000401,
+      timeVarying: false,
+      values: { acPower: 4200 },
+    });
     sims.push(moved);
     await moved.start();
     const found: unknown[][] = [];
@@ -155,22 +189,41 @@ describe("addressing an inverter by its serial", () => {
     const hosts = [53, 54];
     const { port, sims: s } = await plant(hosts, (i) => ({ serial: 3000000531 + i }));
     const inv = session(port, hosts, { host: "127.0.0.53", serial: 3000000532 });
-    await assert.rejects(inv.read(["acPowerTotal"]), (e: unknown) => e instanceof SmaError && e.code === "EOTHERDEVICE" && e.foundSerial === 3000000531
-      && /device at 127\.0\.0\.53 is SN 3000000531, not 3000000532/.test(e.message));
-    assert.equal(s[1].stats.discovery + s[1].stats.identify + s[1].stats.logins, 0, "the device with the serial heard nothing");
+    await assert.rejects(
+      inv.read(["acPowerTotal"]),
+      (e: unknown) =>
+        e instanceof SmaError &&
+        e.code === "EOTHERDEVICE" &&
+        e.foundSerial === 3000000531 &&
+        /device at 127\.0\.0\.53 is SN 3000000531, not 3000000532/.test(e.message),
+    );
+    assert.equal(
+      s[1].stats.discovery + s[1].stats.identify + s[1].stats.logins,
+      0,
+      "the device with the serial heard nothing",
+    );
     assert.equal(inv.foundAddress, undefined);
   });
 
   it("a serial nobody has: ENOTFOUND, then fast quiet failures until the search back-off ends", async () => {
     const hosts = [61];
-    const { port, sims: [s] } = await plant(hosts, () => ({ serial: 3000000601 }));
+    const {
+      port,
+      sims: [s],
+    } = await plant(hosts, () => ({ serial: 3000000601 }));
     const inv = session(port, hosts, { serial: 3000000699, discoveryBackoffMs: 60_000 });
-    const first = await inv.read(["acPowerTotal"]).then(() => undefined, (e: unknown) => e);
+    const first = await inv.read(["acPowerTotal"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(first instanceof SmaError);
     assert.equal(first.code, "ENOTFOUND");
     assert.equal(first.quiet, false);
     assert.match(first.message, /3000000699/);
-    const second = await inv.read(["acPowerTotal"]).then(() => undefined, (e: unknown) => e);
+    const second = await inv.read(["acPowerTotal"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(second instanceof SmaError);
     assert.equal(second.code, "ENOTFOUND");
     assert.equal(second.quiet, true, "the repeat is not logged again");
@@ -180,9 +233,18 @@ describe("addressing an inverter by its serial", () => {
 
   it("following on, the inverter asleep for the night: reads time out, at most one search per back-off window", async () => {
     const hosts = [71];
-    const { port, sims: [s] } = await plant(hosts, () => ({ serial: 3000000701 }));
+    const {
+      port,
+      sims: [s],
+    } = await plant(hosts, () => ({ serial: 3000000701 }));
     // silentAfterMs 0: asleep by the count of unanswered attempts alone (the default also wants a minute of silence).
-    const inv = session(port, hosts, { host: "127.0.0.71", serial: 3000000701, discoveryBackoffMs: 60_000, silentAfterMs: 0, follow: true });
+    const inv = session(port, hosts, {
+      host: "127.0.0.71",
+      serial: 3000000701,
+      discoveryBackoffMs: 60_000,
+      silentAfterMs: 0,
+      follow: true,
+    });
     await inv.read(["acPowerTotal"]);
     // Each search sends from a socket of its own: distinct senders other than the session's are searches.
     const senders = new Set<string>();
@@ -191,7 +253,10 @@ describe("addressing an inverter by its serial", () => {
     });
     s.setSleeping(true);
     for (let i = 0; i < 5; i++) {
-      const e = await inv.read(["acPowerTotal"]).then(() => undefined, (x: unknown) => x);
+      const e = await inv.read(["acPowerTotal"]).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       assert.ok(e instanceof SmaError && e.code === "ETIMEDOUT", String(e));
     }
     assert.equal(inv.state, "asleep");
@@ -210,16 +275,31 @@ describe("addressing an inverter by its serial", () => {
 
 describe("an impostor claiming the inverter's serial", () => {
   const SERIAL = 3000000801;
-  const session = (port: number, hosts: number[], o: Partial<InverterOptions>) => client().inverter({
-    host: "127.0.0.81", port, serial: SERIAL, password: "0000", timeoutMs: 200, retries: 0,
-    discovery: { targets: targets(port, hosts), devicePort: port, timeoutMs: 400 }, discoveryBackoffMs: 50, ...o,
-  });
+  const session = (port: number, hosts: number[], o: Partial<InverterOptions>) =>
+    client().inverter({
+      host: "127.0.0.81",
+      port,
+      serial: SERIAL,
+      password: "0000",
+      timeoutMs: 200,
+      retries: 0,
+      discovery: { targets: targets(port, hosts), devicePort: port, timeoutMs: 400 },
+      discoveryBackoffMs: 50,
+      ...o,
+    });
   /** The real inverter on 127.0.0.<real>, the impostor (same serial, its own values) on 127.0.0.<evil>. */
   async function pair(real: number, evil: number) {
-    const { port, sims: [r, e] } = await plant([real, evil], (i) => ({ serial: SERIAL, values: { acPower: i === 0 ? 1000 : 6666 } }));
+    const {
+      port,
+      sims: [r, e],
+    } = await plant([real, evil], (i) => ({ serial: SERIAL, values: { acPower: i === 0 ? 1000 : 6666 } }));
     return { port, real: r, evil: e, hosts: [real, evil] };
   }
-  const fails = (p: Promise<unknown>): Promise<unknown> => p.then(() => assert.fail("read succeeded"), (e: unknown) => e);
+  const fails = (p: Promise<unknown>): Promise<unknown> =>
+    p.then(
+      () => assert.fail("read succeeded"),
+      (e: unknown) => e,
+    );
 
   it("following off (the default): the real inverter asleep, no login datagram ever reaches the impostor", async () => {
     const { port, real, evil, hosts } = await pair(81, 82);
@@ -257,7 +337,10 @@ describe("an impostor claiming the inverter's serial", () => {
     }
     assert.equal(back, 1000, "back at the configured host");
     assert.equal(inv.foundAddress, undefined);
-    assert.deepEqual(found, [["127.0.0.84", "127.0.0.83"], ["127.0.0.83", "127.0.0.84"]]);
+    assert.deepEqual(found, [
+      ["127.0.0.84", "127.0.0.83"],
+      ["127.0.0.83", "127.0.0.84"],
+    ]);
     assert.equal(real.stats.logins, 2, "logged in again at the host");
   });
 
@@ -283,6 +366,9 @@ describe("an impostor claiming the inverter's serial", () => {
     assert.ok(e instanceof SmaError && e.code === "EAMBIGUOUS", String(e));
     assert.equal(real.stats.logins + evil.stats.logins, 0);
     const again = await fails(inv.read(["acPowerTotal"]));
-    assert.ok(again instanceof SmaError && again.code === "EAMBIGUOUS" && again.quiet, "repeated quietly within the back-off");
+    assert.ok(
+      again instanceof SmaError && again.code === "EAMBIGUOUS" && again.quiet,
+      "repeated quietly within the back-off",
+    );
   });
 });

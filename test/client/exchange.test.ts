@@ -32,23 +32,47 @@ class FakePort implements RequestPort {
   answer(a: Partial<InverterAnswer["header"]> & { isLogin?: boolean; bytes?: number }): void {
     const e = [...this.waiting.values()][0];
     assert.ok(e, "a request waits for an answer");
-    const header = { errorCode: 0, fragment: 0, packetIdFlag: true, source: { susyId: 1, serial: 42 }, ...a } as InverterAnswer["header"];
-    e.onAnswer({ header, records: [], payload: Buffer.alloc(a.bytes ?? 10), isLogin: a.isLogin ?? false }, Buffer.alloc(1));
+    const header = {
+      errorCode: 0,
+      fragment: 0,
+      packetIdFlag: true,
+      source: { susyId: 1, serial: 42 },
+      ...a,
+    } as InverterAnswer["header"];
+    e.onAnswer(
+      { header, records: [], payload: Buffer.alloc(a.bytes ?? 10), isLogin: a.isLogin ?? false },
+      Buffer.alloc(1),
+    );
   }
 }
 
 const TIMEOUT = 100;
 
-function setup(over: Partial<ExchangeRequest> = {}): { port: FakePort; hooks: ExchangeHooks; answered: number[]; run: () => Promise<unknown> } {
+function setup(over: Partial<ExchangeRequest> = {}): {
+  port: FakePort;
+  hooks: ExchangeHooks;
+  answered: number[];
+  run: () => Promise<unknown>;
+} {
   const port = new FakePort();
   const answered: number[] = [];
   const hooks: ExchangeHooks = {
-    record: () => undefined, answered: (now) => void answered.push(now), stats: { requests: 0, timeouts: 0 }, aborts: new Set(),
+    record: () => undefined,
+    answered: (now) => void answered.push(now),
+    stats: { requests: 0, timeouts: 0 },
+    aborts: new Set(),
   };
   const link = new Link(TIMEOUT, { attempts: 8, ms: 60_000 });
   const req: ExchangeRequest = {
-    command: 0x51000200, build: (id) => Buffer.from([id]), address: "192.0.2.1", port: 9522, timeoutMs: TIMEOUT, retries: 2,
-    probe: false, where: "192.0.2.1:9522", ...over,
+    command: 0x51000200,
+    build: (id) => Buffer.from([id]),
+    address: "192.0.2.1",
+    port: 9522,
+    timeoutMs: TIMEOUT,
+    retries: 2,
+    probe: false,
+    where: "192.0.2.1:9522",
+    ...over,
   };
   return { port, hooks, answered, run: () => exchange(port, link, req, hooks) };
 }
@@ -127,7 +151,10 @@ describe("exchange: one request", () => {
     port.answer({ fragment: 0, packetIdFlag: false, bytes: 1 });
     port.answer({ fragment: 1, packetIdFlag: false, bytes: 2 });
     const a = (await result) as { answers: InverterAnswer[] };
-    assert.deepEqual(a.answers.map((x) => x.payload.length), [3, 2, 1]);
+    assert.deepEqual(
+      a.answers.map((x) => x.payload.length),
+      [3, 2, 1],
+    );
     assert.equal(answered.length, 3);
 
     const second = setup();
@@ -140,7 +167,11 @@ describe("exchange: one request", () => {
     }
     const err = await incomplete;
     assert.ok(err instanceof SmaError && err.code === "ETIMEDOUT", String(err));
-    assert.match(err.message, /incomplete answer \(1 of 2 datagrams\)/, "repeated fragments do not hold the request past its deadline");
+    assert.match(
+      err.message,
+      /incomplete answer \(1 of 2 datagrams\)/,
+      "repeated fragments do not hold the request past its deadline",
+    );
   });
 
   it("an impossible fragment counter is EPROTOCOL", async () => {
@@ -165,8 +196,8 @@ describe("exchange: one request", () => {
     const paused = pause(1000, hooks.aborts).catch((e: unknown) => e);
     assert.equal(hooks.aborts.size, 2);
     for (const abort of [...hooks.aborts]) abort(SmaError.closed());
-    assert.equal((await result as SmaError).code, "ECLOSED");
-    assert.equal((await paused as SmaError).code, "ECLOSED");
+    assert.equal(((await result) as SmaError).code, "ECLOSED");
+    assert.equal(((await paused) as SmaError).code, "ECLOSED");
     assert.equal(hooks.aborts.size, 0);
   });
 });

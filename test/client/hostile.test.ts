@@ -64,20 +64,35 @@ async function fromElsewhere(port: number, list: Buffer[], address = "127.0.0.99
 
 describe("datagrams from port 0 and odd sources", () => {
   it("the shared transport drops them all and goes on reading", async (t) => {
-    t.diagnostic(raw ? "sent from source port 0 through a raw socket" : "no raw sockets here: injected at the handler with rinfo.port 0");
+    t.diagnostic(
+      raw
+        ? "sent from source port 0 through a raw socket"
+        : "no raw sockets here: injected at the handler with rinfo.port 0",
+    );
     const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false });
     await sim.start();
     const c = new SpeedwireClient();
-    cleanup.push(() => c.close(), () => sim.stop());
+    cleanup.push(
+      () => c.close(),
+      () => sim.stop(),
+    );
     const inv = c.inverter({ host: "127.0.0.1", port: sim.port, password: "0000", timeoutMs: 500, retries: 1 });
     await inv.read(["acPowerTotal"]);
     const port = c.transport.port as number;
     const before = { ...c.transport.stats };
     await fromPortZero(port, all);
     await fromElsewhere(port, all);
-    await until("all received", () => (c.transport.stats.received >= before.received + 2 * all.length ? true : undefined), 5000);
+    await until(
+      "all received",
+      () => (c.transport.stats.received >= before.received + 2 * all.length ? true : undefined),
+      5000,
+    );
     const s = c.transport.stats;
-    assert.equal(s.rejected - before.rejected >= all.length, true, `every port-0 datagram rejected (${JSON.stringify(s)})`);
+    assert.equal(
+      s.rejected - before.rejected >= all.length,
+      true,
+      `every port-0 datagram rejected (${JSON.stringify(s)})`,
+    );
     assert.equal(s.matched, before.matched, "none taken for an answer");
     assert.equal((await inv.read(["acPowerTotal"])).device.serial, sim.serial, "still reads");
     assert.deepEqual(uncaught, []);
@@ -99,8 +114,14 @@ describe("datagrams from port 0 and odd sources", () => {
     await attacked;
     assert.ok(attacked, "the attack was sent");
     assert.deepEqual(uncaught, [], "nothing thrown out of the discovery socket's handler");
-    assert.ok(found.every((d) => d.port > 0), `no device from port 0: ${JSON.stringify(found)}`);
-    assert.deepEqual(found.find((d) => d.address === "127.0.0.81"), { address: "127.0.0.81", port: sim.port, serial: 3000008101, susyId: sim.susyId });
+    assert.ok(
+      found.every((d) => d.port > 0),
+      `no device from port 0: ${JSON.stringify(found)}`,
+    );
+    assert.deepEqual(
+      found.find((d) => d.address === "127.0.0.81"),
+      { address: "127.0.0.81", port: sim.port, serial: 3000008101, susyId: sim.susyId },
+    );
   });
 
   it("the meter listener ignores them and still hears a real meter", async () => {
@@ -126,19 +147,31 @@ describe("forged answers and floods", () => {
     const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false, sessionTimeoutS: -1 });
     await sim.start();
     const c = new SpeedwireClient();
-    cleanup.push(() => c.close(), () => sim.stop());
+    cleanup.push(
+      () => c.close(),
+      () => sim.stop(),
+    );
     const inv = c.inverter({ host: "127.0.0.1", port: sim.port, password: "0000", timeoutMs: 500, retries: 1 });
     const codes: string[] = [];
     let first: SmaError | undefined;
     for (let i = 0; i < 30; i++) {
-      await inv.read(["acPowerTotal", "dcPower", "energy"]).then(() => codes.push("ok"), (e: SmaError) => {
-        first ??= e;
-        codes.push(e.code);
-      });
+      await inv.read(["acPowerTotal", "dcPower", "energy"]).then(
+        () => codes.push("ok"),
+        (e: SmaError) => {
+          first ??= e;
+          codes.push(e.code);
+        },
+      );
     }
     assert.ok(first?.noSession, "the first EAUTH says the device keeps no session (not 'wrong password')");
-    assert.ok(sim.stats.logins <= 2, `${sim.stats.logins} logins (the password sent each time) for 30 reads: ${codes.join(" ")}`);
-    assert.ok(codes.every((c) => c === "EAUTH"), codes.join(" "));
+    assert.ok(
+      sim.stats.logins <= 2,
+      `${sim.stats.logins} logins (the password sent each time) for 30 reads: ${codes.join(" ")}`,
+    );
+    assert.ok(
+      codes.every((c) => c === "EAUTH"),
+      codes.join(" "),
+    );
     assert.deepEqual(uncaught, []);
   });
 
@@ -164,7 +197,9 @@ describe("forged answers and floods", () => {
       // In batches, paced: so many at once would overflow the search socket's receive buffer, not the search.
       attacked = (async () => {
         for (let i = 0; i < senders.length; i += 50) {
-          await Promise.all(senders.slice(i, i + 50).map((s) => new Promise<void>((r) => s.send(answer, port, "127.0.0.1", () => r()))));
+          await Promise.all(
+            senders.slice(i, i + 50).map((s) => new Promise<void>((r) => s.send(answer, port, "127.0.0.1", () => r()))),
+          );
           await new Promise((r) => setTimeout(r, 20));
         }
       })();
@@ -174,7 +209,10 @@ describe("forged answers and floods", () => {
     t.diagnostic(`${found.length} devices kept, ${identifies} identify queries to the fake addresses`);
     assert.ok(found.length <= MAX_DISCOVERED, `${found.length} devices kept`);
     assert.ok(identifies <= MAX_DISCOVERED, `${identifies} identify queries sent to the fake addresses`);
-    assert.ok(found.some((d) => d.serial === 3000008201), "the real device (it answered first) is among them");
+    assert.ok(
+      found.some((d) => d.serial === 3000008201),
+      "the real device (it answered first) is among them",
+    );
     assert.deepEqual(uncaught, []);
   });
 
@@ -195,11 +233,19 @@ describe("forged answers and floods", () => {
         }
       });
       for (const address of ["239.12.255.254", "255.255.255.255", "0.0.0.0", "224.0.0.1"]) {
-        s?.emit("message", datagrams.discoveryAnswer, { address, family: "IPv4", port: 9522, size: datagrams.discoveryAnswer.length });
+        s?.emit("message", datagrams.discoveryAnswer, {
+          address,
+          family: "IPv4",
+          port: 9522,
+          size: datagrams.discoveryAnswer.length,
+        });
       }
     });
     const found = await discover({ targets: [{ address: "127.0.0.83", port: sim.port }], timeoutMs: 800 });
     assert.ok(injected);
-    assert.deepEqual(found.map((d) => d.address), ["127.0.0.83"]);
+    assert.deepEqual(
+      found.map((d) => d.address),
+      ["127.0.0.83"],
+    );
   });
 });

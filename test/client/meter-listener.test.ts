@@ -7,7 +7,12 @@ import * as dgram from "node:dgram";
 import { bytes, capturesOfKind, loadCaptures } from "../harness/fixtures";
 import { MULTICAST_GROUP } from "../../src/protocol/constants";
 import { decodeMeterDatagram, isMeterDatagram } from "../../src/protocol/meter";
-import { MeterListener, MeterListenerError, type MeterEvent, type MeterListenerOptions } from "../../src/client/meter-listener";
+import {
+  MeterListener,
+  MeterListenerError,
+  type MeterEvent,
+  type MeterListenerOptions,
+} from "../../src/client/meter-listener";
 import { SmaError } from "../../src/client/errors";
 import { SimulatedMeter, type SimulatedMeterOptions } from "../../src/simulator/meter";
 
@@ -19,13 +24,18 @@ const sockets: dgram.Socket[] = [];
 after(async () => {
   await Promise.all(meters.map((m) => m.stop()));
   await Promise.all(listeners.map((l) => l.close()));
-  await Promise.all(sockets.map((s) => new Promise<void>((res) => {
-    try {
-      s.close(() => res());
-    } catch {
-      res(); // already closed by its test
-    }
-  })));
+  await Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((res) => {
+          try {
+            s.close(() => res());
+          } catch {
+            res(); // already closed by its test
+          }
+        }),
+    ),
+  );
 });
 
 /** A unicast listener on 127.0.0.1:<ephemeral>, bound. */
@@ -46,7 +56,10 @@ function meter(port: number, opts: SimulatedMeterOptions = {}): SimulatedMeter {
 function collect(l: MeterListener, n: number, ms = 10_000): Promise<MeterEvent[]> {
   return new Promise((res, rej) => {
     const got: MeterEvent[] = [];
-    const timer = setTimeout(() => { l.off("meter", on); rej(new Error(`${got.length}/${n} meter events in ${ms} ms`)); }, ms);
+    const timer = setTimeout(() => {
+      l.off("meter", on);
+      rej(new Error(`${got.length}/${n} meter events in ${ms} ms`));
+    }, ms);
     const on = (e: MeterEvent): void => {
       got.push(e);
       if (got.length < n) return;
@@ -171,7 +184,9 @@ describe("MeterListener", () => {
   it("survives a subscriber that throws, reports it, and still serves the other subscribers", async () => {
     const { l, port } = await listen();
     const errors: MeterListenerError[] = [];
-    const boom = (): void => { throw new Error("subscriber bug"); };
+    const boom = (): void => {
+      throw new Error("subscriber bug");
+    };
     l.on("error", (e: MeterListenerError) => errors.push(e));
     l.on("meter", boom);
     const other = collect(l, 1);
@@ -230,7 +245,10 @@ describe("MeterListener", () => {
     const l = MeterListener.acquire({ port, group: null, bindAddress: LOCAL });
     listeners.push(l);
     const err = new Promise<MeterListenerError>((res) => l.once("error", res));
-    await assert.rejects(l.ready(), (e: unknown) => e instanceof SmaError && e.code === "ESOCKET" && e.systemCode === "EADDRINUSE");
+    await assert.rejects(
+      l.ready(),
+      (e: unknown) => e instanceof SmaError && e.code === "ESOCKET" && e.systemCode === "EADDRINUSE",
+    );
     const e = await err;
     assert.equal(e.phase, "bind");
     const silent = MeterListener.acquire({ port, group: null, bindAddress: LOCAL }); // no error listener: no crash
@@ -256,7 +274,9 @@ describe("MeterListener", () => {
 
   it("receives multicast on loopback when the kernel delivers it", async (t) => {
     if (!(await loopbackMulticastWorks())) {
-      t.skip(`SKIPPED: this kernel does not deliver multicast to ${MULTICAST_GROUP} joined on ${LOCAL} (probe with plain sockets got nothing)`);
+      t.skip(
+        `SKIPPED: this kernel does not deliver multicast to ${MULTICAST_GROUP} joined on ${LOCAL} (probe with plain sockets got nothing)`,
+      );
       return;
     }
     const { l, port } = await listen({ group: MULTICAST_GROUP, bindAddress: "0.0.0.0", interfaceAddress: LOCAL });

@@ -166,8 +166,11 @@ describe("host names", () => {
     const server = new FakeDns();
     const names = new HostNames({ servers: [await server.start()], lookupTimeoutMs: 10 * BUDGET });
     // Two names whose DNS answer takes 10 read deadlines, two sessions each, 5 reads each.
-    for (const name of ["slow1.fritz.box", "slow2.fritz.box"]) server.zones.set(name, { addresses: ["127.0.0.6"], delayMs: 10 * BUDGET });
-    const sessions = ["slow1.fritz.box", "slow1.fritz.box", "slow2.fritz.box", "slow2.fritz.box"].map((n) => session(n, 9522, names));
+    for (const name of ["slow1.fritz.box", "slow2.fritz.box"])
+      server.zones.set(name, { addresses: ["127.0.0.6"], delayMs: 10 * BUDGET });
+    const sessions = ["slow1.fritz.box", "slow1.fritz.box", "slow2.fritz.box", "slow2.fritz.box"].map((n) =>
+      session(n, 9522, names),
+    );
     const reads = sessions.flatMap((s) => [0, 1, 2, 3, 4].map(() => failure(s.read(["acPowerTotal"]))));
     const first = await Promise.race(reads);
     assert.equal(server.answers, 0, "the read ended before DNS answered (within its own deadline)");
@@ -177,7 +180,10 @@ describe("host names", () => {
     const local = await dns.promises.lookup("localhost", { family: 4 });
     assert.equal(local.address, "127.0.0.1");
     const errors = await Promise.all(reads);
-    assert.ok(errors.every((e) => e.code === "ENOTFOUND" && e.lookup === "timeout"), errors.map((e) => e.message).join());
+    assert.ok(
+      errors.every((e) => e.code === "ENOTFOUND" && e.lookup === "timeout"),
+      errors.map((e) => e.message).join(),
+    );
     assert.equal(names.stats.systemLookups, 0, "no dns.lookup (thread pool) for a name DNS did not answer");
     // c-ares tries twice at most per lookup; every read of both sessions shared the one lookup of its name.
     for (const name of ["slow1.fritz.box", "slow2.fritz.box"]) {
@@ -216,9 +222,16 @@ describe("host names", () => {
     s.on("state", (state: string, err?: SmaError) => states.push([state, err]));
     const errors: SmaError[] = [];
     for (let i = 0; i < 5; i++) errors.push(await failure(s.read(["acPowerTotal"])));
-    assert.ok(errors.every((e) => e.code === "ENOTFOUND" && e.lookup === "notFound"), errors.map((e) => `${e.code} ${e.lookup}`).join());
+    assert.ok(
+      errors.every((e) => e.code === "ENOTFOUND" && e.lookup === "notFound"),
+      errors.map((e) => `${e.code} ${e.lookup}`).join(),
+    );
     assert.match(errors[0].message, /gone\.fritz\.box not found/);
-    assert.deepEqual(errors.map((e) => e.quiet), [false, true, true, true, true], "logged once");
+    assert.deepEqual(
+      errors.map((e) => e.quiet),
+      [false, true, true, true, true],
+      "logged once",
+    );
     assert.equal(server.queries.filter((q) => q === "gone.fritz.box").length, 1);
     assert.equal(systemLookups, 1, "not in DNS: the system's lookup (/etc/hosts) was asked once too");
     assert.equal(states[states.length - 1][0], "error");
@@ -255,14 +268,24 @@ describe("HostNames", () => {
   it("keeps an answer for its TTL within bounds, looks it up again after a silence only when the answer is old enough", async () => {
     let asked = 0;
     let ttl = 30;
-    const names = new HostNames({ resolve4: async () => (asked++, [{ address: "10.0.0.9", ttl }]), hostsFile: null, minTtlS: 10, maxTtlS: 300, refreshAfterSilenceMs: 30_000 });
+    const names = new HostNames({
+      resolve4: async () => (asked++, [{ address: "10.0.0.9", ttl }]),
+      hostsFile: null,
+      minTtlS: 10,
+      maxTtlS: 300,
+      refreshAfterSilenceMs: 30_000,
+    });
     const t0 = Date.now();
     assert.deepEqual((await names.resolve("a.lan", 1000, t0)).addresses, ["10.0.0.9"]);
     await names.resolve("a.lan", 1000, t0 + 29_000);
     assert.equal(asked, 1, "within the TTL");
     await names.resolve("a.lan", 1000, t0 + 31_000);
     assert.equal(asked, 2, "after the TTL");
-    assert.equal(names.stale("a.lan", Date.now() + 1000), false, "looked up a moment ago: the silence does not ask again");
+    assert.equal(
+      names.stale("a.lan", Date.now() + 1000),
+      false,
+      "looked up a moment ago: the silence does not ask again",
+    );
     assert.equal(names.stale("a.lan", Date.now() + 31_000), true);
     ttl = 0;
     await names.resolve("a.lan", 1000);

@@ -23,7 +23,11 @@ it("docs/LIBRARY.md's read() error list names every SmaError code the inverter s
   const list = /rejects with\s+an `SmaError` whose `code` is one of ([^.]*)/.exec(library)?.[1] ?? "";
   const documented = new Set([...list.matchAll(/`(E[A-Z]+)`/g)].map((m) => m[1]));
   assert.ok(documented.size > 0, "docs/LIBRARY.md lists read()'s error codes");
-  assert.deepEqual([...sessionCodes(root)].filter((c) => !documented.has(c)).sort(), [], "codes read() can reject with that docs/LIBRARY.md does not name");
+  assert.deepEqual(
+    [...sessionCodes(root)].filter((c) => !documented.has(c)).sort(),
+    [],
+    "codes read() can reject with that docs/LIBRARY.md does not name",
+  );
 });
 
 it("docs/NODES.md's error table has a row for every SmaError code the inverter session creates", () => {
@@ -33,5 +37,9 @@ it("docs/NODES.md's error table has a row for every SmaError code the inverter s
   const rows = new Set([...section.matchAll(/^\| `(E[A-Z]+)` \|/gm)].map((m) => m[1]));
   assert.ok(rows.size > 0, "docs/NODES.md has an Errors table");
   // ECLOSED ends a read only when the node is closed (a redeploy): no Catch node sees it.
-  assert.deepEqual([...sessionCodes(root)].filter((c) => c !== "ECLOSED" && !rows.has(c)).sort(), [], "codes without a row in docs/NODES.md");
+  assert.deepEqual(
+    [...sessionCodes(root)].filter((c) => c !== "ECLOSED" && !rows.has(c)).sort(),
+    [],
+    "codes without a row in docs/NODES.md",
+  );
 });

@@ -2,10 +2,30 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { DEFAULTS, MeterListener, SILENT_ATTEMPTS, SpeedwireClient, SmaError, type InverterOptions } from "../../src/client";
+import {
+  DEFAULTS,
+  MeterListener,
+  SILENT_ATTEMPTS,
+  SpeedwireClient,
+  SmaError,
+  type InverterOptions,
+} from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import { Command, QUERY_NAMES, VALUES, decodeInverterDatagram, type Net2Header, type QueryName } from "../../src/protocol";
-import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer, buildRecord } from "../../src/simulator/answer-builders";
+import {
+  Command,
+  QUERY_NAMES,
+  VALUES,
+  decodeInverterDatagram,
+  type Net2Header,
+  type QueryName,
+} from "../../src/protocol";
+import {
+  buildDataAnswer,
+  buildErrorAnswer,
+  buildKeyExchange,
+  buildLoginAnswer,
+  buildRecord,
+} from "../../src/simulator/answer-builders";
 import { loadCaptures } from "../harness/fixtures";
 import { watchLag } from "../harness/lag";
 
@@ -37,7 +57,9 @@ function session(c: SpeedwireClient, s: SimulatedInverter, o: Partial<InverterOp
  * A device that logs anyone in and answers queries as `onQuery` says: for answers no simulator would send
  * (endless fragments, counters out of range, a first datagram lost on purpose).
  */
-async function fakeInverter(onQuery: (h: Net2Header, reply: (b: Buffer) => void, n: number) => void): Promise<{ port: number }> {
+async function fakeInverter(
+  onQuery: (h: Net2Header, reply: (b: Buffer) => void, n: number) => void,
+): Promise<{ port: number }> {
   const sock = dgram.createSocket("udp4");
   await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
   let open = true;
@@ -50,7 +72,17 @@ async function fakeInverter(onQuery: (h: Net2Header, reply: (b: Buffer) => void,
     const { header: h } = decodeInverterDatagram(m);
     const reply = (b: Buffer): void => void (open && sock.send(b, rinfo.port, rinfo.address));
     if (h.command === Command.LOGIN) {
-      reply(buildLoginAnswer({ source: FAKE, destination: h.source, packetId: h.packetId, errorCode: 0, group: h.first, timeoutS: h.last, time: 0 }));
+      reply(
+        buildLoginAnswer({
+          source: FAKE,
+          destination: h.source,
+          packetId: h.packetId,
+          errorCode: 0,
+          group: h.first,
+          timeoutS: h.last,
+          time: 0,
+        }),
+      );
     } else if (h.command !== Command.LOGOFF) onQuery(h, reply, n++);
   });
   return { port: sock.address().port };
@@ -60,13 +92,30 @@ const FAKE = { susyId: 0x1234, serial: 3999000001 };
 /** acPowerPhase as `count` datagrams of one record each (L1 in the first), counters count-1 .. 0. */
 function phaseFragments(h: Net2Header, opts: { flagAll?: boolean } = {}): Buffer[] {
   const defs = VALUES.filter((v) => v.query === "acPowerPhase");
-  return defs.map((d, i) => buildDataAnswer({
-    source: FAKE, destination: h.source, packetId: h.packetId, command: h.command, firstIndex: i,
-    records: [buildRecord(d, 1, 1000 + i, 1700000000)], fragment: defs.length - 1 - i, packetIdFlag: opts.flagAll || i === 0,
-  }));
+  return defs.map((d, i) =>
+    buildDataAnswer({
+      source: FAKE,
+      destination: h.source,
+      packetId: h.packetId,
+      command: h.command,
+      firstIndex: i,
+      records: [buildRecord(d, 1, 1000 + i, 1700000000)],
+      fragment: defs.length - 1 - i,
+      packetIdFlag: opts.flagAll || i === 0,
+    }),
+  );
 }
 
-const SPOT: QueryName[] = ["energy", "times", "acPowerTotal", "acPowerPhase", "acVoltageCurrent", "gridFrequency", "dcPower", "dcVoltageCurrent"];
+const SPOT: QueryName[] = [
+  "energy",
+  "times",
+  "acPowerTotal",
+  "acPowerPhase",
+  "acVoltageCurrent",
+  "gridFrequency",
+  "dcPower",
+  "dcVoltageCurrent",
+];
 
 function assertSameValues(got: Record<string, unknown>, want: Record<string, unknown>, names: string[]): void {
   for (const n of names) assert.deepEqual(got[n] ?? null, want[n] ?? null, n);
@@ -79,8 +128,13 @@ describe("reading an inverter", () => {
         const s = await sim({ phases, strings, serial: 3000000000 + phases * 10 + strings });
         const r = await session(client(), s).read(SPOT);
         const want = s.currentValues();
-        const names = Object.keys(want).filter((k) => /^(totalYield|dayYield|operatingTime|feedInTime|ac|gridFrequency|dc)/.test(k));
-        assert.ok(names.some((n) => n === `dcPower${strings}`), `dcPower${strings} served`);
+        const names = Object.keys(want).filter((k) =>
+          /^(totalYield|dayYield|operatingTime|feedInTime|ac|gridFrequency|dc)/.test(k),
+        );
+        assert.ok(
+          names.some((n) => n === `dcPower${strings}`),
+          `dcPower${strings} served`,
+        );
         assertSameValues(r.values, want, names);
         assert.equal(r.device.serial, s.serial);
         assert.equal(Object.keys(r.values).filter((k) => /^dcPower\d$/.test(k)).length, strings);
@@ -117,7 +171,11 @@ describe("reading an inverter", () => {
     const s = await sim({ profile: "pv" });
     const inv = session(client(), s);
     assert.equal((await inv.read(["batterySoc", "acPowerPhase"])).nothingSupported, false, "one of two supported");
-    assert.equal((await inv.read(["batterySoc", "batteryPower"])).nothingSupported, true, "both unsupported, one remembered");
+    assert.equal(
+      (await inv.read(["batterySoc", "batteryPower"])).nothingSupported,
+      true,
+      "both unsupported, one remembered",
+    );
     assert.equal((await inv.read(["batterySoc"])).nothingSupported, true, "remembered, not asked again");
   });
 });
@@ -174,26 +232,38 @@ describe("sessions", () => {
     s.on("request", (r: { kind: string }) => void (r.kind === "login" && logins.push(Date.now())));
     const until = Date.now() + 1000;
     while (Date.now() < until) {
-      await inv.read(["acPowerPhase"]).then(() => errors.push("ok"), (e: SmaError) => {
-        errors.push(e.code);
-        refused.push(Date.now());
-      });
+      await inv.read(["acPowerPhase"]).then(
+        () => errors.push("ok"),
+        (e: SmaError) => {
+          errors.push(e.code);
+          refused.push(Date.now());
+        },
+      );
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.ok(errors.every((e) => e === "EAUTH"), errors.join(","));
+    assert.ok(
+      errors.every((e) => e === "EAUTH"),
+      errors.join(","),
+    );
     // Windows of 400 ms then 800 ms, each from the refusal that opened it: logins at 0 and ~400 ms, and a third
     // (on a loaded machine, where the loop runs past 1.2 s) only 800 ms after the second was refused.
     assert.ok(logins.length >= 2, `the client tries again once the first window has passed: ${logins.length} login(s)`);
     const windows = [400, 800, 1600];
     for (let i = 1; i < logins.length; i++) {
       const openedAt = refused.find((t) => t >= logins[i - 1]) as number;
-      assert.ok(logins[i] - openedAt >= windows[i - 1] - 1, `login ${i + 1} ${logins[i] - openedAt} ms after the refusal, window ${windows[i - 1]} ms`);
+      assert.ok(
+        logins[i] - openedAt >= windows[i - 1] - 1,
+        `login ${i + 1} ${logins[i] - openedAt} ms after the refusal, window ${windows[i - 1]} ms`,
+      );
     }
-    assert.ok(errors.length > 2 * logins.length, `reads within a window end without a login: ${errors.length} reads, ${logins.length} logins`);
+    assert.ok(
+      errors.length > 2 * logins.length,
+      `reads within a window end without a login: ${errors.length} reads, ${logins.length} logins`,
+    );
     assert.equal(s.stats.logins, logins.length);
   });
 
-  it("an empty password is EINVAL \"no password set\": no login is sent (it could only be refused as EAUTH)", async () => {
+  it('an empty password is EINVAL "no password set": no login is sent (it could only be refused as EAUTH)', async () => {
     const s = await sim();
     const inv = session(client(), s, { password: "" });
     const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
@@ -220,7 +290,10 @@ describe("sessions", () => {
     const took = Date.now() - t0;
     lag.stop();
     assert.ok(err instanceof SmaError && err.code === "ETIMEDOUT");
-    assert.ok(s.stats.received <= 3 && inv.stats.timeouts <= 3, `${s.stats.received} datagrams, ${inv.stats.timeouts} waits: at most retries + 1`);
+    assert.ok(
+      s.stats.received <= 3 && inv.stats.timeouts <= 3,
+      `${s.stats.received} datagrams, ${inv.stats.timeouts} waits: at most retries + 1`,
+    );
     // Up to 3 timers in a row, each as late as this machine's timers ran meanwhile.
     assert.ok(took < 100 * 3 + lag.margin(3), `ended after ${took} ms (timers up to ${Math.round(lag.maxMs)} ms late)`);
   });
@@ -266,7 +339,8 @@ describe("sessions", () => {
     const inv = session(client(), s, { timeoutMs: 80, retries: 1, silentAfterMs: 0 });
     await inv.read(["acPowerPhase"]);
     s.setSleeping(true);
-    for (let i = 0; i < SILENT_ATTEMPTS && inv.state !== "asleep"; i++) await inv.read(["acPowerPhase"]).catch(() => undefined);
+    for (let i = 0; i < SILENT_ATTEMPTS && inv.state !== "asleep"; i++)
+      await inv.read(["acPowerPhase"]).catch(() => undefined);
     assert.equal(inv.state, "asleep");
     const realNow = Date.now;
     const base = realNow();
@@ -291,13 +365,22 @@ describe("sessions", () => {
     s.setSleeping(true);
     const [reads, requests] = [inv.stats.reads, inv.stats.requests];
     // Distinct reads (identical ones would share one read and its one error).
-    const burst = await Promise.all((["acPowerPhase", "energy", "dcPower", "gridFrequency", "times"] as const)
-      .map((q) => inv.read([q]).catch((e: SmaError) => e)));
+    const burst = await Promise.all(
+      (["acPowerPhase", "energy", "dcPower", "gridFrequency", "times"] as const).map((q) =>
+        inv.read([q]).catch((e: SmaError) => e),
+      ),
+    );
     assert.ok(burst.every((e) => e instanceof SmaError && e.code === "ETIMEDOUT"));
-    assert.deepEqual(burst.map((e) => (e as SmaError).quiet), [false, true, true, true, true]);
+    assert.deepEqual(
+      burst.map((e) => (e as SmaError).quiet),
+      [false, true, true, true, true],
+    );
     assert.deepEqual([inv.stats.reads - reads, inv.stats.requests - requests], [1, 1], "one request, not five");
     s.setSleeping(false);
-    assert.ok("acPowerL1" in (await inv.read(["acPowerPhase"])).values, "the next read asked for probes and finds it awake");
+    assert.ok(
+      "acPowerL1" in (await inv.read(["acPowerPhase"])).values,
+      "the next read asked for probes and finds it awake",
+    );
   });
 
   it("an answer in fragments that is asked for again is not counted twice", async () => {
@@ -312,7 +395,12 @@ describe("sessions", () => {
 
   it("closing while the session searches for its serial: ECLOSED, and the session stays closed and sends nothing", async () => {
     const c = client();
-    const inv = c.inverter({ host: "", serial: 3999999999, password: "0000", discovery: { targets: [{ address: "127.0.0.1", port: 9 }], timeoutMs: 300 } });
+    const inv = c.inverter({
+      host: "",
+      serial: 3999999999,
+      password: "0000",
+      discovery: { targets: [{ address: "127.0.0.1", port: 9 }], timeoutMs: 300 },
+    });
     const states: string[] = [];
     inv.on("state", (st: string) => states.push(st));
     const searching = new Promise((r) => inv.once("state", r));
@@ -337,7 +425,9 @@ describe("sessions", () => {
     const asked = new Promise((r) => slow.once("request", r));
     const pending = inv2.read(["acPowerPhase"]).catch((e: SmaError) => e.code);
     await asked;
-    const loggedOff = new Promise((r) => slow.on("request", (q: { kind: string }) => void (q.kind === "logoff" && r(q))));
+    const loggedOff = new Promise((r) =>
+      slow.on("request", (q: { kind: string }) => void (q.kind === "logoff" && r(q))),
+    );
     await inv2.close();
     assert.equal(await pending, "ECLOSED");
     await loggedOff;
@@ -351,70 +441,111 @@ describe("bad links with the default timeout and retries", () => {
   const defaults = { timeoutMs: DEFAULTS.timeoutMs, retries: DEFAULTS.retries };
   const NOON = new Date("2024-06-21T12:00:00Z");
 
-  it("30 % loss each way, 2-10 ms latency: every read has the true values, and the link shows it is poor", { timeout: 60_000 }, async () => {
-    const s = await sim({ lossRequests: 0.3, lossAnswers: 0.3, latencyMs: { min: 2, max: 10 }, seed: 5, clock: () => NOON });
-    const inv = session(client(), s, defaults);
-    // The first read also learns the link (until an answer the wait is 1 s): it may need a second poll.
-    await inv.read(["acPowerPhase"]).catch(() => inv.read(["acPowerPhase"]));
-    const want = s.currentValues();
-    for (let i = 0; i < 100; i++) {
-      const r = await inv.read(["acPowerPhase", "energy"]);
-      assert.deepEqual([r.values.acPowerL1, r.values.acPowerL3, r.values.totalYield], [want.acPowerL1, want.acPowerL3, want.totalYield], `read ${i}`);
-    }
-    const link = inv.linkFigures;
-    assert.ok(link.rttMs !== null && link.rttMs < 100, `rtt ${link.rttMs} ms`);
-    assert.ok(link.resentPct >= 20 && inv.poorLink, `resent ${link.resentPct} %`);
-    assert.ok(link.lastAnswer !== null && Date.now() - link.lastAnswer < 1000);
-    assert.equal(inv.state, "ok");
-  });
+  it(
+    "30 % loss each way, 2-10 ms latency: every read has the true values, and the link shows it is poor",
+    { timeout: 60_000 },
+    async () => {
+      const s = await sim({
+        lossRequests: 0.3,
+        lossAnswers: 0.3,
+        latencyMs: { min: 2, max: 10 },
+        seed: 5,
+        clock: () => NOON,
+      });
+      const inv = session(client(), s, defaults);
+      // The first read also learns the link (until an answer the wait is 1 s): it may need a second poll.
+      await inv.read(["acPowerPhase"]).catch(() => inv.read(["acPowerPhase"]));
+      const want = s.currentValues();
+      for (let i = 0; i < 100; i++) {
+        const r = await inv.read(["acPowerPhase", "energy"]);
+        assert.deepEqual(
+          [r.values.acPowerL1, r.values.acPowerL3, r.values.totalYield],
+          [want.acPowerL1, want.acPowerL3, want.totalYield],
+          `read ${i}`,
+        );
+      }
+      const link = inv.linkFigures;
+      assert.ok(link.rttMs !== null && link.rttMs < 100, `rtt ${link.rttMs} ms`);
+      assert.ok(link.resentPct >= 20 && inv.poorLink, `resent ${link.resentPct} %`);
+      assert.ok(link.lastAnswer !== null && Date.now() - link.lastAnswer < 1000);
+      assert.equal(inv.state, "ok");
+    },
+  );
 
   for (const latencyMs of [5, 800]) {
-    it(`latency ${latencyMs} ms: the wait before a resend fits the round trip (a lost answer costs little, a slow one is not resent)`, { timeout: 60_000 }, async () => {
-      const s = await sim({ latencyMs, clock: () => NOON });
-      const inv = session(client(), s, defaults);
-      for (let i = 0; i < 6; i++) await inv.read(["acPowerPhase"]);
-      const link = inv.linkFigures;
-      assert.ok(link.rttMs !== null && link.rttMs >= latencyMs && link.rttMs < latencyMs + 100, `rtt ${link.rttMs} ms`);
-      assert.ok(link.resentPct < 20 && !inv.poorLink, `resent ${link.resentPct} %`);
-      const asked = s.stats.received;
-      await inv.read(["acPowerPhase"]);
-      assert.equal(s.stats.received - asked, 1, "one datagram for one query: no resend of a slow answer");
-      // One lost answer: resent after about the RTO (100 ms floor at 5 ms), not after the 1500 ms timeout.
-      s.options.lossAnswers = 1;
-      setTimeout(() => void (s.options.lossAnswers = 0), latencyMs + 20);
-      const t0 = Date.now();
-      await inv.read(["acPowerPhase"]);
-      const took = Date.now() - t0;
-      // Resent after the RTO: well before the timeout at 5 ms (a resend after the timeout takes at least timeoutMs).
-      if (latencyMs === 5) assert.ok(took < DEFAULTS.timeoutMs, `a lost answer cost ${took} ms`);
-      else assert.ok(took < 3 * latencyMs + DEFAULTS.timeoutMs, `a lost answer cost ${took} ms`);
-      assert.equal(s.stats.received - asked, 3, "the query, once more after the lost answer");
-    });
+    it(
+      `latency ${latencyMs} ms: the wait before a resend fits the round trip (a lost answer costs little, a slow one is not resent)`,
+      { timeout: 60_000 },
+      async () => {
+        const s = await sim({ latencyMs, clock: () => NOON });
+        const inv = session(client(), s, defaults);
+        for (let i = 0; i < 6; i++) await inv.read(["acPowerPhase"]);
+        const link = inv.linkFigures;
+        assert.ok(
+          link.rttMs !== null && link.rttMs >= latencyMs && link.rttMs < latencyMs + 100,
+          `rtt ${link.rttMs} ms`,
+        );
+        assert.ok(link.resentPct < 20 && !inv.poorLink, `resent ${link.resentPct} %`);
+        const asked = s.stats.received;
+        await inv.read(["acPowerPhase"]);
+        assert.equal(s.stats.received - asked, 1, "one datagram for one query: no resend of a slow answer");
+        // One lost answer: resent after about the RTO (100 ms floor at 5 ms), not after the 1500 ms timeout.
+        s.options.lossAnswers = 1;
+        setTimeout(() => void (s.options.lossAnswers = 0), latencyMs + 20);
+        const t0 = Date.now();
+        await inv.read(["acPowerPhase"]);
+        const took = Date.now() - t0;
+        // Resent after the RTO: well before the timeout at 5 ms (a resend after the timeout takes at least timeoutMs).
+        if (latencyMs === 5) assert.ok(took < DEFAULTS.timeoutMs, `a lost answer cost ${took} ms`);
+        else assert.ok(took < 3 * latencyMs + DEFAULTS.timeoutMs, `a lost answer cost ${took} ms`);
+        assert.equal(s.stats.received - asked, 3, "the query, once more after the lost answer");
+      },
+    );
   }
 });
 
 describe("a slow inverter and many reads", () => {
-  it("1000 identical reads share one request and one result; more than 16 distinct pending reads are EBUSY at once", { timeout: 20_000 }, async () => {
-    const s = await sim({ latencyMs: 300 });
-    const inv = session(client(), s, { timeoutMs: 1000 });
-    await inv.read(["acPowerPhase"]);
-    const asked = s.stats.queries.acPowerPhase;
-    const same = await Promise.all(Array.from({ length: 1000 }, () => inv.read(["acPowerPhase"])));
-    assert.equal(new Set(same).size, 1, "one result for all");
-    assert.equal(s.stats.queries.acPowerPhase - asked, 1, "one request for all");
-    assert.equal(inv.pendingReads, 0);
+  it(
+    "1000 identical reads share one request and one result; more than 16 distinct pending reads are EBUSY at once",
+    { timeout: 20_000 },
+    async () => {
+      const s = await sim({ latencyMs: 300 });
+      const inv = session(client(), s, { timeoutMs: 1000 });
+      await inv.read(["acPowerPhase"]);
+      const asked = s.stats.queries.acPowerPhase;
+      const same = await Promise.all(Array.from({ length: 1000 }, () => inv.read(["acPowerPhase"])));
+      assert.equal(new Set(same).size, 1, "one result for all");
+      assert.equal(s.stats.queries.acPowerPhase - asked, 1, "one request for all");
+      assert.equal(inv.pendingReads, 0);
 
-    const distinct = Array.from({ length: 20 }, (_, i) => [QUERY_NAMES[i % QUERY_NAMES.length], ...(i >= QUERY_NAMES.length ? ["energy" as const] : [])]);
-    assert.equal(new Set(distinct.map((q) => q.join())).size, 20);
-    const t1 = Date.now();
-    const settled = distinct.map((q) => inv.read(q).then(() => "ok", (e: SmaError) => ({ code: e.code, at: Date.now() - t1 })));
-    assert.equal(inv.pendingReads, 16);
-    const busy = (await Promise.all(settled.slice(16))) as { code: string; at: number }[];
-    assert.deepEqual(busy.map((b) => b.code), ["EBUSY", "EBUSY", "EBUSY", "EBUSY"]);
-    assert.ok(busy.every((b) => b.at < 100), "EBUSY at once");
-    assert.ok((await Promise.all(settled.slice(0, 16))).every((r) => r === "ok" || (r as { code: string }).code !== "EBUSY"));
-    assert.equal(inv.pendingReads, 0);
-  });
+      const distinct = Array.from({ length: 20 }, (_, i) => [
+        QUERY_NAMES[i % QUERY_NAMES.length],
+        ...(i >= QUERY_NAMES.length ? ["energy" as const] : []),
+      ]);
+      assert.equal(new Set(distinct.map((q) => q.join())).size, 20);
+      const t1 = Date.now();
+      const settled = distinct.map((q) =>
+        inv.read(q).then(
+          () => "ok",
+          (e: SmaError) => ({ code: e.code, at: Date.now() - t1 }),
+        ),
+      );
+      assert.equal(inv.pendingReads, 16);
+      const busy = (await Promise.all(settled.slice(16))) as { code: string; at: number }[];
+      assert.deepEqual(
+        busy.map((b) => b.code),
+        ["EBUSY", "EBUSY", "EBUSY", "EBUSY"],
+      );
+      assert.ok(
+        busy.every((b) => b.at < 100),
+        "EBUSY at once",
+      );
+      assert.ok(
+        (await Promise.all(settled.slice(0, 16))).every((r) => r === "ok" || (r as { code: string }).code !== "EBUSY"),
+      );
+      assert.equal(inv.pendingReads, 0);
+    },
+  );
 });
 
 describe("answers in several datagrams", () => {
@@ -423,7 +554,9 @@ describe("answers in several datagrams", () => {
     const inv = session(client(), s, { timeoutMs: 40, retries: 30 });
     const queries: QueryName[] = ["acPowerPhase", "acVoltageCurrent", "dcVoltageCurrent"];
     const want = s.currentValues();
-    const names = Object.keys(want).filter((k) => /^(acPowerL|acVoltage|acCurrent|dcVoltage|dcCurrent)/.test(k) && want[k] !== null);
+    const names = Object.keys(want).filter(
+      (k) => /^(acPowerL|acVoltage|acCurrent|dcVoltage|dcCurrent)/.test(k) && want[k] !== null,
+    );
     let complete = 0;
     const partial: string[] = [];
     for (let i = 0; i < 100; i++) {
@@ -445,29 +578,40 @@ describe("answers in several datagrams", () => {
       const parts = phaseFragments(h);
       for (const [i, d] of parts.entries()) if (n > 0 || i > 0) reply(d);
     });
-    const r = await session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 }).read(["acPowerPhase"]);
+    const r = await session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 }).read([
+      "acPowerPhase",
+    ]);
     assert.deepEqual([r.values.acPowerL1, r.values.acPowerL2, r.values.acPowerL3], [1000, 1001, 1002]);
   });
 
-  it("endless non-final fragments: the read and the one queued behind it end with ETIMEDOUT within timeout x (retries + 1)", { timeout: 10_000 }, async () => {
-    const dev = await fakeInverter((h, reply) => {
-      const [first, middle] = phaseFragments(h);
-      reply(first);
-      const t = setInterval(() => reply(middle), 20);
-      setTimeout(() => clearInterval(t), 1500);
-    });
-    const inv = session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 });
-    const lag = watchLag();
-    const t0 = Date.now();
-    const [a, b] = await Promise.all([inv.read(["acPowerPhase"]), inv.read(["acPowerPhase", "energy"])].map((p) => p.catch((e: SmaError) => e)));
-    const took = Date.now() - t0;
-    lag.stop();
-    assert.ok(a instanceof SmaError && a.code === "ETIMEDOUT", String(a));
-    assert.match(a.message, /incomplete answer \(2 of 3 datagrams\)/);
-    assert.ok(b instanceof SmaError && b.code === "ETIMEDOUT", String(b));
-    // Two reads (and a login) of at most 3 waits each; the fragments arriving every 20 ms do not extend one.
-    assert.ok(took < 3 * 100 * 3 + lag.margin(9), `both ended after ${took} ms (timers up to ${Math.round(lag.maxMs)} ms late)`);
-  });
+  it(
+    "endless non-final fragments: the read and the one queued behind it end with ETIMEDOUT within timeout x (retries + 1)",
+    { timeout: 10_000 },
+    async () => {
+      const dev = await fakeInverter((h, reply) => {
+        const [first, middle] = phaseFragments(h);
+        reply(first);
+        const t = setInterval(() => reply(middle), 20);
+        setTimeout(() => clearInterval(t), 1500);
+      });
+      const inv = session(client(), { port: dev.port } as SimulatedInverter, { timeoutMs: 100, retries: 2 });
+      const lag = watchLag();
+      const t0 = Date.now();
+      const [a, b] = await Promise.all(
+        [inv.read(["acPowerPhase"]), inv.read(["acPowerPhase", "energy"])].map((p) => p.catch((e: SmaError) => e)),
+      );
+      const took = Date.now() - t0;
+      lag.stop();
+      assert.ok(a instanceof SmaError && a.code === "ETIMEDOUT", String(a));
+      assert.match(a.message, /incomplete answer \(2 of 3 datagrams\)/);
+      assert.ok(b instanceof SmaError && b.code === "ETIMEDOUT", String(b));
+      // Two reads (and a login) of at most 3 waits each; the fragments arriving every 20 ms do not extend one.
+      assert.ok(
+        took < 3 * 100 * 3 + lag.margin(9),
+        `both ended after ${took} ms (timers up to ${Math.round(lag.maxMs)} ms late)`,
+      );
+    },
+  );
 
   it(`a fragment counter of ${64} or more is EPROTOCOL at once`, async () => {
     const dev = await fakeInverter((h, reply) => {
@@ -485,38 +629,62 @@ describe("answers in several datagrams", () => {
 describe("hostile networks", () => {
   it("30 % loss each way and 0-10 ms jittered latency: 1000 reads all complete with correct values", async () => {
     const c = client();
-    const plant = await Promise.all(Array.from({ length: 10 }, (_, i) => sim({
-      lossRequests: 0.3, lossAnswers: 0.3, latencyMs: { min: 0, max: 10 }, seed: i + 1, serial: 3100000000 + i,
-    })));
-    const results = await Promise.all(plant.map(async (s) => {
-      const inv = session(c, s, { timeoutMs: 25, retries: 30 });
-      let ok = 0;
-      for (let i = 0; i < 100; i++) {
-        const r = await inv.read(["acPowerPhase"]);
-        assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
-        assert.equal(r.device.serial, s.serial);
-        ok++;
-      }
-      return ok;
-    }));
-    assert.equal(results.reduce((a, b) => a + b, 0), 1000);
+    const plant = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        sim({
+          lossRequests: 0.3,
+          lossAnswers: 0.3,
+          latencyMs: { min: 0, max: 10 },
+          seed: i + 1,
+          serial: 3100000000 + i,
+        }),
+      ),
+    );
+    const results = await Promise.all(
+      plant.map(async (s) => {
+        const inv = session(c, s, { timeoutMs: 25, retries: 30 });
+        let ok = 0;
+        for (let i = 0; i < 100; i++) {
+          const r = await inv.read(["acPowerPhase"]);
+          assert.equal(r.values.acPowerL1, s.currentValues().acPowerL1);
+          assert.equal(r.device.serial, s.serial);
+          ok++;
+        }
+        return ok;
+      }),
+    );
+    assert.equal(
+      results.reduce((a, b) => a + b, 0),
+      1000,
+    );
   });
 
   it("20 inverters through one socket: every value lands with its inverter; a sleeping one does not hold up the others", async () => {
     const c = client();
-    const plant = await Promise.all(Array.from({ length: 20 }, (_, i) => sim({
-      serial: 3200000000 + i, values: { acPowerL1: 1000 + i }, latencyMs: 20, sleeping: i === 7,
-    })));
+    const plant = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        sim({
+          serial: 3200000000 + i,
+          values: { acPowerL1: 1000 + i },
+          latencyMs: 20,
+          sleeping: i === 7,
+        }),
+      ),
+    );
     // The order reads end in, not ms: each answered read ends before the sleeping one's (timeout 200 ms x 2).
     let ended = 0;
     let sleeperEndedAs = -1;
-    const settled = await Promise.allSettled(plant.map(async (s, i) => {
-      const r = await session(c, s, { timeoutMs: 200, retries: 1 }).read(["acPowerPhase"]).finally(() => {
-        if (i === 7) sleeperEndedAs = ended;
-        ended++;
-      });
-      return { serial: r.device.serial, p: r.values.acPowerL1 };
-    }));
+    const settled = await Promise.allSettled(
+      plant.map(async (s, i) => {
+        const r = await session(c, s, { timeoutMs: 200, retries: 1 })
+          .read(["acPowerPhase"])
+          .finally(() => {
+            if (i === 7) sleeperEndedAs = ended;
+            ended++;
+          });
+        return { serial: r.device.serial, p: r.values.acPowerL1 };
+      }),
+    );
     assert.equal(sleeperEndedAs, 19, "the sleeping inverter's read ends last");
     settled.forEach((x, i) => {
       if (i === 7) {
@@ -584,7 +752,14 @@ describe("login and device errors that say what happened", () => {
       logins++;
       sock.send(readdressed(refused.hex, h), rinfo.port, rinfo.address);
     });
-    const inv = client().inverter({ host: "127.0.0.1", port: sock.address().port, password: "0000", timeoutMs: 300, retries: 2, loginBusyRetryMs: 100 });
+    const inv = client().inverter({
+      host: "127.0.0.1",
+      port: sock.address().port,
+      password: "0000",
+      timeoutMs: 300,
+      retries: 2,
+      loginBusyRetryMs: 100,
+    });
     const states: string[] = [];
     inv.on("state", (st: string) => states.push(st));
     const err = await inv.read(["acPowerPhase"]).catch((e: SmaError) => e);
@@ -628,7 +803,9 @@ describe("login and device errors that say what happened", () => {
 
   it("a wrong password says 0x0100 and where newer devices print their initial password", async () => {
     const s = await sim({ userPassword: "1234" });
-    const err = await session(client(), s, { password: "9999" }).read(["acPowerPhase"]).catch((e: SmaError) => e);
+    const err = await session(client(), s, { password: "9999" })
+      .read(["acPowerPhase"])
+      .catch((e: SmaError) => e);
     assert.ok(err instanceof SmaError && err.code === "EAUTH");
     assert.match(err.message, /0x0100/);
     assert.match(err.message, /RID \/ WPA2 key/);
@@ -654,7 +831,9 @@ describe("login and device errors that say what happened", () => {
 
   it("a device that does not answer at all stays ETIMEDOUT with a serial set (no device to name)", async () => {
     const s = await sim({ sleeping: true });
-    const err = await session(client(), s, { serial: 3000000018, timeoutMs: 100, retries: 1 }).read(["acPowerPhase"]).catch((e: SmaError) => e);
+    const err = await session(client(), s, { serial: 3000000018, timeoutMs: 100, retries: 1 })
+      .read(["acPowerPhase"])
+      .catch((e: SmaError) => e);
     assert.ok(err instanceof SmaError && err.code === "ETIMEDOUT", String(err));
   });
 
@@ -681,8 +860,18 @@ describe("login and device errors that say what happened", () => {
     const listener = MeterListener.acquire({ port: 0, group: null, bindAddress: "127.0.0.1" });
     after(() => listener.close());
     const { port: groupPort } = await listener.ready();
-    const inv = client().inverter({ host: "127.0.0.1", port: device.address().port, password: "0000", timeoutMs: 100, retries: 1 });
-    const exchange = buildKeyExchange({ type: 1, source: { susyId: 342, serial: 1992064811 }, destination: { susyId: 0xffff, serial: 0xffffffff } });
+    const inv = client().inverter({
+      host: "127.0.0.1",
+      port: device.address().port,
+      password: "0000",
+      timeoutMs: 100,
+      retries: 1,
+    });
+    const exchange = buildKeyExchange({
+      type: 1,
+      source: { susyId: 342, serial: 1992064811 },
+      destination: { susyId: 0xffff, serial: 0xffffffff },
+    });
     await new Promise<void>((r) => device.send(exchange, groupPort, "127.0.0.1", () => r()));
     for (let i = 0; i < 50 && listener.stats.keyExchanges === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(listener.stats.keyExchanges, 1);
@@ -698,14 +887,32 @@ describe("login and device errors that say what happened", () => {
     assert.deepEqual(r.unknown, ["gridPower"]);
     assert.equal(r.nothingSupported, false);
     const again = await inv.read(["batterySoc", "gridPower"]);
-    assert.deepEqual([again.unsupported, again.unknown, again.nothingSupported], [["batterySoc"], ["gridPower"], true], "remembered with its code");
+    assert.deepEqual(
+      [again.unsupported, again.unknown, again.nothingSupported],
+      [["batterySoc"], ["gridPower"], true],
+      "remembered with its code",
+    );
     assert.equal(s.stats.queries.gridPower, 1);
   });
 
   it("an error code the client cannot act on is printed in hex", async () => {
-    const fake = await fakeInverter((h, reply) => reply(buildErrorAnswer({ source: FAKE, destination: h.source, packetId: h.packetId, command: h.command,
-      first: h.first, last: h.last, errorCode: 0x0123 })));
-    const err = await client().inverter({ host: "127.0.0.1", port: fake.port, password: "0000", timeoutMs: 300 }).read(["energy"]).catch((e: SmaError) => e);
+    const fake = await fakeInverter((h, reply) =>
+      reply(
+        buildErrorAnswer({
+          source: FAKE,
+          destination: h.source,
+          packetId: h.packetId,
+          command: h.command,
+          first: h.first,
+          last: h.last,
+          errorCode: 0x0123,
+        }),
+      ),
+    );
+    const err = await client()
+      .inverter({ host: "127.0.0.1", port: fake.port, password: "0000", timeoutMs: 300 })
+      .read(["energy"])
+      .catch((e: SmaError) => e);
     assert.ok(err instanceof SmaError && err.code === "EPROTOCOL");
     assert.equal(err.deviceCode, 0x0123);
     assert.match(err.message, /error 0x0123/);

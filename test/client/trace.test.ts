@@ -7,12 +7,33 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { randomInt } from "node:crypto";
 import {
-  SpeedwireClient, TRACE_LIMITS, TRACE_MAX_JSON, TraceRing, parseTrace, redactPassword, type InverterOptions, type SessionTrace,
+  SpeedwireClient,
+  TRACE_LIMITS,
+  TRACE_MAX_JSON,
+  TraceRing,
+  parseTrace,
+  redactPassword,
+  type InverterOptions,
+  type SessionTrace,
 } from "../../src/client";
-import { ReplayInverter, SimulatedInverter, buildDeviceTime, type RequestEvent, type SimulatedInverterOptions } from "../../src/simulator";
 import {
-  DEVICE_TIME_COMMAND, ErrorCode, QUERIES, QUERY_NAMES, buildLogin, buildQuery, decodeAnswer, decodeInverterDatagram,
-  encodePassword, type UserGroupName,
+  ReplayInverter,
+  SimulatedInverter,
+  buildDeviceTime,
+  type RequestEvent,
+  type SimulatedInverterOptions,
+} from "../../src/simulator";
+import {
+  DEVICE_TIME_COMMAND,
+  ErrorCode,
+  QUERIES,
+  QUERY_NAMES,
+  buildLogin,
+  buildQuery,
+  decodeAnswer,
+  decodeInverterDatagram,
+  encodePassword,
+  type UserGroupName,
 } from "../../src/protocol";
 
 const clients: SpeedwireClient[] = [];
@@ -72,14 +93,18 @@ function assertNoPassword(trace: SessionTrace, password: string): void {
     assert.ok(!text.includes(encoded.toString("hex")), `${group} encoding as hex in the JSON`);
     for (const d of datagrams) assert.equal(d.indexOf(encoded), -1, `${group} encoding in a datagram`);
   }
-  for (const d of datagrams) assert.equal(d.indexOf(Buffer.from(password, "latin1")), -1, "the password's bytes in a datagram");
+  for (const d of datagrams)
+    assert.equal(d.indexOf(Buffer.from(password, "latin1")), -1, "the password's bytes in a datagram");
 }
 
 describe("session trace", () => {
   for (const group of ["user", "installer"] as UserGroupName[]) {
     it(`a ${group} session with a random password: no byte of the password in its trace (login and its echo)`, async () => {
       const password = randomPassword();
-      const s = await sim({ [group === "user" ? "userPassword" : "installerPassword"]: password, shortLoginAnswer: false });
+      const s = await sim({
+        [group === "user" ? "userPassword" : "installerPassword"]: password,
+        shortLoginAnswer: false,
+      });
       const x = session(client(), s.port, { password, group });
       await x.read(["energy", "acPowerTotal"]);
       await x.close();
@@ -103,11 +128,21 @@ describe("session trace", () => {
     assert.ok(entry);
     const traced = Buffer.from(entry.hex, "hex");
     const { header: h, payload } = decodeInverterDatagram(traced);
-    const rebuilt = buildLogin({ source: h.source, destination: h.destination, packetId: h.packetId, group: "user", password: "",
-      time: payload.readUInt32LE(0), timeoutS: h.last });
+    const rebuilt = buildLogin({
+      source: h.source,
+      destination: h.destination,
+      packetId: h.packetId,
+      group: "user",
+      password: "",
+      time: payload.readUInt32LE(0),
+      timeoutS: h.last,
+    });
     assert.deepEqual(traced, rebuilt, "nothing but the 12 password bytes differs from the datagram sent");
     // The short login answer (66 bytes, no echo) is kept whole: its end tag is where an echo would start.
-    assert.ok(x.trace().entries.every((e) => e.command !== null), "every datagram still decodes");
+    assert.ok(
+      x.trace().entries.every((e) => e.command !== null),
+      "every datagram still decodes",
+    );
     // A query passes unchanged.
     const q = buildQuery({ source: h.source, packetId: 7, query: QUERIES.energy });
     assert.deepEqual(redactPassword(q), q);
@@ -129,7 +164,8 @@ describe("session trace", () => {
   it(`stays within ${TRACE_LIMITS.entries} datagrams and ${TRACE_LIMITS.bytes} bytes; its JSON under ${TRACE_MAX_JSON} characters`, async () => {
     const ring = new TraceRing({ entries: 50, bytes: 4000 });
     const big = buildQuery({ source: { susyId: 1, serial: 2 }, packetId: 1, query: QUERIES.energy });
-    for (let i = 0; i < 1000; i++) ring.record(i % 2 ? "in" : "out", Buffer.concat([big, Buffer.alloc(i % 300)]), "127.0.0.1", 9522);
+    for (let i = 0; i < 1000; i++)
+      ring.record(i % 2 ? "in" : "out", Buffer.concat([big, Buffer.alloc(i % 300)]), "127.0.0.1", 9522);
     const kept = ring.entries();
     assert.ok(kept.length <= 50 && kept.reduce((n, e) => n + e.hex.length / 2, 0) <= 4000, `${kept.length} entries`);
     assert.equal(ring.dropped + kept.length, 1000);
@@ -177,21 +213,28 @@ describe("replay of a trace", () => {
     const sock = dgram.createSocket("udp4");
     await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
     const me = { susyId: 0x77, serial: 1234567 };
-    const ask = (d: Buffer) => new Promise<ReturnType<typeof decodeAnswer>>((resolve) => {
-      sock.once("message", (m) => resolve(decodeAnswer(m)));
-      sock.send(d, replay.port, "127.0.0.1");
-    });
+    const ask = (d: Buffer) =>
+      new Promise<ReturnType<typeof decodeAnswer>>((resolve) => {
+        sock.once("message", (m) => resolve(decodeAnswer(m)));
+        sock.send(d, replay.port, "127.0.0.1");
+      });
     try {
       const q = QUERIES.acVoltageCurrent;
       const narrow = { command: q.command, first: 0x00464800, last: 0x004648ff };
-      assert.equal((await ask(buildQuery({ source: me, packetId: 5, query: narrow }))).header.errorCode, ErrorCode.NOT_LOGGED_IN);
+      assert.equal(
+        (await ask(buildQuery({ source: me, packetId: 5, query: narrow }))).header.errorCode,
+        ErrorCode.NOT_LOGGED_IN,
+      );
       const login = await ask(buildLogin({ source: me, packetId: 6, group: "user", password: "whatever", time: 1 }));
       assert.equal(login.header.errorCode, 0);
       const a = await ask(buildQuery({ source: me, packetId: 7, query: narrow }));
       assert.equal(a.header.errorCode, 0);
       assert.deepEqual(a.header.destination, me, "re-addressed to the client that asked");
       assert.equal(a.header.packetId, 7);
-      assert.ok(a.records.length > 0 && a.records.every((r) => r.lri === 0x4648), a.records.map((r) => r.lri.toString(16)).join());
+      assert.ok(
+        a.records.length > 0 && a.records.every((r) => r.lri === 0x4648),
+        a.records.map((r) => r.lri.toString(16)).join(),
+      );
       const none = await ask(buildQuery({ source: me, packetId: 8, query: QUERIES.gridFrequency }));
       assert.equal(none.header.errorCode, ErrorCode.NOT_SUPPORTED);
     } finally {
@@ -201,7 +244,12 @@ describe("replay of a trace", () => {
 
   it("refuses a file that is no trace", () => {
     assert.throws(() => new ReplayInverter("{}"), /not a sma-speedwire-trace/);
-    assert.throws(() => new ReplayInverter(JSON.stringify({ format: "sma-speedwire-trace", version: 1, entries: [{ dir: "in", hex: "zz" }] })));
+    assert.throws(
+      () =>
+        new ReplayInverter(
+          JSON.stringify({ format: "sma-speedwire-trace", version: 1, entries: [{ dir: "in", hex: "zz" }] }),
+        ),
+    );
   });
 });
 
@@ -228,9 +276,18 @@ describe("device clock (read only)", () => {
     await s.pushTime();
     await until("the newer record", () => (x.deviceClock?.driftS !== clock.driftS ? true : undefined));
     assert.ok(Math.abs((x.deviceClock?.driftS ?? 0) + 30) <= 1);
-    assert.ok(x.trace().entries.some((e) => e.dir === "in" && e.command === "0xf000020a"), "the record is in the trace");
-    assert.ok(requests.every((r) => r.command !== DEVICE_TIME_COMMAND), "no time was sent to the device");
-    assert.ok(requests.every((r) => r.kind === "login" || r.kind === "query"), requests.map((r) => r.kind).join());
+    assert.ok(
+      x.trace().entries.some((e) => e.dir === "in" && e.command === "0xf000020a"),
+      "the record is in the trace",
+    );
+    assert.ok(
+      requests.every((r) => r.command !== DEVICE_TIME_COMMAND),
+      "no time was sent to the device",
+    );
+    assert.ok(
+      requests.every((r) => r.kind === "login" || r.kind === "query"),
+      requests.map((r) => r.kind).join(),
+    );
   });
 
   it("a time record from any other address or port is ignored", async () => {
@@ -241,8 +298,15 @@ describe("device clock (read only)", () => {
     const forger = dgram.createSocket("udp4");
     await new Promise<void>((r) => forger.bind(0, "127.0.0.1", r));
     try {
-      const forged = buildDeviceTime({ source: { susyId: s.susyId, serial: s.serial }, packetId: 1, time: 1, lastSet: 1, tzOffsetS: 0,
-        dst: false, setCounter: 1 });
+      const forged = buildDeviceTime({
+        source: { susyId: s.susyId, serial: s.serial },
+        packetId: 1,
+        time: 1,
+        lastSet: 1,
+        tzOffsetS: 0,
+        dst: false,
+        setCounter: 1,
+      });
       const before = c.transport.stats.pushed;
       forger.send(forged, c.transport.port as number, "127.0.0.1");
       await until("the forged record", () => (c.transport.stats.pushed > before ? true : undefined));

@@ -6,7 +6,15 @@
  */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { SHARED_INVERTER, boxOf, exampleFiles, injectInterval, intervalInName, loadExample, overlap } from "../harness/examples";
+import {
+  SHARED_INVERTER,
+  boxOf,
+  exampleFiles,
+  injectInterval,
+  intervalInName,
+  loadExample,
+  overlap,
+} from "../harness/examples";
 
 const files = exampleFiles();
 
@@ -26,9 +34,11 @@ test("each example is one tab named after it; every flow node is on it, every wi
       const onCanvas = "x" in n || "y" in n || "wires" in n;
       if (onCanvas) assert.equal(n.z, tabs[0].id, `${file}: ${n.type} ${n.id} is on the example's tab`);
       else assert.equal(n.z, undefined, `${file}: config node ${n.type} ${n.id} is global`);
-      for (const out of (n.wires ?? []) as string[][]) for (const to of out) assert.ok(ids.has(to), `${file}: ${n.id} wired to missing ${to}`);
+      for (const out of (n.wires ?? []) as string[][])
+        for (const to of out) assert.ok(ids.has(to), `${file}: ${n.id} wired to missing ${to}`);
       for (const key of ["inverter", "broker", "influxdb"]) {
-        if (onCanvas && typeof n[key] === "string" && n[key]) assert.ok(ids.has(n[key] as string), `${file}: ${n.id}.${key} = ${String(n[key])} is in the file`);
+        if (onCanvas && typeof n[key] === "string" && n[key])
+          assert.ok(ids.has(n[key] as string), `${file}: ${n.id}.${key} = ${String(n[key])} is in the file`);
       }
     }
   }
@@ -63,7 +73,8 @@ test("every example that reads an inverter has the shared configuration, the sam
     }
     const comment = nodes.find((n) => n.type === "comment");
     const info = String(comment?.info ?? "");
-    for (const said of ["host", "password", "Import copy", SHARED_INVERTER]) assert.ok(info.includes(said), `${file}: the comment says ${said}`);
+    for (const said of ["host", "password", "Import copy", SHARED_INVERTER])
+      assert.ok(info.includes(said), `${file}: the comment says ${said}`);
   }
   assert.ok(users >= 8, `${users} examples read an inverter`);
   assert.equal(shared.size, 1, `the shared config node is the same in every example: ${[...shared].join("\n")}`);
@@ -72,16 +83,23 @@ test("every example that reads an inverter has the shared configuration, the sam
 test("the energy meter nodes of the examples listen with the same setting", () => {
   const settings = new Set<string>();
   for (const file of files) {
-    for (const n of loadExample(file).filter((x) => x.type === "sma-energy-meter")) settings.add(JSON.stringify([n.group, n.port, n.iface, n.serial]));
+    for (const n of loadExample(file).filter((x) => x.type === "sma-energy-meter"))
+      settings.add(JSON.stringify([n.group, n.port, n.iface, n.serial]));
   }
   assert.equal(settings.size, 1, [...settings].join(", "));
 });
 
 test("no node, port or status line overlaps another", () => {
   for (const file of files) {
-    const boxes = loadExample(file).filter((n) => n.type !== "tab" && "x" in n).map(boxOf);
+    const boxes = loadExample(file)
+      .filter((n) => n.type !== "tab" && "x" in n)
+      .map(boxOf);
     for (const [i, a] of boxes.entries()) {
-      for (const b of boxes.slice(i + 1)) assert.ok(!overlap(a, b), `${file}: "${a.label}" ${JSON.stringify(a)} overlaps "${b.label}" ${JSON.stringify(b)}`);
+      for (const b of boxes.slice(i + 1))
+        assert.ok(
+          !overlap(a, b),
+          `${file}: "${a.label}" ${JSON.stringify(a)} overlaps "${b.label}" ${JSON.stringify(b)}`,
+        );
     }
   }
 });
@@ -89,11 +107,16 @@ test("no node, port or status line overlaps another", () => {
 test("debug nodes show msg.payload; inject names say their interval", () => {
   for (const file of files) {
     for (const n of loadExample(file)) {
-      if (n.type === "debug") assert.equal(n.complete, "payload", `${file}: debug "${String(n.name)}" shows msg.payload`);
+      if (n.type === "debug")
+        assert.equal(n.complete, "payload", `${file}: debug "${String(n.name)}" shows msg.payload`);
       if (n.type !== "inject") continue;
       const said = intervalInName(String(n.name ?? ""));
       assert.notEqual(said, undefined, `${file}: inject "${String(n.name)}" says how often it fires`);
-      assert.equal(said === "once" ? undefined : said, injectInterval(n), `${file}: inject "${String(n.name)}" repeats every ${String(n.repeat)} s`);
+      assert.equal(
+        said === "once" ? undefined : said,
+        injectInterval(n),
+        `${file}: inject "${String(n.name)}" repeats every ${String(n.repeat)} s`,
+      );
     }
   }
 });

@@ -11,31 +11,85 @@ import { packPackage } from "../harness/pack";
 const TAB = "tab1";
 const flow = [
   { id: TAB, type: "tab", label: "harness" },
-  { id: "inj1", z: TAB, type: "inject", name: "go", props: [{ p: "payload" }], payload: "", payloadType: "date",
-    repeat: "", once: false, x: 100, y: 80, wires: [["fn1"]] },
-  { id: "fn1", z: TAB, type: "function", name: "answer", outputs: 1,
+  {
+    id: "inj1",
+    z: TAB,
+    type: "inject",
+    name: "go",
+    props: [{ p: "payload" }],
+    payload: "",
+    payloadType: "date",
+    repeat: "",
+    once: false,
+    x: 100,
+    y: 80,
+    wires: [["fn1"]],
+  },
+  {
+    id: "fn1",
+    z: TAB,
+    type: "function",
+    name: "answer",
+    outputs: 1,
     func: "msg.payload = 42;\nnode.status({ fill: 'green', shape: 'dot', text: 'answered ' + msg.payload });\nreturn msg;",
-    x: 260, y: 80, wires: [["dbg1"]] },
-  { id: "dbg1", z: TAB, type: "debug", name: "out", active: true, tosidebar: true, console: false,
-    complete: "payload", targetType: "msg", x: 420, y: 80, wires: [] },
+    x: 260,
+    y: 80,
+    wires: [["dbg1"]],
+  },
+  {
+    id: "dbg1",
+    z: TAB,
+    type: "debug",
+    name: "out",
+    active: true,
+    tosidebar: true,
+    console: false,
+    complete: "payload",
+    targetType: "msg",
+    x: 420,
+    y: 80,
+    wires: [],
+  },
 ];
 
 // A function node that holds one UDP socket on 127.0.0.1 while deployed (proves udpSockets()).
 const udpFlow = [
   ...flow,
-  { id: "udp1", z: TAB, type: "function", name: "udp holder", outputs: 0, func: "return null;",
-    initialize: "const s = global.get('dgram').createSocket('udp4');\n" +
+  {
+    id: "udp1",
+    z: TAB,
+    type: "function",
+    name: "udp holder",
+    outputs: 0,
+    func: "return null;",
+    initialize:
+      "const s = global.get('dgram').createSocket('udp4');\n" +
       "await new Promise((r) => s.bind(0, '127.0.0.1', r));\ncontext.set('s', s);\n" +
       "node.status({ text: 'bound ' + s.address().port });",
-    finalize: "const s = context.get('s');\nif (s) s.close();", x: 260, y: 160, wires: [] },
+    finalize: "const s = context.get('s');\nif (s) s.close();",
+    x: 260,
+    y: 160,
+    wires: [],
+  },
 ];
 
 const SECRET = "s3cret-pw";
 const credFlow = [
   { id: TAB, type: "tab", label: "creds" },
-  { id: "http1", z: TAB, type: "http request", name: "with auth", method: "GET", ret: "txt",
-    url: "http://127.0.0.1:9/", authType: "basic", x: 200, y: 80, wires: [[]],
-    credentials: { user: "admin-user", password: SECRET } },
+  {
+    id: "http1",
+    z: TAB,
+    type: "http request",
+    name: "with auth",
+    method: "GET",
+    ret: "txt",
+    url: "http://127.0.0.1:9/",
+    authType: "basic",
+    x: 200,
+    y: 80,
+    wires: [[]],
+    credentials: { user: "admin-user", password: SECRET },
+  },
 ];
 
 async function stopAndCheck(nr: NodeRedHandle): Promise<void> {
@@ -51,7 +105,10 @@ for (const rt of runtimes()) {
     assertAvailable(rt.missing);
     const started = Date.now();
     const nr = await startNodeRed({
-      nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "info", globalModules: { dgram: "node:dgram" },
+      nodeBinary: rt.node,
+      nodeRedDir: rt.nodeRedDir,
+      logLevel: "info",
+      globalModules: { dgram: "node:dgram" },
     });
     t.after(async () => void (await nr.stop().catch(() => undefined)));
     try {
@@ -61,7 +118,10 @@ for (const rt of runtimes()) {
       t.diagnostic(`${rt.name}: Node-RED ${version}, started in ${Date.now() - started} ms, pid ${nr.pid}`);
 
       const types = await nr.nodeTypes();
-      assert.ok(types.some((s) => s.types.includes("inject")), "inject in GET /nodes");
+      assert.ok(
+        types.some((s) => s.types.includes("inject")),
+        "inject in GET /nodes",
+      );
 
       const { rev } = await nr.deploy(flow);
       assert.equal(typeof rev, "string");
@@ -101,51 +161,63 @@ for (const rt of runtimes()) {
     await stopAndCheck(nr);
   });
 
-  test(`credentials are stored encrypted on ${rt.name}`, { skip: skipLocally(rt.missing), timeout: 60_000 }, async (t) => {
-    assertAvailable(rt.missing);
-    const logFile = path.join(os.tmpdir(), `sma-nr-log-${process.pid}-${Date.now()}.txt`);
-    const nr = await startNodeRed({ nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "trace", logFile });
-    t.after(async () => {
-      await nr.stop().catch(() => undefined);
-      fs.rmSync(logFile, { force: true });
-    });
-    await nr.deploy(credFlow);
-    await nr.waitForLog(/\[trace\] /, 5000);
-    const flowsFile = path.join(nr.userDir, "flows.json");
-    const credFile = path.join(nr.userDir, "flows_cred.json");
-    assert.ok(fs.existsSync(credFile), "flows_cred.json written");
-    const flows = fs.readFileSync(flowsFile, "utf8");
-    const creds = fs.readFileSync(credFile, "utf8");
-    assert.ok(!flows.includes(SECRET), "flows.json holds no password");
-    assert.ok(!flows.includes("admin-user"), "flows.json holds no user");
-    assert.ok(!creds.includes(SECRET), "flows_cred.json holds no plaintext password");
-    assert.ok(!creds.includes("admin-user"), "flows_cred.json holds no plaintext user");
-    const parsed = JSON.parse(creds) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(parsed), ["$"], "encrypted form: a single $ property");
-    assert.equal(typeof parsed.$, "string");
+  test(
+    `credentials are stored encrypted on ${rt.name}`,
+    { skip: skipLocally(rt.missing), timeout: 60_000 },
+    async (t) => {
+      assertAvailable(rt.missing);
+      const logFile = path.join(os.tmpdir(), `sma-nr-log-${process.pid}-${Date.now()}.txt`);
+      const nr = await startNodeRed({ nodeBinary: rt.node, nodeRedDir: rt.nodeRedDir, logLevel: "trace", logFile });
+      t.after(async () => {
+        await nr.stop().catch(() => undefined);
+        fs.rmSync(logFile, { force: true });
+      });
+      await nr.deploy(credFlow);
+      await nr.waitForLog(/\[trace\] /, 5000);
+      const flowsFile = path.join(nr.userDir, "flows.json");
+      const credFile = path.join(nr.userDir, "flows_cred.json");
+      assert.ok(fs.existsSync(credFile), "flows_cred.json written");
+      const flows = fs.readFileSync(flowsFile, "utf8");
+      const creds = fs.readFileSync(credFile, "utf8");
+      assert.ok(!flows.includes(SECRET), "flows.json holds no password");
+      assert.ok(!flows.includes("admin-user"), "flows.json holds no user");
+      assert.ok(!creds.includes(SECRET), "flows_cred.json holds no plaintext password");
+      assert.ok(!creds.includes("admin-user"), "flows_cred.json holds no plaintext user");
+      const parsed = JSON.parse(creds) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(parsed), ["$"], "encrypted form: a single $ property");
+      assert.equal(typeof parsed.$, "string");
 
-    // The admin API never returns the password, only that one is set.
-    const got = await nr.getFlows();
-    const http1 = got.flows.find((n) => (n as { id: string }).id === "http1");
-    assert.ok(!JSON.stringify(http1).includes(SECRET));
-    await stopAndCheck(nr);
-    assert.equal(fs.readFileSync(logFile, "utf8"), nr.log(), "logFile holds the same output as log()");
-  });
+      // The admin API never returns the password, only that one is set.
+      const got = await nr.getFlows();
+      const http1 = got.flows.find((n) => (n as { id: string }).id === "http1");
+      assert.ok(!JSON.stringify(http1).includes(SECRET));
+      await stopAndCheck(nr);
+      assert.equal(fs.readFileSync(logFile, "utf8"), nr.log(), "logFile holds the same output as log()");
+    },
+  );
 }
 
-test("installPackageTgz: the packed package installs into the userDir as a user installs it", { timeout: 180_000 }, async (t) => {
-  const tgz = await packPackage();
-  assert.match(path.basename(tgz), /^speedwire-node-red-sma-\d+\.\d+\.\d+.*\.tgz$/);
-  assert.equal(await packPackage(), tgz, "packed once per test process");
-  const nr = await startNodeRed({ installPackageTgz: tgz, logLevel: "warn" });
-  t.after(async () => void (await nr.stop().catch(() => undefined)));
-  const installed = path.join(nr.userDir, "node_modules", "@speedwire/node-red-sma", "package.json");
-  assert.ok(fs.existsSync(installed), "installed under userDir/node_modules");
-  const userPkg = JSON.parse(fs.readFileSync(path.join(nr.userDir, "package.json"), "utf8")) as { dependencies?: object };
-  assert.ok("@speedwire/node-red-sma" in (userPkg.dependencies ?? {}), "recorded in the userDir package.json");
-  // Only that Node-RED picked the module up; whether every node loads is for the node tests to prove.
-  const sets = (await nr.nodeTypes()).filter((s) => s.module === "@speedwire/node-red-sma");
-  assert.ok(sets.length > 0, "module listed by GET /nodes");
-  const broken = sets.filter((s) => s.err !== undefined).map((s) => s.id);
-  t.diagnostic(`${sets.length} node sets from the package` + (broken.length ? `; failing to load: ${broken.join(", ")}` : ""));
-});
+test(
+  "installPackageTgz: the packed package installs into the userDir as a user installs it",
+  { timeout: 180_000 },
+  async (t) => {
+    const tgz = await packPackage();
+    assert.match(path.basename(tgz), /^speedwire-node-red-sma-\d+\.\d+\.\d+.*\.tgz$/);
+    assert.equal(await packPackage(), tgz, "packed once per test process");
+    const nr = await startNodeRed({ installPackageTgz: tgz, logLevel: "warn" });
+    t.after(async () => void (await nr.stop().catch(() => undefined)));
+    const installed = path.join(nr.userDir, "node_modules", "@speedwire/node-red-sma", "package.json");
+    assert.ok(fs.existsSync(installed), "installed under userDir/node_modules");
+    const userPkg = JSON.parse(fs.readFileSync(path.join(nr.userDir, "package.json"), "utf8")) as {
+      dependencies?: object;
+    };
+    assert.ok("@speedwire/node-red-sma" in (userPkg.dependencies ?? {}), "recorded in the userDir package.json");
+    // Only that Node-RED picked the module up; whether every node loads is for the node tests to prove.
+    const sets = (await nr.nodeTypes()).filter((s) => s.module === "@speedwire/node-red-sma");
+    assert.ok(sets.length > 0, "module listed by GET /nodes");
+    const broken = sets.filter((s) => s.err !== undefined).map((s) => s.id);
+    t.diagnostic(
+      `${sets.length} node sets from the package` + (broken.length ? `; failing to load: ${broken.join(", ")}` : ""),
+    );
+  },
+);

@@ -9,7 +9,13 @@ function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    return e.isDirectory() ? (e.name === "fixtures" ? [] : filesUnder(p)) : /\.(ts|js|mjs|cjs|sh)$|^run$/.test(e.name) ? [p] : [];
+    return e.isDirectory()
+      ? e.name === "fixtures"
+        ? []
+        : filesUnder(p)
+      : /\.(ts|js|mjs|cjs|sh)$|^run$/.test(e.name)
+        ? [p]
+        : [];
   });
 }
 
@@ -21,7 +27,10 @@ test("the captures are loaded from the repository and test/fixtures/README.md gi
   for (const c of captures) {
     const row = readme.split("\n").find((l) => l.startsWith(`| \`${c.id}\` |`));
     assert.ok(row, `README row for ${c.id}`);
-    assert.ok(row.includes(c.source.replace(/\|/g, "\\|").replace(/\n/g, " ")), `${c.id}: its source in the README row`);
+    assert.ok(
+      row.includes(c.source.replace(/\|/g, "\\|").replace(/\n/g, " ")),
+      `${c.id}: its source in the README row`,
+    );
   }
 });
 

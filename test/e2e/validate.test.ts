@@ -11,8 +11,16 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 import { cleanEnv } from "../harness/runtimes";
 
-interface CheckResult { status: "pass" | "FAIL" | "missing" | "not checked"; what: string; detail: string }
-interface Report { results: Record<string, CheckResult>; failed: string[]; notChecked: string[] }
+interface CheckResult {
+  status: "pass" | "FAIL" | "missing" | "not checked";
+  what: string;
+  detail: string;
+}
+interface Report {
+  results: Record<string, CheckResult>;
+  failed: string[];
+  notChecked: string[];
+}
 
 const ALL_CHECKS = ["P01", "P03", "P04", "P05", "P06", "P07", "P08", "N01", "N02", "D01", "D02", "D03"];
 const NETWORK_CHECKS = ["P06", "P07", "P08", "N01"];
@@ -20,20 +28,29 @@ const NETWORK_CHECKS = ["P06", "P07", "P08", "N01"];
 function validate(pkgDir: string): Promise<{ code: number; output: string; report?: Report }> {
   const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sma-validate-test-")), "report.json");
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [path.join(repoRoot(), "scripts", "validate.js"), "--path", pkgDir, "--json", json,
-      "--timeout", "90000"], { cwd: repoRoot(), env: cleanEnv(), timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      const report = fs.existsSync(json) ? (JSON.parse(fs.readFileSync(json, "utf8")) as Report) : undefined;
-      fs.rmSync(path.dirname(json), { recursive: true, force: true });
-      resolve({ code, output: stdout + stderr, report });
-    });
+    const child = execFile(
+      process.execPath,
+      [path.join(repoRoot(), "scripts", "validate.js"), "--path", pkgDir, "--json", json, "--timeout", "90000"],
+      { cwd: repoRoot(), env: cleanEnv(), timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        const report = fs.existsSync(json) ? (JSON.parse(fs.readFileSync(json, "utf8")) as Report) : undefined;
+        fs.rmSync(path.dirname(json), { recursive: true, force: true });
+        resolve({ code, output: stdout + stderr, report });
+      },
+    );
     child.stdin?.end();
   });
 }
 
 test("node-red-dev validate: every check that can run passes", { timeout: 150_000 }, async (t) => {
   const { code, output, report } = await validate(repoRoot());
-  t.diagnostic(output.split("\n").filter((l) => /^[PND]\d\d |not checked/.test(l)).join("\n"));
+  t.diagnostic(
+    output
+      .split("\n")
+      .filter((l) => /^[PND]\d\d |not checked/.test(l))
+      .join("\n"),
+  );
   assert.ok(report, "scripts/validate.js wrote its report:\n" + output);
   assert.deepEqual(Object.keys(report.results).sort(), [...ALL_CHECKS].sort());
   for (const [id, r] of Object.entries(report.results)) {
@@ -56,9 +73,15 @@ test("node-red-dev validate fails a package without license and examples", { tim
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as Record<string, unknown>;
   delete pkg.license;
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(pkg, null, 2));
-  fs.cpSync(path.join(repoRoot(), "dist"), path.join(dir, "dist"), { recursive: true, filter: (f) => !/\.(map|d\.ts)$/.test(f) });
+  fs.cpSync(path.join(repoRoot(), "dist"), path.join(dir, "dist"), {
+    recursive: true,
+    filter: (f) => !/\.(map|d\.ts)$/.test(f),
+  });
   fs.mkdirSync(path.join(dir, "examples"));
-  fs.writeFileSync(path.join(dir, "examples", "one.json"), JSON.stringify([{ id: "a", type: "sma-energy", wires: [] }]));
+  fs.writeFileSync(
+    path.join(dir, "examples", "one.json"),
+    JSON.stringify([{ id: "a", type: "sma-energy", wires: [] }]),
+  );
 
   const { code, output, report } = await validate(dir);
   assert.ok(report, output);

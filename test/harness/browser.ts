@@ -23,9 +23,7 @@ export const CHROMIUM_ARGS = [
 
 /** Why the browser cannot run here, or undefined. Use with skipLocally() from ./runtimes. */
 export function chromiumMissing(): string | undefined {
-  return fs.existsSync(CHROMIUM)
-    ? undefined
-    : `${CHROMIUM} not found: apt-get install -y chromium`;
+  return fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found: apt-get install -y chromium`;
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -37,7 +35,10 @@ export async function launchBrowser(): Promise<Browser> {
 /** Opens the editor at url and waits until the palette is populated and the loading bar is gone. */
 export async function openEditor(page: Page, url: string, timeoutMs = 30_000): Promise<void> {
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: timeoutMs });
-  await page.waitForSelector(".red-ui-palette-node[data-palette-type='inject']", { state: "visible", timeout: timeoutMs });
+  await page.waitForSelector(".red-ui-palette-node[data-palette-type='inject']", {
+    state: "visible",
+    timeout: timeoutMs,
+  });
   await page.waitForSelector("#red-ui-loading-progress", { state: "hidden", timeout: timeoutMs });
   await page.waitForSelector("#red-ui-workspace-chart svg", { state: "attached", timeout: timeoutMs });
 }

@@ -15,15 +15,21 @@ export interface Demo {
 const READY = /Open (http:\/\/127\.0\.0\.1:(\d+)\/) and watch the Debug sidebar/;
 
 export async function startDemo(userDir: string, port: number, args: string[] = [], timeoutMs = 90_000): Promise<Demo> {
-  const child = spawn(process.execPath, [path.join(repoRoot(), "scripts", "start.js"), "--user-dir", userDir, "--port", String(port), ...args],
-    { cwd: repoRoot(), env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot(), "scripts", "start.js"), "--user-dir", userDir, "--port", String(port), ...args],
+    { cwd: repoRoot(), env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve((code = c))));
   const kill = (): void => void (code === undefined && child.kill("SIGKILL"));
   process.once("exit", kill);
   const ready = new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not come up within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the demo did not come up within ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const onData = (b: Buffer): void => {
       out += b.toString("utf8");
       const m = READY.exec(out);
@@ -45,7 +51,9 @@ export async function startDemo(userDir: string, port: number, args: string[] = 
     throw e;
   });
   return {
-    url: m[1], port: Number(m[2]), output: () => out,
+    url: m[1],
+    port: Number(m[2]),
+    output: () => out,
     stop: async () => {
       if (code === undefined) child.kill("SIGINT");
       const timer = setTimeout(kill, 20_000);

@@ -17,8 +17,11 @@ export interface EditorOptions extends StartOptions {
   locale?: string;
 }
 
-export async function withEditor(t: TestContext, opts: EditorOptions,
-  body: (e: { nr: NodeRedHandle; page: Page }) => Promise<void>): Promise<void> {
+export async function withEditor(
+  t: TestContext,
+  opts: EditorOptions,
+  body: (e: { nr: NodeRedHandle; page: Page }) => Promise<void>,
+): Promise<void> {
   const { flows, name, locale, ...start } = opts;
   const nr = await startNodeRed({ logLevel: "info", ...start });
   t.after(async () => void (await nr.stop()));

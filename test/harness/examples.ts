@@ -14,7 +14,10 @@ export type FlowNode = Record<string, unknown> & { id: string; type: string };
 export const SHARED_INVERTER = "sma-inverter-shared";
 
 export function exampleFiles(): string[] {
-  return fs.readdirSync(path.join(repoRoot(), "examples")).filter((f) => f.endsWith(".json")).sort();
+  return fs
+    .readdirSync(path.join(repoRoot(), "examples"))
+    .filter((f) => f.endsWith(".json"))
+    .sort();
 }
 
 export function loadExample(file: string): FlowNode[] {
@@ -45,7 +48,12 @@ export function importExamples(files: string[]): FlowNode[] {
  * What a user edits in the dialog of each node of this type (one per imported example; the examples share their
  * sma-inverter config node, SHARED_INVERTER): only fields the node has.
  */
-export function edit(flows: FlowNode[], type: string, changes: Record<string, unknown>, credentials?: Record<string, string>): FlowNode[] {
+export function edit(
+  flows: FlowNode[],
+  type: string,
+  changes: Record<string, unknown>,
+  credentials?: Record<string, string>,
+): FlowNode[] {
   const matching = flows.filter((n) => n.type === type);
   assert.ok(matching.length > 0, `the examples have a ${type} node`);
   for (const node of matching) {
@@ -67,7 +75,9 @@ export interface NodeTypeInfo {
 
 /** Every node type the package registers: per node set of package.json, the types its built editor file registers. */
 export function packageNodeTypes(): NodeTypeInfo[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as {
+    "node-red": { nodes: Record<string, string> };
+  };
   return Object.entries(pkg["node-red"].nodes).flatMap(([set, js]) => {
     const html = fs.readFileSync(path.join(repoRoot(), js.replace(/\.js$/, ".html")), "utf8");
     return [...html.matchAll(/RED\.nodes\.registerType\(\s*"([^"]+)"/g)].map((m) => ({ type: m[1], set, js }));
@@ -80,10 +90,17 @@ function packageLabel(type: string): string | undefined {
   if (!info) return undefined;
   const labels = LANGS.map((lang) => {
     const file = path.join(repoRoot(), path.dirname(info.js), "locales", lang, `${path.basename(info.js, ".js")}.json`);
-    const catalog = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { default?: unknown } | undefined> & { label?: { default?: unknown } };
+    const catalog = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { default?: unknown } | undefined> & {
+      label?: { default?: unknown };
+    };
     const label = catalog[type]?.default ?? catalog.label?.default;
     // A label per mode (sma-archive: day, month, events): the longest.
-    const texts = typeof label === "string" ? [label] : label && typeof label === "object" ? Object.values(label).filter((v) => typeof v === "string") : [];
+    const texts =
+      typeof label === "string"
+        ? [label]
+        : label && typeof label === "object"
+          ? Object.values(label).filter((v) => typeof v === "string")
+          : [];
     return texts.reduce((a: string, b: string) => (b.length > a.length ? b : a), type);
   });
   return labels.reduce((a, b) => (b.length > a.length ? b : a));
@@ -101,11 +118,23 @@ export function labelOf(n: FlowNode): string {
 
 /** Nodes that show a status line under them while they run. */
 export function showsStatus(n: FlowNode): boolean {
-  return n.type.startsWith("sma-") || n.type.startsWith("mqtt") || n.type.startsWith("influxdb") ||
-    (n.type === "debug" && n.tostatus === true) || (n.type === "function" && /node\.status\(/.test(String(n.func ?? "")));
+  return (
+    n.type.startsWith("sma-") ||
+    n.type.startsWith("mqtt") ||
+    n.type.startsWith("influxdb") ||
+    (n.type === "debug" && n.tostatus === true) ||
+    (n.type === "function" && /node\.status\(/.test(String(n.func ?? "")))
+  );
 }
 
-export interface Box { id: string; label: string; left: number; right: number; top: number; bottom: number }
+export interface Box {
+  id: string;
+  label: string;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
 
 // The editor's sizes: 100 px minimum width in steps of 20, 30 px high, ports 10 px wide half outside, status 20 px,
 // the inject's button 20 px left of it, the debug's 20 px right of it.
@@ -124,7 +153,10 @@ export function boxOf(n: FlowNode): Box {
   const y = Number(n.y);
   const left = x - w / 2 - (n.type === "inject" ? 25 : 5);
   return {
-    id: n.id, label, left, top: y - h / 2,
+    id: n.id,
+    label,
+    left,
+    top: y - h / 2,
     right: Math.max(x + w / 2 + (n.type === "debug" ? 25 : 5), showsStatus(n) ? x - w / 2 + STATUS_W : 0),
     bottom: y + h / 2 + (showsStatus(n) ? STATUS_H : 0),
   };

@@ -3,11 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 export type CaptureKind =
-  | "inverter-request"
-  | "inverter-response"
-  | "energy-meter"
-  | "discovery-request"
-  | "discovery-response";
+  "inverter-request" | "inverter-response" | "energy-meter" | "discovery-request" | "discovery-response";
 
 export interface Capture {
   id: string;

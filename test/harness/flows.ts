@@ -9,20 +9,48 @@ export function node(tab: string, o: Json): Json {
 
 /** An sma-inverter config node for a simulator on 127.0.0.1:port; `password` goes into its credentials. */
 export function inverterNode(id: string, port: number, password: string, o: Json = {}): Json {
-  return { id, type: "sma-inverter", name: `inverter ${id}`, host: "127.0.0.1", port: String(port), serial: "", group: "user",
-    timeout: "500", retries: "1", credentials: { password }, ...o };
+  return {
+    id,
+    type: "sma-inverter",
+    name: `inverter ${id}`,
+    host: "127.0.0.1",
+    port: String(port),
+    serial: "",
+    group: "user",
+    timeout: "500",
+    retries: "1",
+    credentials: { password },
+    ...o,
+  };
 }
 
 /** An inject wired to `target`; with `repeat` (seconds) it also fires once shortly after deploy. */
 export function inject(tab: string, id: string, target: string, repeat = ""): Json {
-  return node(tab, { id, type: "inject", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat,
-    once: repeat !== "", onceDelay: 0.05, wires: [[target]] });
+  return node(tab, {
+    id,
+    type: "inject",
+    props: [{ p: "payload" }],
+    payload: "",
+    payloadType: "date",
+    repeat,
+    once: repeat !== "",
+    onceDelay: 0.05,
+    wires: [[target]],
+  });
 }
 
 /** A debug node showing the whole message ("true") or one property (e.g. "error"). */
 export function debug(tab: string, id: string, complete = "true"): Json {
-  return node(tab, { id, type: "debug", active: true, tosidebar: true, console: false, complete,
-    targetType: complete === "true" ? "full" : "msg", wires: [] });
+  return node(tab, {
+    id,
+    type: "debug",
+    active: true,
+    tosidebar: true,
+    console: false,
+    complete,
+    targetType: complete === "true" ? "full" : "msg",
+    wires: [],
+  });
 }
 
 /**
@@ -30,7 +58,14 @@ export function debug(tab: string, id: string, complete = "true"): Json {
  * (`<prefix>en<k>`), and a catch node into the debug `<prefix>catchdbg`. Round `i` sets each config node's
  * timeout to a value of its own, so that a "nodes" deploy of round i restarts every node.
  */
-export function pollingFlows(tab: string, prefix: string, ports: number[], password: string, i: number, inverter: Json = {}): Json[] {
+export function pollingFlows(
+  tab: string,
+  prefix: string,
+  ports: number[],
+  password: string,
+  i: number,
+  inverter: Json = {},
+): Json[] {
   return [
     { id: tab, type: "tab", label: tab },
     ...ports.flatMap((port, k) => [

@@ -44,7 +44,8 @@ export function sendFromPortZero(address: string, port: number, datagrams: Buffe
   const args = datagrams.map((d) => `${address}:${port}:${d.toString("hex")}`);
   return new Promise((resolve, reject) => {
     execFile("python3", ["-c", RAW_SENDER, ...args], { timeout: 10_000 }, (err, _out, stderr) =>
-      (err ? reject(new Error(`raw send failed: ${stderr || err.message}`)) : resolve()));
+      err ? reject(new Error(`raw send failed: ${stderr || err.message}`)) : resolve(),
+    );
   });
 }
 

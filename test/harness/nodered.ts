@@ -64,7 +64,9 @@ export interface NodeRedHandle {
   getFlows(): Promise<{ flows: unknown[]; rev: string }>;
   inject(nodeId: string): Promise<void>;
   /** GET /nodes: the node sets; err is a string or an error object when a set failed to load. */
-  nodeTypes(): Promise<{ id: string; module: string; version?: string; types: string[]; enabled: boolean; err?: unknown }[]>;
+  nodeTypes(): Promise<
+    { id: string; module: string; version?: string; types: string[]; enabled: boolean; err?: unknown }[]
+  >;
   readonly debugMessages: DebugMessage[];
   clearDebug(): void;
   waitForDebug(pred: (m: DebugMessage) => boolean, timeoutMs?: number): Promise<DebugMessage>;
@@ -98,8 +100,13 @@ function decode(format: string, msg: string): unknown {
   }
 }
 
-function settingsJs(port: number, userDir: string, level: LogLevel, extra: Record<string, unknown>,
-  globalModules: Record<string, string>): string {
+function settingsJs(
+  port: number,
+  userDir: string,
+  level: LogLevel,
+  extra: Record<string, unknown>,
+  globalModules: Record<string, string>,
+): string {
   const settings: Record<string, unknown> = {
     uiHost: "127.0.0.1",
     uiPort: port,
@@ -119,15 +126,26 @@ function settingsJs(port: number, userDir: string, level: LogLevel, extra: Recor
     runtimeState: { enabled: false, ui: false },
     ...extra,
   };
-  const globals = Object.entries(globalModules).map(([k, m]) => `  ${JSON.stringify(k)}: require(${JSON.stringify(m)}),`);
-  return "module.exports = " + JSON.stringify(settings, null, 2) + ";\n" +
-    (globals.length ? `module.exports.functionGlobalContext = {\n${globals.join("\n")}\n};\n` : "");
+  const globals = Object.entries(globalModules).map(
+    ([k, m]) => `  ${JSON.stringify(k)}: require(${JSON.stringify(m)}),`,
+  );
+  return (
+    "module.exports = " +
+    JSON.stringify(settings, null, 2) +
+    ";\n" +
+    (globals.length ? `module.exports.functionGlobalContext = {\n${globals.join("\n")}\n};\n` : "")
+  );
 }
 
 function npmInstall(cwd: string, tgz: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tgz], { cwd, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => (err ? reject(new Error(`npm install ${tgz} failed: ${err.message}\n${stdout}${stderr}`)) : resolve()));
+    execFile(
+      "npm",
+      ["install", "--prefer-offline", "--no-audit", "--no-fund", tgz],
+      { cwd, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`npm install ${tgz} failed: ${err.message}\n${stdout}${stderr}`)) : resolve(),
+    );
   });
 }
 
@@ -138,20 +156,27 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "sma-nr-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  fs.writeFileSync(path.join(userDir, "settings.js"), settingsJs(port, userDir, opts.logLevel ?? "info", opts.settings ?? {},
-    opts.globalModules ?? {}));
-  fs.writeFileSync(path.join(userDir, "package.json"),
-    JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true, dependencies: {} }, null, 2));
+  fs.writeFileSync(
+    path.join(userDir, "settings.js"),
+    settingsJs(port, userDir, opts.logLevel ?? "info", opts.settings ?? {}, opts.globalModules ?? {}),
+  );
+  fs.writeFileSync(
+    path.join(userDir, "package.json"),
+    JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true, dependencies: {} }, null, 2),
+  );
   if (opts.flows) fs.writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(opts.flows, null, 2));
   const discard = (): void => void (opts.keep || fs.rmSync(userDir, { recursive: true, force: true }));
-  if (opts.installPackageTgz) await npmInstall(userDir, opts.installPackageTgz).catch((e: unknown) => {
-    discard();
-    throw e;
-  });
+  if (opts.installPackageTgz)
+    await npmInstall(userDir, opts.installPackageTgz).catch((e: unknown) => {
+      discard();
+      throw e;
+    });
 
-  const child = spawn(opts.nodeBinary ?? process.execPath,
+  const child = spawn(
+    opts.nodeBinary ?? process.execPath,
     [redJs, "--userDir", userDir, "--settings", path.join(userDir, "settings.js")],
-    { cwd: userDir, env: cleanEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
+    { cwd: userDir, env: cleanEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] },
+  );
   let output = "";
   const logStream = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: "a" }) : undefined;
   const logWaiters = new Set<() => void>();
@@ -185,9 +210,13 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
       const check = (): void => {
         const m = re.exec(output);
         if (m) return done(() => resolve(m[0]));
-        if (exitInfo) done(() => reject(new Error(`Node-RED exited (${JSON.stringify(exitInfo)}) before ${re}:\n${output}`)));
+        if (exitInfo)
+          done(() => reject(new Error(`Node-RED exited (${JSON.stringify(exitInfo)}) before ${re}:\n${output}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no log ${re} within ${timeoutMs} ms:\n${output}`))), timeoutMs);
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`no log ${re} within ${timeoutMs} ms:\n${output}`))),
+        timeoutMs,
+      );
       const done = (f: () => void): void => {
         clearTimeout(timer);
         logWaiters.delete(check);
@@ -197,10 +226,19 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
       check();
     });
 
-  const api = async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> => {
+  const api = async (
+    method: string,
+    p: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<unknown> => {
     const res = await fetch(url + p.replace(/^\//, ""), {
       method,
-      headers: { Accept: "application/json", ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers },
+      headers: {
+        Accept: "application/json",
+        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...headers,
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -256,7 +294,10 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
         const format = typeof rec.format === "string" ? rec.format : "";
         const msg = typeof rec.msg === "string" ? rec.msg : String(rec.msg);
         debugMessages.push({
-          id: String(rec.id), format, msg, value: decode(format, msg),
+          id: String(rec.id),
+          format,
+          msg,
+          value: decode(format, msg),
           name: typeof rec.name === "string" ? rec.name : undefined,
           topic: typeof rec.topic === "string" ? rec.topic : undefined,
           property: typeof rec.property === "string" ? rec.property : undefined,
@@ -279,7 +320,10 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
         const v = check();
         if (v !== undefined) finish(() => resolve(v));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))),
+        timeoutMs,
+      );
       const finish = (f: () => void): void => {
         clearTimeout(timer);
         commsWaiters.delete(tick);
@@ -290,18 +334,30 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
     });
 
   return {
-    url, port, userDir, pid,
+    url,
+    port,
+    userDir,
+    pid,
     log: () => output,
     waitForLog,
     // POST /flows answers before the new flows have started; wait for the runtime-deploy notification.
     deploy: async (flows, type = "full") => {
       const seen = deployedRevisions.length;
-      const res = (await api("POST", "flows", { flows },
-        { "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": type })) as { rev: string };
-      await waitComms(`flows ${res.rev} started`, () => (deployedRevisions.indexOf(res.rev, seen) >= 0 ? true : undefined), 30_000);
+      const res = (await api(
+        "POST",
+        "flows",
+        { flows },
+        { "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": type },
+      )) as { rev: string };
+      await waitComms(
+        `flows ${res.rev} started`,
+        () => (deployedRevisions.indexOf(res.rev, seen) >= 0 ? true : undefined),
+        30_000,
+      );
       return res;
     },
-    getFlows: async () => (await api("GET", "flows", undefined, { "Node-RED-API-Version": "v2" })) as { flows: unknown[]; rev: string },
+    getFlows: async () =>
+      (await api("GET", "flows", undefined, { "Node-RED-API-Version": "v2" })) as { flows: unknown[]; rev: string },
     inject: async (nodeId) => {
       await api("POST", `inject/${encodeURIComponent(nodeId)}`, {});
     },
@@ -309,13 +365,21 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedHand
     debugMessages,
     clearDebug: () => void debugMessages.splice(0),
     waitForDebug: (pred, timeoutMs = 10_000) =>
-      waitComms("a debug message" + "; got: " + JSON.stringify(debugMessages.slice(-5)), () => debugMessages.find(pred), timeoutMs),
+      waitComms(
+        "a debug message" + "; got: " + JSON.stringify(debugMessages.slice(-5)),
+        () => debugMessages.find(pred),
+        timeoutMs,
+      ),
     statuses,
     waitForStatus: (nodeId, pred, timeoutMs = 10_000) =>
-      waitComms(`status of ${nodeId} (last: ${JSON.stringify(statuses.get(nodeId))})`, () => {
-        const s = statuses.get(nodeId);
-        return s && pred(s) ? s : undefined;
-      }, timeoutMs),
+      waitComms(
+        `status of ${nodeId} (last: ${JSON.stringify(statuses.get(nodeId))})`,
+        () => {
+          const s = statuses.get(nodeId);
+          return s && pred(s) ? s : undefined;
+        },
+        timeoutMs,
+      ),
     openFds: () => openFdCount(pid),
     udpSockets: () => udpSocketCount(pid),
     stop: async (timeoutMs = 10_000) => {

@@ -8,7 +8,9 @@ helper.init(require.resolve("node-red"));
 
 /** Loads nodes (their module functions; core nodes come untyped from require) with a flow and credentials. */
 export function load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown> = {}): Promise<void> {
-  return new Promise((resolve) => void helper.load(nodes as NodeInitializer[], flow as helper.TestFlows, credentials, resolve));
+  return new Promise(
+    (resolve) => void helper.load(nodes as NodeInitializer[], flow as helper.TestFlows, credentials, resolve),
+  );
 }
 
 /** helper.settings with this package's own entry (smaSpeedwire), which Node-RED's settings type does not know. */

@@ -124,8 +124,16 @@ export async function redeploySoak(nr: SoakHandle, opts: RedeploySoakOptions): P
     udpEnd = nr.udpSockets();
   }
   return {
-    redeploys: opts.count, full: counts.full, nodes: counts.nodes,
-    fdStart, fdEnd, fdMax: Math.max(fdMax, fdEnd), udpStart, udpEnd, udpMax: Math.max(udpMax, udpEnd),
-    durationMs: t1 - t0, settleMs: Date.now() - t1,
+    redeploys: opts.count,
+    full: counts.full,
+    nodes: counts.nodes,
+    fdStart,
+    fdEnd,
+    fdMax: Math.max(fdMax, fdEnd),
+    udpStart,
+    udpEnd,
+    udpMax: Math.max(udpMax, udpEnd),
+    durationMs: t1 - t0,
+    settleMs: Date.now() - t1,
   };
 }

@@ -19,7 +19,8 @@ export interface Runtime {
   missing?: string;
 }
 
-export const INSTALL_RUNTIMES_HINT = "run `node scripts/install-runtimes.js` (installs Node 22 + Node-RED 5 into .cache/nr5)";
+export const INSTALL_RUNTIMES_HINT =
+  "run `node scripts/install-runtimes.js` (installs Node 22 + Node-RED 5 into .cache/nr5)";
 
 /** True when running in CI (env CI set to anything but "", "0" or "false"). */
 export function isCI(): boolean {
@@ -64,7 +65,11 @@ function nr5(): Runtime {
 /** All runtime pairs, available or not (check `missing`). */
 export function runtimes(): Runtime[] {
   return [
-    { name: "Node-RED 4.1 / Node 20", node: process.execPath, nodeRedDir: path.join(repoRoot(), "node_modules", "node-red") },
+    {
+      name: "Node-RED 4.1 / Node 20",
+      node: process.execPath,
+      nodeRedDir: path.join(repoRoot(), "node_modules", "node-red"),
+    },
     nr5(),
   ];
 }

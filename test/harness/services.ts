@@ -43,8 +43,14 @@ export function influxdMissing(): string | undefined {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function launch(
-  name: string, bin: string, args: string[], dir: string, port: number, url: string,
-  ready: () => Promise<boolean>, timeoutMs: number,
+  name: string,
+  bin: string,
+  args: string[],
+  dir: string,
+  port: number,
+  url: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
 ): Promise<Service> {
   const child: ChildProcess = spawn(bin, args, { cwd: dir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -52,8 +58,15 @@ async function launch(
   child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
   const exit = new Promise<void>((resolve) => {
-    child.on("exit", () => { exited = true; resolve(); });
-    child.on("error", (e) => { output += `spawn error: ${e.message}\n`; exited = true; resolve(); });
+    child.on("exit", () => {
+      exited = true;
+      resolve();
+    });
+    child.on("error", (e) => {
+      output += `spawn error: ${e.message}\n`;
+      exited = true;
+      resolve();
+    });
   });
   const killOnExit = (): void => void (exited || child.kill("SIGKILL"));
   process.once("exit", killOnExit);
@@ -79,7 +92,10 @@ async function launch(
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }
@@ -91,16 +107,19 @@ export async function startMosquitto(timeoutMs = 10_000): Promise<Service> {
   fs.chmodSync(dir, 0o755); // mosquitto drops root privileges to user "mosquitto" after reading the config
   const port = await freePort();
   const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`,
-    "allow_anonymous true",
-    "persistence false",
-    "log_dest stderr",
-    "log_type error",
-    "log_type warning",
-    "log_type notice",
-    "",
-  ].join("\n"));
+  fs.writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "log_dest stderr",
+      "log_type error",
+      "log_type warning",
+      "log_type notice",
+      "",
+    ].join("\n"),
+  );
   return launch("mosquitto", bin, ["-c", conf], dir, port, `mqtt://127.0.0.1:${port}`, () => tcpOpen(port), timeoutMs);
 }
 
@@ -112,18 +131,32 @@ export async function startInfluxDb(timeoutMs = 30_000): Promise<Service> {
   const rpcPort = await freePort();
   const conf = path.join(dir, "influxdb.conf");
   const q = (p: string): string => JSON.stringify(path.join(dir, p));
-  fs.writeFileSync(conf, [
-    "reporting-disabled = true",
-    `bind-address = "127.0.0.1:${rpcPort}"`,
-    "[meta]", `  dir = ${q("meta")}`,
-    "[data]", `  dir = ${q("data")}`, `  wal-dir = ${q("wal")}`, "  query-log-enabled = false",
-    "[http]", "  enabled = true", `  bind-address = "127.0.0.1:${port}"`, "  log-enabled = false",
-    "  auth-enabled = false", "  flux-enabled = false",
-    "[monitor]", "  store-enabled = false",
-    "[subscriber]", "  enabled = false",
-    "[continuous_queries]", "  enabled = false",
-    "",
-  ].join("\n"));
+  fs.writeFileSync(
+    conf,
+    [
+      "reporting-disabled = true",
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      "[meta]",
+      `  dir = ${q("meta")}`,
+      "[data]",
+      `  dir = ${q("data")}`,
+      `  wal-dir = ${q("wal")}`,
+      "  query-log-enabled = false",
+      "[http]",
+      "  enabled = true",
+      `  bind-address = "127.0.0.1:${port}"`,
+      "  log-enabled = false",
+      "  auth-enabled = false",
+      "  flux-enabled = false",
+      "[monitor]",
+      "  store-enabled = false",
+      "[subscriber]",
+      "  enabled = false",
+      "[continuous_queries]",
+      "  enabled = false",
+      "",
+    ].join("\n"),
+  );
   const url = `http://127.0.0.1:${port}`;
   const ready = async (): Promise<boolean> => (await fetch(url + "/ping")).status === 204;
   return launch("influxd", bin, ["-config", conf], dir, port, url, ready, timeoutMs);

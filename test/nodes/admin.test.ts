@@ -10,12 +10,20 @@ import { TRACE_RATE, registerAdminEndpoints } from "../../nodes/shared/admin";
 import { SpeedwireClient, type SessionTrace } from "../../src/client";
 import { encodePassword } from "../../src/protocol";
 
-type Handler = (req: unknown, res: {
-  json(v: unknown): void; status(n: number): { json(v: unknown): void }; set?(k: string, v: string): void;
-}) => void;
+type Handler = (
+  req: unknown,
+  res: {
+    json(v: unknown): void;
+    status(n: number): { json(v: unknown): void };
+    set?(k: string, v: string): void;
+  },
+) => void;
 
 /** Just enough of Node-RED's RED for the endpoints: routes collected, every permission granted. */
-function fakeRed(settings: object, nodes: Record<string, unknown> = {}): { RED: NodeAPI; routes: Map<string, Handler>; permissions: Map<string, string> } {
+function fakeRed(
+  settings: object,
+  nodes: Record<string, unknown> = {},
+): { RED: NodeAPI; routes: Map<string, Handler>; permissions: Map<string, string> } {
   const routes = new Map<string, Handler>();
   const permissions = new Map<string, string>();
   const RED = {
@@ -38,18 +46,24 @@ function fakeRed(settings: object, nodes: Record<string, unknown> = {}): { RED: 
 }
 
 /** Calls a route; resolves with the status, headers and body it answered. */
-function call(h: Handler, params: Record<string, string>): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
+function call(
+  h: Handler,
+  params: Record<string, string>,
+): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
   return new Promise((resolve) => {
     const headers: Record<string, string> = {};
     let status = 200;
-    h({ params }, {
-      json: (body) => resolve({ status, body, headers }),
-      status: (n) => {
-        status = n;
-        return { json: (body: unknown) => resolve({ status, body, headers }) };
+    h(
+      { params },
+      {
+        json: (body) => resolve({ status, body, headers }),
+        status: (n) => {
+          status = n;
+          return { json: (body: unknown) => resolve({ status, body, headers }) };
+        },
+        set: (k, v) => void (headers[k] = v),
       },
-      set: (k, v) => void (headers[k] = v),
-    });
+    );
   });
 }
 
@@ -61,15 +75,26 @@ describe("admin endpoints", () => {
     const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false });
     sims.push(sim);
     await sim.start();
-    const { RED, routes } = fakeRed({ smaSpeedwire: { discoveryTargets: [`127.0.0.1:${sim.port}`], discoveryTimeout: 500 } });
+    const { RED, routes } = fakeRed({
+      smaSpeedwire: { discoveryTargets: [`127.0.0.1:${sim.port}`], discoveryTimeout: 500 },
+    });
     registerAdminEndpoints(RED);
     const discover = routes.get("/sma-speedwire/discover");
     assert.ok(discover);
-    const answers = await Promise.all(Array.from({ length: 200 }, () => new Promise<unknown>((resolve) => {
-      discover({}, { json: resolve, status: () => ({ json: resolve }) });
-    })));
+    const answers = await Promise.all(
+      Array.from(
+        { length: 200 },
+        () =>
+          new Promise<unknown>((resolve) => {
+            discover({}, { json: resolve, status: () => ({ json: resolve }) });
+          }),
+      ),
+    );
     assert.equal(sim.stats.discovery, 1, `${sim.stats.discovery} searches for 200 requests`);
-    assert.ok(answers.every((a) => Array.isArray(a) && a.some((d: { serial?: number }) => d.serial === sim.serial)), JSON.stringify(answers[0]));
+    assert.ok(
+      answers.every((a) => Array.isArray(a) && a.some((d: { serial?: number }) => d.serial === sim.serial)),
+      JSON.stringify(answers[0]),
+    );
     // A request after the search ended starts a new one.
     await new Promise((resolve) => discover({}, { json: resolve, status: () => ({ json: resolve }) }));
     assert.equal(sim.stats.discovery, 2);
@@ -77,13 +102,22 @@ describe("admin endpoints", () => {
 
   it("trace: needs the inverter's write permission, gives the deployed session's trace without the password, rate-limited", async () => {
     const password = "Tr4c3Pw";
-    const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false, userPassword: password, shortLoginAnswer: false });
+    const sim = new SimulatedInverter({
+      address: "127.0.0.1",
+      port: 0,
+      timeVarying: false,
+      userPassword: password,
+      shortLoginAnswer: false,
+    });
     sims.push(sim);
     await sim.start();
     const client = new SpeedwireClient();
     const session = client.inverter({ host: "127.0.0.1", port: sim.port, password });
     await session.read(["energy"]);
-    const { RED, routes, permissions } = fakeRed({}, { inv: { type: "sma-inverter", session }, other: { type: "sma-energy" } });
+    const { RED, routes, permissions } = fakeRed(
+      {},
+      { inv: { type: "sma-inverter", session }, other: { type: "sma-energy" } },
+    );
     registerAdminEndpoints(RED);
     assert.equal(permissions.get("POST /sma-speedwire/diagnose"), "sma-inverter.write");
     const path = "/sma-speedwire/trace/:id";
@@ -94,7 +128,10 @@ describe("admin endpoints", () => {
     const ok = await call(trace, { id: "inv" });
     assert.equal(ok.status, 200);
     const text = JSON.stringify(ok.body);
-    assert.ok(!text.includes(password) && !text.includes(encodePassword(password, "user").subarray(0, password.length).toString("hex")));
+    assert.ok(
+      !text.includes(password) &&
+        !text.includes(encodePassword(password, "user").subarray(0, password.length).toString("hex")),
+    );
     assert.equal((ok.body as SessionTrace).nodeRed, "4.1.15");
     assert.ok((ok.body as SessionTrace).entries.length >= 4);
     assert.match(ok.headers["Content-Disposition"], /attachment; filename="sma-trace-inv.json"/);

@@ -26,12 +26,29 @@ async function sim(now: Date, o: Partial<SimulatedInverterOptions> = {}): Promis
 }
 
 /** Deploys an inverter and an archive node, sends one message, returns what comes out. */
-async function run(s: SimulatedInverter, node: Record<string, unknown>, payload: unknown): Promise<{ payload: Point[]; sma: Record<string, unknown> }> {
-  await load([inverterNode, archiveNode], [
-    { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(s.port), serial: "", group: "user", timeout: "300", retries: "2" },
-    { id: "a", type: "sma-archive", inverter: "inv", wires: [["out"]], ...node },
-    { id: "out", type: "helper" },
-  ], { inv: { password: "0000" } });
+async function run(
+  s: SimulatedInverter,
+  node: Record<string, unknown>,
+  payload: unknown,
+): Promise<{ payload: Point[]; sma: Record<string, unknown> }> {
+  await load(
+    [inverterNode, archiveNode],
+    [
+      {
+        id: "inv",
+        type: "sma-inverter",
+        host: "127.0.0.1",
+        port: String(s.port),
+        serial: "",
+        group: "user",
+        timeout: "300",
+        retries: "2",
+      },
+      { id: "a", type: "sma-archive", inverter: "inv", wires: [["out"]], ...node },
+      { id: "out", type: "helper" },
+    ],
+    { inv: { password: "0000" } },
+  );
   const got = nextMessage(helper.getNode("out"));
   helper.getNode("a").receive({ payload });
   const msg = await got;
@@ -49,7 +66,11 @@ describe("sma-archive in local days (TZ=Europe/Berlin)", () => {
   it("date-only strings are local midnights of the zone Node-RED runs in", () => {
     assert.equal(timeOf("2025-03-31"), Date.UTC(2025, 2, 30, 22));
     assert.equal(timeOf("2025-01-15"), Date.UTC(2025, 0, 14, 23));
-    assert.equal(timeOf("2025-03-31T00:00:00Z"), Date.UTC(2025, 2, 31), "an ISO string with an offset stays what it says");
+    assert.equal(
+      timeOf("2025-03-31T00:00:00Z"),
+      Date.UTC(2025, 2, 31),
+      "an ISO string with an offset stays what it says",
+    );
     assert.equal(timeOf("2025-02-30"), undefined);
   });
 
@@ -58,31 +79,59 @@ describe("sma-archive in local days (TZ=Europe/Berlin)", () => {
     it(`a gap-fill at 00:30 local (the last 24 hours) gets yesterday's total (stamped at the ${how} midnight)`, async () => {
       const now = new Date(2025, 5, 21, 0, 30);
       const s = await sim(now, { dailyTotalAtNextMidnight: next });
-      const { payload, sma } = await run(s, { archive: "month", nextMidnight: next }, { from: now.getTime() - 86_400_000, to: now });
-      assert.deepEqual(payload.map((p) => p.time), [local(2025, 6, 20)], "June 20, dated at its local midnight");
+      const { payload, sma } = await run(
+        s,
+        { archive: "month", nextMidnight: next },
+        { from: now.getTime() - 86_400_000, to: now },
+      );
+      assert.deepEqual(
+        payload.map((p) => p.time),
+        [local(2025, 6, 20)],
+        "June 20, dated at its local midnight",
+      );
       assert.ok(payload[0].yield > 0);
-      assert.equal(payload[0].totalYield, (s.currentValues() as Record<string, number>).totalYield - (s.currentValues() as Record<string, number>).dayYield);
+      assert.equal(
+        payload[0].totalYield,
+        (s.currentValues() as Record<string, number>).totalYield -
+          (s.currentValues() as Record<string, number>).dayYield,
+      );
       assert.deepEqual(sma.dropped, { spike: 0, reset: 0, noValue: 0 });
     });
 
     it(`from "2025-03-31" (a date only, CEST) the daily yields start on March 31 (${how} midnight)`, async () => {
       const s = await sim(new Date(2025, 3, 5, 12), { dailyTotalAtNextMidnight: next });
-      const { payload, sma } = await run(s, { archive: "month", nextMidnight: next }, { from: "2025-03-31", to: "2025-04-02" });
-      assert.deepEqual(payload.map((p) => new Date(p.time).toISOString()),
-        ["2025-03-30T22:00:00.000Z", "2025-03-31T22:00:00.000Z", "2025-04-01T22:00:00.000Z"]);
+      const { payload, sma } = await run(
+        s,
+        { archive: "month", nextMidnight: next },
+        { from: "2025-03-31", to: "2025-04-02" },
+      );
+      assert.deepEqual(
+        payload.map((p) => new Date(p.time).toISOString()),
+        ["2025-03-30T22:00:00.000Z", "2025-03-31T22:00:00.000Z", "2025-04-01T22:00:00.000Z"],
+      );
       assert.deepEqual([sma.from, sma.to], [local(2025, 3, 31), local(2025, 4, 2)]);
     });
   }
 
   it("without the setting, the node finds out from the device which midnight it stamps daily totals at", async () => {
     const s = await sim(new Date(2025, 5, 21, 0, 30), { dailyTotalAtNextMidnight: true });
-    const { payload, sma } = await run(s, { archive: "month" }, { from: "2025-06-18", to: new Date(2025, 5, 21, 0, 30) });
-    assert.deepEqual(payload.map((p) => new Date(p.time).getDate()), [18, 19, 20]);
+    const { payload, sma } = await run(
+      s,
+      { archive: "month" },
+      { from: "2025-06-18", to: new Date(2025, 5, 21, 0, 30) },
+    );
+    assert.deepEqual(
+      payload.map((p) => new Date(p.time).getDate()),
+      [18, 19, 20],
+    );
     assert.deepEqual(sma.dailyStamp, { stamp: "next", by: "device" });
   });
 
   it("5-minute yields of the DST days: 276 slots on March 30, 300 on October 26, from date strings in local time", async () => {
-    for (const [day, nextDay, slots] of [["2025-03-30", "2025-03-31", 276], ["2025-10-26", "2025-10-27", 300]] as const) {
+    for (const [day, nextDay, slots] of [
+      ["2025-03-30", "2025-03-31", 276],
+      ["2025-10-26", "2025-10-27", 300],
+    ] as const) {
       const s = await sim(new Date(`${nextDay}T12:00`));
       const { payload } = await run(s, { archive: "day" }, { from: `${day}T00:05`, to: nextDay });
       assert.equal(payload.length, slots, day);
@@ -97,10 +146,19 @@ describe("sma-archive in local days (TZ=Europe/Berlin)", () => {
     const s = await sim(noon, { archiveSpikes: [slot(6, 0)], counterResets: [slot(9, 0)] });
     const { payload, sma } = await run(s, { archive: "day" }, { from: "2025-06-21", to: noon });
     assert.equal(payload.length, 157 - 2, "00:00 .. 13:00 is 157 slots: one spike and one reset left out");
-    assert.ok(payload.every((p) => p.yield >= 0 && p.power !== null && p.power < 100_000), "no 9·10^15 Wh");
+    assert.ok(
+      payload.every((p) => p.yield >= 0 && p.power !== null && p.power < 100_000),
+      "no 9·10^15 Wh",
+    );
     assert.ok(!payload.some((p) => p.time === slot(6, 0) * 1000 || p.time === slot(9, 0) * 1000));
-    assert.ok(payload.some((p) => p.time === slot(6, 5) * 1000), "the slot after the spike is there");
+    assert.ok(
+      payload.some((p) => p.time === slot(6, 5) * 1000),
+      "the slot after the spike is there",
+    );
     assert.deepEqual(sma.dropped, { spike: 1, reset: 1, noValue: 0 });
-    assert.ok(payload[payload.length - 1].totalYield < (s.currentValues() as Record<string, number>).dayYield, "counted anew from 09:00");
+    assert.ok(
+      payload[payload.length - 1].totalYield < (s.currentValues() as Record<string, number>).dayYield,
+      "counted anew from 09:00",
+    );
   });
 });

@@ -35,26 +35,72 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function post(body: Record<string, unknown>): Promise<{ status: number; body: Diagnosis & { error?: string; code?: string }; text: string }> {
+async function post(
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: Diagnosis & { error?: string; code?: string }; text: string }> {
   const r = await helper.request().post("/sma-speedwire/diagnose").send(body).set("Content-Type", "application/json");
   return { status: r.status, body: r.body as Diagnosis & { error?: string; code?: string }, text: r.text };
 }
 
 describe("POST /sma-speedwire/diagnose", () => {
   it("saved password (placeholder) for the deployed host, typed passwords as typed, never a password in the answer, rate-limited", async () => {
-    const sim = new SimulatedInverter({ address: "127.0.0.1", port: 0, timeVarying: false, serial: 3000000444, userPassword: PASSWORD });
+    const sim = new SimulatedInverter({
+      address: "127.0.0.1",
+      port: 0,
+      timeVarying: false,
+      serial: 3000000444,
+      userPassword: PASSWORD,
+    });
     cleanup.push(() => sim.stop());
     await sim.start();
     const meterPort = await freePort();
-    await load([inverterNode, meterNode], [
-      { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(sim.port), serial: "3000000444", group: "user", timeout: "2000", retries: "1" },
-      { id: "m", type: "sma-energy-meter", group: "127.0.0.1", port: String(meterPort), iface: "", serial: "", throttle: "0", onlyChanges: false, watchdog: "0", wires: [[]] },
-    ], { inv: { password: PASSWORD } });
-    const meter = new SimulatedMeter({ variant: "shm20", serial: 3000000555, address: "127.0.0.1", port: meterPort, intervalMs: 100 });
+    await load(
+      [inverterNode, meterNode],
+      [
+        {
+          id: "inv",
+          type: "sma-inverter",
+          host: "127.0.0.1",
+          port: String(sim.port),
+          serial: "3000000444",
+          group: "user",
+          timeout: "2000",
+          retries: "1",
+        },
+        {
+          id: "m",
+          type: "sma-energy-meter",
+          group: "127.0.0.1",
+          port: String(meterPort),
+          iface: "",
+          serial: "",
+          throttle: "0",
+          onlyChanges: false,
+          watchdog: "0",
+          wires: [[]],
+        },
+      ],
+      { inv: { password: PASSWORD } },
+    );
+    const meter = new SimulatedMeter({
+      variant: "shm20",
+      serial: 3000000555,
+      address: "127.0.0.1",
+      port: meterPort,
+      intervalMs: 100,
+    });
     cleanup.push(() => meter.stop());
     await meter.start();
     await meter.sendNow();
-    const dialog = { id: "inv", host: "127.0.0.1", port: String(sim.port), serial: "3000000444", group: "user", timeout: "2000", retries: "1" };
+    const dialog = {
+      id: "inv",
+      host: "127.0.0.1",
+      port: String(sim.port),
+      serial: "3000000444",
+      group: "user",
+      timeout: "2000",
+      retries: "1",
+    };
 
     const saved = await post({ ...dialog, password: UNCHANGED_PASSWORD });
     assert.equal(saved.status, 200, saved.text);
@@ -62,7 +108,10 @@ describe("POST /sma-speedwire/diagnose", () => {
     assert.ok(saved.body.steps.some((s) => s.code === "login.ok"));
     assert.ok(!saved.text.includes(PASSWORD), "the answer holds the password");
     const heard = saved.body.steps.filter((s) => s.code === "meters.heard").map((s) => s.data);
-    assert.ok(heard.some((h) => h.serial === 3000000555 && h.cast === "unicast"), JSON.stringify(saved.body.steps));
+    assert.ok(
+      heard.some((h) => h.serial === 3000000555 && h.cast === "unicast"),
+      JSON.stringify(saved.body.steps),
+    );
 
     const typed = await post({ ...dialog, password: "wrong1" });
     assert.equal(typed.body.verdict, "wrong-password");
@@ -78,13 +127,18 @@ describe("POST /sma-speedwire/diagnose", () => {
 
     // Two runs so far (400s are not counted): the window allows DIAGNOSE_RATE.max, then 429 with Retry-After.
     const statuses: number[] = [];
-    for (let i = 2; i < DIAGNOSE_RATE.max + 1; i++) statuses.push((await post({ ...dialog, password: "wrong1" })).status);
+    for (let i = 2; i < DIAGNOSE_RATE.max + 1; i++)
+      statuses.push((await post({ ...dialog, password: "wrong1" })).status);
     assert.deepEqual(statuses, [...Array<number>(DIAGNOSE_RATE.max - 2).fill(200), 429]);
   });
 
   it("every step code and verdict has a text in en-US (the CLI's English) and de, with the same placeholders", () => {
-    const en = JSON.parse(fs.readFileSync(path.join(LOCALES, "en-US", "sma-inverter.json"), "utf8")) as { diagnose: Record<string, Record<string, string>> };
-    const de = JSON.parse(fs.readFileSync(path.join(LOCALES, "de", "sma-inverter.json"), "utf8")) as { diagnose: Record<string, Record<string, string>> };
+    const en = JSON.parse(fs.readFileSync(path.join(LOCALES, "en-US", "sma-inverter.json"), "utf8")) as {
+      diagnose: Record<string, Record<string, string>>;
+    };
+    const de = JSON.parse(fs.readFileSync(path.join(LOCALES, "de", "sma-inverter.json"), "utf8")) as {
+      diagnose: Record<string, Record<string, string>>;
+    };
     const keys = [...DIAGNOSE_CODES, ...DIAGNOSE_VERDICTS.map((v) => `verdict.${v}` as const)];
     const holes = (s: string): string[] => (s.match(/__[a-zA-Z]+__/g) ?? []).sort();
     for (const k of keys) {

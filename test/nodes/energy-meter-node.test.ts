@@ -26,14 +26,34 @@ async function freePort(): Promise<number> {
 }
 
 function meterFlow(port: number, extra: Record<string, unknown> = {}) {
-  return [{ id: "m", type: "sma-energy-meter", group: "127.0.0.1", port: String(port), iface: "", serial: "", throttle: "0", onlyChanges: false, watchdog: "0", wires: [["out"]], ...extra },
-    { id: "out", type: "helper" }];
+  return [
+    {
+      id: "m",
+      type: "sma-energy-meter",
+      group: "127.0.0.1",
+      port: String(port),
+      iface: "",
+      serial: "",
+      throttle: "0",
+      onlyChanges: false,
+      watchdog: "0",
+      wires: [["out"]],
+      ...extra,
+    },
+    { id: "out", type: "helper" },
+  ];
 }
 
 it("sends what the meter measured, with topic and msg.sma", async () => {
   const port = await freePort();
   await load([meterNode], meterFlow(port));
-  const m = new SimulatedMeter({ address: "127.0.0.1", port, serial: 3000000077, values: { powerImport: 1234.5, powerExport: 0, voltageL1: 231.2 }, intervalMs: 100000 });
+  const m = new SimulatedMeter({
+    address: "127.0.0.1",
+    port,
+    serial: 3000000077,
+    values: { powerImport: 1234.5, powerExport: 0, voltageL1: 231.2 },
+    intervalMs: 100000,
+  });
   meters.push(m);
   await m.start();
   const got = nextMessage(helper.getNode("out"));
@@ -56,7 +76,7 @@ it("the serial filter lets one meter through", async () => {
   await a.start();
   await b.start();
   const seen: string[] = [];
-  helper.getNode("out").on("input", ((msg) => seen.push(String(msg.topic))));
+  helper.getNode("out").on("input", (msg) => seen.push(String(msg.topic)));
   for (let i = 0; i < 3; i++) {
     await a.sendNow();
     await b.sendNow();
@@ -71,11 +91,16 @@ it("throttle sends at most one message per interval, the newest frame last", asy
   const port = await freePort();
   await load([meterNode], meterFlow(port, { throttle: "1" }));
   let n = 0;
-  const m = new SimulatedMeter({ address: "127.0.0.1", port, intervalMs: 100000, values: () => ({ powerImport: ++n }) });
+  const m = new SimulatedMeter({
+    address: "127.0.0.1",
+    port,
+    intervalMs: 100000,
+    values: () => ({ powerImport: ++n }),
+  });
   meters.push(m);
   await m.start();
   const seen: number[] = [];
-  helper.getNode("out").on("input", ((msg) => seen.push((msg.payload as Record<string, number>).powerImport)));
+  helper.getNode("out").on("input", (msg) => seen.push((msg.payload as Record<string, number>).powerImport));
   // When the node sends (its delivery to "out" takes a turn of the loop more or less each time).
   const at: number[] = [];
   const node = helper.getNode("m") as unknown as { send: (m: unknown) => void };
@@ -99,7 +124,7 @@ it("garbage produces nothing; after unload the port is free again", async () => 
   const port = await freePort();
   await load([meterNode], meterFlow(port));
   const seen: unknown[] = [];
-  helper.getNode("out").on("input", ((msg) => seen.push(msg)));
+  helper.getNode("out").on("input", (msg) => seen.push(msg));
   const s = dgram.createSocket("udp4");
   for (const junk of [Buffer.from("hello"), Buffer.from("534d4100000402a000000001", "hex"), Buffer.alloc(600, 7)]) {
     await new Promise((r) => s.send(junk, port, "127.0.0.1", r));
@@ -119,29 +144,50 @@ it("garbage produces nothing; after unload the port is free again", async () => 
 it("onlyChanges drops repeated readings; the watchdog says 'no data' once the meter stops, with one warning", async () => {
   const port = await freePort();
   await load([meterNode], meterFlow(port, { onlyChanges: true, watchdog: "1" }));
-  const node = helper.getNode("m") as unknown as { warn: (m: unknown) => void; status: (s: Record<string, string>) => void };
+  const node = helper.getNode("m") as unknown as {
+    warn: (m: unknown) => void;
+    status: (s: Record<string, string>) => void;
+  };
   const warnings: unknown[] = [];
   const statuses: Record<string, string>[] = [];
   const warn = node.warn.bind(node);
   const status = node.status.bind(node);
-  node.warn = (m: unknown) => { warnings.push(m); warn(m); };
-  node.status = (s: Record<string, string>) => { statuses.push(s); status(s); };
+  node.warn = (m: unknown) => {
+    warnings.push(m);
+    warn(m);
+  };
+  node.status = (s: Record<string, string>) => {
+    statuses.push(s);
+    status(s);
+  };
   const seen: unknown[] = [];
-  helper.getNode("out").on("input", ((msg) => seen.push(msg)));
+  helper.getNode("out").on("input", (msg) => seen.push(msg));
   const sock = dgram.createSocket("udp4");
   // Four frames with the same readings (only the ticker differs), then a changed one.
   for (const [i, power] of [500, 500, 500, 500, 600].entries()) {
-    const frame = encodeMeterDatagram({ variant: "shm20", serial: 3000000009, tickerMs: 1000 + i, values: { powerImport: power, energyImport: 1000 } });
+    const frame = encodeMeterDatagram({
+      variant: "shm20",
+      serial: 3000000009,
+      tickerMs: 1000 + i,
+      values: { powerImport: power, energyImport: 1000 },
+    });
     await new Promise((r) => sock.send(frame, port, "127.0.0.1", r));
   }
   sock.close();
-  await until("the watchdog's 'no data'", () => (statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)) ? true : undefined), 10_000);
+  await until(
+    "the watchdog's 'no data'",
+    () => (statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)) ? true : undefined),
+    10_000,
+  );
   // Another watchdog round (1 s) of silence: still the one warning.
   await new Promise((r) => setTimeout(r, 1100));
   assert.equal(seen.length, 2, "one message for the unchanged readings, one for the change");
   assert.equal(warnings.length, 1);
   assert.match(String(warnings[0]), /IGMP/);
-  assert.ok(statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)), JSON.stringify(statuses));
+  assert.ok(
+    statuses.some((s) => s.fill === "yellow" && /noData/.test(s.text)),
+    JSON.stringify(statuses),
+  );
 });
 
 it("without throttle every datagram is sent, but the status dot only changes when its text does", async () => {
@@ -154,7 +200,13 @@ it("without throttle every datagram is sent, but the status dot only changes whe
     statuses.push(s);
     original(s);
   };
-  const m = new SimulatedMeter({ address: "127.0.0.1", port, serial: 3000000078, values: { powerImport: 500, powerExport: 0 }, intervalMs: 100000 });
+  const m = new SimulatedMeter({
+    address: "127.0.0.1",
+    port,
+    serial: 3000000078,
+    values: { powerImport: 500, powerExport: 0 },
+    intervalMs: 100000,
+  });
   meters.push(m);
   await m.start();
   const out = helper.getNode("out");
@@ -179,20 +231,26 @@ it("without a serial filter at most 32 meters are tracked: other serials are dro
   const statuses: { text?: string }[] = [];
   out.on("input", (msg) => void got.push(msg as Record<string, unknown>));
   (m as unknown as NodeJS.EventEmitter).on("call:warn", (call: { args: unknown[] }) => warnings.push(call.args[0]));
-  (m as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: { text?: string }[] }) => statuses.push(call.args[0]));
+  (m as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: { text?: string }[] }) =>
+    statuses.push(call.args[0]),
+  );
   const s = dgram.createSocket("udp4");
   sockets.push(s);
   await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
   const frame = (serial: number, power: number): Buffer =>
     encodeMeterDatagram({ variant: "emeter20", serial, tickerMs: serial, values: { powerImport: power } });
-  for (let i = 0; i < 200; i++) await new Promise<void>((r) => s.send(frame(3000100000 + i, 100), port, "127.0.0.1", () => r()));
+  for (let i = 0; i < 200; i++)
+    await new Promise<void>((r) => s.send(frame(3000100000 + i, 100), port, "127.0.0.1", () => r()));
   await until("the first 32 meters", () => (got.length >= 32 ? true : undefined), 5000);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(got.length, 32, "one message per tracked meter, none for the others");
   assert.equal(warnings.length, 1, JSON.stringify(warnings));
   // The test helper has no message catalogue: texts are their keys.
   assert.match(String(warnings[0]), /log\.tooMany/);
-  assert.ok(statuses.some((st) => /status\.tooMany/.test(st.text ?? "")), JSON.stringify(statuses.slice(-3)));
+  assert.ok(
+    statuses.some((st) => /status\.tooMany/.test(st.text ?? "")),
+    JSON.stringify(statuses.slice(-3)),
+  );
   // A tracked meter changes: its message says how many datagrams of other meters were dropped.
   await new Promise<void>((r) => s.send(frame(3000100000, 200), port, "127.0.0.1", () => r()));
   const next = await until("the tracked meter again", () => got[32], 5000);
@@ -200,4 +258,3 @@ it("without a serial filter at most 32 meters are tracked: other serials are dro
   const dropped = Number((next.sma as Record<string, unknown>).dropped);
   assert.ok(dropped > 84 && dropped <= 168, `dropped ${dropped}`);
 });
-

@@ -10,7 +10,18 @@ import { helper, load, settings } from "../harness/red-helper";
 import { SpeedwireClient, clientIdentity, instanceSeed } from "../../src/client";
 import inverterNode = require("../../nodes/sma-inverter/sma-inverter");
 
-const flow = [{ id: "inv", type: "sma-inverter", host: "127.0.0.1", port: "9522", serial: "", group: "user", timeout: "200", retries: "0" }];
+const flow = [
+  {
+    id: "inv",
+    type: "sma-inverter",
+    host: "127.0.0.1",
+    port: "9522",
+    serial: "",
+    group: "user",
+    timeout: "200",
+    retries: "0",
+  },
+];
 
 /** The identity of the shared client while a flow with an sma-inverter runs under that user dir. */
 async function identityUnder(userDir: string): Promise<number> {

@@ -45,7 +45,14 @@ after(async () => {
 });
 
 const inverter = (s: SimulatedInverter) => ({
-  id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(s.port), serial: "", group: "user", timeout: String(TIMEOUT_MS), retries: String(RETRIES),
+  id: "inv",
+  type: "sma-inverter",
+  host: "127.0.0.1",
+  port: String(s.port),
+  serial: "",
+  group: "user",
+  timeout: String(TIMEOUT_MS),
+  retries: String(RETRIES),
 });
 
 /** q wired to out; Catch and Complete scoped to q. */
@@ -118,12 +125,35 @@ describe("outage setting of the query nodes (inverter silent since deploy)", () 
     await load(NODES, flow(s, { type: "sma-spot-ac", outage: "null" }), { inv: { password: "0000" } });
     const seen = endings();
     const how = await sendAll(helper.getNode("q"), seen, 4);
-    assert.deepEqual(how, [["out", "completed"], ["out", "completed"], ["out", "completed"], ["out", "completed"]]);
+    assert.deepEqual(how, [
+      ["out", "completed"],
+      ["out", "completed"],
+      ["out", "completed"],
+      ["out", "completed"],
+    ]);
     for (const [, e] of seen) {
       const msg = e[0].msg;
       const payload = msg.payload as Record<string, unknown>;
-      assert.deepEqual(Object.keys(payload).sort(), ["currentL1", "currentL2", "currentL3", "frequency", "power", "powerL1", "powerL2", "powerL3", "voltageL1", "voltageL2", "voltageL3"].sort());
-      assert.ok(Object.values(payload).every((v) => v === null), JSON.stringify(payload));
+      assert.deepEqual(
+        Object.keys(payload).sort(),
+        [
+          "currentL1",
+          "currentL2",
+          "currentL3",
+          "frequency",
+          "power",
+          "powerL1",
+          "powerL2",
+          "powerL3",
+          "voltageL1",
+          "voltageL2",
+          "voltageL3",
+        ].sort(),
+      );
+      assert.ok(
+        Object.values(payload).every((v) => v === null),
+        JSON.stringify(payload),
+      );
       const sma = msg.sma as Record<string, unknown>;
       assert.deepEqual(sma.error && (sma.error as Record<string, unknown>).code, "ETIMEDOUT");
       assert.ok(sma.state === "error" || sma.state === "asleep", String(sma.state));
@@ -140,7 +170,10 @@ describe("outage setting of the query nodes (inverter silent since deploy)", () 
     const good = seen.get(0)![0].msg;
     s.setSleeping(true);
     const more = await sendAll(q, seen, 3);
-    assert.deepEqual(more.slice(1), [["out", "completed"], ["out", "completed"]]);
+    assert.deepEqual(more.slice(1), [
+      ["out", "completed"],
+      ["out", "completed"],
+    ]);
     const failed = seen.get(2)![0].msg;
     assert.equal(failed.topic, good.topic);
     assert.equal((failed.sma as Record<string, unknown>).serial, (good.sma as Record<string, unknown>).serial);
@@ -149,7 +182,9 @@ describe("outage setting of the query nodes (inverter silent since deploy)", () 
 
   it("sma-read 'null': the ticked values, each null", async () => {
     const s = await sim({ sleeping: true });
-    await load(NODES, flow(s, { type: "sma-read", values: ["acPower", "dayYield"], outage: "null" }), { inv: { password: "0000" } });
+    await load(NODES, flow(s, { type: "sma-read", values: ["acPower", "dayYield"], outage: "null" }), {
+      inv: { password: "0000" },
+    });
     const seen = endings();
     await sendAll(helper.getNode("q"), seen, 2);
     for (const [, e] of seen) assert.deepEqual(e[0].msg.payload, { acPower: null, dayYield: null });
@@ -157,26 +192,39 @@ describe("outage setting of the query nodes (inverter silent since deploy)", () 
 
   it("sma-archive 'null' and 'error': one message without records, or Catch every time", async () => {
     const s = await sim({ sleeping: true });
-    await load(NODES, flow(s, { type: "sma-archive", archive: "day", span: "2", output: "each", outage: "null" }), { inv: { password: "0000" } });
+    await load(NODES, flow(s, { type: "sma-archive", archive: "day", span: "2", output: "each", outage: "null" }), {
+      inv: { password: "0000" },
+    });
     let seen = endings();
-    assert.deepEqual(await sendAll(helper.getNode("q"), seen, 3), [["out", "completed"], ["out", "completed"], ["out", "completed"]]);
+    assert.deepEqual(await sendAll(helper.getNode("q"), seen, 3), [
+      ["out", "completed"],
+      ["out", "completed"],
+      ["out", "completed"],
+    ]);
     const msg = seen.get(2)![0].msg;
     assert.equal(msg.payload, null);
     assert.equal(((msg.sma as Record<string, unknown>).error as Record<string, unknown>).code, "ETIMEDOUT");
     await helper.unload();
-    await load(NODES, flow(s, { type: "sma-archive", archive: "day", span: "2", output: "array", outage: "error" }), { inv: { password: "0000" } });
+    await load(NODES, flow(s, { type: "sma-archive", archive: "day", span: "2", output: "array", outage: "error" }), {
+      inv: { password: "0000" },
+    });
     seen = endings();
     assert.deepEqual(await sendAll(helper.getNode("q"), seen, 3), [["caught"], ["caught"], ["caught"]]);
   });
 
   it("a wrong input is an error whatever the mode (sma-archive with a bad range in 'null' mode)", async () => {
     const s = await sim();
-    await load(NODES, flow(s, { type: "sma-archive", archive: "day", span: "2", outage: "null" }), { inv: { password: "0000" } });
+    await load(NODES, flow(s, { type: "sma-archive", archive: "day", span: "2", outage: "null" }), {
+      inv: { password: "0000" },
+    });
     const seen = endings();
     helper.getNode("q").receive({ payload: { from: "never" }, tag: 0 });
     const deadline = Date.now() + END_WAIT_MS;
     while (!seen.has(0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(seen.get(0)?.map((e) => e.how), ["caught"]);
+    assert.deepEqual(
+      seen.get(0)?.map((e) => e.how),
+      ["caught"],
+    );
     assert.equal(codeOf(seen.get(0)![0]), "EINVAL");
   });
 });
@@ -189,7 +237,13 @@ describe("an HTTP-in flow during an outage (http in -> read -> http response; Ca
       { id: "q", type: "sma-spot-ac", inverter: "inv", topic: "", outage, wires: [["res"]] },
       { id: "res", type: "http response", statusCode: "", headers: {} },
       { id: "c", type: "catch", scope: ["q"], uncaught: false, wires: [["f"]] },
-      { id: "f", type: "function", func: "msg.statusCode = 503; msg.payload = { error: msg.error.message }; return msg;", outputs: 1, wires: [["res"]] },
+      {
+        id: "f",
+        type: "function",
+        func: "msg.statusCode = 503; msg.payload = { error: msg.error.message }; return msg;",
+        outputs: 1,
+        wires: [["res"]],
+      },
     ];
   }
 
@@ -197,12 +251,17 @@ describe("an HTTP-in flow during an outage (http in -> read -> http response; Ca
   let httpNodeApp: unknown;
   const grabHttpApp = (RED: NodeAPI): void => void (httpNodeApp = RED.httpNode);
 
-  for (const [outage, status] of [["null", 200], ["error", 503]] as const) {
+  for (const [outage, status] of [
+    ["null", 200],
+    ["error", 503],
+  ] as const) {
     it(`'${outage}': every request gets an answer (${status})`, async () => {
       const s = await sim({ sleeping: true });
       await load([...NODES, httpInNode, functionNode, grabHttpApp], httpFlow(s, outage), { inv: { password: "0000" } });
       for (let i = 0; i < 3; i++) {
-        const res = await request(httpNodeApp as Parameters<typeof request>[0]).get("/pv").timeout(END_WAIT_MS);
+        const res = await request(httpNodeApp as Parameters<typeof request>[0])
+          .get("/pv")
+          .timeout(END_WAIT_MS);
         assert.equal(res.status, status, `request ${i}: ${JSON.stringify(res.body)}`);
         if (outage === "null") assert.equal((res.body as Record<string, unknown>).power, null);
       }
@@ -214,11 +273,21 @@ describe("unnamed nodes in errors and logs", () => {
   it("Catch names an unnamed reading node by its default label and its inverter, a named one by its name; never by its id", async () => {
     const s = await sim({ sleeping: true });
     const nodes: Record<string, unknown>[] = flow(s, { type: "sma-spot-ac", outage: "error" });
-    nodes.push({ id: "q2", type: "sma-energy", inverter: "inv", topic: "", name: "roof energy", outage: "error", wires: [[]] });
+    nodes.push({
+      id: "q2",
+      type: "sma-energy",
+      inverter: "inv",
+      topic: "",
+      name: "roof energy",
+      outage: "error",
+      wires: [[]],
+    });
     nodes[3].scope = ["q", "q2"];
     await load(NODES, nodes, { inv: { password: "0000" } });
     const seen: Record<string, unknown>[] = [];
-    helper.getNode("caught").on("input", (m: unknown) => seen.push((m as { error: { source: Record<string, unknown> } }).error.source));
+    helper
+      .getNode("caught")
+      .on("input", (m: unknown) => seen.push((m as { error: { source: Record<string, unknown> } }).error.source));
     helper.getNode("q").receive({ payload: 1 });
     helper.getNode("q2").receive({ payload: 1 });
     const deadline = Date.now() + END_WAIT_MS;
@@ -227,6 +296,10 @@ describe("unnamed nodes in errors and logs", () => {
     // The helper's RED._ gives the catalog key: the default label's key, then the inverter (no name: its host).
     assert.equal(byId.get("q"), "@speedwire/node-red-sma/sma-query:sma-spot-ac.default (127.0.0.1)");
     assert.equal(byId.get("q2"), "roof energy");
-    assert.equal((helper.getNode("inv") as TestNode & { name?: string }).name, "127.0.0.1", "the config node by its host");
+    assert.equal(
+      (helper.getNode("inv") as TestNode & { name?: string }).name,
+      "127.0.0.1",
+      "the config node by its host",
+    );
   });
 });

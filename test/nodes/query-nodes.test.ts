@@ -23,9 +23,24 @@ async function sim(opts: Partial<SimulatedInverterOptions> = {}): Promise<Simula
   return s;
 }
 
-function flow(s: SimulatedInverter, type: string, extra: Record<string, unknown> = {}, inv: Record<string, unknown> = {}) {
+function flow(
+  s: SimulatedInverter,
+  type: string,
+  extra: Record<string, unknown> = {},
+  inv: Record<string, unknown> = {},
+) {
   return [
-    { id: "inv", type: "sma-inverter", host: "127.0.0.1", port: String(s.port), serial: "", group: "user", timeout: "200", retries: "1", ...inv },
+    {
+      id: "inv",
+      type: "sma-inverter",
+      host: "127.0.0.1",
+      port: String(s.port),
+      serial: "",
+      group: "user",
+      timeout: "200",
+      retries: "1",
+      ...inv,
+    },
     { id: "q", type, inverter: "inv", topic: "", wires: [["out"]], ...extra },
     { id: "out", type: "helper" },
     { id: "c", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
@@ -63,7 +78,10 @@ function nextReadEnd(inv = "inv"): Promise<void> {
       session.read = read;
       const p = read.call(session, queries);
       const settle = (turns: number): void => void (turns === 0 ? resolve() : setImmediate(() => settle(turns - 1)));
-      p.then(() => settle(5), () => settle(5));
+      p.then(
+        () => settle(5),
+        () => settle(5),
+      );
       return p;
     };
   });
@@ -88,14 +106,20 @@ function nextRequest(s: SimulatedInverter, kind: string): Promise<void> {
   });
 }
 
-const expectKeys = (p: Record<string, unknown>, keys: string[]) => assert.deepEqual(Object.keys(p).sort(), [...keys].sort());
+const expectKeys = (p: Record<string, unknown>, keys: string[]) =>
+  assert.deepEqual(Object.keys(p).sort(), [...keys].sort());
 
 describe("query nodes send flat payloads in stated units", () => {
   it("sma-energy: totalYield, dayYield (Wh), operatingTime, feedInTime (s)", async () => {
     const s = await sim();
     const msg = await readOnce(s, "sma-energy");
     const v = s.currentValues();
-    assert.deepEqual(msg.payload, { totalYield: v.totalYield, dayYield: v.dayYield, operatingTime: v.operatingTime, feedInTime: v.feedInTime });
+    assert.deepEqual(msg.payload, {
+      totalYield: v.totalYield,
+      dayYield: v.dayYield,
+      operatingTime: v.operatingTime,
+      feedInTime: v.feedInTime,
+    });
     assert.equal(msg.topic, `sma/${s.serial}/energy`);
     const sma = msg.sma as Record<string, number>;
     assert.equal(sma.serial, s.serial);
@@ -107,7 +131,19 @@ describe("query nodes send flat payloads in stated units", () => {
     const msg = await readOnce(s, "sma-spot-ac", { topic: "house/ac" });
     const p = msg.payload as Record<string, unknown>;
     const v = s.currentValues();
-    expectKeys(p, ["power", "powerL1", "powerL2", "powerL3", "voltageL1", "voltageL2", "voltageL3", "currentL1", "currentL2", "currentL3", "frequency"]);
+    expectKeys(p, [
+      "power",
+      "powerL1",
+      "powerL2",
+      "powerL3",
+      "voltageL1",
+      "voltageL2",
+      "voltageL3",
+      "currentL1",
+      "currentL2",
+      "currentL3",
+      "frequency",
+    ]);
     assert.equal(p.powerL2, v.acPowerL2);
     assert.equal(p.voltageL3, v.acVoltageL3);
     assert.equal(p.currentL1, v.acCurrentL1);
@@ -121,7 +157,18 @@ describe("query nodes send flat payloads in stated units", () => {
     const msg = await readOnce(s, "sma-spot-dc");
     const p = msg.payload as Record<string, number>;
     const v = s.currentValues() as Record<string, number>;
-    expectKeys(p, ["power", "power1", "power2", "power3", "voltage1", "voltage2", "voltage3", "current1", "current2", "current3"]);
+    expectKeys(p, [
+      "power",
+      "power1",
+      "power2",
+      "power3",
+      "voltage1",
+      "voltage2",
+      "voltage3",
+      "current1",
+      "current2",
+      "current3",
+    ]);
     assert.equal(p.power, Number((v.dcPower1 + v.dcPower2 + v.dcPower3).toFixed(6)));
     assert.equal(p.voltage2, v.dcVoltage2);
   });
@@ -156,7 +203,8 @@ describe("query nodes send flat payloads in stated units", () => {
   it("sma-device-info: device clock fields null until the device pushes its time, then time, drift, zone, DST, last setting", async () => {
     const s = await sim({ clockOffsetS: -90, timeZoneOffsetS: 3600, dst: true });
     const first = (await readOnce(s, "sma-device-info")).payload as Record<string, unknown>;
-    for (const k of ["deviceTime", "clockDrift", "timeZoneOffset", "dst", "clockSetAt"]) assert.equal(first[k], null, k);
+    for (const k of ["deviceTime", "clockDrift", "timeZoneOffset", "dst", "clockSetAt"])
+      assert.equal(first[k], null, k);
     const session = (helper.getNode("inv") as unknown as InverterConfigNode).session;
     assert.ok(session);
     assert.equal(await s.pushTime(), 1);
@@ -175,13 +223,37 @@ describe("query nodes send flat payloads in stated units", () => {
 
   it("sma-battery with 2 of 3 batteries fitted reports each one under its number, never combined", async () => {
     // Battery records as a Sunny Boy Storage sends them: all class 7, A first, battery C "no value" (simulator).
-    const s = await sim({ profile: "battery", batteries: 2, values: { batteryTemperature1: 24.5, batteryTemperature2: 31 } });
+    const s = await sim({
+      profile: "battery",
+      batteries: 2,
+      values: { batteryTemperature1: 24.5, batteryTemperature2: 31 },
+    });
     const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
     const v = s.currentValues();
-    expectKeys(p, ["soc", "temperature", "voltage", "current", "chargePower", "dischargePower", "chargeTotal", "dischargeTotal", "batteries",
-      "soc1", "temperature1", "voltage1", "current1", "soc2", "temperature2", "voltage2", "current2"]);
+    expectKeys(p, [
+      "soc",
+      "temperature",
+      "voltage",
+      "current",
+      "chargePower",
+      "dischargePower",
+      "chargeTotal",
+      "dischargeTotal",
+      "batteries",
+      "soc1",
+      "temperature1",
+      "voltage1",
+      "current1",
+      "soc2",
+      "temperature2",
+      "voltage2",
+      "current2",
+    ]);
     assert.deepEqual([p.temperature1, p.temperature2], [24.5, 31]);
-    assert.deepEqual([p.voltage1, p.voltage2, p.current1, p.current2], [v.batteryVoltage1, v.batteryVoltage2, v.batteryCurrent1, v.batteryCurrent2]);
+    assert.deepEqual(
+      [p.voltage1, p.voltage2, p.current1, p.current2],
+      [v.batteryVoltage1, v.batteryVoltage2, v.batteryCurrent1, v.batteryCurrent2],
+    );
     assert.deepEqual([p.soc1, p.soc2], [v.batteryPackSoc1, v.batteryPackSoc2]);
     assert.notEqual(p.soc1, p.soc2);
     // Two batteries: no "hottest", no mean, no sum.
@@ -194,7 +266,10 @@ describe("query nodes send flat payloads in stated units", () => {
     const s = await sim({ profile: "hybrid", values: { batteryTemperature1: 27.5 } });
     const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
     const v = s.currentValues();
-    assert.deepEqual([p.temperature, p.temperature1, p.voltage, p.current, p.batteries], [27.5, 27.5, v.batteryVoltage1, v.batteryCurrent1, 1]);
+    assert.deepEqual(
+      [p.temperature, p.temperature1, p.voltage, p.current, p.batteries],
+      [27.5, 27.5, v.batteryVoltage1, v.batteryCurrent1, 1],
+    );
     assert.ok(!("temperature2" in p) && !("temperature3" in p));
   });
 
@@ -210,7 +285,11 @@ describe("query nodes send flat payloads in stated units", () => {
       const p = (await got).payload as Record<string, unknown>;
       assert.ok(Object.values(p).every((x) => x === null));
       // The session says nothing asked for is supported; the node shows it (grey ring), not "ok".
-      assert.deepEqual(seen.at(-1), { fill: "grey", shape: "ring", text: "@speedwire/node-red-sma/sma-inverter:status.notSupported" }, `poll ${i}`);
+      assert.deepEqual(
+        seen.at(-1),
+        { fill: "grey", shape: "ring", text: "@speedwire/node-red-sma/sma-inverter:status.notSupported" },
+        `poll ${i}`,
+      );
     }
     assert.equal(caught.length, 0);
     assert.equal(s.stats.queries.batterySoc ?? 0, 1);
@@ -228,26 +307,51 @@ describe("query nodes send flat payloads in stated units", () => {
     const v = s.currentValues() as Record<string, number>;
     const dc = (await readOnce(s, "sma-spot-dc")).payload as Record<string, number>;
     expectKeys(dc, ["power", ...[1, 2, 3, 4].flatMap((n) => [`power${n}`, `voltage${n}`, `current${n}`])]);
-    for (const n of [1, 2, 3, 4]) assert.deepEqual([dc[`power${n}`], dc[`voltage${n}`], dc[`current${n}`]], [v[`dcPower${n}`], v[`dcVoltage${n}`], v[`dcCurrent${n}`]]);
+    for (const n of [1, 2, 3, 4])
+      assert.deepEqual(
+        [dc[`power${n}`], dc[`voltage${n}`], dc[`current${n}`]],
+        [v[`dcPower${n}`], v[`dcVoltage${n}`], v[`dcCurrent${n}`]],
+      );
     assert.equal(dc.power, Number((v.dcPower1 + v.dcPower2 + v.dcPower3 + v.dcPower4).toFixed(6)));
     await helper.unload();
-    const read = (await readOnce(s, "sma-read", { values: ["dcPower", "dcCurrent"] })).payload as Record<string, unknown>;
-    expectKeys(read, [1, 2, 3, 4].flatMap((n) => [`dcPower${n}`, `dcCurrent${n}`]));
+    const read = (await readOnce(s, "sma-read", { values: ["dcPower", "dcCurrent"] })).payload as Record<
+      string,
+      unknown
+    >;
+    expectKeys(
+      read,
+      [1, 2, 3, 4].flatMap((n) => [`dcPower${n}`, `dcCurrent${n}`]),
+    );
     assert.equal(read.dcPower4, v.dcPower4);
   });
 
   it("sma-read of battery values: numbered by position, a battery not fitted is null", async () => {
     const s = await sim({ profile: "battery", batteries: 2 });
     const v = s.currentValues();
-    const p = (await readOnce(s, "sma-read", { values: ["batterySoc", "batteryTemperature", "batteryPackSoc"] })).payload as Record<string, unknown>;
-    expectKeys(p, ["batterySoc", "batteryTemperature1", "batteryTemperature2", "batteryTemperature3", "batteryPackSoc1", "batteryPackSoc2", "batteryPackSoc3"]);
-    assert.deepEqual([p.batteryTemperature1, p.batteryTemperature2, p.batteryTemperature3], [v.batteryTemperature1, v.batteryTemperature2, null]);
+    const p = (await readOnce(s, "sma-read", { values: ["batterySoc", "batteryTemperature", "batteryPackSoc"] }))
+      .payload as Record<string, unknown>;
+    expectKeys(p, [
+      "batterySoc",
+      "batteryTemperature1",
+      "batteryTemperature2",
+      "batteryTemperature3",
+      "batteryPackSoc1",
+      "batteryPackSoc2",
+      "batteryPackSoc3",
+    ]);
+    assert.deepEqual(
+      [p.batteryTemperature1, p.batteryTemperature2, p.batteryTemperature3],
+      [v.batteryTemperature1, v.batteryTemperature2, null],
+    );
     assert.deepEqual([p.batterySoc, p.batteryPackSoc3], [v.batterySoc, null]);
   });
 
   it("sma-read gives exactly the ticked values under the table's names", async () => {
     const s = await sim({ strings: 2 });
-    const p = (await readOnce(s, "sma-read", { values: ["totalYield", "gridFrequency", "dcPower"] })).payload as Record<string, unknown>;
+    const p = (await readOnce(s, "sma-read", { values: ["totalYield", "gridFrequency", "dcPower"] })).payload as Record<
+      string,
+      unknown
+    >;
     expectKeys(p, ["totalYield", "gridFrequency", "dcPower1", "dcPower2"]);
     assert.equal(p.gridFrequency, s.currentValues().gridFrequency);
   });
@@ -274,15 +378,18 @@ describe("errors reach Catch nodes with a code", () => {
     await readOnce(s, "sma-spot-ac");
     s.setSleeping(true);
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", ((m) => caught.push(m)));
+    helper.getNode("caught").on("input", (m) => caught.push(m));
     for (let i = 0; i < 3; i++) await poll(helper.getNode("q"), { payload: i });
     assert.equal(caught.length, 1);
     assert.equal(((caught[0] as Record<string, unknown>).error as Record<string, unknown>).code, "ETIMEDOUT");
   });
 
   it("a query node without a config node fails with EINVAL", async () => {
-    await load(NODES, [{ id: "q", type: "sma-energy", inverter: "", wires: [] },
-      { id: "c", type: "catch", scope: null, wires: [["caught"]] }, { id: "caught", type: "helper" }]);
+    await load(NODES, [
+      { id: "q", type: "sma-energy", inverter: "", wires: [] },
+      { id: "c", type: "catch", scope: null, wires: [["caught"]] },
+      { id: "caught", type: "helper" },
+    ]);
     const got = nextMessage(helper.getNode("caught"));
     helper.getNode("q").receive({});
     assert.equal(((await got).error as Record<string, unknown>).code, "EINVAL");
@@ -337,8 +444,8 @@ describe("an inverter asleep for the night as the user meets it", () => {
     const q = helper.getNode("q");
     const caught: unknown[] = [];
     const out: unknown[] = [];
-    helper.getNode("caught").on("input", ((m) => caught.push(m.error)));
-    helper.getNode("out").on("input", ((m) => out.push(m.payload)));
+    helper.getNode("caught").on("input", (m) => caught.push(m.error));
+    helper.getNode("out").on("input", (m) => out.push(m.payload));
     await poll(q);
     assert.equal(out.length, 1);
     s.setSleeping(true);
@@ -353,8 +460,12 @@ describe("an inverter asleep for the night as the user meets it", () => {
     assert.equal(caught.length, 1, "one error for the whole night");
     assert.equal((caught[0] as { code: string }).code, "ETIMEDOUT");
     assert.equal(statusKey(seen[seen.length - 1]), "grey:asleep");
-    assert.ok(!seen.slice(seen.findIndex((st) => statusKey(st) === "grey:asleep")).some((st) => st.fill === "yellow" || st.fill === "blue"),
-      "no connecting/reading flicker on night polls: " + seen.map(statusKey).join(" "));
+    assert.ok(
+      !seen
+        .slice(seen.findIndex((st) => statusKey(st) === "grey:asleep"))
+        .some((st) => st.fill === "yellow" || st.fill === "blue"),
+      "no connecting/reading flicker on night polls: " + seen.map(statusKey).join(" "),
+    );
     s.setSleeping(false);
     await poll(q);
     assert.equal(out.length, 2, "readings resume by themselves");
@@ -366,7 +477,7 @@ describe("an inverter asleep for the night as the user meets it", () => {
     await load(NODES, flow(s, "sma-spot-ac"), { inv: { password: "0000" } });
     const q = helper.getNode("q");
     const caught: unknown[] = [];
-    helper.getNode("caught").on("input", ((m) => caught.push(m.error)));
+    helper.getNode("caught").on("input", (m) => caught.push(m.error));
     const seen = recordStatuses(q);
     for (let i = 0; i < 4; i++) await poll(q);
     assert.equal(caught.length, 1, "not one error per poll");
@@ -383,11 +494,17 @@ describe("link quality", () => {
     const link = (msg.sma as { link: { rttMs: number; resentPct: number; lastAnswer: number } }).link;
     assert.deepEqual(Object.keys(link).sort(), ["lastAnswer", "resentPct", "rttMs"]);
     // A round trip is timed only for a request answered before its resend (RTO, at most the 200 ms timeout).
-    assert.ok(link.rttMs >= 10 && link.rttMs < 200 + lag.margin(1), `rtt ${link.rttMs} (timers up to ${Math.round(lag.maxMs)} ms late)`);
+    assert.ok(
+      link.rttMs >= 10 && link.rttMs < 200 + lag.margin(1),
+      `rtt ${link.rttMs} (timers up to ${Math.round(lag.maxMs)} ms late)`,
+    );
     // Nothing resent on this clean link unless an answer took longer than the RTO (a loaded machine): then it says so.
     const session = (helper.getNode("inv") as InverterConfigNode).session as NonNullable<InverterConfigNode["session"]>;
-    assert.equal(link.resentPct === 0, s.stats.received === session.stats.requests, `${link.resentPct} % resent; `
-      + `${s.stats.received} datagrams for ${session.stats.requests} requests`);
+    assert.equal(
+      link.resentPct === 0,
+      s.stats.received === session.stats.requests,
+      `${link.resentPct} % resent; ` + `${s.stats.received} datagrams for ${session.stats.requests} requests`,
+    );
     assert.ok(Math.abs(Date.now() - link.lastAnswer) < 2000);
 
     await helper.unload();
@@ -430,13 +547,25 @@ describe("each node's own status (two nodes on one inverter)", () => {
   const key = (st: Record<string, string>): string => (st.text ?? "").replace(/^.*status\./, "");
   // The other node: a plain query node, sma-read and sma-archive all bind to the session alike (bindSession).
   const OTHERS: Record<string, Record<string, unknown>> = {
-    "sma-spot-ac": {}, "sma-read": { values: ["acPower"] }, "sma-archive": { archive: "day", span: "1" },
+    "sma-spot-ac": {},
+    "sma-read": { values: ["acPower"] },
+    "sma-archive": { archive: "day", span: "1" },
   };
 
-  async function deployTwo(s: SimulatedInverter, other: string, password = "0000"): Promise<{ q1: TestNode; q2: TestNode }> {
-    await load([...NODES, archiveNode], [...flow(s, "sma-energy"),
-      { id: "q2", type: other, inverter: "inv", topic: "", wires: [["out2"]], ...OTHERS[other] }, { id: "out2", type: "helper" }],
-    { inv: { password } });
+  async function deployTwo(
+    s: SimulatedInverter,
+    other: string,
+    password = "0000",
+  ): Promise<{ q1: TestNode; q2: TestNode }> {
+    await load(
+      [...NODES, archiveNode],
+      [
+        ...flow(s, "sma-energy"),
+        { id: "q2", type: other, inverter: "inv", topic: "", wires: [["out2"]], ...OTHERS[other] },
+        { id: "out2", type: "helper" },
+      ],
+      { inv: { password } },
+    );
     return { q1: helper.getNode("q"), q2: helper.getNode("q2") };
   }
   const settle = (ms = 400) => new Promise((r) => setTimeout(r, ms));
@@ -455,7 +584,10 @@ describe("each node's own status (two nodes on one inverter)", () => {
       await settle(100);
       assert.deepEqual(seen2.map(key), [], "the untriggered node's dot stays as deployed");
       assert.deepEqual(key(seen1.at(-1) ?? {}), "ok");
-      assert.ok(seen1.some((st) => key(st) === "reading"), "the triggered node says reading while it reads");
+      assert.ok(
+        seen1.some((st) => key(st) === "reading"),
+        "the triggered node says reading while it reads",
+      );
     });
 
     it(`${other} reads once: its own "ok", and it does not say "reading" while sma-energy reads later`, async () => {
@@ -481,9 +613,11 @@ describe("each node's own status (two nodes on one inverter)", () => {
       const seen2 = recordStatuses(q2);
       const seen1 = recordStatuses(q1);
       // The inverter refuses sma-energy's query with an error code the client cannot act on: EPROTOCOL for that read.
-      const session = (helper.getNode("inv") as InverterConfigNode).session as unknown as { query: (name: string) => Promise<unknown> };
+      const session = (helper.getNode("inv") as InverterConfigNode).session as unknown as {
+        query: (name: string) => Promise<unknown>;
+      };
       const query = session.query.bind(session);
-      session.query = (name) => name === "energy" ? Promise.resolve({ errorCode: 0x0042, records: [] }) : query(name);
+      session.query = (name) => (name === "energy" ? Promise.resolve({ errorCode: 0x0042, records: [] }) : query(name));
       const caught = nextMessage(helper.getNode("caught"));
       q1.receive({});
       assert.equal(((await caught).error as { code: string }).code, "EPROTOCOL");
@@ -538,9 +672,16 @@ describe("an inverter addressed by its serial (empty host)", () => {
   it("is found by the search set in settings.js, read, and its status says where it was found", async (t) => {
     const first = await sim({ address: "127.0.0.91", serial: 3000000911 });
     const second = await sim({ address: "127.0.0.92", port: first.port, serial: 3000000912 });
-    settings({ smaSpeedwire: { discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`], discoveryTimeout: 500 } });
+    settings({
+      smaSpeedwire: {
+        discoveryTargets: [`127.0.0.91:${first.port}`, `127.0.0.92:${first.port}`],
+        discoveryTimeout: 500,
+      },
+    });
     t.after(() => settings({ smaSpeedwire: undefined }));
-    await load(NODES, flow(second, "sma-spot-ac", {}, { host: "", serial: "3000000912" }), { inv: { password: "0000" } });
+    await load(NODES, flow(second, "sma-spot-ac", {}, { host: "", serial: "3000000912" }), {
+      inv: { password: "0000" },
+    });
     const q = helper.getNode("q");
     const seen = recordStatuses(q);
     const got = nextMessage(helper.getNode("out"));
@@ -570,7 +711,10 @@ describe("redeploy", () => {
 describe("transport errors", () => {
   it("reach the log through the config node, once a minute per kind however often they repeat", async () => {
     const s = await sim();
-    await load(NODES, [...flow(s, "sma-energy"), { ...flow(s, "sma-energy")[0], id: "inv2" }], { inv: { password: "0000" }, inv2: { password: "0000" } });
+    await load(NODES, [...flow(s, "sma-energy"), { ...flow(s, "sma-energy")[0], id: "inv2" }], {
+      inv: { password: "0000" },
+      inv2: { password: "0000" },
+    });
     const warned: string[] = [];
     for (const id of ["inv", "inv2"]) {
       const n = helper.getNode(id) as TestNode & { warn: (m: unknown) => void };
@@ -602,7 +746,9 @@ describe("login and device errors as the user meets them", () => {
     const q = helper.getNode("q");
     const seen = recordStatuses(q);
     const caught: Record<string, unknown>[] = [];
-    helper.getNode("caught").on("input", (m: Record<string, unknown>) => caught.push(m.error as Record<string, unknown>));
+    helper
+      .getNode("caught")
+      .on("input", (m: Record<string, unknown>) => caught.push(m.error as Record<string, unknown>));
     for (let i = 0; i < polls; i++) {
       const got = nextMessage(helper.getNode("caught"));
       q.receive({});
@@ -614,7 +760,10 @@ describe("login and device errors as the user meets them", () => {
   it("logins refused although the password is right (0x0102): EREFUSED at Catch, 'login refused, busy', a login on every poll (no back-off), values once it takes one", async () => {
     const s = await sim({ refuseLoginsMs: 60_000 });
     const { q, seen, caught } = await pollErrors(s, 3);
-    assert.deepEqual(caught.map((e) => e.code), ["EREFUSED", "EREFUSED", "EREFUSED"]);
+    assert.deepEqual(
+      caught.map((e) => e.code),
+      ["EREFUSED", "EREFUSED", "EREFUSED"],
+    );
     assert.match(String(caught[0].message), /login refused \(busy\).*0x0102/);
     const reds = seen.filter((st) => st.fill === "red").map(key);
     assert.ok(reds.length >= 3 && reds.every((k) => k === "red:refused"), reds.join(" "));

@@ -11,7 +11,8 @@ import { repoRoot } from "../harness/fixtures";
 const locale = path.join(repoRoot(), "nodes", "sma-inverter", "locales", "en-US", "sma-inverter.json");
 const status = (JSON.parse(fs.readFileSync(locale, "utf8")) as { status: Record<string, string> }).status;
 const RED = {
-  _: (key: string, subs: Record<string, unknown> = {}) => (status[key.split(":status.")[1]] ?? key).replace(/__(\w+)__/g, (_m, k: string) => String(subs[k])),
+  _: (key: string, subs: Record<string, unknown> = {}) =>
+    (status[key.split(":status.")[1]] ?? key).replace(/__(\w+)__/g, (_m, k: string) => String(subs[k])),
 } as unknown as NodeAPI;
 
 describe("status texts for login problems", () => {
@@ -22,7 +23,11 @@ describe("status texts for login problems", () => {
     assert.equal(errorStatus(RED, wrong).text, "wrong password");
     assert.equal(errorStatus(RED, paused).text, "login paused");
     assert.equal(errorStatus(RED, noSession).text, "session not kept");
-    assert.equal(stateStatus(RED, "auth", noSession)?.text, "session not kept", "the inverter-wide state says the same");
+    assert.equal(
+      stateStatus(RED, "auth", noSession)?.text,
+      "session not kept",
+      "the inverter-wide state says the same",
+    );
     assert.equal(stateStatus(RED, "auth")?.text, "wrong password");
   });
 });
@@ -57,8 +62,14 @@ describe("status texts for host names and busy queues", () => {
   });
 
   it("ok with the address once a host name points elsewhere than at first", () => {
-    const RED2 = { _: (key: string, o?: Record<string, string>) => (status[key.split(":status.")[1]] ?? key).replace(/__(\w+)__/g, (_m, k: string) => o?.[k] ?? "") } as unknown as NodeAPI;
-    assert.equal(okStatus(RED2, new Date(2026, 0, 1, 12, 0, 1), false, false, "192.168.178.123").text, "ok 192.168.178.123");
+    const RED2 = {
+      _: (key: string, o?: Record<string, string>) =>
+        (status[key.split(":status.")[1]] ?? key).replace(/__(\w+)__/g, (_m, k: string) => o?.[k] ?? ""),
+    } as unknown as NodeAPI;
+    assert.equal(
+      okStatus(RED2, new Date(2026, 0, 1, 12, 0, 1), false, false, "192.168.178.123").text,
+      "ok 192.168.178.123",
+    );
     assert.equal(okStatus(RED2, new Date(2026, 0, 1, 12, 0, 1)).text, "ok 12:00:01");
   });
 });

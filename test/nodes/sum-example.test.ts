@@ -16,7 +16,12 @@ const joinNode = require("@node-red/nodes/core/sequence/17-split.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const functionNode = require("@node-red/nodes/core/function/10-function.js");
 
-interface FlowNode { id: string; type: string; wires?: string[][]; [k: string]: unknown }
+interface FlowNode {
+  id: string;
+  type: string;
+  wires?: string[][];
+  [k: string]: unknown;
+}
 
 const sims: SimulatedInverter[] = [];
 after(async () => {
@@ -45,7 +50,8 @@ it("example 'Sum AC power of several inverters' adds up the AC power of two inve
   assert.ok(debug, "the example ends in a debug node");
   // The inject node (core, timer-driven) is left out: the test sends its message to what it is wired to.
   const inject = flow.find((n) => n.type === "inject") as FlowNode;
-  const nodes = flow.filter((n) => n.type !== "tab" && n.type !== "comment" && n !== inject)
+  const nodes = flow
+    .filter((n) => n.type !== "tab" && n.type !== "comment" && n !== inject)
     .map((n) => {
       if (n === debug) return { id: n.id, type: "helper" };
       // The helper runs one flow without tabs; a node with x/y but no tab would be taken for a global one.

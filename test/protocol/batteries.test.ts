@@ -7,7 +7,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  MAX_POSITION, VALUES, decodeAnswer, encodeInverterDatagram, queriesFor, readingsOf, resolveName, valuesOf, type DataRecord,
+  MAX_POSITION,
+  VALUES,
+  decodeAnswer,
+  encodeInverterDatagram,
+  queriesFor,
+  readingsOf,
+  resolveName,
+  valuesOf,
+  type DataRecord,
 } from "../../src/protocol";
 
 const NAN_S32 = 0x80000000;
@@ -29,9 +37,18 @@ function spot(cls: number, lri: number, signed: boolean, raw: number): Buffer {
 /** An answer to 0x51000200 (code 0x51000201) holding the records, as one datagram. */
 function answer(records: Buffer[], fragment = 0, firstIndex = 0): DataRecord[] {
   const datagram = encodeInverterDatagram({
-    control: 0xa0, destination: { susyId: 0x7d, serial: 975748674 }, destinationControl: 0xa100,
-    source: { susyId: 361, serial: 3005625197 }, sourceControl: 0x0100, errorCode: 0, fragment, packetId: 5,
-    command: 0x51000201, first: firstIndex, last: firstIndex + records.length - 1, payload: Buffer.concat(records),
+    control: 0xa0,
+    destination: { susyId: 0x7d, serial: 975748674 },
+    destinationControl: 0xa100,
+    source: { susyId: 361, serial: 3005625197 },
+    sourceControl: 0x0100,
+    errorCode: 0,
+    fragment,
+    packetId: 5,
+    command: 0x51000201,
+    first: firstIndex,
+    last: firstIndex + records.length - 1,
+    payload: Buffer.concat(records),
   });
   return decodeAnswer(datagram).records;
 }
@@ -41,8 +58,14 @@ const temp = (raw: number): Buffer => spot(7, 0x495b, true, raw);
 describe("battery records: numbered by position among the records of one value id", () => {
   it("three class-7 temperature records are batteryTemperature1..3 in order; the NaN slot is null", () => {
     const readings = readingsOf(answer([temp(235), temp(NAN_S32), temp(310)]));
-    assert.deepEqual(readings.map((r) => [r.name, r.value, r.cls]),
-      [["batteryTemperature1", 23.5, 7], ["batteryTemperature2", null, 7], ["batteryTemperature3", 31, 7]]);
+    assert.deepEqual(
+      readings.map((r) => [r.name, r.value, r.cls]),
+      [
+        ["batteryTemperature1", 23.5, 7],
+        ["batteryTemperature2", null, 7],
+        ["batteryTemperature3", 31, 7],
+      ],
+    );
     const v = valuesOf(readings);
     assert.deepEqual([v.batteryTemperature1, v.batteryTemperature2, v.batteryTemperature3], [23.5, null, 31]);
     assert.ok(!("batteryTemperature7" in v), "the class byte is no battery number");
@@ -50,17 +73,33 @@ describe("battery records: numbered by position among the records of one value i
 
   it("temperature, voltage, current and per-battery SoC: each value id counts its own records", () => {
     const recs = answer([
-      temp(210), temp(245), temp(NAN_S32),
-      spot(7, 0x495c, false, 5120), spot(7, 0x495c, false, 5135), spot(7, 0x495c, false, NAN_U32),
-      spot(7, 0x495d, true, -1500), spot(7, 0x495d, true, 2250), spot(7, 0x495d, true, NAN_S32),
-      spot(7, 0x498f, false, 57), spot(7, 0x498f, false, 63), spot(7, 0x498f, false, NAN_U32),
+      temp(210),
+      temp(245),
+      temp(NAN_S32),
+      spot(7, 0x495c, false, 5120),
+      spot(7, 0x495c, false, 5135),
+      spot(7, 0x495c, false, NAN_U32),
+      spot(7, 0x495d, true, -1500),
+      spot(7, 0x495d, true, 2250),
+      spot(7, 0x495d, true, NAN_S32),
+      spot(7, 0x498f, false, 57),
+      spot(7, 0x498f, false, 63),
+      spot(7, 0x498f, false, NAN_U32),
     ]);
     const v = valuesOf(readingsOf(recs));
     assert.deepEqual(v, {
-      batteryTemperature1: 21, batteryTemperature2: 24.5, batteryTemperature3: null,
-      batteryVoltage1: 51.2, batteryVoltage2: 51.35, batteryVoltage3: null,
-      batteryCurrent1: -1.5, batteryCurrent2: 2.25, batteryCurrent3: null,
-      batteryPackSoc1: 57, batteryPackSoc2: 63, batteryPackSoc3: null,
+      batteryTemperature1: 21,
+      batteryTemperature2: 24.5,
+      batteryTemperature3: null,
+      batteryVoltage1: 51.2,
+      batteryVoltage2: 51.35,
+      batteryVoltage3: null,
+      batteryCurrent1: -1.5,
+      batteryCurrent2: 2.25,
+      batteryCurrent3: null,
+      batteryPackSoc1: 57,
+      batteryPackSoc2: 63,
+      batteryPackSoc3: null,
     });
   });
 
@@ -71,7 +110,11 @@ describe("battery records: numbered by position among the records of one value i
 
   it("an answer in two datagrams: positions continue across them (the records in the device's order)", () => {
     const recs = [...answer([temp(220), temp(230)], 1, 4), ...answer([temp(240)], 0, 6)];
-    assert.deepEqual(valuesOf(readingsOf(recs)), { batteryTemperature1: 22, batteryTemperature2: 23, batteryTemperature3: 24 });
+    assert.deepEqual(valuesOf(readingsOf(recs)), {
+      batteryTemperature1: 22,
+      batteryTemperature2: 23,
+      batteryTemperature3: 24,
+    });
   });
 });
 
@@ -97,16 +140,23 @@ describe("the numbering rule is a property of the table row", () => {
   it("battery rows are numbered by position, string rows by class; no other row is indexed", () => {
     for (const v of VALUES) {
       if (v.group === "dc") assert.equal(v.indexed, "class", v.name);
-      else if (["batteryTemperature", "batteryVoltage", "batteryCurrent", "batteryPackSoc"].includes(v.name)) assert.equal(v.indexed, "position", v.name);
+      else if (["batteryTemperature", "batteryVoltage", "batteryCurrent", "batteryPackSoc"].includes(v.name))
+        assert.equal(v.indexed, "position", v.name);
       else assert.equal(v.indexed, undefined, v.name);
     }
   });
 
   it("the device's SoC (batterySoc, 0x295A) and each battery's (batteryPackSoc<n>, 0x498F) do not clash", () => {
-    assert.deepEqual(resolveName("batterySoc").defs.map((d) => d.lri), [0x295a]);
+    assert.deepEqual(
+      resolveName("batterySoc").defs.map((d) => d.lri),
+      [0x295a],
+    );
     assert.deepEqual(resolveName("batteryPackSoc2"), { defs: VALUES.filter((d) => d.lri === 0x498f), index: 2 });
     assert.deepEqual(queriesFor(["batterySoc"]), ["batterySoc"]);
     assert.deepEqual(queriesFor(["batteryPackSoc"]), ["batteryPackSoc"]);
-    assert.equal(new Set(VALUES.filter((d) => d.indexed).map((d) => d.name)).size, VALUES.filter((d) => d.indexed).length);
+    assert.equal(
+      new Set(VALUES.filter((d) => d.indexed).map((d) => d.name)).size,
+      VALUES.filter((d) => d.indexed).length,
+    );
   });
 });

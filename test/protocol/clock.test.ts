@@ -3,11 +3,22 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { bytes, loadCaptures } from "../harness/fixtures";
 import {
-  DEVICE_TIME_COMMAND, DecodeError, buildLogin, buildQuery, decodeDeviceTime, decodeInverterDatagram, isDeviceTimeHeader, QUERIES,
+  DEVICE_TIME_COMMAND,
+  DecodeError,
+  buildLogin,
+  buildQuery,
+  decodeDeviceTime,
+  decodeInverterDatagram,
+  isDeviceTimeHeader,
+  QUERIES,
 } from "../../src/protocol";
 
 interface TimeRecord {
-  device_time_utc: string; last_set_utc: string; tz_offset_s: number; dst: boolean; set_counter: number;
+  device_time_utc: string;
+  last_set_utc: string;
+  tz_offset_s: number;
+  dst: boolean;
+  set_counter: number;
 }
 const withTime = loadCaptures().filter((c) => (c.derived as { time_record?: unknown } | null | undefined)?.time_record);
 
@@ -15,10 +26,18 @@ describe("device-time record", () => {
   it("the real captures decode to their time, last setting, zone offset, DST flag and counter", () => {
     assert.ok(withTime.length > 0, "a device-time capture is in test/fixtures/captures.json");
     for (const c of withTime) {
-      const want = (c.derived as { time_record: TimeRecord; src: { susy_id: number; serial: number } });
+      const want = c.derived as { time_record: TimeRecord; src: { susy_id: number; serial: number } };
       const t = decodeDeviceTime(bytes(c));
-      assert.equal(t.time !== null ? new Date(t.time * 1000).toISOString() : null, want.time_record.device_time_utc, c.id);
-      assert.equal(t.lastSet !== null ? new Date(t.lastSet * 1000).toISOString() : null, want.time_record.last_set_utc, c.id);
+      assert.equal(
+        t.time !== null ? new Date(t.time * 1000).toISOString() : null,
+        want.time_record.device_time_utc,
+        c.id,
+      );
+      assert.equal(
+        t.lastSet !== null ? new Date(t.lastSet * 1000).toISOString() : null,
+        want.time_record.last_set_utc,
+        c.id,
+      );
       assert.equal(t.tzOffsetS, want.time_record.tz_offset_s, c.id);
       assert.equal(t.dst, want.time_record.dst, c.id);
       assert.equal(t.setCounter, want.time_record.set_counter, c.id);

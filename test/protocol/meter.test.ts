@@ -9,10 +9,23 @@ import { bytes, capturesOfKind, loadCaptures, type Capture } from "../harness/fi
 import { DecodeError } from "../../src/protocol/errors";
 import { Protocol } from "../../src/protocol/constants";
 import {
-  decodeMeterDatagram, encodeMeterDatagram, isMeterDatagram, meterChannelsOf, meterVariantOf, METER_VARIANTS,
-  type MeterDatagram, type MeterProtocol, type MeterVariant,
+  decodeMeterDatagram,
+  encodeMeterDatagram,
+  isMeterDatagram,
+  meterChannelsOf,
+  meterVariantOf,
+  METER_VARIANTS,
+  type MeterDatagram,
+  type MeterProtocol,
+  type MeterVariant,
 } from "../../src/protocol/meter";
-import { OBIS_BY_FIELD, OBIS_BY_ID, OBIS_CHANNELS, OBIS_FIRMWARE_ID, parseMeterFirmware } from "../../src/protocol/obis";
+import {
+  OBIS_BY_FIELD,
+  OBIS_BY_ID,
+  OBIS_CHANNELS,
+  OBIS_FIRMWARE_ID,
+  parseMeterFirmware,
+} from "../../src/protocol/obis";
 
 type Json = Record<string, unknown>;
 const meterCaptures = capturesOfKind("energy-meter");
@@ -23,12 +36,19 @@ const hasMeterData = (c: Capture): boolean => typeof (c.derived as Json | null |
 
 /** Capture keys ("l1_p_import_W", "e_export_kWh") -> [our field without phase suffix, divisor to their unit]. */
 const KEYS: Record<string, [string, number]> = {
-  p_import_W: ["powerImport", 1], p_export_W: ["powerExport", 1],
-  q_import_var: ["reactivePowerImport", 1], q_export_var: ["reactivePowerExport", 1],
-  s_import_VA: ["apparentPowerImport", 1], s_export_VA: ["apparentPowerExport", 1],
-  e_import_kWh: ["energyImport", 1000], e_export_kWh: ["energyExport", 1000],
-  power_factor: ["powerFactor", 1], grid_freq_Hz: ["frequency", 1], frequency_Hz: ["frequency", 1],
-  current_A: ["current", 1], voltage_V: ["voltage", 1],
+  p_import_W: ["powerImport", 1],
+  p_export_W: ["powerExport", 1],
+  q_import_var: ["reactivePowerImport", 1],
+  q_export_var: ["reactivePowerExport", 1],
+  s_import_VA: ["apparentPowerImport", 1],
+  s_export_VA: ["apparentPowerExport", 1],
+  e_import_kWh: ["energyImport", 1000],
+  e_export_kWh: ["energyExport", 1000],
+  power_factor: ["powerFactor", 1],
+  grid_freq_Hz: ["frequency", 1],
+  frequency_Hz: ["frequency", 1],
+  current_A: ["current", 1],
+  voltage_V: ["voltage", 1],
 };
 
 function expected(c: Capture): Record<string, number> {
@@ -77,8 +97,13 @@ function variantOf(d: MeterDatagram): MeterVariant {
 
 function reencode(d: MeterDatagram): Buffer {
   return encodeMeterDatagram({
-    variant: variantOf(d), susyId: d.susyId, serial: d.serial, tickerMs: d.tickerMs, firmware: d.firmware,
-    values: d.values, protocol: d.protocol as MeterProtocol,
+    variant: variantOf(d),
+    susyId: d.susyId,
+    serial: d.serial,
+    tickerMs: d.tickerMs,
+    firmware: d.firmware,
+    values: d.values,
+    protocol: d.protocol as MeterProtocol,
   });
 }
 
@@ -132,7 +157,10 @@ describe("energy meter captures", () => {
     // Datagrams on the meter's group without meter channels (0x6073; 0x6081 that inverters send) carry no derived values.
     if (!isMeterProtocol(proto) || !hasMeterData(c)) {
       it(`${c.id}: protocol 0x${proto.toString(16)} without meter data is refused with EPROTOCOL`, () => {
-        assert.throws(() => decodeMeterDatagram(b), (e: unknown) => e instanceof DecodeError && e.code === "EPROTOCOL");
+        assert.throws(
+          () => decodeMeterDatagram(b),
+          (e: unknown) => e instanceof DecodeError && e.code === "EPROTOCOL",
+        );
         assert.equal(isMeterDatagram(b), false);
       });
       continue;
@@ -181,15 +209,28 @@ describe("energy meter captures", () => {
         if (!ch) continue;
         const raw = r.len === 8 ? Number(b.readBigUInt64BE(r.at)) : b.readUInt32BE(r.at);
         const step = ch.divisor / 10 ** ch.decimals;
-        assert.equal(raw % step, 0, `${c.id} ${ch.field}: raw ${raw} ${ch.rawUnit} is a multiple of the resolution ${step}`);
+        assert.equal(
+          raw % step,
+          0,
+          `${c.id} ${ch.field}: raw ${raw} ${ch.rawUnit} is a multiple of the resolution ${step}`,
+        );
         assert.equal(Math.round((d.values[ch.field] ?? NaN) * ch.divisor), raw, `${c.id} ${ch.field}: lossless`);
-        assert.ok(fractionDigits(d.values[ch.field] ?? NaN) <= ch.decimals, `${c.id} ${ch.field} = ${d.values[ch.field]}`);
+        assert.ok(
+          fractionDigits(d.values[ch.field] ?? NaN) <= ch.decimals,
+          `${c.id} ${ch.field} = ${d.values[ch.field]}`,
+        );
         if (ch.type === 8) counters++;
       }
     }
     assert.ok(counters >= 4 * 24, `${counters} counters checked`);
-    assert.deepEqual([...new Set(OBIS_CHANNELS.filter((c) => c.type === 8).map((c) => `${c.rawUnit} -> ${c.unit}, ${c.decimals} decimal`))],
-      ["Ws -> Wh, 1 decimal", "vars -> varh, 1 decimal", "VAs -> VAh, 1 decimal"]);
+    assert.deepEqual(
+      [
+        ...new Set(
+          OBIS_CHANNELS.filter((c) => c.type === 8).map((c) => `${c.rawUnit} -> ${c.unit}, ${c.decimals} decimal`),
+        ),
+      ],
+      ["Ws -> Wh, 1 decimal", "vars -> varh, 1 decimal", "VAs -> VAh, 1 decimal"],
+    );
   });
 
   it("a counter between two 0.1 Wh steps (a simulator integrating power) decodes rounded, without float noise", () => {
@@ -220,7 +261,11 @@ describe("energy meter captures", () => {
       if (!variant) continue;
       seen.add(variant);
       const made = encodeMeterDatagram({
-        variant, serial: 1, tickerMs: 0, values: {}, protocol: d.protocol,
+        variant,
+        serial: 1,
+        tickerMs: 0,
+        values: {},
+        protocol: d.protocol,
       });
       assert.equal(made.length, b.length, `${c.id}: length of a ${variant} datagram`);
       assert.deepEqual(recordIds(made), recordIds(b), `${c.id}: record ids of a ${variant} datagram`);
@@ -231,7 +276,11 @@ describe("energy meter captures", () => {
 
   it("refuses every non-meter capture (inverter, discovery) with a DecodeError", () => {
     for (const c of loadCaptures().filter((x) => x.kind !== "energy-meter")) {
-      assert.throws(() => decodeMeterDatagram(bytes(c)), (e: unknown) => e instanceof DecodeError, c.id);
+      assert.throws(
+        () => decodeMeterDatagram(bytes(c)),
+        (e: unknown) => e instanceof DecodeError,
+        c.id,
+      );
       assert.equal(isMeterDatagram(bytes(c)), false, c.id);
     }
   });
@@ -264,24 +313,54 @@ describe("meter codec edge cases", () => {
   it("throws ERECORD for a length byte other than 4 or 8, and for records past the Net 2 tag", () => {
     const b = Buffer.from(sample);
     b.writeUInt8(5, 28 + 2);
-    assert.equal(code(() => decodeMeterDatagram(b)), "ERECORD");
+    assert.equal(
+      code(() => decodeMeterDatagram(b)),
+      "ERECORD",
+    );
     const short = Buffer.concat([sample.subarray(0, sample.length - 7), Buffer.alloc(4)]); // cuts the firmware record
     short.writeUInt16BE(short.length - 20, 12);
-    assert.equal(code(() => decodeMeterDatagram(short)), "ERECORD");
-    assert.equal(code(() => decodeMeterDatagram(sample.subarray(0, 300))), "ELENGTH");
-    assert.equal(code(() => decodeMeterDatagram(sample.subarray(0, 3))), "ESHORT");
+    assert.equal(
+      code(() => decodeMeterDatagram(short)),
+      "ERECORD",
+    );
+    assert.equal(
+      code(() => decodeMeterDatagram(sample.subarray(0, 300))),
+      "ELENGTH",
+    );
+    assert.equal(
+      code(() => decodeMeterDatagram(sample.subarray(0, 3))),
+      "ESHORT",
+    );
     const header = Buffer.concat([sample.subarray(0, 24), Buffer.alloc(4)]); // Net 2 tag ends inside the serial
     header.writeUInt16BE(8, 12);
-    assert.equal(code(() => decodeMeterDatagram(header)), "ESHORT");
+    assert.equal(
+      code(() => decodeMeterDatagram(header)),
+      "ESHORT",
+    );
   });
 
   it("encoder refuses unknown fields, negative and too large values, bad firmware", () => {
     const base = { variant: "shm20" as const, serial: 1, tickerMs: 0 };
-    assert.equal(code(() => encodeMeterDatagram({ ...base, values: { nope: 1 } })), "EENCODE");
-    assert.equal(code(() => encodeMeterDatagram({ ...base, values: { powerImport: -1 } })), "EENCODE");
-    assert.equal(code(() => encodeMeterDatagram({ ...base, values: { voltageL1: 5e6 } })), "EENCODE");
-    assert.equal(code(() => encodeMeterDatagram({ ...base, values: { frequency: NaN } })), "EENCODE");
-    assert.equal(code(() => encodeMeterDatagram({ ...base, firmware: "two", values: {} })), "EENCODE");
+    assert.equal(
+      code(() => encodeMeterDatagram({ ...base, values: { nope: 1 } })),
+      "EENCODE",
+    );
+    assert.equal(
+      code(() => encodeMeterDatagram({ ...base, values: { powerImport: -1 } })),
+      "EENCODE",
+    );
+    assert.equal(
+      code(() => encodeMeterDatagram({ ...base, values: { voltageL1: 5e6 } })),
+      "EENCODE",
+    );
+    assert.equal(
+      code(() => encodeMeterDatagram({ ...base, values: { frequency: NaN } })),
+      "EENCODE",
+    );
+    assert.equal(
+      code(() => encodeMeterDatagram({ ...base, firmware: "two", values: {} })),
+      "EENCODE",
+    );
     assert.equal(encodeMeterDatagram({ ...base, firmware: null, values: {} }).length, 600);
     assert.equal(decodeMeterDatagram(encodeMeterDatagram({ ...base, firmware: null, values: {} })).firmware, null);
     assert.equal(parseMeterFirmware("2.11.5.R"), 0x020b0552);
@@ -289,18 +368,34 @@ describe("meter codec edge cases", () => {
 
   it("random values survive encode -> decode for every variant and protocol", () => {
     // Values at each channel's resolution (counters in 360 Ws steps, as real meters count).
-    const fields = fc.record(Object.fromEntries(OBIS_CHANNELS.map((c) => {
-      const step = c.divisor / 10 ** c.decimals;
-      return [c.field, fc.integer({ min: 0, max: Math.floor((c.type === 8 ? 2 ** 50 : 0xffffffff) / step) }).map((k) => (k * step) / c.divisor)];
-    })));
-    fc.assert(fc.property(fields, fc.constantFrom<MeterVariant>("emeter10", "emeter20", "shm20"),
-      fc.constantFrom<MeterProtocol>(Protocol.METER, Protocol.METER_EXTENDED), fc.nat(0xffffffff),
-      (values, variant, protocol, serial) => {
-        const d = decodeMeterDatagram(encodeMeterDatagram({ variant, serial, tickerMs: serial, values, protocol }));
-        assert.equal(d.serial, serial);
-        for (const c of meterChannelsOf(variant)) assert.equal(d.values[c.field], values[c.field], c.field);
-        assert.equal(d.unknownChannels, 0);
-      }), { numRuns: 300 });
+    const fields = fc.record(
+      Object.fromEntries(
+        OBIS_CHANNELS.map((c) => {
+          const step = c.divisor / 10 ** c.decimals;
+          return [
+            c.field,
+            fc
+              .integer({ min: 0, max: Math.floor((c.type === 8 ? 2 ** 50 : 0xffffffff) / step) })
+              .map((k) => (k * step) / c.divisor),
+          ];
+        }),
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fields,
+        fc.constantFrom<MeterVariant>("emeter10", "emeter20", "shm20"),
+        fc.constantFrom<MeterProtocol>(Protocol.METER, Protocol.METER_EXTENDED),
+        fc.nat(0xffffffff),
+        (values, variant, protocol, serial) => {
+          const d = decodeMeterDatagram(encodeMeterDatagram({ variant, serial, tickerMs: serial, values, protocol }));
+          assert.equal(d.serial, serial);
+          for (const c of meterChannelsOf(variant)) assert.equal(d.values[c.field], values[c.field], c.field);
+          assert.equal(d.unknownChannels, 0);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -309,12 +404,18 @@ describe("meter decoder robustness", () => {
   const header = seeds[0].subarray(0, 16);
 
   it("random bytes throw nothing but DecodeError", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 700 }), (a) => onlyDecodeErrors(Buffer.from(a))), { numRuns: 3000 });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 700 }), fc.boolean(), (a, extended) => {
-      const b = Buffer.concat([header, Buffer.from(extended ? "60810003" : "6069", "hex"), Buffer.from(a)]);
-      b.writeUInt16BE(Math.min(0xffff, b.length - 16), 12);
-      onlyDecodeErrors(b);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 700 }), (a) => onlyDecodeErrors(Buffer.from(a))),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 700 }), fc.boolean(), (a, extended) => {
+        const b = Buffer.concat([header, Buffer.from(extended ? "60810003" : "6069", "hex"), Buffer.from(a)]);
+        b.writeUInt16BE(Math.min(0xffff, b.length - 16), 12);
+        onlyDecodeErrors(b);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it("mutated real datagrams (truncated, flipped, lying lengths) throw nothing but DecodeError", () => {
@@ -325,25 +426,34 @@ describe("meter decoder robustness", () => {
       fc.record({ kind: fc.constant("rec" as const), at: fc.nat(80), v: fc.nat(255) }),
       fc.record({ kind: fc.constant("shrink" as const), at: fc.nat(700), v: fc.constant(0) }),
     );
-    fc.assert(fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 5 }), (seed, ms) => {
-      let b: Buffer = Buffer.from(seed);
-      for (const m of ms) {
-        if (m.kind === "cut") b = b.subarray(0, m.at % (b.length + 1));
-        else if (b.length === 0) continue;
-        else if (m.kind === "flip") b[m.at % b.length] = m.v;
-        else if (m.kind === "len" && m.at + 2 <= b.length) b.writeUInt16BE(m.v, m.at);
-        else if (m.kind === "rec") b[Math.min(b.length - 1, 28 + m.at * 4 + 2)] = m.v; // a record's length byte
-        else if (m.kind === "shrink") b = shrink(b, m.at);
-      }
-      onlyDecodeErrors(b);
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 5 }), (seed, ms) => {
+        let b: Buffer = Buffer.from(seed);
+        for (const m of ms) {
+          if (m.kind === "cut") b = b.subarray(0, m.at % (b.length + 1));
+          else if (b.length === 0) continue;
+          else if (m.kind === "flip") b[m.at % b.length] = m.v;
+          else if (m.kind === "len" && m.at + 2 <= b.length) b.writeUInt16BE(m.v, m.at);
+          else if (m.kind === "rec")
+            b[Math.min(b.length - 1, 28 + m.at * 4 + 2)] = m.v; // a record's length byte
+          else if (m.kind === "shrink") b = shrink(b, m.at);
+        }
+        onlyDecodeErrors(b);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it("fuzz: 200,000 seeded mutations throw nothing but DecodeError", { timeout: 60_000 }, () => {
-    const seed = Number(process.env.SMA_FUZZ_SEED ?? (Date.now() >>> 0));
+    const seed = Number(process.env.SMA_FUZZ_SEED ?? Date.now() >>> 0);
     let s = seed >>> 0 || 1;
-    const rnd = (n: number): number => { // xorshift32: reproducible from the seed
-      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    const rnd = (n: number): number => {
+      // xorshift32: reproducible from the seed
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
       return s % n;
     };
     const started = Date.now();
@@ -358,13 +468,20 @@ describe("meter decoder robustness", () => {
         else if (op === 2) b.writeUInt16BE(rnd(0x10000), [4, 12, 30, 34][rnd(4)] % (b.length - 1));
         else if (op === 3) b[Math.min(b.length - 1, 28 + 4 * rnd(150) + 2)] = [0, 4, 8, rnd(256)][rnd(4)];
         else if (op === 4) b = shrink(b, rnd(b.length));
-        else b = Buffer.concat([b.subarray(0, rnd(b.length)), Buffer.from([rnd(256), rnd(256)]), b.subarray(rnd(b.length))]);
+        else
+          b = Buffer.concat([
+            b.subarray(0, rnd(b.length)),
+            Buffer.from([rnd(256), rnd(256)]),
+            b.subarray(rnd(b.length)),
+          ]);
       }
       try {
         decodeMeterDatagram(b);
       } catch (e) {
         if (!(e instanceof DecodeError)) {
-          assert.fail(`fuzz seed ${seed} (rerun with SMA_FUZZ_SEED=${seed}), input ${i}: ${String(e)}; bytes ${b.toString("hex")}`);
+          assert.fail(
+            `fuzz seed ${seed} (rerun with SMA_FUZZ_SEED=${seed}), input ${i}: ${String(e)}; bytes ${b.toString("hex")}`,
+          );
         }
       }
     }

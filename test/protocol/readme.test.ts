@@ -14,7 +14,8 @@ import { OBIS_CHANNELS } from "../../src/protocol/obis";
 it("the README's value table and docs/NODES.md's meter table match the value table and the OBIS table", () => {
   const root = repoRoot();
   const r = spawnSync(process.execPath, [path.join(root, "scripts", "gen-readme.js"), "--check"], {
-    env: { ...process.env, SMA_SRC_DIR: path.join(root, "build", "src") }, encoding: "utf8",
+    env: { ...process.env, SMA_SRC_DIR: path.join(root, "build", "src") },
+    encoding: "utf8",
   });
   assert.equal(r.status, 0, r.stderr);
 });
@@ -34,5 +35,8 @@ it("docs/NODES.md's meter table lists every OBIS channel's field once", () => {
   const text = fs.readFileSync(path.join(repoRoot(), "docs", "NODES.md"), "utf8");
   const table = /<!-- generated:meter -->([\s\S]*?)<!-- \/generated:meter -->/.exec(text)?.[1] ?? "";
   const fields = [...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
-  assert.deepEqual(fields, OBIS_CHANNELS.map((c) => c.field));
+  assert.deepEqual(
+    fields,
+    OBIS_CHANNELS.map((c) => c.field),
+  );
 });

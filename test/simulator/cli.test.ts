@@ -15,8 +15,25 @@ it("--meter sends meter datagrams where --meter-to says; the inverter answers re
   const frames: Buffer[] = [];
   sink.on("message", (m) => frames.push(m));
   await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
-  const child = spawn(process.execPath, [CLI, "--port", "0", "--static", "--meter", "--meter-to", `127.0.0.1:${sink.address().port}`,
-    "--meter-interval", "100", "--meter-variant", "emeter20", "--meter-serial", "1900000042"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      "--port",
+      "0",
+      "--static",
+      "--meter",
+      "--meter-to",
+      `127.0.0.1:${sink.address().port}`,
+      "--meter-interval",
+      "100",
+      "--meter-variant",
+      "emeter20",
+      "--meter-serial",
+      "1900000042",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   t.after(() => child.kill("SIGKILL"));
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += String(d)));
@@ -35,7 +52,8 @@ it("--meter sends meter datagrams where --meter-to says; the inverter answers re
   const r = await client.inverter({ host: "127.0.0.1", port, password: "0000", timeoutMs: 500 }).read(["acPowerTotal"]);
   assert.equal(r.device.serial, 3010538116, "the pv profile's serial");
   assert.ok(typeof r.values.acPower === "number" && r.values.acPower > 0, `acPower ${String(r.values.acPower)}`);
-  for (const end = Date.now() + 10_000; frames.length < 2 && Date.now() < end;) await new Promise((res) => setTimeout(res, 20));
+  for (const end = Date.now() + 10_000; frames.length < 2 && Date.now() < end;)
+    await new Promise((res) => setTimeout(res, 20));
   assert.ok(frames.length >= 2, `meter frames: ${frames.length}`);
   const d = decodeMeterDatagram(frames[frames.length - 1]);
   assert.equal(d.serial, 1900000042);
@@ -45,7 +63,9 @@ it("--meter sends meter datagrams where --meter-to says; the inverter answers re
 });
 
 it("a bad --meter-to is refused with exit code 2 and the usage", async () => {
-  const child = spawn(process.execPath, [CLI, "--port", "0", "--meter", "--meter-to", "nowhere"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "--port", "0", "--meter", "--meter-to", "nowhere"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr.on("data", (d: Buffer) => (err += String(d)));
   const code = await new Promise<number | null>((res) => child.once("exit", res));

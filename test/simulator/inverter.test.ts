@@ -3,12 +3,46 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import {
-  ANY_SERIAL, ANY_SUSY_ID, ArchiveCommand, ErrorCode, QUERIES, buildArchiveRequest, decodeEventRecords, decodeYieldRecords,
-  type TimeRange, type YieldRecord, QUERY_NAMES, answerCode, buildDiscovery, buildIdentify, buildLogin, buildLogoff,
-  buildQuery, decodeAnswer, decodeDiscoveryAnswer, decodeKeyExchange, isKeyExchange, KeyExchangeType, readingsOf, valuesOf, type Address, type DataRecord, type Net2Header,
-  type QueryDef, type QueryName, type UserGroupName,
+  ANY_SERIAL,
+  ANY_SUSY_ID,
+  ArchiveCommand,
+  ErrorCode,
+  QUERIES,
+  buildArchiveRequest,
+  decodeEventRecords,
+  decodeYieldRecords,
+  type TimeRange,
+  type YieldRecord,
+  QUERY_NAMES,
+  answerCode,
+  buildDiscovery,
+  buildIdentify,
+  buildLogin,
+  buildLogoff,
+  buildQuery,
+  decodeAnswer,
+  decodeDiscoveryAnswer,
+  decodeKeyExchange,
+  isKeyExchange,
+  KeyExchangeType,
+  readingsOf,
+  valuesOf,
+  type Address,
+  type DataRecord,
+  type Net2Header,
+  type QueryDef,
+  type QueryName,
+  type UserGroupName,
 } from "../../src/protocol";
-import { ARCHIVE_SPIKE_WH, MAX_ARCHIVE_DATAGRAM, RECORD_INDEX_BASE, SimulatedInverter, localMidnight, SimulatedPlant, type SimulatedInverterOptions } from "../../src/simulator";
+import {
+  ARCHIVE_SPIKE_WH,
+  MAX_ARCHIVE_DATAGRAM,
+  RECORD_INDEX_BASE,
+  SimulatedInverter,
+  localMidnight,
+  SimulatedPlant,
+  type SimulatedInverterOptions,
+} from "../../src/simulator";
 import { capturesOfKind, bytes } from "../harness/fixtures";
 
 const ME: Address = { susyId: 0x7d, serial: 975748674 };
@@ -46,7 +80,13 @@ const SILENCE_MS = 300;
 const ANSWER_MS = 5000;
 
 /** Sends and collects datagrams until one with fragment 0 arrives (or any non-inverter one), or `ms` pass. */
-function exchange(sock: dgram.Socket, buf: Buffer, port: number, ms = ANSWER_MS, host = "127.0.0.1"): Promise<Buffer[]> {
+function exchange(
+  sock: dgram.Socket,
+  buf: Buffer,
+  port: number,
+  ms = ANSWER_MS,
+  host = "127.0.0.1",
+): Promise<Buffer[]> {
   return new Promise((resolve) => {
     const got: Buffer[] = [];
     const done = (): void => {
@@ -77,14 +117,36 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-async function login(sock: dgram.Socket, s: SimulatedInverter, password = "0000", group: UserGroupName = "user", destination?: Address, ms = ANSWER_MS) {
-  const got = await exchange(sock, buildLogin({ ...ids(), destination, group, password, time: 1700000000 }), s.port, ms);
+async function login(
+  sock: dgram.Socket,
+  s: SimulatedInverter,
+  password = "0000",
+  group: UserGroupName = "user",
+  destination?: Address,
+  ms = ANSWER_MS,
+) {
+  const got = await exchange(
+    sock,
+    buildLogin({ ...ids(), destination, group, password, time: 1700000000 }),
+    s.port,
+    ms,
+  );
   return { raw: got, header: got.length > 0 ? decodeAnswer(got[0]).header : undefined };
 }
 
-interface Asked { headers: Net2Header[]; records: DataRecord[]; values: Record<string, unknown>; raw: Buffer[] }
+interface Asked {
+  headers: Net2Header[];
+  records: DataRecord[];
+  values: Record<string, unknown>;
+  raw: Buffer[];
+}
 
-async function ask(sock: dgram.Socket, s: SimulatedInverter, q: Pick<QueryDef, "command" | "first" | "last">, destination?: Address): Promise<Asked> {
+async function ask(
+  sock: dgram.Socket,
+  s: SimulatedInverter,
+  q: Pick<QueryDef, "command" | "first" | "last">,
+  destination?: Address,
+): Promise<Asked> {
   const raw = await exchange(sock, buildQuery({ ...ids(), destination, query: q }), s.port);
   const answers = raw.map((b) => decodeAnswer(b));
   const records = answers.flatMap((a) => a.records);
@@ -106,7 +168,10 @@ describe("login", () => {
   });
 
   it("answers in 66 bytes without the password echo, or 78 bytes with it", async () => {
-    for (const [shortLoginAnswer, length] of [[true, 66], [false, 78]] as const) {
+    for (const [shortLoginAnswer, length] of [
+      [true, 66],
+      [false, 78],
+    ] as const) {
       const s = await sim({ shortLoginAnswer });
       const { raw, header } = await login(await socket(), s);
       assert.equal(raw[0].length, length);
@@ -123,7 +188,10 @@ describe("queries", () => {
     const a = await ask(await socket(), s, QUERIES.acPowerPhase);
     assert.equal(a.raw.length, 1);
     const h = a.headers[0];
-    assert.deepEqual([h.errorCode, h.command, h.first, h.last], [ErrorCode.NOT_LOGGED_IN, 0x51000201, 0x464000, 0x4642ff]);
+    assert.deepEqual(
+      [h.errorCode, h.command, h.first, h.last],
+      [ErrorCode.NOT_LOGGED_IN, 0x51000201, 0x464000, 0x4642ff],
+    );
     assert.equal(a.records.length, 0);
     assert.equal(s.stats.notLoggedIn, 1);
   });
@@ -145,7 +213,10 @@ describe("queries", () => {
         assert.deepEqual(got, s.currentValues());
         const phase = [1, 2, 3].map((k) => got[`acPowerL${k}`] as number | null);
         phase.forEach((p, i) => assert.equal(p === null, i >= phases, `acPowerL${i + 1}`));
-        assert.equal(got.acPower, phase.reduce<number>((a, b) => a + (b ?? 0), 0));
+        assert.equal(
+          got.acPower,
+          phase.reduce<number>((a, b) => a + (b ?? 0), 0),
+        );
         assert.ok(`dcPower${strings}` in got && !(`dcPower${strings + 1}` in got));
         // Two of three battery slots fitted: battery C is "no value", not absent and not 0.
         assert.ok(typeof got.batteryTemperature2 === "number" && got.batteryTemperature3 === null);
@@ -163,7 +234,13 @@ describe("queries", () => {
   });
 
   it("values: fixed, functions of the clock, and set()", async () => {
-    const s = await sim({ values: { acPowerL1: 1234, dcPower2: (now) => now.getHours() * 100, deviceStatus: { selected: 455, tags: [455] } } });
+    const s = await sim({
+      values: {
+        acPowerL1: 1234,
+        dcPower2: (now) => now.getHours() * 100,
+        deviceStatus: { selected: 455, tags: [455] },
+      },
+    });
     s.set("gridFrequency", 49.87);
     const c = await socket();
     await login(c, s);
@@ -206,11 +283,24 @@ describe("queries", () => {
     await login(c, bat);
     const refused = async (s: SimulatedInverter, q: Pick<QueryDef, "command" | "first" | "last">, code: number) => {
       const a = await ask(c, s, q);
-      assert.deepEqual([a.headers[0].errorCode, a.headers[0].first, a.headers[0].last, a.records.length], [code, q.first, q.last, 0]);
+      assert.deepEqual(
+        [a.headers[0].errorCode, a.headers[0].first, a.headers[0].last, a.records.length],
+        [code, q.first, q.last, 0],
+      );
     };
-    const pvRefuses: QueryName[] = ["batterySoc", "batteryInfo", "batteryPackSoc", "batteryPower", "batteryEnergy", "gridPower", "gridEnergy", "temperature"];
+    const pvRefuses: QueryName[] = [
+      "batterySoc",
+      "batteryInfo",
+      "batteryPackSoc",
+      "batteryPower",
+      "batteryEnergy",
+      "gridPower",
+      "gridEnergy",
+      "temperature",
+    ];
     for (const n of pvRefuses) await refused(pv, QUERIES[n], ErrorCode.NOT_SUPPORTED);
-    for (const n of ["energy", "dcPower", "dcVoltageCurrent"] as const) await refused(bat, QUERIES[n], ErrorCode.REFUSED);
+    for (const n of ["energy", "dcPower", "dcVoltageCurrent"] as const)
+      await refused(bat, QUERIES[n], ErrorCode.REFUSED);
     // As a live Sunny Boy: 0x0014 to an ennexOS-style object it does not know, 0x0015 to a known one it has no value for.
     await refused(pv, { command: 0x72000200, first: 0x00263f00, last: 0x00263fff }, ErrorCode.UNKNOWN_COMMAND);
     await refused(pv, { command: 0x63100200, first: 0x00651e00, last: 0x00651eff }, ErrorCode.NOT_SUPPORTED);
@@ -222,7 +312,14 @@ describe("queries", () => {
     const c = await socket();
     await login(c, s);
     const a = await ask(c, s, QUERIES.batteryInfo);
-    assert.deepEqual(a.records.map((r) => [r.lri, r.cls]), [0x495b, 0x495c, 0x495d].flatMap((l) => [[l, 7], [l, 7], [l, 7]]));
+    assert.deepEqual(
+      a.records.map((r) => [r.lri, r.cls]),
+      [0x495b, 0x495c, 0x495d].flatMap((l) => [
+        [l, 7],
+        [l, 7],
+        [l, 7],
+      ]),
+    );
     // The third slot of each id holds the sentinel of its type (s32 0x80000000, u32 0xFFFFFFFF), not a number.
     const raw = a.raw[0];
     const word = (i: number): number => raw.readUInt32LE(54 + 28 * i + 8);
@@ -235,8 +332,18 @@ describe("queries", () => {
     }
     assert.notEqual(a.values.batteryTemperature1, a.values.batteryTemperature2);
     const packs = await ask(c, s, QUERIES.batteryPackSoc);
-    assert.deepEqual(packs.records.map((r) => [r.lri, r.cls]), [[0x498f, 7], [0x498f, 7], [0x498f, 7]]);
-    assert.deepEqual([1, 2, 3].map((n) => packs.values[`batteryPackSoc${n}`]), [want.batteryPackSoc1, want.batteryPackSoc2, null]);
+    assert.deepEqual(
+      packs.records.map((r) => [r.lri, r.cls]),
+      [
+        [0x498f, 7],
+        [0x498f, 7],
+        [0x498f, 7],
+      ],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((n) => packs.values[`batteryPackSoc${n}`]),
+      [want.batteryPackSoc1, want.batteryPackSoc2, null],
+    );
     assert.equal((await ask(c, s, QUERIES.batterySoc)).values.batterySoc, want.batterySoc);
   });
 
@@ -267,7 +374,10 @@ describe("queries", () => {
       const a = await ask(c, s, q);
       const n = Math.ceil(a.records.length / 2);
       assert.equal(a.raw.length, n);
-      assert.deepEqual(a.headers.map((h) => h.fragment), Array.from({ length: n }, (_, i) => n - 1 - i));
+      assert.deepEqual(
+        a.headers.map((h) => h.fragment),
+        Array.from({ length: n }, (_, i) => n - 1 - i),
+      );
       a.headers.forEach((h, i) => assert.equal(h.first, a.headers[0].first + 2 * i));
       assert.equal(a.headers[n - 1].last, a.headers[0].first + a.records.length - 1);
       assert.ok(a.headers.every((h) => h.packetId === a.headers[0].packetId));
@@ -289,9 +399,14 @@ describe("sessions", () => {
     // Down for a second: the login sent at once arrives within it even on a loaded machine; then it answers again.
     const downAt = Date.now();
     s.restart({ downMs: 1000 });
-    assert.equal((await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1 }), s.port, SILENCE_MS)).length, 0);
+    assert.equal(
+      (await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1 }), s.port, SILENCE_MS))
+        .length,
+      0,
+    );
     let again = await login(c, s, "0000", "user", undefined, SILENCE_MS);
-    while (!again.header && Date.now() - downAt < 10_000) again = await login(c, s, "0000", "user", undefined, SILENCE_MS);
+    while (!again.header && Date.now() - downAt < 10_000)
+      again = await login(c, s, "0000", "user", undefined, SILENCE_MS);
     assert.equal(again.header?.errorCode, 0);
     assert.ok(Date.now() - downAt >= 1000, "not before the down time ended");
   });
@@ -344,11 +459,17 @@ describe("sessions", () => {
   it("answers requests to its serial or to ANY, ignores other serials", async () => {
     const s = await sim();
     const c = await socket();
-    assert.equal((await login(c, s, "0000", "user", { susyId: s.susyId, serial: s.serial + 1 }, SILENCE_MS)).raw.length, 0);
+    assert.equal(
+      (await login(c, s, "0000", "user", { susyId: s.susyId, serial: s.serial + 1 }, SILENCE_MS)).raw.length,
+      0,
+    );
     assert.equal(s.stats.ignored, 1);
     assert.equal((await login(c, s, "0000", "user", { susyId: ANY_SUSY_ID, serial: s.serial })).header?.errorCode, 0);
     assert.equal((await ask(c, s, QUERIES.energy, { susyId: s.susyId, serial: s.serial })).headers[0].errorCode, 0);
-    assert.equal((await ask(c, s, QUERIES.energy, { susyId: ANY_SUSY_ID, serial: ANY_SERIAL })).headers[0].errorCode, 0);
+    assert.equal(
+      (await ask(c, s, QUERIES.energy, { susyId: ANY_SUSY_ID, serial: ANY_SERIAL })).headers[0].errorCode,
+      0,
+    );
   });
 });
 
@@ -390,7 +511,10 @@ describe("network", () => {
     const d = await exchange(c, buildDiscovery(), s.port);
     assert.equal(decodeDiscoveryAnswer(d[0]).address, "127.0.0.1");
     const id = decodeAnswer((await exchange(c, buildIdentify(ids()), s.port))[0]);
-    assert.deepEqual([id.header.errorCode, id.header.command, id.header.source], [0, 0x201, { susyId: s.susyId, serial: s.serial }]);
+    assert.deepEqual(
+      [id.header.errorCode, id.header.command, id.header.source],
+      [0, 0x201, { susyId: s.susyId, serial: s.serial }],
+    );
     const words = id.records[0].value.kind === "words" ? id.records[0].value.value : [];
     assert.deepEqual([id.records[0].lri, words[1] >>> 16, words[2]], [3, s.susyId, s.serial]);
   });
@@ -402,8 +526,15 @@ describe("network", () => {
     s.on("request", (e: { kind: string }) => events.push(e.kind));
     const login0 = buildLogin({ ...ids(), group: "user", password: "0000", time: 1 });
     const meter = capturesOfKind("energy-meter").map(bytes);
-    const junk = [Buffer.alloc(0), Buffer.from("hello"), Buffer.from("534d4100ffff02a0", "hex"), login0.subarray(0, 40),
-      Buffer.concat([login0.subarray(0, 54), Buffer.alloc(4)]), ...meter, Buffer.alloc(600, 0x53)];
+    const junk = [
+      Buffer.alloc(0),
+      Buffer.from("hello"),
+      Buffer.from("534d4100ffff02a0", "hex"),
+      login0.subarray(0, 40),
+      Buffer.concat([login0.subarray(0, 54), Buffer.alloc(4)]),
+      ...meter,
+      Buffer.alloc(600, 0x53),
+    ];
     for (const j of junk) c.send(j, s.port, "127.0.0.1");
     await until(() => s.stats.received >= junk.length);
     assert.equal(s.stats.malformed, junk.length);
@@ -436,7 +567,12 @@ describe("archives and event log", () => {
     const raw = await exchange(c, buildArchiveRequest({ ...ids(), command, range }), s.port);
     const answers = raw.map((b) => decodeAnswer(b));
     const payloads = answers.map((a) => a.payload);
-    return { raw, headers: answers.map((a) => a.header), payloads, yields: (): YieldRecord[] => payloads.flatMap(decodeYieldRecords) };
+    return {
+      raw,
+      headers: answers.map((a) => a.header),
+      payloads,
+      yields: (): YieldRecord[] => payloads.flatMap(decodeYieldRecords),
+    };
   }
 
   it("day data is not taken for identify (0x70000200 vs 0x00000200): it needs a login and answers 0x70000201", async () => {
@@ -454,16 +590,42 @@ describe("archives and event log", () => {
 
   it("month data in a time zone (Europe/Berlin here, whatever TZ the test runs in): records at its local midnights, spikes, resets", async () => {
     const now = new Date(Date.UTC(2025, 10, 5, 12));
-    const s = await sim({ timeVarying: true, clock: () => now, timeZone: "Europe/Berlin", archiveSpikes: [Date.UTC(2025, 9, 28, 23) / 1000],
-      counterResets: [Date.UTC(2025, 10, 2, 12) / 1000] });
+    const s = await sim({
+      timeVarying: true,
+      clock: () => now,
+      timeZone: "Europe/Berlin",
+      archiveSpikes: [Date.UTC(2025, 9, 28, 23) / 1000],
+      counterResets: [Date.UTC(2025, 10, 2, 12) / 1000],
+    });
     const c = await socket();
     await login(c, s);
-    const recs = (await archive(c, s, ArchiveCommand.MONTH, { from: Date.UTC(2025, 9, 24) / 1000, to: Date.UTC(2025, 10, 3) / 1000 })).yields();
-    assert.deepEqual(recs.map((r) => new Date(r.time * 1000).toISOString().slice(5, 13)),
-      ["10-24T22", "10-25T22", "10-26T23", "10-27T23", "10-28T23", "10-29T23", "10-30T23", "10-31T23", "11-01T23", "11-02T23"],
-      "22:00Z in summer, 23:00Z after the change of October 26 (a day of 25 hours)");
+    const recs = (
+      await archive(c, s, ArchiveCommand.MONTH, {
+        from: Date.UTC(2025, 9, 24) / 1000,
+        to: Date.UTC(2025, 10, 3) / 1000,
+      })
+    ).yields();
+    assert.deepEqual(
+      recs.map((r) => new Date(r.time * 1000).toISOString().slice(5, 13)),
+      [
+        "10-24T22",
+        "10-25T22",
+        "10-26T23",
+        "10-27T23",
+        "10-28T23",
+        "10-29T23",
+        "10-30T23",
+        "10-31T23",
+        "11-01T23",
+        "11-02T23",
+      ],
+      "22:00Z in summer, 23:00Z after the change of October 26 (a day of 25 hours)",
+    );
     assert.equal(recs[4].totalWh, ARCHIVE_SPIKE_WH);
-    assert.ok((recs[9].totalWh as number) < (recs[7].totalWh as number) / 10, "counted anew from the reset on November 2");
+    assert.ok(
+      (recs[9].totalWh as number) < (recs[7].totalWh as number) / 10,
+      "counted anew from the reset on November 2",
+    );
     assert.throws(() => new SimulatedInverter({ timeZone: "Mars/Olympus" }), /time zone/);
   });
 
@@ -490,8 +652,14 @@ describe("archives and event log", () => {
     const a = await archive(c, s, ArchiveCommand.DAY, { from: today.from - 86_400, to: today.to });
     assert.equal(a.raw.length, Math.ceil(((24 + 13) * 12 + 2) / 165), "165 records of 12 bytes fill 2038 bytes");
     assert.ok(a.raw.every((d) => d.length <= MAX_ARCHIVE_DATAGRAM));
-    assert.deepEqual(a.headers.map((h) => h.fragment), a.headers.map((_, i) => a.raw.length - 1 - i));
-    assert.deepEqual(a.headers.map((h) => h.packetIdFlag), a.headers.map((_, i) => i === 0));
+    assert.deepEqual(
+      a.headers.map((h) => h.fragment),
+      a.headers.map((_, i) => a.raw.length - 1 - i),
+    );
+    assert.deepEqual(
+      a.headers.map((h) => h.packetIdFlag),
+      a.headers.map((_, i) => i === 0),
+    );
     assert.ok(a.headers.every((h) => h.packetId === a.headers[0].packetId));
   });
 
@@ -520,26 +688,41 @@ describe("archives and event log", () => {
     assert.equal(a[a.length - 1].time, midnight - 86_400, "yesterday is the last completed day");
     assert.equal(b[b.length - 1].time, midnight);
     assert.equal(b[0].time, range.from, "the day before the range ends inside it");
-    assert.deepEqual(a.map((r) => [r.time + 86_400, r.totalWh]), b.slice(1).map((r) => [r.time, r.totalWh]));
+    assert.deepEqual(
+      a.map((r) => [r.time + 86_400, r.totalWh]),
+      b.slice(1).map((r) => [r.time, r.totalWh]),
+    );
     // Yesterday's total = today's counter minus today's yield so far.
     const now = own.currentValues() as Record<string, number>;
     assert.equal(a[a.length - 1].totalWh, now.totalYield - now.dayYield);
   });
 
   it("event log per group, 48-byte records with the device's address; an empty range is 0x0015", async () => {
-    const s = await sim({ events: [
-      { time: midnight + 3600, code: 101, tag: 1001, group: "user" },
-      { time: midnight + 7200, code: 102, tag: 1002, group: "installer", args: [9, 8, 7, 6] },
-      { time: midnight + 9000, code: 103, tag: 1003, group: "user" },
-    ] });
+    const s = await sim({
+      events: [
+        { time: midnight + 3600, code: 101, tag: 1001, group: "user" },
+        { time: midnight + 7200, code: 102, tag: 1002, group: "installer", args: [9, 8, 7, 6] },
+        { time: midnight + 9000, code: 103, tag: 1003, group: "user" },
+      ],
+    });
     const c = await socket();
     await login(c, s);
     const user = await archive(c, s, ArchiveCommand.EVENTS_USER, { from: midnight, to: midnight + 86_399 });
     const ev = user.payloads.flatMap(decodeEventRecords);
-    assert.deepEqual(ev.map((e) => [e.time - midnight, e.entryId, e.code, e.tag, e.susyId, e.serial]),
-      [[3600, 1, 101, 1001, s.susyId, s.serial], [9000, 2, 103, 1003, s.susyId, s.serial]]);
-    const inst = (await archive(c, s, ArchiveCommand.EVENTS_INSTALLER, { from: midnight, to: midnight + 86_399 })).payloads.flatMap(decodeEventRecords);
-    assert.deepEqual(inst.map((e) => [e.code, e.args]), [[102, [9, 8, 7, 6]]]);
+    assert.deepEqual(
+      ev.map((e) => [e.time - midnight, e.entryId, e.code, e.tag, e.susyId, e.serial]),
+      [
+        [3600, 1, 101, 1001, s.susyId, s.serial],
+        [9000, 2, 103, 1003, s.susyId, s.serial],
+      ],
+    );
+    const inst = (
+      await archive(c, s, ArchiveCommand.EVENTS_INSTALLER, { from: midnight, to: midnight + 86_399 })
+    ).payloads.flatMap(decodeEventRecords);
+    assert.deepEqual(
+      inst.map((e) => [e.code, e.args]),
+      [[102, [9, 8, 7, 6]]],
+    );
     const none = await archive(c, s, ArchiveCommand.EVENTS_USER, { from: midnight - 86_400, to: midnight - 1 });
     assert.equal(none.headers[0].errorCode, ErrorCode.NOT_SUPPORTED);
   });
@@ -565,7 +748,11 @@ describe("devices that refuse or cannot be read", () => {
     const got = await exchange(c, buildLogin({ ...ids(), group: "user", password: "0000", time: 1700000000 }), s.port);
     assert.equal(got.length, 1);
     assert.equal(isKeyExchange(got[0]), true);
-    assert.deepEqual(decodeKeyExchange(got[0]), { type: KeyExchangeType.REQUEST_KEYS, source: { susyId: s.susyId, serial: s.serial }, destination: ME });
+    assert.deepEqual(decodeKeyExchange(got[0]), {
+      type: KeyExchangeType.REQUEST_KEYS,
+      source: { susyId: s.susyId, serial: s.serial },
+      destination: ME,
+    });
     assert.equal(isKeyExchange((await exchange(c, buildQuery({ ...ids(), query: QUERIES.energy }), s.port))[0]), true);
     assert.deepEqual([s.stats.logins, s.stats.keyExchanges], [0, 2]);
     const disc = await exchange(c, buildDiscovery(), s.port);

@@ -10,9 +10,29 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { bytes, loadCaptures, type Capture } from "../harness/fixtures";
 import {
-  Command, DataType, ENUM_END, ENUM_SELECTED, ErrorCode, QUERIES, QUERY_NAMES, buildDiscovery, buildIdentify, buildLogin,
-  buildQuery, decodeAnswer, decodeInverterDatagram, findQuery, readTags, readingsOf, sameFamily, valueByLri,
-  type Address, type EnumValue, type InverterAnswer, type QueryName, type UserGroupName,
+  Command,
+  DataType,
+  ENUM_END,
+  ENUM_SELECTED,
+  ErrorCode,
+  QUERIES,
+  QUERY_NAMES,
+  buildDiscovery,
+  buildIdentify,
+  buildLogin,
+  buildQuery,
+  decodeAnswer,
+  decodeInverterDatagram,
+  findQuery,
+  readTags,
+  readingsOf,
+  sameFamily,
+  valueByLri,
+  type Address,
+  type EnumValue,
+  type InverterAnswer,
+  type QueryName,
+  type UserGroupName,
 } from "../../src/protocol";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
 
@@ -56,8 +76,8 @@ async function send(buf: Buffer, port: number): Promise<Buffer[]> {
 }
 
 const byId = new Map(loadCaptures().map((c) => [c.id, c]));
-const isInverterAnswer = (c: Capture): boolean => (c.kind === "inverter-response" || c.kind === "discovery-response")
-  && c.hex.slice(32, 36) === "6065";
+const isInverterAnswer = (c: Capture): boolean =>
+  (c.kind === "inverter-response" || c.kind === "discovery-response") && c.hex.slice(32, 36) === "6065";
 const requestCommand = (answerCmd: number): number => ((answerCmd & 0xffffff00) | ((answerCmd - 1) & 0xff)) >>> 0;
 
 /** Attribute words of a record as a list (placeholders kept), the selected one marked: what the simulator is told to send. */
@@ -91,8 +111,13 @@ function twin(real: InverterAnswer, buf: Buffer, query: QueryName | undefined): 
   const h = real.header;
   const night = Object.keys(values).length > 0 && Object.values(values).every((v) => v === null);
   return {
-    serial: h.source.serial, susyId: h.source.susyId, strings, phases: 3, night,
-    profile: h.errorCode === ErrorCode.REFUSED ? "battery" : "pv", values: night ? {} : values,
+    serial: h.source.serial,
+    susyId: h.source.susyId,
+    strings,
+    phases: 3,
+    night,
+    profile: h.errorCode === ErrorCode.REFUSED ? "battery" : "pv",
+    values: night ? {} : values,
     legacyCurrentIds: real.records.some((r) => r.lri === 0x4650),
     recordIndexBase: query ? { [query]: h.first } : undefined,
     clock: () => new Date((real.records[0]?.timestamp ?? 1_700_000_000) * 1000),
@@ -100,7 +125,10 @@ function twin(real: InverterAnswer, buf: Buffer, query: QueryName | undefined): 
 }
 
 /** The request a capture answers: its paired request, or rebuilt from the answer (error answers echo first/last). */
-function requestFor(c: Capture, real: InverterAnswer): { command: number; first: number; last: number; source: Address; destination: Address; packetId: number } {
+function requestFor(
+  c: Capture,
+  real: InverterAnswer,
+): { command: number; first: number; last: number; source: Address; destination: Address; packetId: number } {
   const h = real.header;
   const base = { source: h.destination, packetId: h.packetId, command: requestCommand(h.command) };
   const pair = c.pairs_with ? byId.get(c.pairs_with) : undefined;
@@ -110,8 +138,11 @@ function requestFor(c: Capture, real: InverterAnswer): { command: number; first:
   }
   if (h.errorCode !== 0) return { ...base, first: h.first, last: h.last, destination: h.source };
   const lris = real.records.map((r) => r.lri);
-  const name = QUERY_NAMES.find((n) => sameFamily(QUERIES[n].command, base.command)
-    && lris.every((l) => l >= (QUERIES[n].first >>> 8) && l <= (QUERIES[n].last >>> 8)));
+  const name = QUERY_NAMES.find(
+    (n) =>
+      sameFamily(QUERIES[n].command, base.command) &&
+      lris.every((l) => l >= QUERIES[n].first >>> 8 && l <= QUERIES[n].last >>> 8),
+  );
   assert.ok(name, `${c.id}: no query covers ${lris.map((l) => l.toString(16))}`);
   return { ...base, first: QUERIES[name].first, last: QUERIES[name].last, destination: h.source };
 }
@@ -124,10 +155,13 @@ function compareRecords(id: string, real: Buffer, ours: Buffer, isIdentify: bool
     const end = real.indexOf(0, 8);
     assert.equal(ours.subarray(8, end).toString("latin1"), real.subarray(8, end).toString("latin1"), `${id}: text`);
     if (real.subarray(end, 40).some((b) => b !== 0)) used.add("string tail");
-    assert.ok(ours.subarray(end, 40).every((b) => b === 0), `${id}: text padding`);
+    assert.ok(
+      ours.subarray(end, 40).every((b) => b === 0),
+      `${id}: text padding`,
+    );
     return;
   }
-  for (let w = 0; (8 + 4 * w) < real.length; w++) {
+  for (let w = 0; 8 + 4 * w < real.length; w++) {
     if (isIdentify && IDENTIFY_VARYING_WORDS.includes(w)) {
       if (ours.readUInt32LE(8 + 4 * w) !== real.readUInt32LE(8 + 4 * w)) used.add("identify words");
       continue;
@@ -148,7 +182,17 @@ describe("simulated answers have the layout of real ones", () => {
       sims.push(s);
       const { port } = await s.start();
       if (real.header.errorCode !== ErrorCode.NOT_LOGGED_IN && !isIdentify) {
-        const ok = await send(buildLogin({ source: req.source, destination: req.destination, packetId: 1, group: "user", password: "0000", time: 1 }), port);
+        const ok = await send(
+          buildLogin({
+            source: req.source,
+            destination: req.destination,
+            packetId: 1,
+            group: "user",
+            password: "0000",
+            time: 1,
+          }),
+          port,
+        );
         assert.equal(decodeAnswer(ok[0]).header.errorCode, ErrorCode.OK, `${c.id}: login`);
       }
       const build = isIdentify ? buildIdentify(req) : buildQuery({ ...req, query: req });
@@ -156,25 +200,34 @@ describe("simulated answers have the layout of real ones", () => {
       assert.equal(got.length, 1, `${c.id}: one datagram`);
       const ours = got[0];
       const size = real.records[0]?.size ?? 0;
-      const recs = (b: Buffer) => Array.from({ length: (b.length - 58) / (size || 1) }, (_, i) => b.subarray(54 + i * size, 54 + (i + 1) * size));
+      const recs = (b: Buffer) =>
+        Array.from({ length: (b.length - 58) / (size || 1) }, (_, i) => b.subarray(54 + i * size, 54 + (i + 1) * size));
       const realRecs = size ? recs(realBuf).filter((r) => !UNKNOWN_LRIS.includes(r.readUInt16LE(1))) : [];
       const ourRecs = size ? recs(ours) : [];
       if (realRecs.length < real.records.length) used.add("unknown lri");
       const unknown = real.records.filter((r) => !valueByLri(r.lri) && !isIdentify).map((r) => r.lri);
-      assert.deepEqual(unknown.filter((l) => !UNKNOWN_LRIS.includes(l)), [], `${c.id}: value ids neither in the table nor excused`);
+      assert.deepEqual(
+        unknown.filter((l) => !UNKNOWN_LRIS.includes(l)),
+        [],
+        `${c.id}: value ids neither in the table nor excused`,
+      );
       const sameCount = realRecs.length === real.records.length;
       // With records left out, the length fields and the last record index differ too.
       const skip = new Set([...CONTROL, ...(sameCount ? [] : [12, 13, 18, 50, 51, 52, 53])]);
       if (sameCount) assert.equal(ours.length, realBuf.length, `${c.id}: length`);
       for (let i = 0; i < 54 && i < realBuf.length; i++) {
-        if (!skip.has(i)) assert.equal(ours[i], realBuf[i], `${c.id}: header byte ${i}: ours ${ours.subarray(0, 54).toString("hex")}`);
+        if (!skip.has(i))
+          assert.equal(ours[i], realBuf[i], `${c.id}: header byte ${i}: ours ${ours.subarray(0, 54).toString("hex")}`);
       }
-      if (!sameCount) assert.equal(decodeAnswer(ours).header.last - decodeAnswer(ours).header.first + 1, realRecs.length);
+      if (!sameCount)
+        assert.equal(decodeAnswer(ours).header.last - decodeAnswer(ours).header.first + 1, realRecs.length);
       assert.equal(ourRecs.length, realRecs.length, `${c.id}: record count`);
       // An attribute list spread over several records of one id is compared as one list (see enumSplit).
       const lriOf = (r: Buffer): number => r.readUInt16LE(1);
       const ofLri = (rs: Buffer[], l: number): Buffer[] => rs.filter((r) => lriOf(r) === l);
-      const split = [...new Set(realRecs.map(lriOf))].filter((l) => ofLri(realRecs, l).length > 1 && ofLri(realRecs, l)[0][3] === DataType.STATUS);
+      const split = [...new Set(realRecs.map(lriOf))].filter(
+        (l) => ofLri(realRecs, l).length > 1 && ofLri(realRecs, l)[0][3] === DataType.STATUS,
+      );
       for (const l of split) {
         const [theirs, mine] = [ofLri(realRecs, l), ofLri(ourRecs, l)];
         if (theirs.every((r, i) => r.subarray(8).equals(mine[i].subarray(8)))) continue;
@@ -198,15 +251,33 @@ describe("simulated login answers have the layout of real ones", () => {
       const echo = payload.length >= 20 ? payload.subarray(8, 20) : undefined;
       const group: UserGroupName = h.first === 0x0a ? "installer" : "user";
       const key = group === "user" ? 0x88 : 0xbb;
-      const password = echo ? String.fromCharCode(...[...echo].filter((b) => b !== key).map((b) => b - key))
-        : h.errorCode === ErrorCode.WRONG_PASSWORD ? "9999" : "0000";
-      const s = new SimulatedInverter({ port: 0, serial: h.source.serial, susyId: h.source.susyId, shortLoginAnswer: !echo,
-        refuseLoginsMs: h.errorCode === ErrorCode.LOGIN_BUSY ? 60_000 : undefined });
+      const password = echo
+        ? String.fromCharCode(...[...echo].filter((b) => b !== key).map((b) => b - key))
+        : h.errorCode === ErrorCode.WRONG_PASSWORD
+          ? "9999"
+          : "0000";
+      const s = new SimulatedInverter({
+        port: 0,
+        serial: h.source.serial,
+        susyId: h.source.susyId,
+        shortLoginAnswer: !echo,
+        refuseLoginsMs: h.errorCode === ErrorCode.LOGIN_BUSY ? 60_000 : undefined,
+      });
       sims.push(s);
       const { port } = await s.start();
       const pair = c.pairs_with ? decodeInverterDatagram(bytes(byId.get(c.pairs_with) as Capture)).header : undefined;
-      const got = await send(buildLogin({ source: h.destination, destination: pair?.destination, packetId: h.packetId, group, password,
-        time: payload.readUInt32LE(0), timeoutS: h.last }), port);
+      const got = await send(
+        buildLogin({
+          source: h.destination,
+          destination: pair?.destination,
+          packetId: h.packetId,
+          group,
+          password,
+          time: payload.readUInt32LE(0),
+          timeoutS: h.last,
+        }),
+        port,
+      );
       assert.equal(got[0].length, realBuf.length);
       for (let i = 0; i < realBuf.length; i++) if (i !== 19) assert.equal(got[0][i], realBuf[i], `byte ${i}`);
     });
@@ -218,8 +289,13 @@ describe("simulated discovery answers have the layout of real ones", () => {
     const s = new SimulatedInverter({ port: 0 });
     sims.push(s);
     const got = await send(buildDiscovery(), (await s.start()).port);
-    const tagsOf = (b: Buffer) => readTags(b).map((t) => `${t.tag}:${t.data.length}`).join(",");
-    const real = loadCaptures().filter((c) => c.kind === "discovery-response" && !isInverterAnswer(c)).map((c) => tagsOf(bytes(c)));
+    const tagsOf = (b: Buffer) =>
+      readTags(b)
+        .map((t) => `${t.tag}:${t.data.length}`)
+        .join(",");
+    const real = loadCaptures()
+      .filter((c) => c.kind === "discovery-response" && !isInverterAnswer(c))
+      .map((c) => tagsOf(bytes(c)));
     assert.ok(real.includes(tagsOf(got[0])), `${tagsOf(got[0])} not among ${real.join(" | ")}`);
   });
 });

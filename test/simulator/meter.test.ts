@@ -71,7 +71,11 @@ describe("SimulatedMeter frames", () => {
 
   it("advance the ticker with the clock and integrate energy counters from power", () => {
     let t = 1_000_000;
-    const m = sim({ clock: () => t, startTickerMs: 500, values: { powerImport: 3600, powerExportL2: 360, voltageL1: 230 } });
+    const m = sim({
+      clock: () => t,
+      startTickerMs: 500,
+      values: { powerImport: 3600, powerExportL2: 360, voltageL1: 230 },
+    });
     const first = m.buildFrame().datagram;
     t += 3_600_000; // one hour
     const second = m.buildFrame().datagram;
@@ -114,7 +118,10 @@ describe("SimulatedMeter on the wire", () => {
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(got.length, count, "nothing after stop()");
     const tickers = got.map((b) => decodeMeterDatagram(b).tickerMs);
-    assert.ok(tickers.every((tk, i) => i === 0 || tk > tickers[i - 1]), `tickers increase: ${tickers.join()}`);
+    assert.ok(
+      tickers.every((tk, i) => i === 0 || tk > tickers[i - 1]),
+      `tickers increase: ${tickers.join()}`,
+    );
     assert.ok(got.every((b) => decodeMeterDatagram(b).serial === 77));
   });
 

@@ -9,10 +9,21 @@ import * as path from "node:path";
 import { repoRoot } from "../harness/fixtures";
 import { SpeedwireClient, parseTrace } from "../../src/client";
 import { ReplayInverter } from "../../src/simulator";
-import { NO_SUCH_VALUES, QUERY_NAMES, decodeAnswer, isAnswerCode, readingsOf, valuesOf, type ReadingValue } from "../../src/protocol";
+import {
+  NO_SUCH_VALUES,
+  QUERY_NAMES,
+  decodeAnswer,
+  isAnswerCode,
+  readingsOf,
+  valuesOf,
+  type ReadingValue,
+} from "../../src/protocol";
 
 const dir = path.join(repoRoot(), "test", "fixtures", "traces");
-const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
 const client = new SpeedwireClient({ identity: { susyId: 0x7d, serial: 1900001234 } });
 const replays: ReplayInverter[] = [];
 after(async () => {
@@ -54,13 +65,19 @@ describe("traces in test/fixtures/traces replay", () => {
       const replay = new ReplayInverter(text);
       replays.push(replay);
       await replay.start();
-      const got = await client.inverter({ host: "127.0.0.1", port: replay.port, password: "x", timeoutMs: 300 }).read(QUERY_NAMES);
+      const got = await client
+        .inverter({ host: "127.0.0.1", port: replay.port, password: "x", timeoutMs: 300 })
+        .read(QUERY_NAMES);
       const want = tracedValues(text);
       for (const [name, v] of Object.entries(got.values)) {
         if (v !== null) assert.deepEqual(v, want.values[name], name);
       }
-      assert.ok(Object.values(got.values).some((v) => v !== null), "some value");
-      if (want.refusals === 0) assert.deepEqual(got.unsupported, [], "nothing refused in the trace, nothing unsupported");
+      assert.ok(
+        Object.values(got.values).some((v) => v !== null),
+        "some value",
+      );
+      if (want.refusals === 0)
+        assert.deepEqual(got.unsupported, [], "nothing refused in the trace, nothing unsupported");
     });
   }
 });

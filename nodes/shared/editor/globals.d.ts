@@ -72,7 +72,13 @@ interface JQuery<E extends HTMLElement = HTMLElement> {
 interface JQueryStatic {
   (selector: string | Element): JQuery;
   getJSON(url: string): JQueryPromise<unknown>;
-  ajax(options: { url: string; dataType: "json"; method?: "GET" | "POST"; contentType?: string; data?: string }): JQueryPromise<unknown>;
+  ajax(options: {
+    url: string;
+    dataType: "json";
+    method?: "GET" | "POST";
+    contentType?: string;
+    data?: string;
+  }): JQueryPromise<unknown>;
 }
 
 /** A config node as RED.nodes.eachConfig hands it over. */

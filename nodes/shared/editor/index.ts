@@ -39,7 +39,13 @@ export function translator(set: string): Translate {
  * One line that says why an admin request failed: no connection, endpoint missing (runtime not restarted after an
  * install), or the runtime's message.
  */
-export function ajaxError(xhr: JQueryXHR | undefined, textStatus: string, errorThrown: string, t: Translate, keys: AjaxErrorKeys): string {
+export function ajaxError(
+  xhr: JQueryXHR | undefined,
+  textStatus: string,
+  errorThrown: string,
+  t: Translate,
+  keys: AjaxErrorKeys,
+): string {
   if (!xhr || xhr.status === 0) return t(keys.noConnection);
   if (xhr.status === 404) return t(keys.notAvailable);
   let message: unknown = "";
