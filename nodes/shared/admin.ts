@@ -108,13 +108,11 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
         return;
       }
       if (deployed.host !== c.host || deployed.port !== (c.port ?? SPEEDWIRE_PORT)) {
-        res
-          .status(400)
-          .json({
-            error: "the saved password goes only to the deployed host: type the password",
-            field: "password",
-            code: "otherhost",
-          });
+        res.status(400).json({
+          error: "the saved password goes only to the deployed host: type the password",
+          field: "password",
+          code: "otherhost",
+        });
         return;
       }
       password = saved;
