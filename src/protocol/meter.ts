@@ -63,7 +63,7 @@ export interface MeterDatagram {
   values: Record<string, number>;
   /** Records with an id not in the OBIS table (skipped). */
   unknownChannels: number;
-  /** Signed active power in W: import positive, export negative; null without channels 1 and 2. */
+  /** Signed active power in W: import positive, export negative; null unless channels 1 and 2 are both there. */
   power: number | null;
   powerL1: number | null;
   powerL2: number | null;
@@ -173,8 +173,9 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
   const signed = (suffix: string): number | null => {
     const imp = raw.get("powerImport" + suffix);
     const exp = raw.get("powerExport" + suffix);
-    if (imp === undefined && exp === undefined) return null;
-    return ((imp ?? 0) - (exp ?? 0)) / 10;
+    // Both directions or none: a missing one is unknown, not 0 (import alone is no signed power).
+    if (imp === undefined || exp === undefined) return null;
+    return (imp - exp) / 10;
   };
   return {
     protocol,

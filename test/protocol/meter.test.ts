@@ -310,6 +310,18 @@ describe("meter codec edge cases", () => {
     assert.deepEqual(Object.keys(decodeMeterDatagram(z).values), ["powerImport"]);
   });
 
+  it("signed power is null unless both directions are there: a missing export is unknown, not 0", () => {
+    const b = Buffer.from(sample);
+    const exp = recordsOf(b).find((r) => r.id === 0x00020400);
+    assert.ok(exp);
+    b.writeUInt32BE(0x00ff0400, exp.at - 4); // 0:2.4.0 (export power) becomes a channel the table does not know
+    const d = decodeMeterDatagram(b);
+    assert.equal(d.values.powerExport, undefined);
+    assert.equal(typeof d.values.powerImport, "number");
+    assert.equal(d.power, null);
+    assert.equal(typeof d.powerL1, "number", "the phases still have both directions");
+  });
+
   it("a length field that ends the Net 2 tag between two records, or a zero id before more records, is no partial reading", () => {
     // The record boundaries of every real meter datagram: a Net 2 length ending at any of them (but the last) once
     // gave the first channels only (power import without export: a signed power equal to the import), and no error.
