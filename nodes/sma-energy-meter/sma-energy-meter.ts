@@ -3,7 +3,7 @@
  * per meter throttled (latest frame wins), optionally only on change, with a watchdog status.
  */
 import { MeterListener, guarded, type MeterEvent, type MeterListenerError } from "../../src/client";
-import { MULTICAST_GROUP, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
+import { MULTICAST_GROUP, OBIS_CHANNELS, SPEEDWIRE_PORT, type MeterDatagram } from "../../src/protocol";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { isMulticast, meterSettings } from "../../src/client/settings-rules";
 import { registerAdminEndpoints } from "../shared/admin";
@@ -21,8 +21,11 @@ const METER_IDLE_MS = 5 * 60_000;
 /** The "many meters" warning repeats at most this often, with the counts so far. */
 const TOO_MANY_WARN_MS = 10 * 60_000;
 
+/** Every channel of the OBIS table, null where this datagram has none (frequency from a 600-byte meter). */
 function payloadOf(d: MeterDatagram): Record<string, number | null> {
-  return { ...d.values, power: d.power, powerL1: d.powerL1, powerL2: d.powerL2, powerL3: d.powerL3 };
+  const p: Record<string, number | null> = {};
+  for (const c of OBIS_CHANNELS) p[c.field] = d.values[c.field] ?? null;
+  return { ...p, power: d.power, powerL1: d.powerL1, powerL2: d.powerL2, powerL3: d.powerL3 };
 }
 
 export = (RED: NodeAPI): void => {

@@ -16,6 +16,7 @@ import {
   decodeYieldRecords,
   detectDailyStamp,
   isTimeZone,
+  localMidnight,
   nextLocalMidnight,
   redateDaily,
   type ArchiveKind,
@@ -50,7 +51,12 @@ export interface ArchiveMemo {
   dailyStamp?: DailyStamp;
   /** The newest daily record already looked at without a decision: not asked about again. */
   undecidedUpTo?: number;
+  /** The local midnight of the day the device's newest daily records were last asked for (once a day at most). */
+  recentAskedOn?: number;
 }
+
+/** The device's newest daily records are asked for over this many days up to now (and a day ahead of its clock). */
+const RECENT_DAYS = 4;
 
 /** The payloads of one archive command over a range, asked in chunks of chunkS seconds (the session's requests). */
 export type ArchiveFetch = (command: number, range: TimeRange, chunkS: number) => Promise<Buffer[]>;
@@ -74,6 +80,7 @@ export async function readYieldArchive(
   chunkS: number,
   options: ArchiveReadOptions,
   memo: ArchiveMemo,
+  now = Math.floor(Date.now() / 1000),
 ): Promise<{ asked: TimeRange; records: YieldRecord[]; dailyStamp?: DailyStampFound }> {
   const tz = options.timeZone;
   const asked = archiveRequestRange(kind, wanted);
@@ -83,7 +90,7 @@ export async function readYieldArchive(
     dailyStamp = options.dailyAtNextMidnight
       ? { stamp: "next", by: "setting" }
       : options.detectDailyStamp
-        ? await findDailyStamp(fetch, raw, tz, memo)
+        ? await findDailyStamp(fetch, raw, tz, memo, now)
         : { stamp: "own", by: "setting" };
   }
   const unique = new Map<number, YieldRecord>();
@@ -100,15 +107,41 @@ export async function readYieldArchive(
 /**
  * Which midnight the device stamps daily totals at, from the two newest daily records of an answer and the day data
  * at each one's stamp and next local midnight (one-slot requests, once per session: a decision is kept, and records
- * that could not tell are not asked about again).
+ * that could not tell are not asked about again). Records of a range older than the device keeps day data for
+ * cannot tell: then the device's newest daily records (the last RECENT_DAYS days, asked once a day) decide.
  */
 async function findDailyStamp(
   fetch: ArchiveFetch,
   raw: readonly YieldRecord[],
   tz: string | undefined,
   memo: ArchiveMemo,
+  now: number,
 ): Promise<DailyStampFound> {
   if (memo.dailyStamp) return { stamp: memo.dailyStamp, by: "device" };
+  const found = await stampOf(fetch, raw, tz, memo);
+  if (found) return found;
+  const today = localMidnight(now, tz);
+  if (memo.recentAskedOn === today) return { stamp: "own", by: "default" };
+  memo.recentAskedOn = today;
+  let recent: YieldRecord[];
+  try {
+    recent = (
+      await fetch(ARCHIVE_COMMANDS.month, { from: today - RECENT_DAYS * DAY_S, to: now + DAY_S }, 31 * DAY_S)
+    ).flatMap(decodeYieldRecords);
+  } catch (e) {
+    if (e instanceof SmaError && (e.code === "ENOTSUPPORTED" || e.code === "EPROTOCOL")) recent = [];
+    else throw e;
+  }
+  return (await stampOf(fetch, recent, tz, memo)) ?? { stamp: "own", by: "default" };
+}
+
+/** The stamp the two newest records of `raw` tell (kept in memo), or undefined. */
+async function stampOf(
+  fetch: ArchiveFetch,
+  raw: readonly YieldRecord[],
+  tz: string | undefined,
+  memo: ArchiveMemo,
+): Promise<DailyStampFound | undefined> {
   const counterAt = async (t: number): Promise<number | null> => {
     try {
       return (
@@ -126,7 +159,7 @@ async function findDailyStamp(
     .filter((x) => x.totalWh !== null)
     .sort((a, b) => b.time - a.time)
     .slice(0, 2);
-  if (newest.length === 0 || newest[0].time <= (memo.undecidedUpTo ?? -1)) return { stamp: "own", by: "default" };
+  if (newest.length === 0 || newest[0].time <= (memo.undecidedUpTo ?? -1)) return undefined;
   // The newest record's next midnight may lie ahead (a device stamping at the following midnight): the one before decides.
   for (const r of newest) {
     const found = detectDailyStamp(r.totalWh, await counterAt(r.time), await counterAt(nextLocalMidnight(r.time, tz)));
@@ -136,7 +169,7 @@ async function findDailyStamp(
     }
   }
   memo.undecidedUpTo = newest[0].time;
-  return { stamp: "own", by: "default" };
+  return undefined;
 }
 
 /** What an archive read asked and what the device sent (Unix seconds). */

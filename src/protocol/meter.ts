@@ -6,7 +6,9 @@
  * records (id 4 bytes + value of 4 or 8 bytes, see obis.ts) until a zero id or the end of the Net 2 tag.
  * Record length: 4 for the firmware id 0x90000000, otherwise byte 2 of the id. Any other length byte
  * makes the walk impossible (the next id's position is unknown): that is a DecodeError "ERECORD", never
- * a silent stop, so that a corrupted datagram is counted as malformed instead of yielding half the values.
+ * a silent stop, so that a corrupted datagram is counted as malformed instead of yielding half the values; so is a
+ * zero id with records after it, and a Net 2 tag that does not end right before the end tag (ELENGTH: a length
+ * field that ends the tag between two records).
  */
 import { DecodeError } from "./errors";
 import { Protocol, SIGNATURE, Tag } from "./constants";
@@ -61,7 +63,7 @@ export interface MeterDatagram {
   values: Record<string, number>;
   /** Records with an id not in the OBIS table (skipped). */
   unknownChannels: number;
-  /** Signed active power in W: import positive, export negative; null without channels 1 and 2. */
+  /** Signed active power in W: import positive, export negative; null unless channels 1 and 2 are both there. */
   power: number | null;
   powerL1: number | null;
   powerL2: number | null;
@@ -122,6 +124,12 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
   if (d.length < off + HEADER_BYTES - 2) {
     throw new DecodeError("ESHORT", `meter header needs ${off + HEADER_BYTES - 2} bytes, Net 2 tag has ${d.length}`);
   }
+  // Every real meter datagram ends its Net 2 tag right before the end tag. A length field that claims less ends
+  // the tag between two records: the walk below would stop there and yield only the first channels.
+  const after = net2.offset + d.length;
+  if (buf.length !== after && (buf.length < after + 4 || buf.readUInt32BE(after) !== 0)) {
+    throw new DecodeError("ELENGTH", `meter data does not end where its Net 2 tag (${d.length} bytes) says`);
+  }
   const susyId = d.readUInt16BE(off);
   const serial = d.readUInt32BE(off + 2);
   const tickerMs = d.readUInt32BE(off + 6);
@@ -134,7 +142,11 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
   while (off < d.length) {
     if (off + 4 > d.length) throw new DecodeError("ERECORD", `${d.length - off} bytes left where a record id starts`);
     const id = d.readUInt32BE(off);
-    if (id === 0) break;
+    if (id === 0) {
+      // A zero id ends the records; channels after it would be lost silently.
+      if (d.subarray(off).some((x) => x !== 0)) throw new DecodeError("ERECORD", "records follow a zero record id");
+      break;
+    }
     const len = recordLength(id);
     if (len === null) throw new DecodeError("ERECORD", `record id 0x${id.toString(16)} has no known length`);
     if (off + 4 + len > d.length) {
@@ -161,8 +173,9 @@ export function decodeMeterDatagram(buf: Buffer): MeterDatagram {
   const signed = (suffix: string): number | null => {
     const imp = raw.get("powerImport" + suffix);
     const exp = raw.get("powerExport" + suffix);
-    if (imp === undefined && exp === undefined) return null;
-    return ((imp ?? 0) - (exp ?? 0)) / 10;
+    // Both directions or none: a missing one is unknown, not 0 (import alone is no signed power).
+    if (imp === undefined || exp === undefined) return null;
+    return (imp - exp) / 10;
   };
   return {
     protocol,

@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SpeedwireClient, SmaError } from "../../src/client";
 import { SimulatedInverter, type SimulatedInverterOptions } from "../../src/simulator";
-import { localMidnight, nextLocalMidnight, yieldPoints } from "../../src/protocol";
+import { DAY_S, localMidnight, nextLocalMidnight, yieldPoints } from "../../src/protocol";
 
 const clients: SpeedwireClient[] = [];
 const sims: SimulatedInverter[] = [];
@@ -108,6 +108,20 @@ describe("archives in local days (TZ=Europe/Berlin)", () => {
       assert.equal(s.stats.queries.dayData, next ? 4 : 2, "kept for the session");
     });
   }
+
+  it("a range older than the device keeps 5-minute data for: its newest daily records tell which midnight it stamps at", async () => {
+    // The device's clock is now: its day data reaches back 62 days, the range lies 200 days back.
+    const now = new Date();
+    const s = await sim(now, { dailyTotalAtNextMidnight: true });
+    const from = localMidnight(now.getTime() / 1000 - 200 * DAY_S);
+    const wanted = { from, to: nextLocalMidnight(nextLocalMidnight(nextLocalMidnight(from))) - 1 };
+    const r = await session(s).readArchive("month", wanted, { detectDailyStamp: true });
+    // Asked only about the range's own records, the device could not tell: each total was dated a day late.
+    assert.deepEqual(r.dailyStamp, { stamp: "next", by: "device" });
+    const set = await session(s).readArchive("month", wanted, { dailyAtNextMidnight: true });
+    assert.deepEqual(r.records, set.records, "dated by the days they hold");
+    assert.equal(r.records.length, 4, "the baseline and the three days");
+  });
 
   it("where the counters cannot tell (no yield on the newest day) the totals count as stamped at their own midnight", async () => {
     const s = await sim(new Date(2025, 5, 21, 13), { values: { totalYield: 1_000_000 } });

@@ -5,7 +5,8 @@ import * as dgram from "node:dgram";
 import { helper, load, nextMessage } from "../harness/red-helper";
 import { until } from "../harness/runtimes";
 import { SimulatedMeter } from "../../src/simulator";
-import { encodeMeterDatagram } from "../../src/protocol";
+import { OBIS_CHANNELS, encodeMeterDatagram } from "../../src/protocol";
+import { bytes, capturesOfKind } from "../harness/fixtures";
 import meterNode = require("../../nodes/sma-energy-meter/sma-energy-meter");
 
 const meters: SimulatedMeter[] = [];
@@ -257,4 +258,31 @@ it("without a serial filter at most 32 meters are tracked: other serials are dro
   // 168 sent; loopback may lose a few under load.
   const dropped = Number((next.sma as Record<string, unknown>).dropped);
   assert.ok(dropped > 84 && dropped <= 168, `dropped ${dropped}`);
+});
+
+it("real captures: a channel the meter does not send is null (frequency from a 600-byte meter), never missing", async () => {
+  const port = await freePort();
+  await load([meterNode], meterFlow(port));
+  const out = helper.getNode("out");
+  const s = dgram.createSocket("udp4");
+  sockets.push(s);
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+  const send = async (id: string): Promise<Record<string, unknown>> => {
+    const c = capturesOfKind("energy-meter").find((x) => x.id === id);
+    assert.ok(c, id);
+    const got = nextMessage(out);
+    await new Promise<void>((r) => s.send(bytes(c), port, "127.0.0.1", () => r()));
+    return (await got).payload as Record<string, unknown>;
+  };
+  // EMETER-10 1.2.4.R: 600 bytes, no 0:14.4.0 (the help promises frequency null there).
+  const em = await send("em-emeter10-124");
+  assert.equal(em.frequency, null);
+  assert.equal(em.powerImport, 3457.9);
+  assert.equal(em.power, 3457.9);
+  for (const c of OBIS_CHANNELS) assert.ok(c.field in em, `${c.field} is in the payload`);
+  for (const [k, v] of Object.entries(em)) if (k !== "frequency") assert.equal(typeof v, "number", k);
+  // Home Manager 2.0 2.3.4.R: 608 bytes with the frequency, exporting.
+  const shm = await send("em-shm20-234");
+  assert.equal(shm.frequency, 49.98);
+  assert.equal(shm.power, -4876.8);
 });

@@ -306,8 +306,44 @@ describe("meter codec edge cases", () => {
     assert.equal(d.unknownChannels, 1);
     assert.equal(d.values.powerImport, undefined);
     const z = Buffer.from(sample);
-    z.writeUInt32BE(0, 28 + 8); // the second record id is zero: walk ends there
+    z.fill(0, 28 + 8, z.length - 4); // the second record id is zero and only zeros follow: walk ends there
     assert.deepEqual(Object.keys(decodeMeterDatagram(z).values), ["powerImport"]);
+  });
+
+  it("signed power is null unless both directions are there: a missing export is unknown, not 0", () => {
+    const b = Buffer.from(sample);
+    const exp = recordsOf(b).find((r) => r.id === 0x00020400);
+    assert.ok(exp);
+    b.writeUInt32BE(0x00ff0400, exp.at - 4); // 0:2.4.0 (export power) becomes a channel the table does not know
+    const d = decodeMeterDatagram(b);
+    assert.equal(d.values.powerExport, undefined);
+    assert.equal(typeof d.values.powerImport, "number");
+    assert.equal(d.power, null);
+    assert.equal(typeof d.powerL1, "number", "the phases still have both directions");
+  });
+
+  it("a length field that ends the Net 2 tag between two records, or a zero id before more records, is no partial reading", () => {
+    // The record boundaries of every real meter datagram: a Net 2 length ending at any of them (but the last) once
+    // gave the first channels only (power import without export: a signed power equal to the import), and no error.
+    let cuts = 0;
+    for (const b of meterCaptures.map(bytes).filter((x) => recordsOf(x).length > 0)) {
+      const records = recordsOf(b);
+      for (const r of records.slice(0, -1)) {
+        const lying = Buffer.from(b);
+        lying.writeUInt16BE(r.at + r.len - 16, 12);
+        const got = code(() => decodeMeterDatagram(lying));
+        assert.notEqual(got, "none", `length field ending after record 0x${r.id.toString(16)} decodes`);
+        assert.notEqual(got, "EPROTOCOL", "counted as malformed, not as another protocol");
+        cuts++;
+      }
+    }
+    assert.ok(cuts > 200, String(cuts));
+    const z = Buffer.from(sample);
+    z.writeUInt32BE(0, 28 + 8); // the second record id is zero, the other 57 records follow it
+    assert.equal(
+      code(() => decodeMeterDatagram(z)),
+      "ERECORD",
+    );
   });
 
   it("throws ERECORD for a length byte other than 4 or 8, and for records past the Net 2 tag", () => {
