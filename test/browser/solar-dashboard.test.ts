@@ -315,7 +315,7 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
       `Self-consumption ${Math.round((100 * (yld - exp)) / yld)} %`,
       `Autarky ${Math.round((100 * (house - imp)) / house)} %`,
     ];
-    const shownToday = await waitFor("today's figures", texts, (x) =>
+    const shownToday = await waitFor(`today's figures (want ${JSON.stringify(want)})`, texts, (x) =>
       x.every((s, i) => (i === 0 ? s === want[0] : since.test(s) && s.replace(since, "") === want[i])),
     );
     const minutes = new Set<string>();
