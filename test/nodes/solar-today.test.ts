@@ -24,14 +24,19 @@ const flow = JSON.parse(
 ) as FlowNode[];
 const today = flow.find((n) => n.id === "solar-today");
 
-/** A context store: memory (lost on a restart) or one that keeps JSON across restarts, as localfilesystem does. */
+/**
+ * A context store: memory (lost on a restart) or one that keeps JSON across restarts, as localfilesystem does. The
+ * node names no store (Node-RED warns of a store name it does not have): it uses the default one, synchronously.
+ */
 class Store {
   private readonly data = new Map<string, string>();
-  get(key: string): unknown {
+  get(key: string, ...rest: unknown[]): unknown {
+    assert.deepEqual(rest, [], `context.get("${key}") names no store and takes no callback`);
     const v = this.data.get(key);
     return v === undefined ? undefined : JSON.parse(v);
   }
-  set(key: string, value: unknown): void {
+  set(key: string, value: unknown, ...rest: unknown[]): void {
+    assert.deepEqual(rest, [], `context.set("${key}") names no store and takes no callback`);
     this.data.set(key, JSON.stringify(value));
   }
 }
