@@ -2,9 +2,9 @@
  * The example "Solar dashboard" as a user runs it: imported from examples/, only the inverter's host, port and
  * password and the meter's address edited, deployed into a real Node-RED with the packed package and FlowFuse
  * Dashboard 2.0, /dashboard opened in headless Chromium. The simulated hybrid inverter and meter measure one plant
- * (PlantModel) at a fixed time: the energy flow, gauges and texts must show the plant's figures, today's figures
- * the counters' growth when the time moves on, the charts exactly the archive's records (also after a reload);
- * at night the PV reads "no value", never 0.
+ * (PlantModel) at a fixed time: the energy flow, gauges and texts must show the plant's figures, today's yield the
+ * inverter's day counter, the other figures of today the counters' growth since Node-RED started, labelled "since
+ * HH:MM", the charts exactly the archive's records (also after a reload); at night the PV reads "no value", never 0.
  */
 import { test, type TestContext } from "node:test";
 import * as assert from "node:assert/strict";
@@ -165,6 +165,7 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
   const day = chartFrames(page, "solar-chart-day");
   const tag = rt.name.replace(/[^\w]+/g, "-").toLowerCase();
   try {
+    const deployed = Date.now();
     await nr.deploy(flows);
     await page.goto(nr.url + "dashboard", { waitUntil: "domcontentloaded", timeout: 30_000 });
     const st = plant.at(now);
@@ -304,13 +305,24 @@ async function runSolar(t: TestContext, rt: Runtime): Promise<void> {
     const kwh = (wh: number): string => (wh / 1000).toFixed(2) + " kWh";
     const texts = async (): Promise<string[]> =>
       Promise.all(["yield", "consumption", "self", "autarky"].map((k) => widgetText(page, `solar-text-${k}`)));
+    // The yield is the inverter's own day counter (since the simulated midnight); the others count from the first
+    // reads after Node-RED started (its memory context has no midnight values) and say so: "since HH:MM", the
+    // time of those reads on this machine's clock.
+    const since = / since (\d\d:\d\d)$/;
     const want = [
-      `Yield today ${kwh(yld)}`,
+      `Yield today ${kwh(after.inv.dayYield)}`,
       `House consumption today ${kwh(house)}`,
       `Self-consumption ${Math.round((100 * (yld - exp)) / yld)} %`,
       `Autarky ${Math.round((100 * (house - imp)) / house)} %`,
     ];
-    await waitFor("today's figures", texts, (x) => JSON.stringify(x) === JSON.stringify(want));
+    const shownToday = await waitFor(`today's figures (want ${JSON.stringify(want)})`, texts, (x) =>
+      x.every((s, i) => (i === 0 ? s === want[0] : since.test(s) && s.replace(since, "") === want[i])),
+    );
+    const minutes = new Set<string>();
+    for (let ms = deployed - 60_000; ms <= Date.now() + 60_000; ms += 30_000)
+      minutes.add(new Date(ms).toTimeString().slice(0, 5));
+    for (const s of shownToday.slice(1))
+      assert.ok(minutes.has(since.exec(s)?.[1] ?? ""), `"${s}": since the first reads after the deploy`);
 
     // --- night: the inverter has no AC value; the page says so instead of 0 ---
     sim.setNight(true);
