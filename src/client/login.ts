@@ -1,6 +1,7 @@
 /**
  * The login of one session: when it is refused, retried or repeated, and what a read sees then. The session calls
- * run() when liveness.ts says a login is due, ask() around every request of a job, and paused() before a read.
+ * run() when liveness.ts says a login is due, ask() around every request of a job, paused() before a read, and
+ * logoff() when it closes.
  *
  *   device answers                       | outcome
  *   -------------------------------------+-------------------------------------------------------------------------
@@ -18,7 +19,7 @@
  *
  * Everything it needs from the session is in LoginSession: no socket, timer or state of its own beyond the job.
  */
-import { Command, ErrorCode, buildLogin, hexCode, type Address } from "../protocol";
+import { Command, ErrorCode, buildLogin, buildLogoff, hexCode, type Address } from "../protocol";
 import type { Backoff } from "./backoff";
 import { SmaError } from "./errors";
 import { identify, pause, type RequestPort } from "./exchange";
@@ -54,6 +55,8 @@ export interface LoginSession {
   destination(): Address;
   /** The next request's deadline counts from `at` (a login tried again after 0x0102 ends by the first one's). */
   startsAt(at: number): void;
+  /** The trace of a datagram sent without an exchange (the logoff). */
+  record(direction: "out", raw: Buffer, address: string, port: number): void;
 }
 
 export class Login {
@@ -209,5 +212,21 @@ export class Login {
     this.s.stats.requests++;
     const device = await identify(this.s.transport, address, port, timeoutMs, this.s.aborts);
     return device && device.serial !== serial ? device : undefined;
+  }
+
+  /** Logs off at address (no answer is expected), in at most timeoutMs. */
+  async logoff(address: string, timeoutMs: number): Promise<void> {
+    const { s } = this;
+    s.live.dropSession();
+    const logoff = buildLogoff({
+      source: s.transport.identity,
+      destination: s.destination(),
+      packetId: s.transport.nextPacketId(),
+    });
+    s.record("out", logoff, address, s.options.port);
+    await Promise.race([
+      s.transport.send(logoff, address, s.options.port).catch(() => undefined),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
   }
 }

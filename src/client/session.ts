@@ -16,7 +16,6 @@ import {
   ANY_DEVICE,
   QUERIES,
   buildArchiveRequest,
-  buildLogoff,
   buildQuery,
   type Address,
   type ArchiveKind,
@@ -140,6 +139,7 @@ export class InverterSession extends EventEmitter {
       exchange: (command, build) => this.exchange(command, build),
       destination: () => this.destination(),
       startsAt: (at) => void (this.readStartedAt = at),
+      record: (direction, raw, address, port) => this.ring.record(direction, raw, address, port),
     });
     const problem = sessionOptionsProblem(this.options);
     if (problem) this.invalid = SmaError.invalid(problem.field, problem.message, problem.missing);
@@ -436,18 +436,7 @@ export class InverterSession extends EventEmitter {
     this.setState("closed");
     this.transport.off("push", this.onPush);
     for (const abort of [...this.aborts]) abort(SmaError.closed());
-    if (!address) return;
-    this.live.dropSession();
-    const logoff = buildLogoff({
-      source: this.transport.identity,
-      destination: this.destination(),
-      packetId: this.transport.nextPacketId(),
-    });
-    this.ring.record("out", logoff, address, this.options.port);
-    await Promise.race([
-      this.transport.send(logoff, address, this.options.port).catch(() => undefined),
-      new Promise((r) => setTimeout(r, timeoutMs).unref()),
-    ]);
+    if (address) await this.login.logoff(address, timeoutMs);
   }
 }
 

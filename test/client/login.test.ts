@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { Command, ErrorCode, type Address, type InverterAnswer } from "../../src/protocol";
+import { Command, ErrorCode, decodeInverterDatagram, type Address, type InverterAnswer } from "../../src/protocol";
 import { SmaError } from "../../src/client";
 import { Backoff } from "../../src/client/backoff";
 import { Liveness } from "../../src/client/liveness";
@@ -28,6 +28,9 @@ interface Fake {
   identifies: () => number;
   /** Where the next request's deadline was moved to (login again after 0x0102). */
   startsAt: number[];
+  /** Datagrams sent on the transport (identify, logoff), and those recorded for the trace by the login itself. */
+  sent: Buffer[];
+  recorded: { direction: string; raw: Buffer; address: string; port: number }[];
 }
 
 function setup(
@@ -40,6 +43,8 @@ function setup(
   let identifies = 0;
   let expected: Expectation | undefined;
   const startsAt: number[] = [];
+  const sent: Buffer[] = [];
+  const recorded: Fake["recorded"] = [];
   const session: LoginSession = {
     options: {
       host: HOST,
@@ -61,8 +66,9 @@ function setup(
       nextPacketId: () => 7,
       expect: (e) => void (expected = e),
       forget: () => (expected = undefined),
-      send: async () => {
-        identifies++;
+      send: async (buf) => {
+        sent.push(buf);
+        if (expected) identifies++;
         if (device.at && expected) {
           expected.onAnswer({ header: { source: device.at } } as InverterAnswer, Buffer.alloc(0));
         }
@@ -83,6 +89,7 @@ function setup(
     },
     destination: () => ({ susyId: 0xffff, serial: 0xffffffff }),
     startsAt: (at) => void startsAt.push(at),
+    record: (direction, raw, address, port) => void recorded.push({ direction, raw, address, port }),
   };
   return {
     login: new Login(session),
@@ -91,6 +98,8 @@ function setup(
     logins: () => logins,
     identifies: () => identifies,
     startsAt,
+    sent,
+    recorded,
   };
 }
 
@@ -211,6 +220,19 @@ describe("login: what each device answer becomes", () => {
       assert.match(err.message, /^no answer from 192\.0\.2\.1:9522 to login \(asleep, wrong address/);
       assert.equal(f.identifies(), 1);
     }
+  });
+
+  it("logoff: one datagram (a logoff, recorded for the trace), the session dropped, no answer awaited", async () => {
+    const f = setup(() => 0);
+    await f.login.run();
+    await f.login.logoff(HOST, 500);
+    assert.ok(!f.live.loggedIn);
+    assert.equal(f.sent.length, 1);
+    assert.equal(decodeInverterDatagram(f.sent[0]).header.command, Command.LOGOFF);
+    assert.deepEqual(
+      f.recorded.map((r) => [r.direction, r.raw, r.address, r.port]),
+      [["out", f.sent[0], HOST, 9522]],
+    );
   });
 
   it("no answer from a device that answered before: its ETIMEDOUT as it is, no identify (the locator may look elsewhere)", async () => {
