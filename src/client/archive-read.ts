@@ -7,12 +7,14 @@
 import {
   ARCHIVE_COMMANDS,
   DAY_S,
+  EVENT_COMMANDS,
   ErrorCode,
   NO_SUCH_VALUES,
   hexCode,
   type Address,
   archiveRequestRange,
   cutToWanted,
+  decodeEventRecords,
   decodeYieldRecords,
   detectDailyStamp,
   isTimeZone,
@@ -21,6 +23,8 @@ import {
   redateDaily,
   type ArchiveKind,
   type DailyStamp,
+  type EventGroup,
+  type EventRecord,
   type TimeRange,
   type YieldRecord,
 } from "../protocol";
@@ -261,4 +265,29 @@ export function archiveResult<R extends { time: number }>(
     device,
     held: sorted.length > 0 ? { from: sorted[0].time, to: sorted[sorted.length - 1].time } : null,
   };
+}
+
+/** A day or month archive read (session.readArchive) over the session's fetch; `device` names it in the result. */
+export async function yieldArchive(
+  fetch: ArchiveFetch,
+  kind: ArchiveKind,
+  wanted: TimeRange,
+  options: ArchiveReadOptions,
+  memo: ArchiveMemo,
+  device: () => Address,
+): Promise<ArchiveReadResult<YieldRecord>> {
+  const r = await readYieldArchive(fetch, kind, wanted, ARCHIVE_LIMITS[kind].chunkS, options, memo);
+  const result = archiveResult(r.asked, r.records, (x) => String(x.time), device());
+  return r.dailyStamp ? { ...result, dailyStamp: r.dailyStamp } : result;
+}
+
+/** The event log of the user or installer group (session.readEvents) over the session's fetch. */
+export async function eventLog(
+  fetch: ArchiveFetch,
+  group: EventGroup,
+  wanted: TimeRange,
+  device: () => Address,
+): Promise<ArchiveReadResult<EventRecord>> {
+  const raw = await fetch(EVENT_COMMANDS[group], wanted, ARCHIVE_LIMITS.events.chunkS);
+  return archiveResult(wanted, raw.flatMap(decodeEventRecords), (r) => `${r.time}/${r.entryId}`, device());
 }

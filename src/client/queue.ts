@@ -105,3 +105,9 @@ export class FairQueue {
     go();
   }
 }
+
+/** A full lane's EBUSY: `count` distinct reads of that lane already wait for the device at `where`. */
+export function busyError(lane: Lane, count: number, where: string | undefined): SmaError {
+  const what = lane === "archive" ? "archive reads" : "different reads";
+  return new SmaError("EBUSY", `inverter busy: ${count} ${what} already waiting for ${where}`, { lane });
+}

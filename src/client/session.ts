@@ -2,46 +2,38 @@
  * One inverter: reads queued one request at a time, each logged in, with the state events the nodes show.
  *
  *   read() ─▶ queue (queue.ts) ─▶ runRead: refused early? (closed, bad options, login back-off, outage)
- *           ─▶ readOnce: where (locator.ts) ─▶ login when due ─▶ the queries (exchange.ts: send, resend, fragments)
+ *           ─▶ readOnce: where (locator.ts) ─▶ login when due (login.ts) ─▶ the queries (live-read.ts, or
+ *              archive-read.ts; each request: exchange.ts: send, resend, fragments; "not logged in": login.ts)
  *           ─▶ no answer: another address of the host name, or the serial found elsewhere (locator.ts), else the error
  *
- * Beside it: liveness.ts (logged in / outage / silent), archive-read.ts (archive chunks and their dates),
- * settings-rules.ts (the options' check), session-options.ts (options, defaults, results), trace.ts, device-clock.ts.
+ * Beside it: login.ts (login, re-login, EAUTH / EREFUSED / EENCRYPTED / EOTHERDEVICE), liveness.ts (logged in /
+ * outage / silent), live-read.ts (the queries' answer codes and the result), archive-read.ts (archive chunks and
+ * their dates), settings-rules.ts (the options' check), session-options.ts (options, defaults, results), trace.ts,
+ * device-clock.ts.
  */
 import { EventEmitter } from "node:events";
 import {
   ANY_DEVICE,
-  Command,
-  EVENT_COMMANDS,
-  ErrorCode,
-  NO_SUCH_VALUES,
   QUERIES,
   buildArchiveRequest,
-  buildLogin,
-  buildLogoff,
   buildQuery,
-  decodeEventRecords,
-  hexCode,
-  readingsOf,
-  valuesOf,
   type Address,
   type ArchiveKind,
   type DataRecord,
   type EventGroup,
   type EventRecord,
   type QueryName,
-  type Reading,
   type TimeRange,
   type YieldRecord,
 } from "../protocol";
 import { SmaError } from "./errors";
 import {
-  ARCHIVE_LIMITS,
   archiveChunks,
   archiveOptionsProblem,
-  archiveResult,
+  eventLog,
   rangeProblem,
-  readYieldArchive,
+  yieldArchive,
+  type ArchiveFetch,
   type ArchiveMemo,
   type ArchiveReadOptions,
   type ArchiveReadResult,
@@ -49,14 +41,16 @@ import {
 } from "./archive-read";
 import { sessionOptionsProblem } from "./settings-rules";
 import { Backoff } from "./backoff";
-import { exchange, identify, pause, type ExchangeAnswer } from "./exchange";
+import { exchange, type ExchangeAnswer } from "./exchange";
 import { Link, type LinkFigures } from "./link";
 import { Liveness } from "./liveness";
+import { askQueries, readResult } from "./live-read";
+import { Login, type Job } from "./login";
 import { Locator } from "./locator";
 import { sharedNames } from "./names";
-import { FairQueue, type Lane, type Turn } from "./queue";
+import { FairQueue, busyError, type Lane, type Turn } from "./queue";
 import type { PushedDatagram, Transport } from "./transport";
-import { TRACE_FORMAT, TRACE_LIMITS, TraceRing, packageInfo, type SessionTrace } from "./trace";
+import { TraceRing, type SessionTrace } from "./trace";
 import { DeviceClock, type DeviceClockReading } from "./device-clock";
 import {
   DEFAULTS,
@@ -71,11 +65,6 @@ import {
 
 export * from "./session-options";
 
-/** One job's re-login: a job logs in again once after "not logged in" (see relogin). */
-interface Job {
-  relogged: boolean;
-}
-
 export class InverterSession extends EventEmitter {
   readonly options: ResolvedInverterOptions;
   private _state: InverterState = "idle";
@@ -88,6 +77,7 @@ export class InverterSession extends EventEmitter {
   private readonly where: Locator;
   private readonly invalid?: SmaError;
   private readonly auth: Backoff;
+  private readonly login: Login;
   /** Queries the device has no values for, with the code it answered (0x0014 unknown, 0x0015 / 0x0017 no values). */
   private readonly unsupported = new Map<QueryName, number>();
   private readonly createdAt = Date.now();
@@ -136,6 +126,21 @@ export class InverterSession extends EventEmitter {
         this.emit(event, address, previous);
       },
     });
+    this.login = new Login({
+      options: this.options,
+      auth: this.auth,
+      live: this.live,
+      where: this.where,
+      transport,
+      aborts: this.aborts,
+      createdAt: this.createdAt,
+      stats: this.stats,
+      isClosed: () => this._state === "closed",
+      exchange: (command, build) => this.exchange(command, build),
+      destination: () => this.destination(),
+      startsAt: (at) => void (this.readStartedAt = at),
+      record: (direction, raw, address, port) => this.ring.record(direction, raw, address, port),
+    });
     const problem = sessionOptionsProblem(this.options);
     if (problem) this.invalid = SmaError.invalid(problem.field, problem.message, problem.missing);
     transport.on("push", this.onPush);
@@ -151,25 +156,9 @@ export class InverterSession extends EventEmitter {
    * given, Node-RED's. Every password byte is replaced; the password itself is in no field.
    */
   trace(info: { nodeRed?: string } = {}): SessionTrace {
-    return {
-      format: TRACE_FORMAT,
-      version: 1,
-      created: new Date().toISOString(),
-      package: packageInfo(),
-      nodeRed: info.nodeRed ?? null,
-      node: process.version,
-      device: {
-        host: this.options.host,
-        port: this.options.port,
-        serial: this.options.serial ?? null,
-        group: this.options.group,
-        address: this.where.address ?? null,
-        identity: this.device ? { ...this.device } : null,
-      },
-      limits: TRACE_LIMITS,
-      dropped: this.ring.dropped,
-      entries: this.ring.entries(),
-    };
+    const { host, port, serial, group } = this.options;
+    const [address, identity] = [this.where.address ?? null, this.device ? { ...this.device } : null];
+    return this.ring.trace({ host, port, serial: serial ?? null, group, address, identity }, info.nodeRed);
   }
 
   get state(): InverterState {
@@ -248,30 +237,16 @@ export class InverterSession extends EventEmitter {
   ): Promise<ArchiveReadResult<YieldRecord>> {
     const problem = rangeProblem(kind, wanted) ?? archiveOptionsProblem(options);
     if (problem) return Promise.reject(problem);
-    return this.enqueue("archive", async (turn) => {
-      const r = await readYieldArchive(
-        (command, range, chunkS) => this.archiveChunks(command, range, chunkS, turn),
-        kind,
-        wanted,
-        ARCHIVE_LIMITS[kind].chunkS,
-        options,
-        this.archiveMemo,
-      );
-      const result = archiveResult(r.asked, r.records, (x) => String(x.time), this.reportedDevice());
-      return r.dailyStamp ? { ...result, dailyStamp: r.dailyStamp } : result;
-    });
+    return this.enqueue("archive", (turn) =>
+      yieldArchive(this.fetch(turn), kind, wanted, options, this.archiveMemo, () => this.reportedDevice()),
+    );
   }
 
   /** Reads the event log of the user or installer group for wanted.from..wanted.to (Unix seconds). */
   readEvents(group: EventGroup, wanted: TimeRange): Promise<ArchiveReadResult<EventRecord>> {
     const problem = rangeProblem("events", wanted);
     if (problem) return Promise.reject(problem);
-    return this.enqueue("archive", async (turn) => {
-      const records = (
-        await this.archiveChunks(EVENT_COMMANDS[group], wanted, ARCHIVE_LIMITS.events.chunkS, turn)
-      ).flatMap(decodeEventRecords);
-      return archiveResult(wanted, records, (r) => `${r.time}/${r.entryId}`, this.reportedDevice());
-    });
+    return this.enqueue("archive", (turn) => eventLog(this.fetch(turn), group, wanted, () => this.reportedDevice()));
   }
 
   /**
@@ -285,14 +260,7 @@ export class InverterSession extends EventEmitter {
       lane,
       key,
       (turn) => this.runRead(() => work(turn), queuedAfter),
-      (l, n) => {
-        const what = l === "archive" ? "archive reads" : "different reads";
-        return new SmaError(
-          "EBUSY",
-          `inverter busy: ${n} ${what} already waiting for ${this.options.host || this.where.address}`,
-          { lane: l },
-        );
-      },
+      (l, n) => busyError(l, n, this.options.host || this.where.address),
     );
   }
 
@@ -300,14 +268,8 @@ export class InverterSession extends EventEmitter {
   private refusal(queuedAfter: number): SmaError | undefined {
     if (this._state === "closed") return SmaError.closed();
     if (this.invalid) return this.invalid;
-    const refused = this.auth.blocking();
-    if (refused) {
-      const s = Math.ceil(this.auth.remainingMs() / 1000);
-      return new SmaError("EAUTH", `${refused.message}; login paused, next attempt in ${s} s`, {
-        deviceCode: refused.deviceCode,
-        paused: true,
-      });
-    }
+    const paused = this.login.paused();
+    if (paused) return paused;
     // Reads that queued up behind a read that got no answer end at once, so that polls faster than the timeout
     // do not pile up (all night); a read asked for after that one tries the device again.
     if (this.live.outage && queuedAfter < this.live.timedOutReads) {
@@ -364,7 +326,7 @@ export class InverterSession extends EventEmitter {
     await this.where.resolve();
     if (this.live.needsLogin(Date.now(), this.options.sessionIdleMs)) {
       if (!this.live.outage) this.setState("connecting");
-      await this.login();
+      await this.login.run();
     }
     if (!this.live.outage) this.setState("reading");
     const result = await work();
@@ -376,44 +338,13 @@ export class InverterSession extends EventEmitter {
   }
 
   private async queryAll(queries: readonly QueryName[]): Promise<ReadResult> {
-    const readings: Reading[] = [];
-    const unsupported: QueryName[] = [];
-    const unknown: QueryName[] = [];
-    const none = (name: QueryName, code: number): void =>
-      void (code === ErrorCode.UNKNOWN_COMMAND ? unknown : unsupported).push(name);
     const job: Job = { relogged: false };
-    for (const name of queries) {
-      const known = this.unsupported.get(name);
-      if (known !== undefined) {
-        none(name, known);
-        continue;
-      }
-      const answer = await this.askLoggedIn(job, () => this.query(name));
-      if (NO_SUCH_VALUES.has(answer.errorCode)) {
-        this.unsupported.set(name, answer.errorCode);
-        none(name, answer.errorCode);
-        continue;
-      }
-      if (answer.errorCode !== 0)
-        throw new SmaError(
-          "EPROTOCOL",
-          `inverter answered ${QUERIES[name].title} with error ${hexCode(answer.errorCode)}`,
-          answer.errorCode,
-        );
-      // Numbered by position within each answer: records a device adds from another query's range count there once.
-      readings.push(...readingsOf(answer.records));
-    }
-    const newest = readings.reduce((t, r) => Math.max(t, r.timestamp), 0);
-    return {
-      values: valuesOf(readings),
-      readings,
-      unsupported,
-      unknown,
-      nothingSupported: queries.length > 0 && queries.every((q) => unsupported.includes(q) || unknown.includes(q)),
-      device: this.reportedDevice(),
-      timestamp: newest > 0 ? newest : Date.now(),
-      deviceClock: this.clock.latest ?? null,
-    };
+    const { readings, none } = await askQueries(
+      queries,
+      (name) => this.login.ask(job, () => this.query(name)),
+      this.unsupported,
+    );
+    return readResult(queries, readings, none, this.reportedDevice(), this.clock.latest ?? null);
   }
 
   private query(name: QueryName): Promise<{ errorCode: number; records: DataRecord[] }> {
@@ -423,29 +354,33 @@ export class InverterSession extends EventEmitter {
     );
   }
 
-  /** An archive command over a range in chunks (archive-read.ts); live reads waiting go between two chunks. */
-  private archiveChunks(command: number, range: TimeRange, chunkS: number, turn: Turn): Promise<Buffer[]> {
-    const job: Job = { relogged: false };
-    const ask = (cmd: number, chunk: TimeRange): Promise<ChunkAnswer> =>
-      this.askLoggedIn(job, async () => {
-        const a = await this.exchange(cmd, (packetId) =>
-          buildArchiveRequest({
-            source: this.transport.identity,
-            destination: this.destination(),
-            packetId,
-            command: cmd,
-            range: chunk,
-          }),
-        );
-        return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
-      });
+  /** Archive commands over a range in chunks (archive-read.ts), one job each; live reads waiting go between chunks. */
+  private fetch(turn: Turn): ArchiveFetch {
     const between = async (): Promise<void> => {
       await turn.pass();
       if (this._state === "closed") throw SmaError.closed();
       // A live read in between may have lost the session (device silent, then back): log in again first.
-      if (!this.live.loggedIn) await this.login();
+      if (!this.live.loggedIn) await this.login.run();
     };
-    return archiveChunks(ask, between, command, range, chunkS);
+    return (command, range, chunkS) => {
+      const job: Job = { relogged: false };
+      const ask = (cmd: number, chunk: TimeRange): Promise<ChunkAnswer> =>
+        this.login.ask(job, () => this.archiveRequest(cmd, chunk));
+      return archiveChunks(ask, between, command, range, chunkS);
+    };
+  }
+
+  private async archiveRequest(command: number, range: TimeRange): Promise<ChunkAnswer> {
+    const a = await this.exchange(command, (packetId) =>
+      buildArchiveRequest({
+        source: this.transport.identity,
+        destination: this.destination(),
+        packetId,
+        command,
+        range,
+      }),
+    );
+    return { errorCode: a.errorCode, payloads: a.answers.map((x) => x.payload) };
   }
 
   /** The device as a result names it: as it answered, else the configured serial. */
@@ -458,143 +393,6 @@ export class InverterSession extends EventEmitter {
       this.device ??
       (this.options.serial !== undefined ? { susyId: ANY_DEVICE.susyId, serial: this.options.serial } : ANY_DEVICE)
     );
-  }
-
-  /**
-   * Asks, and after 0xFFFF "not logged in" (or a first 0x0017, a session the device forgot) logs in again and asks
-   * again, once per job: "not logged in" after that (a device that drops each session, or forged answers) is EAUTH
-   * with the wrong password's back-off, so nothing can make the client send the password on every request.
-   */
-  private async askLoggedIn<A extends { errorCode: number }>(job: Job, ask: () => Promise<A>): Promise<A> {
-    const answer = await ask();
-    const forgotten =
-      answer.errorCode === ErrorCode.NOT_LOGGED_IN || (answer.errorCode === ErrorCode.REFUSED && !job.relogged);
-    if (!forgotten) return answer;
-    if (job.relogged) throw this.noSession(answer.errorCode);
-    job.relogged = true;
-    this.live.dropSession();
-    await this.login();
-    const again = await ask();
-    if (again.errorCode === ErrorCode.NOT_LOGGED_IN) throw this.noSession(again.errorCode);
-    return again;
-  }
-
-  private noSession(code: number): SmaError {
-    return this.auth.fail(
-      new SmaError(
-        "EAUTH",
-        `logged in, but the device answers 'not logged in' (${hexCode(code)}): it keeps no session`,
-        { deviceCode: code, noSession: true },
-      ),
-    );
-  }
-
-  /**
-   * Logs in. 0x0102 (refused although the password is right: busy, still starting) is tried again after
-   * loginBusyRetryMs while the read's time (timeout × (retries + 1)) lasts, then EREFUSED, without the wrong
-   * password's back-off. No answer: see loginOnce.
-   */
-  private async login(): Promise<void> {
-    const { group, timeoutMs, retries, loginBusyRetryMs } = this.options;
-    const started = Date.now();
-    const deadline = started + timeoutMs * (retries + 1);
-    for (let refusals = 1; ; refusals++) {
-      const { errorCode } = await this.loginOnce();
-      if (errorCode === ErrorCode.WRONG_PASSWORD) {
-        throw this.auth.fail(
-          new SmaError(
-            "EAUTH",
-            `login as ${group} refused: wrong password (${hexCode(errorCode)}); devices with ` +
-              'firmware 4.x ("PUK 2.0") take the RID / WPA2 key printed on the type plate as the initial password',
-            errorCode,
-          ),
-        );
-      }
-      if (errorCode === ErrorCode.LOGIN_BUSY && Date.now() + loginBusyRetryMs < deadline) {
-        await pause(loginBusyRetryMs, this.aborts);
-        // The next login ends by this deadline, not a budget of its own (a device refusing, then silent, held the read 1.9x its time).
-        this.readStartedAt = started;
-        continue;
-      }
-      if (errorCode === ErrorCode.LOGIN_BUSY) {
-        throw new SmaError(
-          "EREFUSED",
-          `login refused (busy): ${this.options.host || this.where.address} answered ${hexCode(errorCode)} to ` +
-            `${refusals} login(s) in ${Date.now() - started} ms, although the password may be right (device busy or starting); ` +
-            "the next read logs in again",
-          errorCode,
-        );
-      }
-      if (errorCode !== 0)
-        throw new SmaError("EPROTOCOL", `login answered with error ${hexCode(errorCode)}`, errorCode);
-      this.live.loginAccepted();
-      return;
-    }
-  }
-
-  /**
-   * One login exchange. No answer: EENCRYPTED when the host sent a Speedwire encryption key exchange meanwhile,
-   * EOTHERDEVICE when another serial number answers at the host, else ETIMEDOUT.
-   */
-  private async loginOnce(): Promise<{ errorCode: number }> {
-    this.stats.logins++;
-    const { group, password } = this.options;
-    try {
-      return await this.exchange(Command.LOGIN, (packetId) =>
-        buildLogin({
-          source: this.transport.identity,
-          destination: this.destination(),
-          packetId,
-          group,
-          password,
-          time: Math.floor(Date.now() / 1000),
-        }),
-      );
-    } catch (e) {
-      if (!(e instanceof SmaError && e.code === "ETIMEDOUT")) throw e;
-      const host = this.options.host || this.where.address;
-      const address = this.where.address;
-      // A key exchange from the host since it last answered plain Speedwire (or since this session began), to this
-      // socket or on the multicast group (meter listener): it speaks encrypted Speedwire only.
-      // (From the device's address and port: another device behind the address says nothing about this one.)
-      if (
-        address &&
-        this.transport.keyExchangeSince(address, this.live.lastAnswerAt || this.createdAt, this.options.port)
-      ) {
-        throw new SmaError(
-          "EENCRYPTED",
-          `Speedwire encryption is on at ${host}: it answered the login with a key exchange ` +
-            "(protocol 0x6075), which nothing public decrypts; read it with Modbus or through its web interface",
-          { cause: e },
-        );
-      }
-      if (this.live.lastAnswerAt !== 0) throw e;
-      const other = await this.otherDevice();
-      if (other) {
-        throw new SmaError(
-          "EOTHERDEVICE",
-          `device at ${host} is SN ${other.serial}, not ${this.options.serial}: ` +
-            "check the serial number (or the host)",
-          { cause: e, found: other },
-        );
-      }
-      throw new SmaError(
-        "ETIMEDOUT",
-        `no answer from ${this.where.where()} to login ` +
-          "(asleep, wrong address, or a device that does not speak plain Speedwire such as ennexOS / Speedwire encryption)",
-        { cause: e },
-      );
-    }
-  }
-
-  /** With a host and a serial number (not following it): the device at the host when another serial answers there. */
-  private async otherDevice(): Promise<Address | undefined> {
-    const { serial, host, follow, port, timeoutMs } = this.options;
-    const address = this.where.address;
-    if (serial === undefined || host === "" || follow || !address || this._state === "closed") return undefined;
-    this.stats.requests++;
-    const device = await identify(this.transport, address, port, timeoutMs, this.aborts);
-    return device && device.serial !== serial ? device : undefined;
   }
 
   /** One request to the address in use (exchange.ts), with this session's link, trace and liveness. */
@@ -638,18 +436,7 @@ export class InverterSession extends EventEmitter {
     this.setState("closed");
     this.transport.off("push", this.onPush);
     for (const abort of [...this.aborts]) abort(SmaError.closed());
-    if (!address) return;
-    this.live.dropSession();
-    const logoff = buildLogoff({
-      source: this.transport.identity,
-      destination: this.destination(),
-      packetId: this.transport.nextPacketId(),
-    });
-    this.ring.record("out", logoff, address, this.options.port);
-    await Promise.race([
-      this.transport.send(logoff, address, this.options.port).catch(() => undefined),
-      new Promise((r) => setTimeout(r, timeoutMs).unref()),
-    ]);
+    if (address) await this.login.logoff(address, timeoutMs);
   }
 }
 

@@ -124,6 +124,22 @@ export class TraceRing {
   entries(): TraceEntry[] {
     return this.list.map(({ buf, ...e }) => ({ ...e, hex: buf.toString("hex") }));
   }
+
+  /** The ring as a trace (InverterSession.trace()): with the session's settings and the package's and Node's versions. */
+  trace(device: SessionTrace["device"], nodeRed?: string): SessionTrace {
+    return {
+      format: TRACE_FORMAT,
+      version: 1,
+      created: new Date().toISOString(),
+      package: packageInfo(),
+      nodeRed: nodeRed ?? null,
+      node: process.version,
+      device,
+      limits: TRACE_LIMITS,
+      dropped: this.dropped,
+      entries: this.entries(),
+    };
+  }
 }
 
 let pkg: { name: string; version: string } | undefined;
