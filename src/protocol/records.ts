@@ -1,6 +1,8 @@
 /**
  * The record list of an inverter answer: fixed-size records whose size follows from the packet.
- * Sentinels ("no value") become null here, before any scaling: no sentinel leaves this file as a number.
+ * Sentinels ("no value") become null here, before any scaling: no sentinel leaves this file as a value. A spot record
+ * also keeps its raw word, which answers.ts reads by the value table's type as well as by the record's type byte
+ * (spotValue): devices do not agree on that byte.
  */
 import { DecodeError } from "./errors";
 import {
@@ -28,7 +30,8 @@ export interface EnumValue {
 }
 
 export type RecordValue =
-  | { kind: "number"; value: number | null }
+  /** raw: the 32-bit word of a spot record as sent (the value table's type reads it: see spotValue). */
+  | { kind: "number"; value: number | null; raw?: number }
   | { kind: "string"; value: string | null }
   | { kind: "enum"; value: EnumValue }
   | { kind: "words"; value: number[] };
@@ -94,13 +97,28 @@ function decodeValue(r: Buffer, dataType: number): RecordValue {
     for (let off = RECORD_HEAD; off + 4 <= r.length; off += 4) words.push(r.readUInt32LE(off));
     return { kind: "words", value: words };
   }
-  return { kind: "number", value: spot(r.readUInt32LE(RECORD_HEAD), dataType === DataType.SIGNED) };
+  const raw = r.readUInt32LE(RECORD_HEAD);
+  return { kind: "number", value: spot(raw, dataType === DataType.SIGNED), raw };
 }
 
 /** A 32-bit spot value, or null for the sentinel of its type. */
 export function spot(raw: number, signed: boolean): number | null {
   if (signed) return raw === NAN_S32 ? null : raw | 0;
   return raw === NAN_U32 || raw === NAN_U32_ALT ? null : raw;
+}
+
+/**
+ * A 32-bit spot value read as the value table's row says (rowSigned) AND as the record's type byte says: devices mark
+ * one value 0x00 or 0x40 (an STP 5.0-3AV-40 sends the AC currents 0x4653..55 as 0x40 where SBFspot's table has 0x00,
+ * whose reader notes it "can't rely on dataType"). Signed when either says so; null for 0x80000000 (s32 "no value";
+ * as an unsigned reading 2^31 is no real value), and for 0xFFFFFFFF / 0xFFFFFFFE unless both say signed (-1 and -2 are
+ * real readings of a signed value the device marks signed).
+ */
+export function spotValue(raw: number, rowSigned: boolean, recordSigned: boolean): number | null {
+  const word = raw >>> 0;
+  if (word === NAN_S32) return null;
+  if (!(rowSigned && recordSigned) && (word === NAN_U32 || word === NAN_U32_ALT)) return null;
+  return rowSigned || recordSigned ? word | 0 : word;
 }
 
 /** A 64-bit counter compared with both sentinels while still a BigInt. */
