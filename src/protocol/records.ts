@@ -4,6 +4,7 @@
  * also keeps its raw word, which answers.ts reads by the value table's type as well as by the record's type byte
  * (spotValue): devices do not agree on that byte.
  */
+import { TextDecoder } from "node:util";
 import { DecodeError } from "./errors";
 import {
   DataType,
@@ -127,13 +128,23 @@ export function counter(raw: bigint): number | null {
   return raw > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(raw);
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The text of a string record up to its first NUL. SMA's STR32 is UTF-8 (SMA Modbus TI 3.5.7), so a device named
+ * "Süd-Dach" in its web interface sends c3 bc for the ü; bytes that are no UTF-8 are read as Latin-1. Control and
+ * bidi-override characters are dropped (they would rearrange a status line or a log).
+ */
 function text(b: Buffer): string | null {
   const end = b.indexOf(0);
-  const s = b
-    .subarray(0, end < 0 ? b.length : end)
-    .toString("latin1")
-    .replace(/[^\x20-\x7e]/g, "")
-    .trim();
+  const raw = b.subarray(0, end < 0 ? b.length : end);
+  let s: string;
+  try {
+    s = UTF8.decode(raw);
+  } catch {
+    s = raw.toString("latin1");
+  }
+  s = s.replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]/gu, "").trim();
   return s.length > 0 ? s : null;
 }
 
