@@ -89,8 +89,12 @@ function convert(def: ValueDef, rec: DataRecord): ReadingValue {
       return v.kind === "string" ? v.value : null;
     case "enum":
       return v.kind === "enum" ? v.value : null;
-    case "firmware":
-      return v.kind === "words" && v.value.length > 4 ? formatFirmware(v.value[4]) : null;
+    case "firmware": {
+      // The version is the 5th u32 whatever the type byte says: 0x00 in the STP 5.0-3AV-40 capture, 0x08 (status) in
+      // SBFspot's table, whose reader takes the word at record offset 24 either way.
+      const words = v.kind === "words" ? v.value : v.kind === "enum" ? v.words : undefined;
+      return words && words.length > 4 ? formatFirmware(words[4]) : null;
+    }
   }
 }
 

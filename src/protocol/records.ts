@@ -34,7 +34,8 @@ export type RecordValue =
   /** raw: the 32-bit word of a spot record as sent (the value table's type reads it: see spotValue). */
   | { kind: "number"; value: number | null; raw?: number }
   | { kind: "string"; value: string | null }
-  | { kind: "enum"; value: EnumValue }
+  /** words: the eight u32 as sent (a firmware record some devices mark 0x08, as SBFspot's table has it: see answers.ts). */
+  | { kind: "enum"; value: EnumValue; words?: number[] }
   | { kind: "words"; value: number[] };
 
 export interface DataRecord {
@@ -93,9 +94,9 @@ function decodeValue(r: Buffer, dataType: number): RecordValue {
   if (r.length === 16) return { kind: "number", value: counter(r.readBigUInt64LE(RECORD_HEAD)) };
   if (r.length === 40) {
     if (dataType === DataType.STRING) return { kind: "string", value: text(r.subarray(RECORD_HEAD, 40)) };
-    if (dataType === DataType.STATUS) return { kind: "enum", value: attributeList(r) };
     const words: number[] = [];
     for (let off = RECORD_HEAD; off + 4 <= r.length; off += 4) words.push(r.readUInt32LE(off));
+    if (dataType === DataType.STATUS) return { kind: "enum", value: attributeList(r), words };
     return { kind: "words", value: words };
   }
   const raw = r.readUInt32LE(RECORD_HEAD);

@@ -74,3 +74,22 @@ describe("a spot record is read by the value table's type, whatever its type byt
     }
   });
 });
+
+describe("a firmware record is read by the value table's type, whatever its type byte says", () => {
+  const firmware = (type: number): ReadingValue => {
+    const c = loadCaptures().find((x) => x.id === "lsw-swver-resp");
+    assert.ok(c);
+    const b = Buffer.from(bytes(c));
+    assert.equal(b.readUInt16LE(RECORDS + 1), 0x8234);
+    b.writeUInt8(type, RECORDS + 3);
+    return values(b).firmware;
+  };
+
+  it("the capture's record (type 0x00) gives 3.10.10.R", () => {
+    assert.equal(firmware(0x00), "3.10.10.R");
+  });
+
+  it("the same record marked 0x08 (status), as SBFspot's table has it, gives 3.10.10.R, not null", () => {
+    assert.equal(firmware(0x08), "3.10.10.R");
+  });
+});
