@@ -1,7 +1,7 @@
 /** Decoding inverter answers into header + records, and reading records as named, scaled values. */
-import { Command, NAN_U32_ALT } from "./constants";
+import { Command, DataType, NAN_U32_ALT } from "./constants";
 import { decodeInverterDatagram, type Net2Header } from "./net2";
-import { decodeRecords, type DataRecord, type EnumValue } from "./records";
+import { decodeRecords, spotValue, type DataRecord, type EnumValue } from "./records";
 import { valueByLri, type ValueDef } from "./values";
 import { answerCode, isAnswerCode } from "./queries";
 import { isArchiveCommand } from "./archive";
@@ -75,14 +75,26 @@ function convert(def: ValueDef, rec: DataRecord): ReadingValue {
   switch (def.type) {
     case "u64":
     case "u32":
-    case "s32":
-      return v.kind === "number" && v.value !== null ? scaled(v.value, def.scale) : null;
+    case "s32": {
+      // A spot record is read by the table's type too, not only by its type byte (see spotValue).
+      const n =
+        v.kind === "number" && v.raw !== undefined && def.type !== "u64"
+          ? spotValue(v.raw, def.type === "s32", rec.dataType === DataType.SIGNED)
+          : v.kind === "number"
+            ? v.value
+            : null;
+      return n !== null ? scaled(n, def.scale) : null;
+    }
     case "string":
       return v.kind === "string" ? v.value : null;
     case "enum":
       return v.kind === "enum" ? v.value : null;
-    case "firmware":
-      return v.kind === "words" && v.value.length > 4 ? formatFirmware(v.value[4]) : null;
+    case "firmware": {
+      // The version is the 5th u32 whatever the type byte says: 0x00 in the STP 5.0-3AV-40 capture, 0x08 (status) in
+      // SBFspot's table, whose reader takes the word at record offset 24 either way.
+      const words = v.kind === "words" ? v.value : v.kind === "enum" ? v.words : undefined;
+      return words && words.length > 4 ? formatFirmware(words[4]) : null;
+    }
   }
 }
 

@@ -1,7 +1,10 @@
 /**
  * The record list of an inverter answer: fixed-size records whose size follows from the packet.
- * Sentinels ("no value") become null here, before any scaling: no sentinel leaves this file as a number.
+ * Sentinels ("no value") become null here, before any scaling: no sentinel leaves this file as a value. A spot record
+ * also keeps its raw word, which answers.ts reads by the value table's type as well as by the record's type byte
+ * (spotValue): devices do not agree on that byte.
  */
+import { TextDecoder } from "node:util";
 import { DecodeError } from "./errors";
 import {
   DataType,
@@ -28,9 +31,11 @@ export interface EnumValue {
 }
 
 export type RecordValue =
-  | { kind: "number"; value: number | null }
+  /** raw: the 32-bit word of a spot record as sent (the value table's type reads it: see spotValue). */
+  | { kind: "number"; value: number | null; raw?: number }
   | { kind: "string"; value: string | null }
-  | { kind: "enum"; value: EnumValue }
+  /** words: the eight u32 as sent (a firmware record some devices mark 0x08, as SBFspot's table has it: see answers.ts). */
+  | { kind: "enum"; value: EnumValue; words?: number[] }
   | { kind: "words"; value: number[] };
 
 export interface DataRecord {
@@ -89,12 +94,13 @@ function decodeValue(r: Buffer, dataType: number): RecordValue {
   if (r.length === 16) return { kind: "number", value: counter(r.readBigUInt64LE(RECORD_HEAD)) };
   if (r.length === 40) {
     if (dataType === DataType.STRING) return { kind: "string", value: text(r.subarray(RECORD_HEAD, 40)) };
-    if (dataType === DataType.STATUS) return { kind: "enum", value: attributeList(r) };
     const words: number[] = [];
     for (let off = RECORD_HEAD; off + 4 <= r.length; off += 4) words.push(r.readUInt32LE(off));
+    if (dataType === DataType.STATUS) return { kind: "enum", value: attributeList(r), words };
     return { kind: "words", value: words };
   }
-  return { kind: "number", value: spot(r.readUInt32LE(RECORD_HEAD), dataType === DataType.SIGNED) };
+  const raw = r.readUInt32LE(RECORD_HEAD);
+  return { kind: "number", value: spot(raw, dataType === DataType.SIGNED), raw };
 }
 
 /** A 32-bit spot value, or null for the sentinel of its type. */
@@ -103,19 +109,43 @@ export function spot(raw: number, signed: boolean): number | null {
   return raw === NAN_U32 || raw === NAN_U32_ALT ? null : raw;
 }
 
+/**
+ * A 32-bit spot value read as the value table's row says (rowSigned) AND as the record's type byte says: devices mark
+ * one value 0x00 or 0x40 (an STP 5.0-3AV-40 sends the AC currents 0x4653..55 as 0x40 where SBFspot's table has 0x00,
+ * whose reader notes it "can't rely on dataType"). Signed when either says so; null for 0x80000000 (s32 "no value";
+ * as an unsigned reading 2^31 is no real value), and for 0xFFFFFFFF / 0xFFFFFFFE unless both say signed (-1 and -2 are
+ * real readings of a signed value the device marks signed).
+ */
+export function spotValue(raw: number, rowSigned: boolean, recordSigned: boolean): number | null {
+  const word = raw >>> 0;
+  if (word === NAN_S32) return null;
+  if (!(rowSigned && recordSigned) && (word === NAN_U32 || word === NAN_U32_ALT)) return null;
+  return rowSigned || recordSigned ? word | 0 : word;
+}
+
 /** A 64-bit counter compared with both sentinels while still a BigInt. */
 export function counter(raw: bigint): number | null {
   if (raw === NAN_U64 || raw === NAN_S64) return null;
   return raw > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(raw);
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The text of a string record up to its first NUL. SMA's STR32 is UTF-8 (SMA Modbus TI 3.5.7), so a device named
+ * "Süd-Dach" in its web interface sends c3 bc for the ü; bytes that are no UTF-8 are read as Latin-1. Control and
+ * bidi-override characters are dropped (they would rearrange a status line or a log).
+ */
 function text(b: Buffer): string | null {
   const end = b.indexOf(0);
-  const s = b
-    .subarray(0, end < 0 ? b.length : end)
-    .toString("latin1")
-    .replace(/[^\x20-\x7e]/g, "")
-    .trim();
+  const raw = b.subarray(0, end < 0 ? b.length : end);
+  let s: string;
+  try {
+    s = UTF8.decode(raw);
+  } catch {
+    s = raw.toString("latin1");
+  }
+  s = s.replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]/gu, "").trim();
   return s.length > 0 ? s : null;
 }
 

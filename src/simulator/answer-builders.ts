@@ -151,7 +151,8 @@ export function buildRecord(def: ValueDef, cls: number, value: SimValue, timesta
       break;
     }
     case "string":
-      if (typeof value === "string") r.write(value.slice(0, 32), 8, "latin1");
+      // UTF-8 as devices send it (SMA's STR32); a character that does not fit the 32 bytes whole is left out.
+      if (typeof value === "string") r.write(value, 8, 32, "utf8");
       break;
     case "enum":
       writeAttributeList(r, isEnum(value) ? value : { selected: null, tags: [] });
