@@ -198,7 +198,7 @@ function meterWhere(raw: string): { group: string | null; port: number; bindAddr
 }
 
 /** --meter takes an optional value: --meter=WHERE, or the next argument when it looks like ADDRESS:PORT. */
-function meterArgs(argv: string[]): string[] {
+export function meterArgs(argv: string[]): string[] {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const next = argv[i + 1];
