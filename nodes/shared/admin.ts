@@ -1,7 +1,7 @@
 /** Admin HTTP endpoints the editor calls (with the editor's permissions): value list, interfaces, discovery, diagnose. */
 import { SPEEDWIRE_PORT, distinctValues } from "../../src/protocol";
 import { diagnose, discover, ipv4Interfaces, meterListenersOpen, type DiscoveredDevice } from "../../src/client";
-import { inverterSettings } from "../../src/client/settings-rules";
+import { inverterSettings, type InverterSettings } from "../../src/client/settings-rules";
 import type { NodeAPI } from "node-red";
 import { discoverySettings } from "./settings";
 import type { InverterConfigNode } from "./query-node";
@@ -20,11 +20,7 @@ export const DIAGNOSE_METER_WINDOW_MS = 10_000;
 export const UNCHANGED_PASSWORD = "__PWRD__";
 
 /** A sliding-window limit: false (and a 429 answered) when the window is full. */
-function limiter(
-  max: number,
-  windowMs: number,
-  what: string,
-): (res: { set(k: string, v: string): unknown; status(n: number): { json(v: unknown): unknown } }) => boolean {
+function limiter(max: number, windowMs: number, what: string): (res: AdminResponse) => boolean {
   const asked: number[] = [];
   return (res) => {
     const now = Date.now();
@@ -39,31 +35,61 @@ function limiter(
   };
 }
 
+/** What the handlers use of Express's request and response. */
+interface AdminRequest {
+  body?: unknown;
+  params: Record<string, string>;
+}
+interface AdminResponse {
+  set(k: string, v: string): unknown;
+  status(n: number): { json(v: unknown): unknown };
+  json(v: unknown): unknown;
+}
+
+/** A node id as the editor sends it (anything else finds no node). */
+const NODE_ID = /^[0-9a-zA-Z._-]{1,64}$/;
+
 /** Admin apps the endpoints are on: once per app, whichever of this package's node types loads first. */
 const registered = new WeakSet<object>();
 
+/**
+ * The endpoints, one handler each: the value list and the interfaces for who may read inverters; discovery,
+ * diagnose and the trace download (rate limited: TRACE_RATE, DIAGNOSE_RATE) for who may change them.
+ */
 export function registerAdminEndpoints(RED: NodeAPI): void {
   if (registered.has(RED.httpAdmin)) return;
   registered.add(RED.httpAdmin);
   const read = RED.auth.needsPermission("sma-inverter.read");
-  RED.httpAdmin.get("/sma-speedwire/values", read, (_req, res) => {
-    res.json(
-      distinctValues().map((v) => ({
-        name: v.name,
-        label: v.label,
-        labels: v.labels,
-        group: v.group,
-        unit: v.unit,
-        indexed: v.indexed !== undefined,
-      })),
-    );
-  });
-  RED.httpAdmin.get("/sma-speedwire/interfaces", read, (_req, res) => {
-    res.json(ipv4Interfaces());
-  });
-  // Requests while a search runs share it: one socket and one search however often the endpoint is called.
+  RED.httpAdmin.get("/sma-speedwire/values", read, valuesHandler);
+  RED.httpAdmin.get("/sma-speedwire/interfaces", read, interfacesHandler);
+  RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), discoverHandler(RED));
+  RED.httpAdmin.post("/sma-speedwire/diagnose", RED.auth.needsPermission("sma-inverter.write"), diagnoseHandler(RED));
+  RED.httpAdmin.get("/sma-speedwire/trace/:id", RED.auth.needsPermission("sma-inverter.write"), traceHandler(RED));
+}
+
+/** GET values: every readable value once, as the editor's value list shows it. */
+function valuesHandler(_req: AdminRequest, res: AdminResponse): void {
+  res.json(
+    distinctValues().map((v) => ({
+      name: v.name,
+      label: v.label,
+      labels: v.labels,
+      group: v.group,
+      unit: v.unit,
+      indexed: v.indexed !== undefined,
+    })),
+  );
+}
+
+/** GET interfaces: this host's IPv4 interfaces. */
+function interfacesHandler(_req: AdminRequest, res: AdminResponse): void {
+  res.json(ipv4Interfaces());
+}
+
+/** GET discover: requests while a search runs share it: one socket and one search however often it is called. */
+function discoverHandler(RED: NodeAPI): (req: AdminRequest, res: AdminResponse) => void {
   let searching: Promise<DiscoveredDevice[]> | undefined;
-  RED.httpAdmin.get("/sma-speedwire/discover", RED.auth.needsPermission("sma-inverter.write"), (_req, res) => {
+  return (_req, res) => {
     searching ??= discover(discoverySettings(RED)).finally(() => {
       searching = undefined;
     });
@@ -71,52 +97,24 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
       (devices) => res.json(devices),
       (e: Error) => res.status(500).json({ error: e.message }),
     );
-  });
-  // Diagnose: the checks of src/client/diagnose.ts against the host in the request (and, when a meter listener runs,
-  // a search of the configured discovery targets for a Home Manager that sends elsewhere). The password is the one
-  // typed in the dialog, or the deployed node's when the dialog sends Node-RED's placeholder (unchanged): that one
-  // goes only to the host and port the deployed node uses. The answer holds codes and figures, never the password.
+  };
+}
+
+/**
+ * POST diagnose: the checks of src/client/diagnose.ts against the host in the request (and, when a meter listener
+ * runs, a search of the configured discovery targets for a Home Manager that sends elsewhere). The password is the
+ * one typed in the dialog, or the deployed node's when the dialog sends Node-RED's placeholder (unchanged): that one
+ * goes only to the host and port the deployed node uses. The answer holds codes and figures, never the password.
+ */
+function diagnoseHandler(RED: NodeAPI): (req: AdminRequest, res: AdminResponse) => void {
   const diagnoseLimit = limiter(DIAGNOSE_RATE.max, DIAGNOSE_RATE.windowMs, "diagnose runs");
   let diagnosing = 0;
-  RED.httpAdmin.post("/sma-speedwire/diagnose", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
+  return (req, res) => {
     const body = (req.body && typeof req.body === "object" ? req.body : {}) as Record<string, unknown>;
-    const checked = inverterSettings({
-      host: body.host,
-      port: body.port,
-      serial: body.serial,
-      group: body.group,
-      timeout: body.timeout,
-      retries: body.retries,
-    });
-    if (!checked.ok) {
-      res.status(400).json({ error: `${checked.field}: ${checked.reason}`, field: checked.field });
-      return;
-    }
-    const c = checked.value;
-    if (c.host === "") {
-      res.status(400).json({ error: "Diagnose needs a host", field: "host" });
-      return;
-    }
-    let password = typeof body.password === "string" ? body.password : undefined;
-    if (password === undefined || password === UNCHANGED_PASSWORD) {
-      const id = typeof body.id === "string" && /^[0-9a-zA-Z._-]{1,64}$/.test(body.id) ? body.id : "";
-      const node = id ? (RED.nodes.getNode(id) as InverterConfigNode | null) : null;
-      const saved = node?.type === "sma-inverter" ? node.credentials?.password : undefined;
-      const deployed = node?.session?.options;
-      if (saved === undefined || !deployed) {
-        res.status(400).json({ error: "no saved password: type the password", field: "password", code: "nopassword" });
-        return;
-      }
-      if (deployed.host !== c.host || deployed.port !== (c.port ?? SPEEDWIRE_PORT)) {
-        res.status(400).json({
-          error: "the saved password goes only to the deployed host: type the password",
-          field: "password",
-          code: "otherhost",
-        });
-        return;
-      }
-      password = saved;
-    }
+    const c = diagnoseSettings(body, res);
+    if (!c) return;
+    const password = diagnosePassword(RED, body, c, res);
+    if (password === undefined) return;
     if (diagnosing >= DIAGNOSE_RATE.running) {
       res.set("Retry-After", "5");
       res.status(429).json({ error: "a diagnose is already running" });
@@ -143,13 +141,68 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
       .finally(() => {
         diagnosing--;
       });
+  };
+}
+
+/** The request's connection settings, checked as the dialog's fields are; undefined after a 400 when one is wrong. */
+function diagnoseSettings(body: Record<string, unknown>, res: AdminResponse): InverterSettings | undefined {
+  const checked = inverterSettings({
+    host: body.host,
+    port: body.port,
+    serial: body.serial,
+    group: body.group,
+    timeout: body.timeout,
+    retries: body.retries,
   });
-  // The deployed inverter's last exchanges (no password in them), as Search: only for who may change inverters.
+  if (!checked.ok) {
+    res.status(400).json({ error: `${checked.field}: ${checked.reason}`, field: checked.field });
+    return undefined;
+  }
+  if (checked.value.host === "") {
+    res.status(400).json({ error: "Diagnose needs a host", field: "host" });
+    return undefined;
+  }
+  return checked.value;
+}
+
+/**
+ * The password to send: the typed one, else (Node-RED's placeholder or none) the deployed node's, and that one only
+ * to the host and port the deployed node uses; undefined after a 400 when there is none to send.
+ */
+function diagnosePassword(
+  RED: NodeAPI,
+  body: Record<string, unknown>,
+  c: InverterSettings,
+  res: AdminResponse,
+): string | undefined {
+  const typed = typeof body.password === "string" ? body.password : undefined;
+  if (typed !== undefined && typed !== UNCHANGED_PASSWORD) return typed;
+  const id = typeof body.id === "string" && NODE_ID.test(body.id) ? body.id : "";
+  const node = id ? (RED.nodes.getNode(id) as InverterConfigNode | null) : null;
+  const saved = node?.type === "sma-inverter" ? node.credentials?.password : undefined;
+  const deployed = node?.session?.options;
+  if (saved === undefined || !deployed) {
+    res.status(400).json({ error: "no saved password: type the password", field: "password", code: "nopassword" });
+    return undefined;
+  }
+  if (deployed.host !== c.host || deployed.port !== (c.port ?? SPEEDWIRE_PORT)) {
+    res.status(400).json({
+      error: "the saved password goes only to the deployed host: type the password",
+      field: "password",
+      code: "otherhost",
+    });
+    return undefined;
+  }
+  return saved;
+}
+
+/** GET trace/:id: the deployed inverter's last exchanges (no password in them), as Search: for who may change inverters. */
+function traceHandler(RED: NodeAPI): (req: AdminRequest, res: AdminResponse) => void {
   const traceLimit = limiter(TRACE_RATE.max, TRACE_RATE.windowMs, "trace downloads");
-  RED.httpAdmin.get("/sma-speedwire/trace/:id", RED.auth.needsPermission("sma-inverter.write"), (req, res) => {
+  return (req, res) => {
     if (!traceLimit(res)) return;
     const id = String(req.params.id);
-    const node = /^[0-9a-zA-Z._-]{1,64}$/.test(id) ? (RED.nodes.getNode(id) as InverterConfigNode | null) : null;
+    const node = NODE_ID.test(id) ? (RED.nodes.getNode(id) as InverterConfigNode | null) : null;
     if (!node || node.type !== "sma-inverter" || !node.session) {
       res.status(404).json({ error: "no deployed inverter with that id" });
       return;
@@ -162,5 +215,5 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
         res.set("Content-Disposition", `attachment; filename="sma-trace-${id.replace(/[^0-9a-zA-Z_-]/g, "")}.json"`);
         res.json(session.trace({ nodeRed: typeof nodeRed === "string" ? nodeRed : undefined }));
       });
-  });
+  };
 }

@@ -9,7 +9,14 @@ import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { SpeedwireClient } from "../client/client";
 import { SmaError } from "../client/errors";
-import { diagnose as runDiagnose, meterSteps, type DiagnoseOptions } from "../client/diagnose";
+import type { InverterSession } from "../client/session";
+import {
+  diagnose as runDiagnose,
+  meterSteps,
+  type DiagnoseOptions,
+  type DiagnoseStep,
+  type Diagnosis,
+} from "../client/diagnose";
 import { DIAGNOSE_TEXT_EN, stepText } from "../client/diagnose-text";
 import { MeterListener } from "../client/meter-listener";
 import { parseTargets } from "../client/endpoints";
@@ -94,6 +101,24 @@ export async function readPassword(env: NodeJS.ProcessEnv = process.env): Promis
   });
 }
 
+/** Reads every value group once and says how many values came back: exit code 0, or 1 when the read failed. */
+async function readEveryGroup(session: InverterSession): Promise<number> {
+  try {
+    const r = await session.read(QUERY_NAMES);
+    const n = Object.values(r.values).filter((v) => v !== null).length;
+    process.stdout.write(
+      `read ${n} values from ${r.device.serial}; ${r.unsupported.length} value groups not on this device\n`,
+    );
+    return 0;
+  } catch (e) {
+    // The trace of a failed read is what a bug report needs most: write it all the same.
+    process.stderr.write(
+      `sma-speedwire: read failed: ${e instanceof SmaError ? `${e.code}: ` : ""}${e instanceof Error ? e.message : String(e)}\n`,
+    );
+    return 1;
+  }
+}
+
 const trace: Command = {
   usage: TRACE_USAGE,
   async run(argv) {
@@ -127,20 +152,7 @@ const trace: Command = {
       serial: whole(a.serial, "serial", INVERTER_SERIAL),
       timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
     });
-    let code = 0;
-    try {
-      const r = await session.read(QUERY_NAMES);
-      const n = Object.values(r.values).filter((v) => v !== null).length;
-      process.stdout.write(
-        `read ${n} values from ${r.device.serial}; ${r.unsupported.length} value groups not on this device\n`,
-      );
-    } catch (e) {
-      // The trace of a failed read is what a bug report needs most: write it all the same.
-      process.stderr.write(
-        `sma-speedwire: read failed: ${e instanceof SmaError ? `${e.code}: ` : ""}${e instanceof Error ? e.message : String(e)}\n`,
-      );
-      code = 1;
-    }
+    const code = await readEveryGroup(session);
     await session.close();
     const t = session.trace();
     await client.close();
@@ -185,101 +197,151 @@ function meterWhere(raw: string): { group: string | null; port: number; bindAddr
   return first >= 224 && first <= 239 ? { group: m[1], port } : { group: null, port, bindAddress: m[1] };
 }
 
+/** --meter takes an optional value: --meter=WHERE, or the next argument when it looks like ADDRESS:PORT. */
+export function meterArgs(argv: string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] !== "--meter") args.push(argv[i]);
+    else if (next !== undefined && /^\d[\d.]*:\d+$/.test(next)) args.push(`--meter=${argv[++i]}`);
+    else args.push("--meter=");
+  }
+  return args;
+}
+
+/** The diagnose command's options as parseArgs gives them. */
+interface DiagnoseArgs {
+  port?: string;
+  serial?: string;
+  group?: string;
+  json?: boolean;
+  meter?: string;
+  "meter-seconds"?: string;
+  targets?: string;
+  timeout?: string;
+  help?: boolean;
+}
+
+function diagnoseArgs(argv: string[]): { a: DiagnoseArgs; positionals: string[] } {
+  const { values: a, positionals } = parseArgs({
+    args: meterArgs(argv),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      port: { type: "string" },
+      serial: { type: "string" },
+      group: { type: "string", default: "user" },
+      json: { type: "boolean", default: false },
+      meter: { type: "string" },
+      "meter-seconds": { type: "string" },
+      targets: { type: "string" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  return { a, positionals };
+}
+
+/** The diagnose options the arguments give (the password comes later), where to listen for meters and how long. */
+function diagnoseSettings(
+  a: DiagnoseArgs,
+  positionals: string[],
+): { options: DiagnoseOptions; meter?: ReturnType<typeof meterWhere>; seconds: number } {
+  if (positionals.length !== 1) throw new UsageError("give one HOST");
+  if (a.group !== "user" && a.group !== "installer") throw new UsageError("--group must be user or installer");
+  const options: DiagnoseOptions = {
+    host: positionals[0],
+    port: whole(a.port, "port", PORT),
+    serial: whole(a.serial, "serial", INVERTER_SERIAL),
+    group: a.group as UserGroupName,
+    password: "",
+    timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
+  };
+  const meter = a.meter === undefined ? undefined : meterWhere(a.meter);
+  const seconds = whole(a["meter-seconds"], "meter-seconds", { min: 1, max: 600 }) ?? 3;
+  if (a.targets !== undefined) {
+    const targets = parseTargets(a.targets);
+    if (targets.length === 0) throw new UsageError("--targets must be a.b.c.d or a.b.c.d:port, comma separated");
+    options.discovery = { targets };
+  } else if (meter) options.discovery = {};
+  return { options, meter, seconds };
+}
+
+/** A meter listener that runs while the inverter is checked; undefined (and a line saying why) when it cannot listen. */
+async function listenForMeters(
+  meter: ReturnType<typeof meterWhere>,
+  say: (line: string) => void,
+): Promise<MeterListener | undefined> {
+  const listener = new MeterListener({ group: meter.group, port: meter.port, bindAddress: meter.bindAddress });
+  listener.on("error", () => undefined);
+  try {
+    await listener.ready();
+    return listener;
+  } catch (e) {
+    say(
+      `meters: cannot listen on ${meter.bindAddress ?? "0.0.0.0"}:${meter.port}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * The meter steps: what arrived while the inverter was checked (listening at least `seconds` since `started`), and a
+ * Home Manager sending elsewhere. Closes the listener.
+ */
+async function heardMeters(
+  listener: MeterListener | undefined,
+  seconds: number,
+  started: number,
+  discovery: DiagnoseOptions["discovery"],
+): Promise<DiagnoseStep[]> {
+  const rest = seconds * 1000 - (Date.now() - started);
+  if (listener && rest > 0) await new Promise((r) => setTimeout(r, rest));
+  const steps = await meterSteps(
+    { sinceMs: Date.now() - started + 1000, listening: listener !== undefined },
+    discovery,
+  );
+  await listener?.close();
+  return steps;
+}
+
+/** Each step as a line, the verdict in words; with --json one line of JSON after them instead (`say` is silent then). */
+function printDiagnosis(d: Diagnosis, json: boolean, say: (line: string) => void): void {
+  for (const s of d.steps) say(`${s.ok ? "ok  " : "FAIL"} ${s.step.padEnd(8)} ${stepText(s)}`);
+  say(`Verdict: ${d.verdict}: ${DIAGNOSE_TEXT_EN[`verdict.${d.verdict}`]}`);
+  if (!json) return;
+  process.stdout.write(
+    JSON.stringify({
+      verdict: d.verdict,
+      host: d.host,
+      port: d.port,
+      address: d.address,
+      clockDriftS: d.clockDriftS,
+      steps: d.steps.map((s) => ({ step: s.step, ok: s.ok, text: stepText(s), code: s.code, data: s.data })),
+    }) + "\n",
+  );
+}
+
 const diagnoseCommand: Command = {
   usage: DIAGNOSE_USAGE,
   async run(argv) {
-    // --meter takes an optional value: --meter=WHERE, or the next argument when it looks like ADDRESS:PORT.
-    const args: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      const next = argv[i + 1];
-      if (argv[i] !== "--meter") args.push(argv[i]);
-      else if (next !== undefined && /^\d[\d.]*:\d+$/.test(next)) args.push(`--meter=${argv[++i]}`);
-      else args.push("--meter=");
-    }
-    const { values: a, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: "string" },
-        serial: { type: "string" },
-        group: { type: "string", default: "user" },
-        json: { type: "boolean", default: false },
-        meter: { type: "string" },
-        "meter-seconds": { type: "string" },
-        targets: { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    const { a, positionals } = diagnoseArgs(argv);
     if (a.help) {
       process.stdout.write(DIAGNOSE_USAGE);
       return 0;
     }
-    if (positionals.length !== 1) throw new UsageError("give one HOST");
-    if (a.group !== "user" && a.group !== "installer") throw new UsageError("--group must be user or installer");
-    const options: DiagnoseOptions = {
-      host: positionals[0],
-      port: whole(a.port, "port", PORT),
-      serial: whole(a.serial, "serial", INVERTER_SERIAL),
-      group: a.group as UserGroupName,
-      password: "",
-      timeoutMs: whole(a.timeout, "timeout", { min: 1, max: 60_000 }),
-    };
-    const meter = a.meter === undefined ? undefined : meterWhere(a.meter);
-    const seconds = whole(a["meter-seconds"], "meter-seconds", { min: 1, max: 600 }) ?? 3;
-    if (a.targets !== undefined) {
-      const targets = parseTargets(a.targets);
-      if (targets.length === 0) throw new UsageError("--targets must be a.b.c.d or a.b.c.d:port, comma separated");
-      options.discovery = { targets };
-    } else if (meter) options.discovery = {};
+    const { options, meter, seconds } = diagnoseSettings(a, positionals);
     options.password = await readPassword();
     const say = (line: string): void => {
       if (!a.json) process.stdout.write(line + "\n");
     };
-    let listener: MeterListener | undefined;
-    if (meter) {
-      // Listens while the inverter is checked (at least --meter-seconds), then reports what arrived meanwhile.
-      listener = new MeterListener({ group: meter.group, port: meter.port, bindAddress: meter.bindAddress });
-      listener.on("error", () => undefined);
-      try {
-        await listener.ready();
-      } catch (e) {
-        say(
-          `meters: cannot listen on ${meter.bindAddress ?? "0.0.0.0"}:${meter.port}: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        listener = undefined;
-      }
-    }
+    // Listens while the inverter is checked (at least --meter-seconds), then reports what arrived meanwhile.
+    const listener = meter ? await listenForMeters(meter, say) : undefined;
     const started = Date.now();
     say(`Diagnosing ${options.host}:${options.port ?? SPEEDWIRE_PORT} as ${options.group} ...`);
     const d = await runDiagnose(options);
-    if (meter) {
-      const rest = seconds * 1000 - (Date.now() - started);
-      if (listener && rest > 0) await new Promise((r) => setTimeout(r, rest));
-      // What arrived while the inverter was checked (at least --meter-seconds), and a Home Manager sending elsewhere.
-      d.steps.push(
-        ...(await meterSteps(
-          { sinceMs: Date.now() - started + 1000, listening: listener !== undefined },
-          options.discovery,
-        )),
-      );
-      await listener?.close();
-    }
-    for (const s of d.steps) say(`${s.ok ? "ok  " : "FAIL"} ${s.step.padEnd(8)} ${stepText(s)}`);
-    say(`Verdict: ${d.verdict}: ${DIAGNOSE_TEXT_EN[`verdict.${d.verdict}`]}`);
-    if (a.json) {
-      process.stdout.write(
-        JSON.stringify({
-          verdict: d.verdict,
-          host: d.host,
-          port: d.port,
-          address: d.address,
-          clockDriftS: d.clockDriftS,
-          steps: d.steps.map((s) => ({ step: s.step, ok: s.ok, text: stepText(s), code: s.code, data: s.data })),
-        }) + "\n",
-      );
-    }
+    if (meter) d.steps.push(...(await heardMeters(listener, seconds, started, options.discovery)));
+    printDiagnosis(d, a.json === true, say);
     return d.verdict === "ok" ? 0 : 1;
   },
 };

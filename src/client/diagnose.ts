@@ -37,6 +37,8 @@ import { SpeedwireClient } from "./client";
 import { discover, type DiscoverOptions } from "./discovery";
 import { SmaError } from "./errors";
 import type { InverterOptions } from "./session-options";
+import type { InverterSession } from "./session";
+import type { DeviceClockReading } from "./device-clock";
 import { clientIdentity } from "./identity";
 import { noteKeyExchange } from "./key-exchanges";
 import { meterListenersOpen, metersHeard, type HeardMeter } from "./meter-listener";
@@ -143,16 +145,36 @@ interface Heard {
   protocols: Set<number>;
 }
 
-/** Runs every check against the host; never throws for anything the device or network does. */
+type AddStep = (step: DiagnoseStepName, ok: boolean, code: DiagnoseCode, data?: DiagnoseStep["data"]) => void;
+
+/** Appends to `steps`: the one way every step function below records what it found. */
+function stepAdder(steps: DiagnoseStep[]): AddStep {
+  return (step, ok, code, data = {}) => {
+    steps.push({ step, ok, code, data });
+  };
+}
+
+/**
+ * Runs every check against the host; never throws for anything the device or network does. The steps, in order (a
+ * step that could not run is left out; the first that stops a reader gives the verdict):
+ *
+ *   step        function        what it checks                                    stops with
+ *   (resolve)   resolveStep     the host name to an IPv4 address                  no-answer (identify.unresolved)
+ *   identify    identifyStep    who answers an identify; what else comes back     -
+ *   serial      serialStep      the serial (another device gets no password)      other-serial
+ *   login       loginStep       a login as the chosen group (a session's own)     its verdict (loginVerdict)
+ *   device      valuesSteps     the device's type, name and firmware              -
+ *   values      valuesSteps     one read of each value group                      -
+ *   link        linkStep        round trip and loss over a few identify queries   -
+ *   clock       clockStep       the device clock from its pushed time records     -
+ *   meters      meterSteps      meters heard; Home Managers sending elsewhere      -
+ */
 export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   const port = o.port ?? SPEEDWIRE_PORT;
   const timeoutMs = o.timeoutMs ?? 1500;
   const retries = o.retries ?? 2;
-  const group = o.group ?? "user";
   const steps: DiagnoseStep[] = [];
-  const add = (step: DiagnoseStepName, ok: boolean, code: DiagnoseCode, data: DiagnoseStep["data"] = {}): void => {
-    steps.push({ step, ok, code, data });
-  };
+  const add = stepAdder(steps);
   const result = (verdict: DiagnoseVerdict, address: string | null, clockDriftS: number | null = null): Diagnosis => ({
     verdict,
     host: o.host,
@@ -163,159 +185,229 @@ export async function diagnose(o: DiagnoseOptions): Promise<Diagnosis> {
   });
   const where = { host: o.host, port };
 
-  let address: string;
-  try {
-    address = net.isIPv4(o.host) ? o.host : (await dns.lookup(o.host, { family: 4 })).address;
-  } catch (e) {
-    add("identify", false, "identify.unresolved", { ...where, reason: String((e as NodeJS.ErrnoException).code ?? e) });
-    return result("no-answer", null);
+  const address = await resolveStep(o.host, where, add);
+  if (address === null) return result("no-answer", null);
+
+  const probe = new Probe(address, port, o.bindAddress);
+  const heard = await identifyStep(probe, retries + 1, timeoutMs, { ...where, address }, add);
+  if (!serialStep(heard.answers[0], o.serial, add)) {
+    await probe.close();
+    return result("other-serial", address);
   }
 
-  // 1. Who answers an identify (no login needed), and what else comes back from the host.
-  const probe = new Probe(address, port, o.bindAddress);
+  const checked = await sessionSteps(o, { address, port, timeoutMs, retries }, probe, heard, add);
+  if (!checked.loggedIn) return result(checked.verdict, address);
+  if (o.meters) steps.push(...(await meterSteps(o.meters, o.discovery)));
+  return result(checked.verdict, address, checked.clockDriftS);
+}
+
+/** The host's IPv4 address; null (and the step that says why) when it does not resolve. */
+async function resolveStep(host: string, where: { host: string; port: number }, add: AddStep): Promise<string | null> {
+  try {
+    return net.isIPv4(host) ? host : (await dns.lookup(host, { family: 4 })).address;
+  } catch (e) {
+    add("identify", false, "identify.unresolved", { ...where, reason: String((e as NodeJS.ErrnoException).code ?? e) });
+    return null;
+  }
+}
+
+/** 1. Who answers an identify (no login needed), and what else comes back from the host. */
+async function identifyStep(
+  probe: Probe,
+  tries: number,
+  timeoutMs: number,
+  at: { host: string; port: number; address: string },
+  add: AddStep,
+): Promise<Heard> {
   let heard: Heard;
   try {
-    heard = await probe.identify(retries + 1, timeoutMs, true);
+    heard = await probe.identify(tries, timeoutMs, true);
   } finally {
     probe.pause();
   }
   const first = heard.answers[0];
   if (first) {
-    add("identify", true, "identify.ok", { ...where, address, serial: first.serial, susyId: first.susyId });
+    add("identify", true, "identify.ok", { ...at, serial: first.serial, susyId: first.susyId });
   } else if (heard.keyExchanges > 0) {
-    add("identify", false, "identify.encrypted", { ...where, address });
+    add("identify", false, "identify.encrypted", at);
   } else if (heard.garbage > 0) {
     add("identify", false, "identify.garbage", {
-      ...where,
-      address,
+      ...at,
       count: heard.garbage,
       protocols: protocolList(heard.protocols),
     });
   } else {
-    add("identify", false, "identify.none", { ...where, address });
+    add("identify", false, "identify.none", at);
   }
+  return heard;
+}
 
-  // 2. The serial: another device at the host never gets the password.
-  if (first && o.serial !== undefined) {
-    if (first.serial !== o.serial) {
-      add("serial", false, "serial.other", { expected: o.serial, found: first.serial, susyId: first.susyId });
-      await probe.close();
-      return result("other-serial", address);
-    }
-    add("serial", true, "serial.match", { serial: o.serial });
-  } else if (first) {
+/** 2. The serial: false when another device answered at the host (it never gets the password). */
+function serialStep(first: Heard["answers"][number] | undefined, serial: number | undefined, add: AddStep): boolean {
+  if (!first) return true;
+  if (serial === undefined) {
     add("serial", true, "serial.any", { serial: first.serial });
+    return true;
   }
+  if (first.serial !== serial) {
+    add("serial", false, "serial.other", { expected: serial, found: first.serial, susyId: first.susyId });
+    return false;
+  }
+  add("serial", true, "serial.match", { serial });
+  return true;
+}
 
-  // 3. Login as the chosen group (through a session of its own: what a reading node would get).
+/**
+ * 3. to 5. Through a session of its own (what a reading node would get): the login, then the values, the link and
+ * the clock. Closes the probe, the session and its client whatever happens.
+ */
+async function sessionSteps(
+  o: DiagnoseOptions,
+  c: { address: string; port: number; timeoutMs: number; retries: number },
+  probe: Probe,
+  heard: Heard,
+  add: AddStep,
+): Promise<{ loggedIn: boolean; verdict: DiagnoseVerdict; clockDriftS: number | null }> {
+  const group = o.group ?? "user";
   const client = new SpeedwireClient({ bindAddress: o.bindAddress });
   const session = client.inverter({
-    host: address,
-    port,
+    host: c.address,
+    port: c.port,
     serial: o.serial,
     group,
     password: o.password,
-    timeoutMs,
-    retries,
-    loginBusyRetryMs: Math.max(1, Math.min(2000, timeoutMs)),
+    timeoutMs: c.timeoutMs,
+    retries: c.retries,
+    loginBusyRetryMs: Math.max(1, Math.min(2000, c.timeoutMs)),
     follow: false,
   });
-  let verdict: DiagnoseVerdict = "ok";
-  let clockDriftS: number | null = null;
   try {
-    try {
-      await session.read([]);
-      add("login", true, "login.ok", { group });
-    } catch (e) {
-      const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
-      // Datagrams from the host the session's socket could not decode (answers to the login).
-      const garbage = client.transport.stats.malformed;
-      verdict = loginVerdict(err, heard, garbage, add, { group, ...where, address, serial: o.serial ?? null });
-      return result(verdict, address);
-    }
-
-    // 4. One read of each value group: has it, has no value for it (0x0015), does not know it (0x0014).
-    const has: QueryName[] = [];
-    const none: QueryName[] = [];
-    const unknown: QueryName[] = [];
-    let values: Record<string, unknown> = {};
-    for (const q of QUERY_NAMES) {
-      try {
-        const r = await session.read([q]);
-        if (r.unknown.includes(q)) unknown.push(q);
-        else if (r.unsupported.includes(q)) none.push(q);
-        else {
-          has.push(q);
-          values = { ...values, ...r.values };
-        }
-      } catch (e) {
-        add("values", false, "values.error", {
-          group: QUERIES[q].title,
-          reason: e instanceof SmaError ? `${e.code}: ${e.message}` : String(e),
-        });
-      }
-    }
-    const dev = session.identity;
-    add("device", true, "device.ok", {
-      serial: dev?.serial ?? null,
-      susyId: dev?.susyId ?? null,
-      type: text(values.deviceType, DEVICE_TYPE_TAGS),
-      name: text(values.deviceName),
-      firmware: text(values.firmware),
-    });
-    const list = (qs: QueryName[]): string => qs.map((q) => QUERIES[q].title).join("; ");
-    if (has.length > 0) add("values", true, "values.has", { count: has.length, groups: list(has) });
-    if (none.length > 0) add("values", true, "values.none", { count: none.length, groups: list(none) });
-    if (unknown.length > 0) {
-      // Most groups unknown (0x0014) and none readable: a device of another family (ennexOS) behind plain Speedwire.
-      add("values", has.length > 0, has.length === 0 ? "values.ennexos" : "values.unknown", {
-        count: unknown.length,
-        groups: list(unknown),
-      });
-    }
-
-    // 5. Round trip and loss over a few identify queries; the device clock from its pushed time records.
+    const d = { group, host: o.host, port: c.port, address: c.address, serial: o.serial ?? null };
+    const refused = await loginStep(session, client, heard, d, add);
+    if (refused !== null) return { loggedIn: false, verdict: refused, clockDriftS: null };
+    await valuesSteps(session, add);
     probe.resume();
-    const link = await probe.identify(o.linkProbes ?? 5, timeoutMs, false);
     const sent = o.linkProbes ?? 5;
-    const answered = link.answers.length;
-    if (answered === 0) add("link", false, "link.none", { sent });
-    else {
-      const rtts = link.answers.map((a) => a.rttMs).sort((a, b) => a - b);
-      const lost = Math.max(0, sent - answered);
-      add("link", lost / sent < POOR_LINK_LOSS, lost / sent < POOR_LINK_LOSS ? "link.ok" : "link.poor", {
-        sent,
-        lost,
-        lossPct: Math.round((100 * lost) / sent),
-        rttMs: rtts[Math.floor(rtts.length / 2)],
-        rttMaxMs: rtts[rtts.length - 1],
-      });
-    }
-    const clock = session.deviceClock;
-    if (clock && clock.driftS !== null) {
-      clockDriftS = clock.driftS;
-      add("clock", Math.abs(clock.driftS) < 120, "clock.ok", {
-        driftS: clock.driftS,
-        deviceTime: new Date((clock.time ?? 0) * 1000).toISOString(),
-        receivedAt: new Date(clock.receivedAt).toISOString(),
-      });
-    } else add("clock", true, "clock.none");
+    linkStep(await probe.identify(sent, c.timeoutMs, false), sent, add);
+    return { loggedIn: true, verdict: "ok", clockDriftS: clockStep(session.deviceClock, add) };
   } finally {
     await probe.close();
     await session.close().catch(() => undefined);
     await client.close().catch(() => undefined);
   }
+}
 
-  // 6. Energy meters heard by this process, and a Home Manager that answers identify but sends its data elsewhere.
-  if (o.meters) steps.push(...(await meterSteps(o.meters, o.discovery)));
-  return result(verdict, address, clockDriftS);
+/** 3. The login: null when it worked, else the verdict (and the step that says why). */
+async function loginStep(
+  session: InverterSession,
+  client: SpeedwireClient,
+  heard: Heard,
+  d: Record<string, string | number | null>,
+  add: AddStep,
+): Promise<DiagnoseVerdict | null> {
+  try {
+    await session.read([]);
+    add("login", true, "login.ok", { group: d.group });
+    return null;
+  } catch (e) {
+    const err = e instanceof SmaError ? e : new SmaError("EPROTOCOL", String(e));
+    // Datagrams from the host the session's socket could not decode (answers to the login).
+    const garbage = client.transport.stats.malformed;
+    return loginVerdict(err, heard, garbage, add, d);
+  }
+}
+
+/** The value groups by what one read of each gave: has it, has no value for it (0x0015), does not know it (0x0014). */
+interface GroupsRead {
+  has: QueryName[];
+  none: QueryName[];
+  unknown: QueryName[];
+  /** The values of the groups it has. */
+  values: Record<string, unknown>;
+}
+
+/** One read of each value group (a group whose read fails gets a values.error step and is in no list). */
+async function readEachGroup(session: InverterSession, add: AddStep): Promise<GroupsRead> {
+  const g: GroupsRead = { has: [], none: [], unknown: [], values: {} };
+  for (const q of QUERY_NAMES) {
+    try {
+      const r = await session.read([q]);
+      if (r.unknown.includes(q)) g.unknown.push(q);
+      else if (r.unsupported.includes(q)) g.none.push(q);
+      else {
+        g.has.push(q);
+        g.values = { ...g.values, ...r.values };
+      }
+    } catch (e) {
+      add("values", false, "values.error", {
+        group: QUERIES[q].title,
+        reason: e instanceof SmaError ? `${e.code}: ${e.message}` : String(e),
+      });
+    }
+  }
+  return g;
+}
+
+/** 4. One read of each value group, then the device as those reads showed it, then what the groups gave. */
+async function valuesSteps(session: InverterSession, add: AddStep): Promise<void> {
+  const { has, none, unknown, values } = await readEachGroup(session, add);
+  const dev = session.identity;
+  add("device", true, "device.ok", {
+    serial: dev?.serial ?? null,
+    susyId: dev?.susyId ?? null,
+    type: text(values.deviceType, DEVICE_TYPE_TAGS),
+    name: text(values.deviceName),
+    firmware: text(values.firmware),
+  });
+  const list = (qs: QueryName[]): string => qs.map((q) => QUERIES[q].title).join("; ");
+  if (has.length > 0) add("values", true, "values.has", { count: has.length, groups: list(has) });
+  if (none.length > 0) add("values", true, "values.none", { count: none.length, groups: list(none) });
+  if (unknown.length > 0) {
+    // Most groups unknown (0x0014) and none readable: a device of another family (ennexOS) behind plain Speedwire.
+    add("values", has.length > 0, has.length === 0 ? "values.ennexos" : "values.unknown", {
+      count: unknown.length,
+      groups: list(unknown),
+    });
+  }
+}
+
+/** 5. Round trip and loss over the `sent` identify queries (what the probe heard meanwhile). */
+function linkStep(link: Pick<Heard, "answers">, sent: number, add: AddStep): void {
+  const answered = link.answers.length;
+  if (answered === 0) {
+    add("link", false, "link.none", { sent });
+    return;
+  }
+  const rtts = link.answers.map((a) => a.rttMs).sort((a, b) => a - b);
+  const lost = Math.max(0, sent - answered);
+  add("link", lost / sent < POOR_LINK_LOSS, lost / sent < POOR_LINK_LOSS ? "link.ok" : "link.poor", {
+    sent,
+    lost,
+    lossPct: Math.round((100 * lost) / sent),
+    rttMs: rtts[Math.floor(rtts.length / 2)],
+    rttMaxMs: rtts[rtts.length - 1],
+  });
+}
+
+/** 5. The device clock from its pushed time records: its drift (s), null when none arrived (never guessed). */
+function clockStep(clock: DeviceClockReading | undefined, add: AddStep): number | null {
+  if (!clock || clock.driftS === null) {
+    add("clock", true, "clock.none");
+    return null;
+  }
+  add("clock", Math.abs(clock.driftS) < 120, "clock.ok", {
+    driftS: clock.driftS,
+    deviceTime: new Date((clock.time ?? 0) * 1000).toISOString(),
+    receivedAt: new Date(clock.receivedAt).toISOString(),
+  });
+  return clock.driftS;
 }
 
 function loginVerdict(
   err: SmaError,
   heard: Heard,
   moreGarbage: number,
-  add: (s: DiagnoseStepName, ok: boolean, c: DiagnoseCode, d?: DiagnoseStep["data"]) => void,
+  add: AddStep,
   d: Record<string, string | number | null>,
 ): DiagnoseVerdict {
   const code = err.deviceCode === undefined ? null : hexCode(err.deviceCode);
@@ -377,9 +469,7 @@ export async function meterSteps(
   discovery?: DiagnoseOptions["discovery"],
 ): Promise<DiagnoseStep[]> {
   const steps: DiagnoseStep[] = [];
-  const add = (step: DiagnoseStepName, ok: boolean, code: DiagnoseCode, data: DiagnoseStep["data"] = {}): void => {
-    steps.push({ step, ok, code, data });
-  };
+  const add = stepAdder(steps);
   const heard: HeardMeter[] = metersHeard(m.sinceMs);
   if (!(m.listening ?? meterListenersOpen() > 0) && heard.length === 0) add("meters", true, "meters.no-listener");
   else if (heard.length === 0) add("meters", false, "meters.none", { seconds: Math.round(m.sinceMs / 1000) });
