@@ -30,6 +30,13 @@ const MAX_METERS = 32;
 const METER_IDLE_MS = 5 * 60_000;
 /** The "many meters" warning repeats at most this often, with the counts so far. */
 const TOO_MANY_WARN_MS = 10 * 60_000;
+/**
+ * One serial heard from an address, then from another, then from the first again within this time: two devices send
+ * with one serial (a meter that moved to a new address once is no such case). Meters send every second or faster.
+ */
+const SHARED_SERIAL_MS = 60_000;
+/** Source addresses remembered per meter (the one heard from longest ago goes first). */
+const MAX_ADDRESSES = 4;
 
 /** Every channel of the OBIS table, null where this datagram has none (frequency from a 600-byte meter). */
 function payloadOf(d: MeterDatagram): Record<string, number | null> {
@@ -47,6 +54,10 @@ interface MeterState {
   /** The newest frame, held by the throttle until `timer` fires. */
   pending?: MeterEvent;
   timer?: NodeJS.Timeout;
+  /** Source address -> when last heard; the most recent last. */
+  addresses: Map<string, number>;
+  /** The "one serial, two addresses" warning was given. */
+  sharedWarned?: boolean;
 }
 
 /** The node's settings, read and checked. */
@@ -119,6 +130,7 @@ class MeterRelay {
     const state = this.track(d.serial, now);
     if (!state) return;
     state.lastHeard = now;
+    this.noteAddress(state, d.serial, e.from.address, now);
     const wait = state.lastSent + this.s.throttleMs - now;
     if (wait <= 0) return this.emit(e);
     this.hold(state, e, wait);
@@ -149,7 +161,12 @@ class MeterRelay {
       state.lastPayload = text;
     }
     state.lastSent = Date.now();
-    const sma: Record<string, unknown> = { serial: d.serial, susyId: d.susyId, firmware: d.firmware };
+    const sma: Record<string, unknown> = {
+      serial: d.serial,
+      susyId: d.susyId,
+      firmware: d.firmware,
+      address: e.from.address,
+    };
     if (this.dropped > 0) sma.dropped = this.dropped;
     this.node.send({ payload, topic: `sma/${d.serial}/meter`, sma });
     this.status.sent(d.power, this.droppedSinceSweep > 0);
@@ -165,7 +182,7 @@ class MeterRelay {
       this.tooMany(now);
       return undefined;
     }
-    const state: MeterState = { lastSent: 0, lastHeard: now };
+    const state: MeterState = { lastSent: 0, lastHeard: now, addresses: new Map() };
     this.meters.set(serial, state);
     return state;
   }
@@ -178,6 +195,22 @@ class MeterRelay {
     if (now - this.lastWarnAt < TOO_MANY_WARN_MS) return;
     this.lastWarnAt = now;
     this.node.warn(this.RED._(NS + "log.tooMany", { tracked: this.meters.size, dropped: this.dropped }));
+  }
+
+  /**
+   * Notes where the meter's datagram came from. Back at an address after another one within SHARED_SERIAL_MS: two
+   * devices send this serial, said once per meter in the log (msg.sma.address tells their messages apart).
+   */
+  private noteAddress(state: MeterState, serial: number, address: string, now: number): void {
+    const seen = state.addresses;
+    const before = seen.get(address);
+    const latest = [...seen.keys()].pop();
+    seen.delete(address);
+    seen.set(address, now);
+    if (seen.size > MAX_ADDRESSES) seen.delete(seen.keys().next().value as string);
+    if (state.sharedWarned || before === undefined || latest === address || now - before > SHARED_SERIAL_MS) return;
+    state.sharedWarned = true;
+    this.node.warn(this.RED._(NS + "log.sharedSerial", { serial, first: address, second: latest ?? "" }));
   }
 
   /** Forgets the meters not heard for METER_IDLE_MS. */
