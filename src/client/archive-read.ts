@@ -126,7 +126,6 @@ async function findDailyStamp(
   if (found) return found;
   const today = localMidnight(now, tz);
   if (memo.recentAskedOn === today) return { stamp: "own", by: "default" };
-  memo.recentAskedOn = today;
   let recent: YieldRecord[];
   try {
     recent = (
@@ -136,7 +135,11 @@ async function findDailyStamp(
     if (e instanceof SmaError && (e.code === "ENOTSUPPORTED" || e.code === "EPROTOCOL")) recent = [];
     else throw e;
   }
-  return (await stampOf(fetch, recent, tz, memo)) ?? { stamp: "own", by: "default" };
+  const decided = await stampOf(fetch, recent, tz, memo);
+  // Used up only by a look-up that ran to its end: one whose request was lost (ETIMEDOUT) is tried on the next read,
+  // not skipped for the rest of the day (each total of an old range dated a day late, by: "default").
+  memo.recentAskedOn = today;
+  return decided ?? { stamp: "own", by: "default" };
 }
 
 /** The stamp the two newest records of `raw` tell (kept in memo), or undefined. */

@@ -139,14 +139,30 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 function text(b: Buffer): string | null {
   const end = b.indexOf(0);
   const raw = b.subarray(0, end < 0 ? b.length : end);
-  let s: string;
-  try {
-    s = UTF8.decode(raw);
-  } catch {
-    s = raw.toString("latin1");
-  }
+  // A name that fills the field may be cut inside its last character: that character is left out, the rest is still
+  // UTF-8 (read as Latin-1, "Süd" would show as "SÃ¼d").
+  let s = utf8(raw) ?? (end < 0 ? utf8(withoutCutCharacter(raw)) : null) ?? raw.toString("latin1");
   s = s.replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]/gu, "").trim();
   return s.length > 0 ? s : null;
+}
+
+/** The text of `b` when it is UTF-8, else null. */
+function utf8(b: Buffer): string | null {
+  try {
+    return UTF8.decode(b);
+  } catch {
+    return null;
+  }
+}
+
+/** `b` without the lead bytes of a UTF-8 character whose continuation bytes the end cut off. */
+function withoutCutCharacter(b: Buffer): Buffer {
+  let i = b.length;
+  while (i > 0 && b.length - i < 3 && (b[i - 1] & 0xc0) === 0x80) i--;
+  if (i === 0) return b;
+  const lead = b[i - 1];
+  const follow = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : 0;
+  return follow > b.length - i ? b.subarray(0, i - 1) : b;
 }
 
 function attributeList(r: Buffer): EnumValue {

@@ -171,6 +171,48 @@ describe("Solar dashboard example: today's figures", () => {
     assert.deepEqual(assertHonest(texts, 14), [0, 0, 0, 0], JSON.stringify(texts));
   });
 
+  it("a meter silent in the last hour before midnight: its evening is not counted into today's figures", () => {
+    const node = startNode(new Store());
+    for (const h of [-3, -2]) round(node, h);
+    // 22:00 to 00:30 no meter datagram (a multicast hiccup); the inverter and the battery are read up to midnight.
+    for (const h of [-1, -1 / 360]) round(node, h, { meter: false });
+    round(node, 0.5);
+    const texts = round(node, 13);
+    assertHonest(texts, 13);
+  });
+
+  it("an inverter asleep from the evening (its total unchanged overnight) keeps the whole day's figures", () => {
+    const node = startNode(new Store());
+    const sleepTotal = counter("yield", -4);
+    node.clock.now = at(-4);
+    node.send("sma/1900000001/energy", { totalYield: sleepTotal, dayYield: 5000 });
+    for (const h of [-1, -1 / 360, 0.5, 6]) {
+      node.clock.now = at(h);
+      node.send("sma/1901234567/meter", { energyImport: counter("import", h), energyExport: counter("export", h) });
+      node.send("sma/1900000001/battery", {
+        chargeTotal: counter("charge", h),
+        dischargeTotal: counter("discharge", h),
+      });
+    }
+    // Its first reading of the day: the total as at sleep, the day counter still yesterday's.
+    node.clock.now = at(6);
+    node.send("sma/1900000001/energy", { totalYield: sleepTotal, dayYield: 5000 });
+    node.clock.now = at(7);
+    node.send("sma/1901234567/meter", { energyImport: counter("import", 7), energyExport: counter("export", 7) });
+    node.send("sma/1900000001/battery", { chargeTotal: counter("charge", 7), dischargeTotal: counter("discharge", 7) });
+    const out = node.send("sma/1900000001/energy", { totalYield: sleepTotal + 8000, dayYield: 8000 }) as {
+      payload: string;
+    }[];
+    const texts = Array.from(out, (m) => m.payload);
+    // House: 8000 Wh of yield plus the night's grid and battery figures since midnight, no "since".
+    const grid = RATES.import * 7 - RATES.export * 7 + (RATES.discharge - RATES.charge) * 7;
+    assert.deepEqual(
+      texts.slice(0, 2),
+      ["8.00 kWh", ((8000 + grid) / 1000).toFixed(2) + " kWh"],
+      JSON.stringify(texts),
+    );
+  });
+
   it("an inverter without a value shows no value, never 0", () => {
     const node = startNode(new Store());
     for (const h of [-10 / 60, -1 / 360, 6]) round(node, h);

@@ -43,6 +43,14 @@ describe("device names are UTF-8", () => {
     assert.equal(nameOf(typeLabelNamed(Buffer.from("Süd", "latin1"))), "Süd");
   });
 
+  it("a UTF-8 name that fills the 32 bytes, cut inside its last character, stays UTF-8 (not read as Latin-1)", () => {
+    const full = Buffer.from("Wechselrichter Süd-Dach Garageü", "utf8");
+    assert.equal(full.length, 33, "the ü's second byte does not fit");
+    assert.equal(nameOf(typeLabelNamed(full.subarray(0, 32))), "Wechselrichter Süd-Dach Garage");
+    const euro = Buffer.from("Anlage Süd 2 ".padEnd(30, "x") + "€", "utf8");
+    assert.equal(nameOf(typeLabelNamed(euro.subarray(0, 32))), "Anlage Süd 2 ".padEnd(30, "x"));
+  });
+
   it("control and bidi-override characters are dropped", () => {
     assert.equal(nameOf(typeLabelNamed(Buffer.from("A\u202eB\u0007C\u001b[2J", "utf8"))), "ABC[2J");
   });
