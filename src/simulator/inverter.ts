@@ -383,7 +383,7 @@ export class SimulatedInverter extends EventEmitter {
 
   /**
    * Sends the partner request (0x51800200, destination any) to every partner now, as the periodic round does;
-   * resolves with how many it went to. packetId: the id to send (tests craft one a client is waiting on), by
+   * resolves with how many were sent. packetId: the id to send (tests craft one a client is waiting on), by
    * default the device's next own one. Asleep or down: none.
    */
   async sendPartnerRequests(opts: { packetId?: number } = {}): Promise<number> {
@@ -393,20 +393,25 @@ export class SimulatedInverter extends EventEmitter {
     if (targets.length === 0) return 0;
     if (opts.packetId === undefined) this.pushId = (this.pushId % 0x7fff) + 1;
     const datagram = buildPartnerRequest({ source: this.me, packetId: opts.packetId ?? this.pushId });
+    let sent = 0;
     await Promise.all(
       targets.map(
         (t) =>
           new Promise<void>((resolve) => {
             try {
-              s.send(datagram, t.port, t.address, () => resolve());
+              s.send(datagram, t.port, t.address, (err) => {
+                // Counted once sent: stop() meanwhile sends nothing.
+                if (!err) sent++;
+                resolve();
+              });
             } catch {
               resolve();
             }
           }),
       ),
     );
-    this.stats.partnerRequests += targets.length;
-    return targets.length;
+    this.stats.partnerRequests += sent;
+    return sent;
   }
 
   /** The next answer (of any request) leaves ms late instead of after the latency; calls add up in order. */
