@@ -30,6 +30,11 @@ if (files.length === 0) {
   console.error("no test files found for: " + suites.join(", "));
   process.exit(1);
 }
+// Unit runs: the simulated inverters send their partner requests (0x51800200, every 30 s on a real Sunny Boy Storage)
+// every 200 ms, so that every client and node test meets them (src/simulator/partners.ts); e2e/browser runs do not.
+const env = { ...process.env };
+if (suites.every((s) => unit.includes(s)) && env.SPEEDWIRE_SIM_PARTNER_REQUESTS_MS === undefined)
+  env.SPEEDWIRE_SIM_PARTNER_REQUESTS_MS = "200";
 const args = ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env });
 process.exit(r.status === null ? 1 : r.status);

@@ -39,6 +39,10 @@ Simulated SMA Speedwire inverter(s). Stops on Ctrl-C (SIGINT) or SIGTERM.
   --replay FILE           serve a trace written by \`sma-speedwire trace\` (login always ok; the other
                           device options do not apply)
   --time-push MS          ms between device-time records to logged-in clients (default 60000; 0 = none)
+  --partner-requests MS   ms between the 0x51800200 requests the device sends to every client that ever logged
+                          in and did not log off, as a Sunny Boy Storage does (default 30000; 0 = none)
+  --late-answer N:MS      every N-th answer leaves MS ms late (e.g. 100:1000; a live LAN had one in 985 after
+                          976 ms), to test a client's resends
   --clock-offset S        device clock minus this machine's clock, seconds (default 0)
   --meter                 also simulate an energy meter / Sunny Home Manager sending its readings
                           (at the grid connection of the first inverter's plant, unless --static)
@@ -76,6 +80,8 @@ const OPTIONS = {
   replay: { type: "string" },
   "time-push": { type: "string" },
   "clock-offset": { type: "string" },
+  "partner-requests": { type: "string" },
+  "late-answer": { type: "string" },
   meter: { type: "boolean", default: false },
   "meter-to": { type: "string", default: "239.12.255.254:9522" },
   "meter-variant": { type: "string", default: "shm20" },
@@ -110,6 +116,18 @@ async function startMeter(args: Args, plant?: PlantModel): Promise<Stoppable> {
     `SMA energy meter simulator ${meter.serial} (${variant}) sending to ${address}:${port} every ${args["meter-interval"]} ms`,
   );
   return meter;
+}
+
+/** --late-answer N:MS: every N-th answer MS ms late. */
+function lateAnswers(args: Args): { every: number; delayMs: number } | undefined {
+  const raw = args["late-answer"];
+  if (raw === undefined) return undefined;
+  const m = /^(\d{1,7}):(\d{1,7})$/.exec(raw);
+  const every = Number(m?.[1]);
+  const delayMs = Number(m?.[2]);
+  if (!m || every < 1 || delayMs > 600_000)
+    throw new Error("--late-answer must be N:MS (every N-th answer, N >= 1, MS up to 600000)");
+  return { every, delayMs };
 }
 
 function num(args: Args, name: keyof Args, min: number, max: number): number | undefined {
@@ -180,6 +198,8 @@ async function main(argv: string[]): Promise<void> {
         dailyTotalAtNextMidnight: args["daily-at-next-midnight"],
         timePushMs: num(args, "time-push", 0, 86_400_000),
         clockOffsetS: num(args, "clock-offset", -1e9, 1e9),
+        partnerRequestMs: num(args, "partner-requests", 0, 86_400_000),
+        lateAnswers: lateAnswers(args),
         refuseLoginsMs: (num(args, "refuse-logins", 0, 86_400) ?? 0) * 1000,
         encrypted: args.encrypted,
         plant: i === 0 ? plant : undefined,

@@ -7,3 +7,4 @@ export * from "./archive";
 export * from "./clock";
 export * from "./replay";
 export * from "./energy";
+export * from "./partners";

@@ -43,6 +43,7 @@ import {
 } from "../protocol";
 import { buildDataAnswer, buildErrorAnswer, buildKeyExchange, buildLoginAnswer } from "./answer-builders";
 import { buildDeviceTime } from "./clock";
+import { PartnerTable, buildPartnerRequest } from "./partners";
 import {
   archiveRecords,
   buildArchiveAnswer,
@@ -116,6 +117,20 @@ export interface SimulatedInverterOptions extends DeviceOptions, ArchiveOptions 
    * 60000; 0 = never). pushTime() sends one at once (tests use that rather than waiting).
    */
   timePushMs?: number;
+  /**
+   * Every this many ms a 0x51800200 request (destination any) goes to every (address, port) in the partner table,
+   * as a live Sunny Boy Storage sent it every 30 s: every client that ever logged in, until it logs off (default
+   * 30000, or the environment's SPEEDWIRE_SIM_PARTNER_REQUESTS_MS, which test runs use to turn it up; 0 = never).
+   * sendPartnerRequests() sends them at once.
+   */
+  partnerRequestMs?: number;
+  /** Partners the device remembers, the oldest dropped (default 64). */
+  maxPartners?: number;
+  /**
+   * Every `every`-th answer (counted over all answers; 1 = each) leaves `delayMs` late instead of after the
+   * latency, as one answer in 985 on a live LAN came after 976 ms. delayNextAnswer() delays just the next one.
+   */
+  lateAnswers?: { every: number; delayMs: number };
   /** Device clock minus the simulator's clock, seconds (default 0); setClockOffset() changes it. */
   clockOffsetS?: number;
   /** Time zone offset the record reports, seconds (default 3600) and daylight saving (default false). */
@@ -139,6 +154,8 @@ export interface InverterStats {
   identify: number;
   sent: number;
   timePushes: number;
+  /** 0x51800200 requests sent to partners (one per partner and round). */ partnerRequests: number;
+  /** Answers sent late (lateAnswers, delayNextAnswer()). */ lateAnswers: number;
   /** Logins answered 0x0102 (busy). */ busyLogins: number;
   /** Plain requests answered with a key exchange (encrypted plant). */ keyExchanges: number;
 }
@@ -200,6 +217,8 @@ export class SimulatedInverter extends EventEmitter {
     identify: 0,
     sent: 0,
     timePushes: 0,
+    partnerRequests: 0,
+    lateAnswers: 0,
     busyLogins: 0,
     keyExchanges: 0,
   };
@@ -220,6 +239,11 @@ export class SimulatedInverter extends EventEmitter {
   private downUntil = 0;
   private clockOffsetS: number;
   private timePush?: NodeJS.Timeout;
+  private partnerTimer?: NodeJS.Timeout;
+  private readonly partnerTable: PartnerTable;
+  /** Delays (ms) for the next answers, the first one first (delayNextAnswer()). */
+  private readonly lateQueue: number[] = [];
+  private answerCount = 0;
   private pushId = 0;
   /** Logins are answered 0x0102 until then (Date.now() ms). */
   private busyUntil = 0;
@@ -244,6 +268,12 @@ export class SimulatedInverter extends EventEmitter {
     this.random = rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.sleeping = !!options.sleeping;
     this.clockOffsetS = options.clockOffsetS ?? 0;
+    this.partnerTable = new PartnerTable(options.maxPartners);
+  }
+
+  /** The (address, port) pairs the device sends its partner requests to, oldest first. */
+  get partners(): { address: string; port: number }[] {
+    return this.partnerTable.list();
   }
 
   get address(): string {
@@ -278,6 +308,11 @@ export class SimulatedInverter extends EventEmitter {
         this.timePush = setInterval(() => this.pushTime(), every);
         this.timePush.unref();
       }
+      const partnerEvery = this.options.partnerRequestMs ?? envPartnerRequestMs() ?? 30_000;
+      if (partnerEvery > 0) {
+        this.partnerTimer = setInterval(() => void this.sendPartnerRequests(), partnerEvery);
+        this.partnerTimer.unref();
+      }
       if (this.options.refuseLoginsMs) this.refuseLogins(this.options.refuseLoginsMs);
     }
     return { address: this.address, port: this.port };
@@ -286,6 +321,8 @@ export class SimulatedInverter extends EventEmitter {
   async stop(): Promise<void> {
     clearInterval(this.timePush);
     this.timePush = undefined;
+    clearInterval(this.partnerTimer);
+    this.partnerTimer = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const s = this.socket;
@@ -342,6 +379,44 @@ export class SimulatedInverter extends EventEmitter {
     );
     this.stats.timePushes += targets.length;
     return targets.length;
+  }
+
+  /**
+   * Sends the partner request (0x51800200, destination any) to every partner now, as the periodic round does;
+   * resolves with how many were sent. packetId: the id to send (tests craft one a client is waiting on), by
+   * default the device's next own one. Asleep or down: none.
+   */
+  async sendPartnerRequests(opts: { packetId?: number } = {}): Promise<number> {
+    const s = this.socket;
+    if (!s || this.sleeping || Date.now() < this.downUntil) return 0;
+    const targets = this.partnerTable.list();
+    if (targets.length === 0) return 0;
+    if (opts.packetId === undefined) this.pushId = (this.pushId % 0x7fff) + 1;
+    const datagram = buildPartnerRequest({ source: this.me, packetId: opts.packetId ?? this.pushId });
+    let sent = 0;
+    await Promise.all(
+      targets.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            try {
+              s.send(datagram, t.port, t.address, (err) => {
+                // Counted once sent: stop() meanwhile sends nothing.
+                if (!err) sent++;
+                resolve();
+              });
+            } catch {
+              resolve();
+            }
+          }),
+      ),
+    );
+    this.stats.partnerRequests += sent;
+    return sent;
+  }
+
+  /** The next answer (of any request) leaves ms late instead of after the latency; calls add up in order. */
+  delayNextAnswer(ms: number): void {
+    this.lateQueue.push(ms);
   }
 
   setNight(night: boolean): void {
@@ -433,6 +508,7 @@ export class SimulatedInverter extends EventEmitter {
     else if (h.command === Command.LOGOFF) {
       this.stats.logoffs++;
       this.sessions.delete(key);
+      this.partnerTable.remove(from.address, from.port);
       this.emit("request", { kind: "logoff", from: who, command: h.command, packetId: h.packetId });
     } else if (isArchiveCommand(h.command)) this.archive(h, key, from, who);
     else if (sameFamily(h.command, Command.IDENTIFY)) {
@@ -489,6 +565,7 @@ export class SimulatedInverter extends EventEmitter {
         address: from.address,
         port: from.port,
       });
+      this.partnerTable.add(from.address, from.port);
     } else this.stats.loginFailures++;
     const errorCode = busy ? ErrorCode.LOGIN_BUSY : ok ? ErrorCode.OK : ErrorCode.WRONG_PASSWORD;
     const short = this.options.shortLoginAnswer ?? this.model.profile.shortLoginAnswer;
@@ -665,13 +742,27 @@ export class SimulatedInverter extends EventEmitter {
       }
     };
     const lat = this.options.latencyMs ?? 0;
-    const delay = typeof lat === "number" ? lat : lat.min + this.random() * Math.max(0, lat.max - lat.min);
+    let delay = typeof lat === "number" ? lat : lat.min + this.random() * Math.max(0, lat.max - lat.min);
+    const late = this.lateDelay();
+    if (late !== undefined) {
+      delay = late;
+      this.stats.lateAnswers++;
+    }
     if (delay <= 0) return send();
     const t = setTimeout(() => {
       this.timers.delete(t);
       send();
     }, delay);
     this.timers.add(t);
+  }
+
+  /** The delay of this answer when it is one to send late (delayNextAnswer(), lateAnswers), else undefined. */
+  private lateDelay(): number | undefined {
+    this.answerCount++;
+    const queued = this.lateQueue.shift();
+    if (queued !== undefined) return queued;
+    const l = this.options.lateAnswers;
+    return l && l.every > 0 && this.answerCount % l.every === 0 ? l.delayMs : undefined;
   }
 
   private chance(p: number | undefined): boolean {
@@ -687,6 +778,13 @@ export class SimulatedInverter extends EventEmitter {
       .find((i) => i && i.family === "IPv4" && !i.internal);
     return ext?.address ?? "127.0.0.1";
   }
+}
+
+/** SPEEDWIRE_SIM_PARTNER_REQUESTS_MS: the partner request interval of simulators that set none (test runs). */
+function envPartnerRequestMs(): number | undefined {
+  const raw = process.env.SPEEDWIRE_SIM_PARTNER_REQUESTS_MS;
+  const n = raw === undefined || raw === "" ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 /**

@@ -706,6 +706,20 @@ describe("redeploy", () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(s.stats.logoffs, 1);
   });
+
+  it("the device forgets the port of a closed flow: redeploys leave no stale partners behind", async () => {
+    // A Sunny Boy Storage sends its 0x51800200 requests to every (address, port) that logged in and did not log off.
+    const s = await sim();
+    for (let deploy = 1; deploy <= 3; deploy++) {
+      await readOnce(s, "sma-energy");
+      assert.equal(s.partners.length, 1, `deploy ${deploy}: one partner, this flow's`);
+      const logoff = nextRequest(s, "logoff");
+      await helper.unload();
+      await logoff;
+      assert.deepEqual(s.partners, [], `deploy ${deploy}: forgotten after the close`);
+    }
+    assert.equal(s.stats.logoffs, 3);
+  });
 });
 
 describe("transport errors", () => {

@@ -73,3 +73,22 @@ it("a bad --meter-to is refused with exit code 2 and the usage", async () => {
   assert.match(err, /--meter-to must be an IPv4 address/);
   assert.match(err, /Usage: sma-speedwire-sim/);
 });
+
+it("--help names the device quirks; a bad --late-answer is refused with exit code 2", async () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += String(d)));
+      child.stderr.on("data", (d: Buffer) => (err += String(d)));
+      child.once("exit", (code) => resolve({ code, out, err }));
+    });
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--partner-requests MS/);
+  assert.match(help.out, /--late-answer N:MS/);
+  const bad = await run(["--port", "0", "--late-answer", "0:100"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--late-answer must be N:MS/);
+});

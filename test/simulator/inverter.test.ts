@@ -55,8 +55,9 @@ after(async () => {
   for (const s of sockets) s.close();
 });
 
+/** No partner requests (test/simulator/partners.test.ts has them): these tests count every datagram a socket gets. */
 async function sim(o: SimulatedInverterOptions = {}): Promise<SimulatedInverter> {
-  const s = new SimulatedInverter({ clock: () => NOON, ...o });
+  const s = new SimulatedInverter({ clock: () => NOON, partnerRequestMs: 0, ...o });
   sims.push(s);
   await s.start();
   return s;
