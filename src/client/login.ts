@@ -112,7 +112,13 @@ export class Login {
     const started = Date.now();
     const deadline = started + timeoutMs * (retries + 1);
     for (let refusals = 1; ; refusals++) {
-      const { errorCode } = await this.once();
+      const { errorCode } = await this.once().catch((e: unknown) => {
+        // After refusals the device is there: a login left with little of the read's time (a late timer on a busy
+        // machine) that got no answer is still a refusal, not "no answer".
+        if (refusals > 1 && e instanceof SmaError && e.code === "ETIMEDOUT")
+          throw this.refused(refusals - 1, started, e);
+        throw e;
+      });
       if (errorCode === ErrorCode.WRONG_PASSWORD) {
         throw this.s.auth.fail(
           new SmaError(
@@ -129,20 +135,24 @@ export class Login {
         this.s.startsAt(started);
         continue;
       }
-      if (errorCode === ErrorCode.LOGIN_BUSY) {
-        throw new SmaError(
-          "EREFUSED",
-          `login refused (busy): ${this.s.options.host || this.s.where.address} answered ${hexCode(errorCode)} to ` +
-            `${refusals} login(s) in ${Date.now() - started} ms, although the password may be right (device busy or starting); ` +
-            "the next read logs in again",
-          errorCode,
-        );
-      }
+      if (errorCode === ErrorCode.LOGIN_BUSY) throw this.refused(refusals, started);
       if (errorCode !== 0)
         throw new SmaError("EPROTOCOL", `login answered with error ${hexCode(errorCode)}`, errorCode);
       this.s.live.loginAccepted();
       return;
     }
+  }
+
+  /** EREFUSED after `refusals` logins answered 0x0102 (and, with `silent`, no answer to the one after them). */
+  private refused(refusals: number, started: number, silent?: SmaError): SmaError {
+    const code = ErrorCode.LOGIN_BUSY;
+    return new SmaError(
+      "EREFUSED",
+      `login refused (busy): ${this.s.options.host || this.s.where.address} answered ${hexCode(code)} to ` +
+        `${refusals} login(s) in ${Date.now() - started} ms${silent ? ", then not the last one" : ""}, although the ` +
+        "password may be right (device busy or starting); the next read logs in again",
+      silent ? { deviceCode: code, cause: silent } : code,
+    );
   }
 
   /** One login exchange; no answer: see noAnswer. */

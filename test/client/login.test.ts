@@ -169,6 +169,29 @@ describe("login: what each device answer becomes", () => {
     assert.ok(!f.live.loggedIn);
   });
 
+  it("busy (0x0102), then no answer to the last login (its few ms ran out on a busy machine): EREFUSED, not 'no answer'", async () => {
+    // The device answered every login it got; the last one was sent with the read's time almost gone.
+    const f = setup((n) => (n < 3 ? ErrorCode.LOGIN_BUSY : NO_ANSWER), {
+      timeoutMs: 100,
+      retries: 0,
+      loginBusyRetryMs: 30,
+    });
+    const result = failure(f.login.run());
+    for (let i = 0; i < 2; i++) {
+      await settle();
+      mock.timers.tick(30);
+    }
+    const err = await result;
+    assert.equal(err.code, "EREFUSED");
+    assert.equal(err.deviceCode, ErrorCode.LOGIN_BUSY);
+    assert.match(
+      err.message,
+      /^login refused \(busy\): 192\.0\.2\.1 answered 0x0102 to 2 login\(s\) in 60 ms, then not the last one/,
+    );
+    assert.equal(f.logins(), 3);
+    assert.equal(f.login.paused(), undefined, "no wrong-password back-off");
+  });
+
   it("busy (0x0102), then accepted within the read's time: logged in", async () => {
     const f = setup((n) => (n < 3 ? ErrorCode.LOGIN_BUSY : 0));
     const result = f.login.run();
