@@ -255,6 +255,30 @@ const MUTANTS = [
     METER,
     "meter frequency mHz read as 10 mHz",
   ],
+  [
+    "meter-node-L2L3",
+    "nodes/sma-energy-meter/sma-energy-meter.ts",
+    "powerL2: d.powerL2, powerL3: d.powerL3",
+    "powerL2: d.powerL3, powerL3: d.powerL2",
+    METER,
+    "sma-energy-meter payload powerL2/L3 swapped",
+  ],
+  [
+    "slot-power",
+    "src/protocol/archive-days.ts",
+    "Math.round((wh * 3600) / (r[0] - base[0]))",
+    "Math.round(wh * 12)",
+    ARCH_NODES,
+    "day-archive power assumes 5-minute slots (wrong across a gap)",
+  ],
+  [
+    "date-utc",
+    "nodes/shared/archive.ts",
+    "const date = new Date(y, m - 1, d);",
+    "const date = new Date(Date.UTC(y, m - 1, d));",
+    [...t("nodes/archive-node", "nodes/archive-days-node")],
+    "a date-only from/to taken as UTC midnight, not local",
+  ],
 ];
 
 function run(m) {
