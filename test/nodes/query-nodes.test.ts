@@ -273,6 +273,19 @@ describe("query nodes send flat payloads in stated units", () => {
     assert.ok(!("temperature2" in p) && !("temperature3" in p));
   });
 
+  it("sma-battery: charge and discharge power and totals each come from their own value", async () => {
+    // Four different numbers: a field fed from its twin (charge <-> discharge) shows as a wrong number, not an error.
+    const values = {
+      batteryChargePower: 1234,
+      batteryDischargePower: 567,
+      batteryChargeTotal: 111_111,
+      batteryDischargeTotal: 99_999,
+    };
+    const s = await sim({ profile: "hybrid", values });
+    const p = (await readOnce(s, "sma-battery")).payload as Record<string, unknown>;
+    assert.deepEqual([p.chargePower, p.dischargePower, p.chargeTotal, p.dischargeTotal], [1234, 567, 111_111, 99_999]);
+  });
+
   it("sma-battery on a PV-only inverter gives nulls and no error, poll after poll", async () => {
     const s = await sim({ profile: "pv" });
     await load(NODES, flow(s, "sma-battery"), { inv: { password: "0000" } });
