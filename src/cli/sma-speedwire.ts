@@ -119,6 +119,15 @@ async function readEveryGroup(session: InverterSession): Promise<number> {
   }
 }
 
+/** The options every command that talks to one device takes (parseArgs). */
+const DEVICE_OPTIONS = {
+  port: { type: "string" },
+  serial: { type: "string" },
+  group: { type: "string", default: "user" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 const trace: Command = {
   usage: TRACE_USAGE,
   async run(argv) {
@@ -126,14 +135,7 @@ const trace: Command = {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        port: { type: "string" },
-        serial: { type: "string" },
-        group: { type: "string", default: "user" },
-        out: { type: "string", default: "trace.json" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
+      options: { ...DEVICE_OPTIONS, out: { type: "string", default: "trace.json" } },
     });
     if (a.help) {
       process.stdout.write(TRACE_USAGE);
@@ -228,15 +230,11 @@ function diagnoseArgs(argv: string[]): { a: DiagnoseArgs; positionals: string[] 
     allowPositionals: true,
     strict: true,
     options: {
-      port: { type: "string" },
-      serial: { type: "string" },
-      group: { type: "string", default: "user" },
+      ...DEVICE_OPTIONS,
       json: { type: "boolean", default: false },
       meter: { type: "string" },
       "meter-seconds": { type: "string" },
       targets: { type: "string" },
-      timeout: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
   });
   return { a, positionals };

@@ -1,13 +1,6 @@
 /** The device-time record a simulated inverter pushes to its logged-in clients (what a real one sends, §9). */
-import {
-  ANY_SERIAL,
-  ANY_SUSY_ID,
-  Control,
-  DEVICE_TIME_COMMAND,
-  DEVICE_TIME_LRI,
-  encodeInverterDatagram,
-  type Address,
-} from "../protocol";
+import { DEVICE_TIME_COMMAND, DEVICE_TIME_LRI, type Address } from "../protocol";
+import { buildRequestToAny } from "./sim-support";
 
 export interface DeviceTimeFields {
   source: Address;
@@ -32,12 +25,8 @@ export function buildDeviceTime(f: DeviceTimeFields): Buffer {
   payload.writeUInt32LE(((f.tzOffsetS & ~1) | (f.dst ? 1 : 0)) >>> 0, 16);
   payload.writeUInt32LE(f.setCounter >>> 0, 20);
   payload.writeUInt32LE(1, 24);
-  return encodeInverterDatagram({
-    control: Control.REQUEST,
-    destination: { susyId: ANY_SUSY_ID, serial: ANY_SERIAL },
-    destinationControl: 0,
+  return buildRequestToAny({
     source: f.source,
-    sourceControl: 0,
     packetId: f.packetId,
     command: DEVICE_TIME_COMMAND,
     first: DEVICE_TIME_LRI,

@@ -3,7 +3,8 @@
  * did (speedwire-protocol.md §9): every 30 s a 0x51800200 REQUEST to destination "any" goes to every (address, port)
  * that ever logged in, ports of client runs that ended long ago included; only a logoff makes the device forget one.
  */
-import { ANY_SERIAL, ANY_SUSY_ID, Control, encodeInverterDatagram, type Address } from "../protocol";
+import type { Address } from "../protocol";
+import { buildRequestToAny } from "./sim-support";
 
 /** Command, first and last of the request the storage inverter sent (captures.json plant-sbs-unsolicited-5180). */
 export const PARTNER_REQUEST = { command: 0x51800200, first: 0x00214800, last: 0x00414aff } as const;
@@ -13,17 +14,7 @@ export const MAX_PARTNERS = 64;
 
 /** Control byte 0xA0, both control words 0, destination any, no payload (58 bytes), as the live plant sent it. */
 export function buildPartnerRequest(f: { source: Address; packetId: number }): Buffer {
-  return encodeInverterDatagram({
-    control: Control.REQUEST,
-    destination: { susyId: ANY_SUSY_ID, serial: ANY_SERIAL },
-    destinationControl: 0,
-    source: f.source,
-    sourceControl: 0,
-    packetId: f.packetId,
-    command: PARTNER_REQUEST.command,
-    first: PARTNER_REQUEST.first,
-    last: PARTNER_REQUEST.last,
-  });
+  return buildRequestToAny({ source: f.source, packetId: f.packetId, ...PARTNER_REQUEST });
 }
 
 export interface Partner {

@@ -5,6 +5,7 @@
 import * as dgram from "node:dgram";
 import { DataType } from "../protocol/constants";
 import type { Address } from "../protocol/net2";
+import { ANY_SERIAL, ANY_SUSY_ID, Control, encodeInverterDatagram } from "../protocol";
 import { buildDataAnswer, buildRecord, type DataAnswer, type SimValue } from "./answer-builders";
 import { QUERIES, lriRange, sameFamily } from "../protocol/queries";
 import { VALUES, type ValueDef } from "../protocol/values";
@@ -137,4 +138,25 @@ export async function bindDeviceSocket(
   });
   s.on("error", onError);
   return s;
+}
+
+/**
+ * A request a device sends on its own to destination "any" (control byte 0xA0, both control words 0), as the live
+ * plant's inverters sent the partner request and the device-time record (speedwire-protocol.md §9).
+ */
+export function buildRequestToAny(f: {
+  source: Address;
+  packetId: number;
+  command: number;
+  first: number;
+  last: number;
+  payload?: Buffer;
+}): Buffer {
+  return encodeInverterDatagram({
+    control: Control.REQUEST,
+    destination: { susyId: ANY_SUSY_ID, serial: ANY_SERIAL },
+    destinationControl: 0,
+    sourceControl: 0,
+    ...f,
+  });
 }
