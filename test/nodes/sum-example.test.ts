@@ -37,10 +37,10 @@ interface Run {
 }
 
 /**
- * Runs the example as shipped against one simulated inverter per entry of `sims` (null: an inverter that answers
- * nothing at all), triggers both reads once and returns what the debug node would show.
+ * Runs the example as shipped against one simulated inverter per entry (null: an inverter that answers nothing at
+ * all; night: one that answers without values), triggers both reads once and returns what the debug node would show.
  */
-async function runExample(inverters: ({ watts: number } | null)[]): Promise<Run> {
+async function runExample(inverters: ({ watts: number; night?: boolean } | null)[]): Promise<Run> {
   const file = path.join(repoRoot(), "examples", "Sum AC power of several inverters.json");
   const flow = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
   const mine: SimulatedInverter[] = [];
@@ -52,6 +52,7 @@ async function runExample(inverters: ({ watts: number } | null)[]): Promise<Run>
       sleeping: inv === null,
       values: { acPower: inv?.watts ?? 0 },
     });
+    if (inv?.night) s.setNight(true);
     await s.start();
     sims.push(s);
     mine.push(s);
@@ -118,4 +119,12 @@ it("example 'Sum AC power of several inverters' gives no total when an inverter 
   assert.deepEqual(Array.from(msg.missing as string[]), ["inverter2"]);
   assert.equal(msg.partialPower, 3000);
   assert.match(String((status as { text?: unknown } | undefined)?.text), /inverter2/);
+});
+
+it("example 'Sum AC power of several inverters' counts an inverter that answers without a value (night) as nothing", async () => {
+  // Inverter 2 answers, with power null (its night values): the total is inverter 1's power, not flagged.
+  const { msg } = await runExample([{ watts: 3000 }, { watts: 1234, night: true }]);
+  assert.equal(msg.payload, 3000);
+  assert.equal(msg.partial, undefined);
+  assert.equal(msg.missing, undefined);
 });
