@@ -475,8 +475,8 @@ describe("bad links with the default timeout and retries", () => {
   for (const latencyMs of [5, 800]) {
     it(
       `latency ${latencyMs} ms: the wait before a resend fits the round trip (a lost answer costs little, a slow one is not resent)`,
-      { timeout: 60_000 },
-      async () => {
+      { timeout: 120_000 },
+      async (t) => {
         const s = await sim({ latencyMs, clock: () => NOON });
         const inv = session(client(), s, defaults);
         for (let i = 0; i < 6; i++) await inv.read(["acPowerPhase"]);
@@ -486,23 +486,53 @@ describe("bad links with the default timeout and retries", () => {
           `rtt ${link.rttMs} ms`,
         );
         assert.ok(link.resentPct < 20 && !inv.poorLink, `resent ${link.resentPct} %`);
-        const asked = s.stats.received;
-        await inv.read(["acPowerPhase"]);
-        assert.equal(s.stats.received - asked, 1, "one datagram for one query: no resend of a slow answer");
+        // The counts below hold for a read whose timers ran on time: on a busy machine a process held up for longer
+        // than the wait before a resend (100 ms floor at 5 ms) sends that resend before it sees the answer waiting in
+        // its socket. So each count is taken from the first of a few reads that ran without such a hold-up.
+        const maxLagMs = latencyMs === 5 ? 40 : 200;
+        const slow = await unheld(s, maxLagMs, () => inv.read(["acPowerPhase"]));
+        if (!slow)
+          return t.skip(`every read was held up by more than ${maxLagMs} ms: this machine is too busy to tell`);
+        assert.equal(slow.datagrams, 1, "one datagram for one query: no resend of a slow answer");
         // One lost answer: resent after about the RTO (100 ms floor at 5 ms), not after the 1500 ms timeout.
-        s.options.lossAnswers = 1;
-        setTimeout(() => void (s.options.lossAnswers = 0), latencyMs + 20);
-        const t0 = Date.now();
-        await inv.read(["acPowerPhase"]);
-        const took = Date.now() - t0;
+        const lost = await unheld(s, maxLagMs, async () => {
+          s.options.lossAnswers = 1;
+          setTimeout(() => void (s.options.lossAnswers = 0), latencyMs + 20);
+          await inv.read(["acPowerPhase"]);
+        });
+        if (!lost)
+          return t.skip(`every read was held up by more than ${maxLagMs} ms: this machine is too busy to tell`);
         // Resent after the RTO: well before the timeout at 5 ms (a resend after the timeout takes at least timeoutMs).
-        if (latencyMs === 5) assert.ok(took < DEFAULTS.timeoutMs, `a lost answer cost ${took} ms`);
-        else assert.ok(took < 3 * latencyMs + DEFAULTS.timeoutMs, `a lost answer cost ${took} ms`);
-        assert.equal(s.stats.received - asked, 3, "the query, once more after the lost answer");
+        if (latencyMs === 5) assert.ok(lost.ms < DEFAULTS.timeoutMs, `a lost answer cost ${lost.ms} ms`);
+        else assert.ok(lost.ms < 3 * latencyMs + DEFAULTS.timeoutMs, `a lost answer cost ${lost.ms} ms`);
+        assert.equal(lost.datagrams, 2, "the query, once more after the lost answer");
       },
     );
   }
 });
+
+/**
+ * Runs `read` until one run's timers were never late by `maxLagMs` or more (at most `tries` runs): the datagrams the
+ * simulator got during that run and how long it took; undefined when every run was held up.
+ */
+async function unheld(
+  s: SimulatedInverter,
+  maxLagMs: number,
+  read: () => Promise<unknown>,
+  tries = 10,
+): Promise<{ datagrams: number; ms: number } | undefined> {
+  for (let i = 0; i < tries; i++) {
+    const lag = watchLag();
+    const asked = s.stats.received;
+    const t0 = Date.now();
+    await read();
+    const ms = Date.now() - t0;
+    const late = lag.maxMs;
+    lag.stop();
+    if (late < maxLagMs) return { datagrams: s.stats.received - asked, ms };
+  }
+  return undefined;
+}
 
 describe("a slow inverter and many reads", () => {
   it(

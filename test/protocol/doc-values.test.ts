@@ -1,5 +1,5 @@
 /**
- * The value table against the protocol doc (/work/shared/docs/speedwire-protocol.md §4 "Values: id, unit, scale" and
+ * The value table against the protocol reference (speedwire-protocol.md §4 "Values: id, unit, scale" and
  * the class-byte note), not against our encoder: every record here is written byte by byte as §4 lays a record out
  * (class, LE value id, type byte, LE timestamp, LE value), with a raw number, and the expected reading is that raw
  * number divided by the doc's "divide by", typed in by hand. A wrong scale, a swapped id, a sentinel read as a number
