@@ -79,10 +79,16 @@ describe("partner requests (0x51800200 to every partner) during reads", () => {
     // Stopped: every datagram the client gets is an answer it matched or a partner request it dropped.
     await s.stop();
     const t = c.transport.stats;
-    await until("the partner requests at the client", () => t.received === t.matched + s.stats.partnerRequests);
-    assert.equal(t.unmatched + t.rejected, s.stats.partnerRequests);
-    assert.equal(c.transport.stats.matched, s.stats.answered, "every answer matched, nothing else");
-    assert.equal(x.stats.timeouts, 0);
+    // A resend (a process held up beyond the wait before one, on a busy machine) brings a second copy of an answer,
+    // which is dropped as unmatched: allowed for, as many as there were resends, and nothing else.
+    const copies = (): number => s.stats.answered - t.matched;
+    await until(
+      "the partner requests at the client",
+      () => t.received === t.matched + copies() + s.stats.partnerRequests,
+    );
+    assert.equal(t.unmatched + t.rejected, s.stats.partnerRequests + copies());
+    assert.ok(copies() <= x.stats.timeouts, `${copies()} answers not matched, ${x.stats.timeouts} resends`);
+    assert.equal(t.malformed, 0);
     // The client sent only its login and queries: no answer (nor anything else) to the device's requests.
     assert.deepEqual([...new Set(seen.map((r) => r.kind))].sort(), ["login", "query"]);
     assert.equal(s.stats.ignored, 0);
