@@ -1,7 +1,7 @@
 /** The sma-archive dialog in a real Chromium: in the palette, rows per archive, span units, validation, help. */
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { withEditor } from "../harness/editor";
+import { ROOF_INVERTER, withEditor } from "../harness/editor";
 import { chromiumMissing, screenshot } from "../harness/browser";
 import { skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
@@ -13,17 +13,7 @@ test(
     const tgz = await packPackage();
     const flows = [
       { id: "tab1", type: "tab", label: "sma" },
-      {
-        id: "inv1",
-        type: "sma-inverter",
-        name: "roof",
-        host: "127.0.0.1",
-        port: "9522",
-        serial: "",
-        group: "user",
-        timeout: "1500",
-        retries: "2",
-      },
+      ROOF_INVERTER,
       {
         id: "a1",
         z: "tab1",

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { withEditor } from "../harness/editor";
+import { ROOF_INVERTER, withEditor } from "../harness/editor";
 import { artifactsDir, chromiumMissing, screenshot } from "../harness/browser";
 import { skipLocally } from "../harness/runtimes";
 import { packPackage } from "../harness/pack";
@@ -36,17 +36,7 @@ test(
     const tgz = await packPackage();
     const flows = [
       { id: "tab1", type: "tab", label: "sma" },
-      {
-        id: "inv1",
-        type: "sma-inverter",
-        name: "roof",
-        host: "127.0.0.1",
-        port: "9522",
-        serial: "",
-        group: "user",
-        timeout: "1500",
-        retries: "2",
-      },
+      ROOF_INVERTER,
       { id: "q1", z: "tab1", type: "sma-energy", inverter: "inv1", topic: "", x: 200, y: 100, wires: [[]] },
     ];
     await withEditor(t, { name: "sma-editor", installPackageTgz: tgz, flows }, async ({ page }) => {

@@ -40,3 +40,16 @@ export async function withEditor(
   }
   assert.deepEqual(errors, [], "no console errors");
 }
+
+/** The inverter config node the editor tests open ("roof", 127.0.0.1:9522, id inv1; no password: a credential). */
+export const ROOF_INVERTER = {
+  id: "inv1",
+  type: "sma-inverter",
+  name: "roof",
+  host: "127.0.0.1",
+  port: "9522",
+  serial: "",
+  group: "user",
+  timeout: "1500",
+  retries: "2",
+};
